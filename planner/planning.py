@@ -1,0 +1,247 @@
+"""Planning a case: per stage, transfer first, then the fewest trucks that verify (plan-verify loop)."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+
+from planner.allocation import IslandNeed, allocate, point_costs, trucks_needed
+from planner.case import Case, Reserve
+from planner.plan import Plan, StagePlan, Supply, Violation
+from planner.powerflow import TruckAt
+from planner.state import Switching, apply_switching
+from planner.topology import build_graph, energised_buses, islands_of
+from planner.transfer import find_transfers
+from planner.verify import StageCheck, StageContext, StageSetup, check_stage
+
+__all__ = ["IslandInfo", "plan_case", "plan_stage", "truck_islands"]
+
+log = logging.getLogger(__name__)
+
+MAX_ROUNDS = 12
+ISLAND_KINDS = ("truck_overload", "vm_min", "vm_max", "line_loading", "trafo_loading",
+                "not_converged", "reserve")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class IslandInfo:
+    """An island left to trucks after transfer, with what sizing it needs."""
+
+    buses: frozenset[int]
+    design_kw: float
+    design_kvar: float
+    points: tuple[tuple[int, int, float], ...]
+    lower_bound: int
+
+    @property
+    def design_kva(self) -> float:
+        return math.hypot(self.design_kw, self.design_kvar)
+
+
+def truck_islands(ctx: StageContext, switching: Switching) -> list[IslandInfo]:
+    """Islands still cut off after `switching` that hold protected load, with their sizing."""
+    case = ctx.case
+    net = copy.deepcopy(ctx.works_net)
+    apply_switching(net, switching)
+    graph = build_graph(net)
+    affected = ctx.base_energised - energised_buses(graph)
+    out = []
+    for buses in islands_of(graph, affected):
+        protected = [i for i in ctx.loads_on(buses) if i in ctx.protected]
+        p_kw, q_kvar = ctx.peak_kw(protected)
+        if p_kw <= 0 and q_kvar <= 0:
+            continue
+        load_kw = {}
+        for i in protected:
+            load_kw[ctx.load_bus[i]] = load_kw.get(ctx.load_bus[i], 0.0) + ctx.peak_kw([i])[0]
+        on_island = sorted(p.bus.index for p in case.connection_points if p.bus.index in buses)
+        costs = point_costs(graph, buses, on_island, load_kw)
+        points = tuple((b, case.bays_at(b), costs.get(b, 0.0)) for b in on_island)
+        bound = trucks_needed(math.hypot(p_kw, q_kvar), case.fleet.rating_kva,
+                              case.fleet.reserve == Reserve.N_1)  # fmt: skip
+        out.append(IslandInfo(buses, p_kw, q_kvar, points, bound))
+    return out
+
+
+def _label(info: IslandInfo, island_id: str) -> str:
+    return f"island {island_id} ({len(info.buses)} buses, {info.design_kw:,.0f} kW design peak)"
+
+
+def _shortfalls(infos: list[IslandInfo], counts: list[int], fleet: int, rating_kva: float,
+                ids: list[str]) -> list[Violation]:  # fmt: skip
+    """Why no allocation exists: islands without points, too few bays, too small a fleet."""
+    out = []
+    for info, n, island in zip(infos, counts, ids, strict=True):
+        bays = sum(b for _, b, _ in info.points)
+        if not info.points:
+            out.append(Violation("shortfall", f"{_label(info, island)} has no connection point "
+                                 "for trucks: its protected load cannot be supplied", island=island,
+                                 value=round(info.design_kw, 1), limit=0.0))  # fmt: skip
+        elif bays < n:
+            short = info.design_kva - bays * rating_kva
+            out.append(Violation("shortfall", f"{_label(info, island)} needs {n} trucks, its "
+                                 f"connection points have {bays} bays: short by {short:,.0f} kVA",
+                                 island=island, value=bays, limit=n))  # fmt: skip
+    need = sum(counts)
+    if need > fleet:
+        if len(infos) == 1:
+            info = infos[0]
+            short = info.design_kva - fleet * rating_kva
+            short_text = f"short by {short:,.0f} kVA" if short > 0 else "no reserve truck left"
+            out.append(Violation("shortfall", f"{_label(info, ids[0])} needs {need} trucks, "
+                                 f"{fleet} available: {short_text}", island=ids[0], value=fleet,
+                                 limit=need))  # fmt: skip
+        else:
+            listed = ", ".join(f"{i} {n}" for i, n in zip(ids, counts, strict=True))
+            out.append(Violation("shortfall", f"the stage needs {need} trucks ({listed}), "
+                                 f"{fleet} available: short by {need - fleet}", value=fleet,
+                                 limit=need))  # fmt: skip
+    return out
+
+
+def _best_effort(infos: list[IslandInfo], counts: list[int], fleet: int) -> dict[int, list[int]]:
+    """Place what the fleet and bays allow, island by island, best points first."""
+    left = fleet
+    out: dict[int, list[int]] = {}
+    for k, (info, n) in enumerate(zip(infos, counts, strict=True)):
+        buses: list[int] = []
+        for bus, bays, _ in sorted(info.points, key=lambda p: p[2]):
+            take = min(bays, n - len(buses), left)
+            buses += [bus] * take
+            left -= take
+        out[k] = buses
+    return out
+
+
+def plan_stage(ctx: StageContext) -> tuple[StagePlan, StageCheck]:
+    """Transfer, then trucks, verified; more trucks where the load flow proves the bound short."""
+    case, stage = ctx.case, ctx.stage
+    fleet = case.fleet
+    switching, transfers, _ = find_transfers(ctx) if ctx.cut_off else (Switching(), [], 0)
+    infos = truck_islands(ctx, switching)
+    counts = [info.lower_bound for info in infos]
+    notes = [f"transfer via {t.tie.text}"
+             + (f" with {', '.join(o.text for o in t.opened)} opened" if t.opened else "")
+             + f": {len(t.buses)} buses, {t.total_kw:,.0f} kW" for t in transfers]  # fmt: skip
+    ids = [f"island at bus {min(i.buses)}" for i in infos]
+    check: StageCheck | None = None
+    extra_violations: list[Violation] = []
+    for _ in range(MAX_ROUNDS):
+        needs = [IslandNeed(k, info.points, n) for k, (info, n) in enumerate(zip(infos, counts,
+                 strict=True))]  # fmt: skip
+        alloc = allocate(needs, fleet.trucks)
+        if alloc is None:
+            alloc = _best_effort(infos, counts, fleet.trucks)
+            extra_violations = _shortfalls(infos, counts, fleet.trucks, fleet.rating_kva, ids)
+        trucks = []
+        for k in range(len(infos)):
+            for bus in alloc.get(k, []):
+                trucks.append(TruckAt(f"T{len(trucks) + 1}", bus, fleet.rating_kw,
+                                      fleet.rating_kva))  # fmt: skip
+        check = check_stage(ctx, StageSetup(switching, tuple(trucks)))
+        by_min_bus = {min(i.buses): i.id for i in check.islands}
+        ids = [by_min_bus.get(min(info.buses), "?") for info in infos]
+        if extra_violations:
+            extra_violations = _shortfalls(infos, counts, fleet.trucks, fleet.rating_kva, ids)
+            break
+        if check.verification.passed:
+            break
+        failing = {v.island for v in check.verification.violations
+                   if v.kind in ISLAND_KINDS and v.island}  # fmt: skip
+        grown = False
+        for k, island in enumerate(ids):
+            if island in failing:
+                kinds = sorted({v.kind for v in check.verification.violations
+                                if v.island == island})  # fmt: skip
+                notes.append(f"island {island}: {counts[k]} truck(s) (lower bound "
+                             f"{infos[k].lower_bound}) failed verification ({', '.join(kinds)}); "
+                             "adding one")  # fmt: skip
+                counts[k] += 1
+                grown = True
+        if not grown:
+            break
+    assert check is not None
+    verification = check.verification
+    if extra_violations:
+        verification = dataclasses.replace(
+            verification, passed=False, violations=(*extra_violations, *verification.violations)
+        )
+    for k, info in enumerate(infos):
+        if counts[k] > info.lower_bound and verification.passed:
+            notes.append(f"island {ids[k]}: the lower bound of {info.lower_bound} truck(s) "
+                         f"({info.design_kva:,.0f} kVA design) was not enough by load flow; "
+                         f"{counts[k]} verified")  # fmt: skip
+    affected_loads = ctx.loads_on(ctx.cut_off)
+    return StagePlan(
+        name=stage.name,
+        start=stage.start.isoformat(),
+        end=stage.end.isoformat(),
+        out_of_service=stage.out_of_service,
+        switching=switching,
+        trucks=tuple(check.trucks),
+        islands=tuple(check.islands),
+        design_peak_kw=ctx.peak_kw(affected_loads)[0],
+        peak_factor=ctx.demand.peak_factor,
+        margin=case.loads.margin,
+        verification=verification,
+        notes=tuple(notes),
+    ), check
+
+
+def _summary(case: Case, stages: list[tuple[StagePlan, StageCheck, StageContext]]) -> dict:  # type: ignore[type-arg]
+    kept: dict[int, float] = {}
+    energy_kwh = 0.0
+    households_col = case.network.net.load.get("households")
+    for plan, check, ctx in stages:
+        for island in plan.islands:
+            if island.supply in (Supply.TRANSFER, Supply.TRUCKS):
+                served = island.loads if island.supply is Supply.TRANSFER else [
+                    i for i in island.loads if i in ctx.protected]  # fmt: skip
+                for i in served:
+                    value = households_col.get(i, 0) if households_col is not None else 0
+                    kept[i] = 0.0 if value is None or np.isnan(value) else float(value)
+        for per_time in check.truck_kw.values():
+            for t, kw in per_time.items():
+                end = min(t + timedelta(hours=1), ctx.stage.end)
+                energy_kwh += kw * (end - t).total_seconds() / 3600.0
+    return {
+        "households_kept_supplied": int(sum(kept.values())),
+        "truck_energy_kwh": round(energy_kwh, 1),
+        "fuel_l": round(energy_kwh * case.fleet.fuel_l_per_kwh, 1),
+    }
+
+
+def plan_case(case: Case, progress: Callable[[str], None] | None = None) -> Plan:
+    """Plan every stage of `case`; the result is feasible when every stage verifies."""
+    from planner import __version__
+
+    done = []
+    for stage in case.stages:
+        if progress:
+            progress(f"stage {stage.name!r}: topology, transfer, trucks, AC verification")
+        ctx = StageContext.build(case, stage)
+        plan, check = plan_stage(ctx)
+        done.append((plan, check, ctx))
+    stages = [p for p, _, _ in done]
+    return Plan(
+        planner_version=__version__,
+        case_name=case.name,
+        case_file=case.file,
+        network=case.network.source,
+        feasible=all(s.verification.passed for s in stages),
+        trucks_available=case.fleet.trucks,
+        trucks_used=max((len(s.trucks) for s in stages), default=0),
+        rating_kw=case.fleet.rating_kw,
+        power_factor=case.fleet.power_factor,
+        stages=tuple(stages),
+        case_sha256=case.sha256,
+        network_sha256=case.network.sha256,
+        summary=_summary(case, done),
+    )

@@ -1,0 +1,61 @@
+"""Network states of a stage: earlier permanent changes, the works, and the stage's switching."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import pandapower as pp
+
+from planner.case import Case, Stage
+from planner.refs import ElementRef
+
+__all__ = ["Switching", "apply_switching", "apply_works", "stage_base_net"]
+
+
+@dataclass(frozen=True)
+class Switching:
+    """Changes against the network's normal state for a stage (ties, sectionalisers, tie lines)."""
+
+    close: tuple[ElementRef, ...] = ()
+    open: tuple[ElementRef, ...] = ()
+    in_service: tuple[ElementRef, ...] = field(default_factory=tuple)
+
+    def with_tie(self, tie: ElementRef, opened: tuple[ElementRef, ...]) -> Switching:
+        """This switching plus closing `tie` (a switch, or a line put in service) and opening."""
+        close, in_service = self.close, self.in_service
+        if tie.table == "switch":
+            close = (*close, tie)
+        else:
+            in_service = (*in_service, tie)
+        return Switching(close, (*self.open, *opened), in_service)
+
+
+def stage_base_net(case: Case, stage: Stage) -> pp.pandapowerNet:
+    """A copy of the case's network with the `after` changes of every stage ended before `stage`."""
+    net = copy.deepcopy(case.network.net)
+    for earlier in case.stages:
+        if earlier is stage or earlier.end > stage.start:
+            continue
+        for ref, fields in earlier.after:
+            for column, value in fields:
+                net[ref.table].at[ref.index, column] = value
+    return net
+
+
+def apply_works(net: pp.pandapowerNet, stage: Stage) -> None:
+    """Take the stage's elements out: switches are opened, other elements put out of service."""
+    for ref in stage.out_of_service:
+        if ref.table == "switch":
+            net.switch.at[ref.index, "closed"] = False
+        else:
+            net[ref.table].at[ref.index, "in_service"] = False
+
+
+def apply_switching(net: pp.pandapowerNet, switching: Switching) -> None:
+    for ref in switching.close:
+        net.switch.at[ref.index, "closed"] = True
+    for ref in switching.open:
+        net.switch.at[ref.index, "closed"] = False
+    for ref in switching.in_service:
+        net[ref.table].at[ref.index, "in_service"] = True

@@ -1,0 +1,170 @@
+"""Tie transfer: re-supplying parts of the cut-off islands from neighbouring feeders.
+
+Greedy and AC-checked: in each round every unused tie is tried, whole and with each
+sectionalising switch of the island opened; candidates are ranked by the protected (then total)
+load they bring back, and the first that passes the grid's AC limits at the screening hours
+wins the tie. The best tie is applied and the search repeats on what is still unsupplied.
+Closing one tie into a de-energised island keeps a radial network radial.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from dataclasses import dataclass
+
+import pandapower as pp
+
+from planner.demand import StepGroup
+from planner.powerflow import solve_grid
+from planner.refs import ElementRef, ref_for
+from planner.state import Switching, apply_switching
+from planner.topology import build_graph, energised_buses
+from planner.verify import StageContext, set_design_loads
+
+__all__ = ["Transfer", "candidate_ties", "find_transfers", "sectionalisers"]
+
+log = logging.getLogger(__name__)
+
+MAX_AC_CHECKS_PER_TIE = 12
+
+
+@dataclass(frozen=True)
+class Transfer:
+    tie: ElementRef
+    opened: tuple[ElementRef, ...]
+    buses: frozenset[int]
+    protected_kw: float
+    total_kw: float
+
+
+def candidate_ties(ctx: StageContext) -> list[ElementRef]:
+    """Ties the case allows: open switches and out-of-service lines ("auto"), or its list."""
+    case, net = ctx.case, ctx.base_net
+    works = set(ctx.stage.out_of_service)
+    if case.ties is not None:
+        return [t for t in case.ties if t not in works]
+    ties = []
+    sw = net.switch
+    for idx in sw.index[~sw.closed.astype(bool) & sw.et.isin(["l", "b"])]:
+        ties.append(ref_for(net, "switch", int(idx)))
+    in_service_bus = net.bus.in_service.astype(bool)
+    for idx in net.line.index[~net.line.in_service.astype(bool)]:
+        fb, tb = net.line.at[idx, "from_bus"], net.line.at[idx, "to_bus"]
+        if in_service_bus.get(fb, False) and in_service_bus.get(tb, False):
+            ties.append(ref_for(net, "line", int(idx)))
+    return [t for t in ties if all(t.index != w.index or t.table != w.table for w in works)]
+
+
+def sectionalisers(net: pp.pandapowerNet, buses: frozenset[int]) -> list[ElementRef]:
+    """Closed switches inside an island (on its lines, or between two of its buses)."""
+    sw = net.switch
+    out = []
+    for idx in sw.index[sw.closed.astype(bool)]:
+        et, bus, element = sw.at[idx, "et"], int(sw.at[idx, "bus"]), int(sw.at[idx, "element"])
+        if bus not in buses:
+            continue
+        if et == "b" and element in buses:
+            out.append(ref_for(net, "switch", int(idx)))
+        elif et == "l":
+            line = net.line.loc[element]
+            if int(line.from_bus) in buses and int(line.to_bus) in buses:
+                out.append(ref_for(net, "switch", int(idx)))
+    return out
+
+
+def _screening_groups(ctx: StageContext) -> list[StepGroup]:
+    groups = list(ctx.demand.groups)
+    if len(groups) <= 4:
+        return groups
+    by_total = max(groups, key=lambda g: float(g.p_mw.sum()))
+    by_cut = max(groups, key=lambda g: ctx.load_kw(ctx.loads_on(ctx.cut_off), g)[0])
+    return [by_total] if by_total is by_cut else [by_total, by_cut]
+
+
+def _grid_problems(ctx: StageContext, switching: Switching, groups: list[StepGroup]) -> set | None:  # type: ignore[type-arg]
+    """Elements of the grid part outside their limits at the screening hours (None: diverged)."""
+    net = copy.deepcopy(ctx.works_net)
+    apply_switching(net, switching)
+    grid = energised_buses(build_graph(net))
+    limits = ctx.case.limits
+    found: set[tuple[str, int]] = set()
+    for group in groups:
+        set_design_loads(net, ctx, group)
+        sol = solve_grid(net, grid)
+        if not sol.converged:
+            return None
+        found |= {("bus", b) for b, v in sol.vm_pu.items()
+                  if v < limits.vm_min_pu - 1e-6 or v > limits.vm_max_pu + 1e-6}  # fmt: skip
+        found |= {("line", i) for i, v in sol.line_loading_percent.items()
+                  if v > limits.max_line_loading_percent + 1e-6}  # fmt: skip
+        found |= {("trafo", i) for i, v in sol.trafo_loading_percent.items()
+                  if v > limits.max_trafo_loading_percent + 1e-6}  # fmt: skip
+    return found
+
+
+def _energised_with(ctx: StageContext, switching: Switching) -> frozenset[int]:
+    net = copy.deepcopy(ctx.works_net)
+    apply_switching(net, switching)
+    return energised_buses(build_graph(net))
+
+
+def find_transfers(ctx: StageContext) -> tuple[Switching, list[Transfer], int]:
+    """Greedy AC-checked transfers; returns the switching, the transfers and AC runs made."""
+    switching = Switching()
+    ties = candidate_ties(ctx)
+    groups = _screening_groups(ctx)
+    baseline = _grid_problems(ctx, switching, groups) or set()
+    transfers: list[Transfer] = []
+    runs = 0
+    used: set[ElementRef] = set()
+    while True:
+        grid = _energised_with(ctx, switching)
+        if not (ctx.cut_off - grid):
+            break
+        best: Transfer | None = None
+        for tie in ties:
+            if tie in used:
+                continue
+            found, n = _best_for_tie(ctx, switching, tie, grid, groups, baseline)
+            runs += n
+            if found and (best is None or (found.protected_kw, found.total_kw) >
+                          (best.protected_kw, best.total_kw)):  # fmt: skip
+                best = found
+        if best is None:
+            break
+        transfers.append(best)
+        used.add(best.tie)
+        switching = switching.with_tie(best.tie, best.opened)
+        log.info("transfer via %s (%d buses, %.0f kW)", best.tie.text, len(best.buses),
+                 best.total_kw)  # fmt: skip
+    return switching, transfers, runs
+
+
+def _best_for_tie(ctx, switching, tie, grid, groups, baseline) -> tuple[Transfer | None, int]:  # type: ignore[no-untyped-def]
+    whole = _energised_with(ctx, switching.with_tie(tie, ())) - grid
+    if not whole or not (whole <= ctx.base_energised):
+        return None, 0
+    options = [((), whole)]
+    seen = {whole}
+    for s in sectionalisers(ctx.base_net, whole):
+        part = _energised_with(ctx, switching.with_tie(tie, (s,))) - grid
+        if part and part not in seen and part < whole:
+            seen.add(part)
+            options.append(((s,), part))
+    scored = []
+    for opened, buses in options:
+        loads = ctx.loads_on(buses)
+        protected = [i for i in loads if i in ctx.protected]
+        total = ctx.peak_kw(loads)[0]
+        if total <= 0:
+            continue
+        scored.append(Transfer(tie, opened, buses, ctx.peak_kw(protected)[0], total))
+    scored.sort(key=lambda t: (-t.protected_kw, -t.total_kw, len(t.opened)))
+    runs = 0
+    for candidate in scored[:MAX_AC_CHECKS_PER_TIE]:
+        problems = _grid_problems(ctx, switching.with_tie(tie, candidate.opened), groups)
+        runs += len(groups)
+        if problems is not None and problems <= baseline:
+            return candidate, runs
+    return None, runs
