@@ -355,7 +355,8 @@ class _CaseBuilder:
                 r.error(join_key(key, "column"), f"the network's load table has no column "
                         f"{column!r}{hint}")  # fmt: skip
                 return frozenset()
-            mask = net.load[column] == spec["equals"]
+            wanted = spec["equals"] if isinstance(spec["equals"], list) else [spec["equals"]]
+            mask = net.load[column].isin(wanted)
             return frozenset(int(i) for i in net.load.index[mask])
         r.error(key, f"expected \"all\", a list of load references or "
                 f"{{ column = ..., equals = ... }}, got {spec!r}")  # fmt: skip

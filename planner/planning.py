@@ -14,6 +14,7 @@ import numpy as np
 
 from planner.allocation import IslandNeed, allocate, point_costs, trucks_needed
 from planner.case import Case, Reserve
+from planner.demand import StepGroup
 from planner.plan import Plan, StagePlan, Supply, Violation
 from planner.powerflow import TruckAt
 from planner.state import Switching, apply_switching
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 MAX_ROUNDS = 12
 ISLAND_KINDS = ("truck_overload", "vm_min", "vm_max", "line_loading", "trafo_loading",
                 "not_converged", "reserve")  # fmt: skip
+GRID_KINDS = ("vm_min", "vm_max", "line_loading", "trafo_loading", "not_converged")
 
 
 @dataclass(frozen=True)
@@ -121,10 +123,32 @@ def _best_effort(infos: list[IslandInfo], counts: list[int], fleet: int) -> dict
 
 
 def plan_stage(ctx: StageContext) -> tuple[StagePlan, StageCheck]:
-    """Transfer, then trucks, verified; more trucks where the load flow proves the bound short."""
+    """Transfer, then trucks, verified; more trucks where the load flow proves the bound short.
+
+    When full verification finds the grid outside its limits at an hour the transfer screening
+    did not look at, that hour joins the screening and the stage is planned again.
+    """
+    extra_groups: tuple[StepGroup, ...] = ()
+    for _ in range(MAX_ROUNDS):
+        plan, check = _plan_with_screening(ctx, extra_groups)
+        grid_times = {v.time for v in check.verification.violations
+                      if not v.island and v.kind in GRID_KINDS}  # fmt: skip
+        more = tuple(g for g in ctx.demand.groups if g.times[0].isoformat() in grid_times
+                     and all(g is not h for h in extra_groups))  # fmt: skip
+        if not plan.switching.close and not plan.switching.in_service or not more:
+            return plan, check
+        extra_groups += more
+    return plan, check
+
+
+def _plan_with_screening(
+    ctx: StageContext, extra_groups: tuple[StepGroup, ...]
+) -> tuple[StagePlan, StageCheck]:
     case, stage = ctx.case, ctx.stage
     fleet = case.fleet
-    switching, transfers, _ = find_transfers(ctx) if ctx.cut_off else (Switching(), [], 0)
+    switching, transfers, _ = (
+        find_transfers(ctx, extra_groups) if ctx.cut_off else (Switching(), [], 0)
+    )
     infos = truck_islands(ctx, switching)
     counts = [info.lower_bound for info in infos]
     notes = [f"transfer via {t.tie.text}"

@@ -109,11 +109,18 @@ def _energised_with(ctx: StageContext, switching: Switching) -> frozenset[int]:
     return energised_buses(build_graph(net))
 
 
-def find_transfers(ctx: StageContext) -> tuple[Switching, list[Transfer], int]:
-    """Greedy AC-checked transfers; returns the switching, the transfers and AC runs made."""
+def find_transfers(
+    ctx: StageContext, extra_groups: tuple[StepGroup, ...] = ()
+) -> tuple[Switching, list[Transfer], int]:
+    """Greedy AC-checked transfers; returns the switching, the transfers and AC runs made.
+
+    Candidates are screened at the stage's peak hours plus `extra_groups` (hours where an earlier
+    full verification found the grid outside its limits).
+    """
     switching = Switching()
     ties = candidate_ties(ctx)
     groups = _screening_groups(ctx)
+    groups += [g for g in extra_groups if all(g is not h for h in groups)]
     baseline = _grid_problems(ctx, switching, groups) or set()
     transfers: list[Transfer] = []
     runs = 0
