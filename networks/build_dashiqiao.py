@@ -73,8 +73,14 @@ YUMIN_FEEDERS = [
 YUMIN_LUMPED = [("Yumin other feeders", "residential", 6.5), ("Yumin industry", "commercial", 4.0)]
 
 
-def _bus(net: pp.pandapowerNet, name: str, vn_kv: float, xy: tuple[float, float],
-         rmu: bool = False, bays: int = 0) -> int:  # fmt: skip
+def _bus(
+    net: pp.pandapowerNet,
+    name: str,
+    vn_kv: float,
+    xy: tuple[float, float],
+    rmu: bool = False,
+    bays: int = 0,
+) -> int:
     index = pp.create_bus(net, vn_kv=vn_kv, name=name, geodata=xy, type="b" if vn_kv < 60 else "n")
     net.bus.at[index, "rmu"] = rmu
     net.bus.at[index, "rmu_bays"] = bays
@@ -83,25 +89,50 @@ def _bus(net: pp.pandapowerNet, name: str, vn_kv: float, xy: tuple[float, float]
 
 def _load(net: pp.pandapowerNet, bus: int, name: str, category: str, p_mw: float) -> None:
     households = round(p_mw * 1000 / KW_PER_HOUSEHOLD) if category == "residential" else 0
-    index = pp.create_load(net, bus, p_mw=p_mw, q_mvar=round(p_mw * TAN_PHI[category], 4),
-                           name=name, sn_mva=round(p_mw / 0.9 * 1.6, 2))  # fmt: skip
+    index = pp.create_load(
+        net,
+        bus,
+        p_mw=p_mw,
+        q_mvar=round(p_mw * TAN_PHI[category], 4),
+        name=name,
+        sn_mva=round(p_mw / 0.9 * 1.6, 2),
+    )
     net.load.at[index, "category"] = category
     net.load.at[index, "households"] = households
 
 
-def _feeder(net: pp.pandapowerNet, name: str, start_bus: int, rmus: list, origin: tuple[float, float],
-            step: tuple[float, float]) -> int:  # type: ignore[type-arg]  # fmt: skip
+def _feeder(
+    net: pp.pandapowerNet,
+    name: str,
+    start_bus: int,
+    rmus: list,
+    origin: tuple[float, float],
+    step: tuple[float, float],
+) -> int:  # type: ignore[type-arg]
     """A cable feeder from `start_bus` through its RMUs; returns the last RMU's bus."""
     previous = start_bus
     x, y = origin
     for k, (rmu, km, loads, bays) in enumerate(rmus):
         x, y = x + step[0], y + step[1]
         bus = _bus(net, rmu, 10.0, (x, y), rmu=True, bays=bays)
-        line = pp.create_line_from_parameters(net, previous, bus, km, name=f"{name} cable {k + 1}",
-                                              **(YJV22_300 if k < 3 else YJV22_240))  # fmt: skip
+        line = pp.create_line_from_parameters(
+            net,
+            previous,
+            bus,
+            km,
+            name=f"{name} cable {k + 1}",
+            **(YJV22_300 if k < 3 else YJV22_240),
+        )
         # load-break switches of the RMUs at both cable ends (feeder breaker on the first cable)
-        pp.create_switch(net, previous, line, et="l", closed=True, type="CB" if k == 0 else "LBS",
-                         name=f"{name} breaker" if k == 0 else f"{name} {rmus[k - 1][0]} out")  # fmt: skip
+        pp.create_switch(
+            net,
+            previous,
+            line,
+            et="l",
+            closed=True,
+            type="CB" if k == 0 else "LBS",
+            name=f"{name} breaker" if k == 0 else f"{name} {rmus[k - 1][0]} out",
+        )
         pp.create_switch(net, bus, line, et="l", closed=True, type="LBS", name=f"{name} {rmu} in")
         for load_name, category, p_mw in loads:
             _load(net, bus, load_name, category, p_mw)
@@ -112,31 +143,64 @@ def _feeder(net: pp.pandapowerNet, name: str, start_bus: int, rmus: list, origin
 def build() -> pp.pandapowerNet:
     net = pp.create_empty_network(name="Dashiqiao Qiao A/B 66 kV relocation", f_hz=50.0)
     grid = _bus(net, "Yingkou 220 kV", 220.0, (0.0, 0.0))
-    pp.create_ext_grid(net, grid, vm_pu=1.0, name="Yingkou 220 kV grid", s_sc_max_mva=8000.0,
-                       rx_max=0.1)  # fmt: skip
+    pp.create_ext_grid(
+        net, grid, vm_pu=1.0, name="Yingkou 220 kV grid", s_sc_max_mva=8000.0, rx_max=0.1
+    )
     hv66 = _bus(net, "Dashiqiao 66 kV", 66.0, (2.0, 0.0))
     pp.create_transformer_from_parameters(
-        net, grid, hv66, sn_mva=180.0, vn_hv_kv=220.0, vn_lv_kv=66.0, vk_percent=14.0,
-        vkr_percent=0.30, pfe_kw=110.0, i0_percent=0.08, name="Dashiqiao 220/66 kV T1",
-    )  # fmt: skip
+        net,
+        grid,
+        hv66,
+        sn_mva=180.0,
+        vn_hv_kv=220.0,
+        vn_lv_kv=66.0,
+        vk_percent=14.0,
+        vkr_percent=0.30,
+        pfe_kw=110.0,
+        i0_percent=0.08,
+        name="Dashiqiao 220/66 kV T1",
+    )
     qiaonan66 = _bus(net, "Qiaonan 66 kV", 66.0, (7.0, 0.0))
     for circuit in ("Qiao A", "Qiao B"):
         pp.create_line_from_parameters(net, hv66, qiaonan66, 5.056, name=circuit, **LGJ_240)
     sections = {}
     for k in (1, 2):
-        lv = _bus(net, f"Qiaonan 10 kV section {'I' if k == 1 else 'II'}", 10.0, (8.0, 2.0 - 4 * (k - 1)))
+        lv = _bus(
+            net, f"Qiaonan 10 kV section {'I' if k == 1 else 'II'}", 10.0, (8.0, 2.0 - 4 * (k - 1))
+        )
         trafo = pp.create_transformer_from_parameters(
-            net, qiaonan66, lv, sn_mva=20.0, vn_hv_kv=66.0, vn_lv_kv=10.5, vk_percent=9.0,
-            vkr_percent=0.55, pfe_kw=18.0, i0_percent=0.25, name=f"Qiaonan T{k} 20 MVA",
-        )  # fmt: skip
-        pp.create_switch(net, lv, trafo, et="t", closed=True, type="CB",
-                         name=f"Qiaonan T{k} 10 kV incomer")  # fmt: skip
+            net,
+            qiaonan66,
+            lv,
+            sn_mva=20.0,
+            vn_hv_kv=66.0,
+            vn_lv_kv=10.5,
+            vk_percent=9.0,
+            vkr_percent=0.55,
+            pfe_kw=18.0,
+            i0_percent=0.25,
+            name=f"Qiaonan T{k} 20 MVA",
+        )
+        pp.create_switch(
+            net, lv, trafo, et="t", closed=True, type="CB", name=f"Qiaonan T{k} 10 kV incomer"
+        )
         sections[k] = lv
-    pp.create_switch(net, sections[1], sections[2], et="b", closed=False, type="CB",
-                     name="Qiaonan 10 kV bus coupler")  # fmt: skip
+    pp.create_switch(
+        net,
+        sections[1],
+        sections[2],
+        et="b",
+        closed=False,
+        type="CB",
+        name="Qiaonan 10 kV bus coupler",
+    )
     ends = {}
-    directions = {"F1 Yumin I": (1.0, 0.6), "F2 Yumin II": (1.0, -0.6),
-                  "F3 Qiaonan Commercial": (0.9, 1.4), "F4 Xincheng": (0.9, -1.4)}  # fmt: skip
+    directions = {
+        "F1 Yumin I": (1.0, 0.6),
+        "F2 Yumin II": (1.0, -0.6),
+        "F3 Qiaonan Commercial": (0.9, 1.4),
+        "F4 Xincheng": (0.9, -1.4),
+    }
     for name, section, rmus in QIAONAN_FEEDERS:
         origin = (8.0, 2.0 - 4 * (section - 1))
         ends[name] = _feeder(net, name, sections[section], rmus, origin, directions[name])
@@ -145,19 +209,43 @@ def build() -> pp.pandapowerNet:
     pp.create_line_from_parameters(net, hv66, yumin66, 7.8, name="Yu line", **LGJ_240)
     yumin10 = _bus(net, "Yumin 10 kV", 10.0, (5.0, 9.0))
     trafo = pp.create_transformer_from_parameters(
-        net, yumin66, yumin10, sn_mva=31.5, vn_hv_kv=66.0, vn_lv_kv=10.5, vk_percent=10.5,
-        vkr_percent=0.50, pfe_kw=25.0, i0_percent=0.22, name="Yumin T1 31.5 MVA",
-    )  # fmt: skip
-    pp.create_switch(net, yumin10, trafo, et="t", closed=True, type="CB", name="Yumin T1 10 kV incomer")
+        net,
+        yumin66,
+        yumin10,
+        sn_mva=31.5,
+        vn_hv_kv=66.0,
+        vn_lv_kv=10.5,
+        vk_percent=10.5,
+        vkr_percent=0.50,
+        pfe_kw=25.0,
+        i0_percent=0.22,
+        name="Yumin T1 31.5 MVA",
+    )
+    pp.create_switch(
+        net, yumin10, trafo, et="t", closed=True, type="CB", name="Yumin T1 10 kV incomer"
+    )
     for load_name, category, p_mw in YUMIN_LUMPED:
         _load(net, yumin10, load_name, category, p_mw)
     for k, (name, partner, rmus) in enumerate(YUMIN_FEEDERS):
         last = _feeder(net, name, yumin10, rmus, (5.0, 9.0), (1.5 + k, -0.8 - 1.6 * k))
-        tie = pp.create_line_from_parameters(net, last, ends[partner], 1.1 + 0.4 * k,
-                                             name=f"Tie cable {name} - {partner}", **YJV22_120)  # fmt: skip
+        tie = pp.create_line_from_parameters(
+            net,
+            last,
+            ends[partner],
+            1.1 + 0.4 * k,
+            name=f"Tie cable {name} - {partner}",
+            **YJV22_120,
+        )
         pp.create_switch(net, last, tie, et="l", closed=True, type="LBS", name=f"{name} tie end")
-        pp.create_switch(net, ends[partner], tie, et="l", closed=False, type="LBS",
-                         name=f"Tie {partner.split()[0]}-{name.split()[0]}")  # fmt: skip
+        pp.create_switch(
+            net,
+            ends[partner],
+            tie,
+            et="l",
+            closed=False,
+            type="LBS",
+            name=f"Tie {partner.split()[0]}-{name.split()[0]}",
+        )
     net.bus["rmu"] = net.bus["rmu"].astype(bool)
     net.bus["rmu_bays"] = net.bus["rmu_bays"].astype(int)
     net.load["households"] = net.load["households"].astype(int)

@@ -102,22 +102,30 @@ def affected_area(case: Case) -> list[StageArea]:
             protected = [i for i in loads if i in ctx.protected]
             p, q = ctx.peak_kw(loads)
             pp_, pq = ctx.peak_kw(protected)
-            points = tuple((ref_for(ctx.base_net, "bus", c.bus.index).text, c.bays)
-                           for c in case.connection_points if c.bus.index in buses)  # fmt: skip
-            islands.append(AffectedIsland(
-                id=f"A{k + 1}",
-                buses=tuple(sorted(buses)),
-                loads=tuple(loads),
-                households=ctx.households(loads),
-                design_peak_kw=p,
-                design_peak_kvar=q,
-                protected_kw=pp_,
-                protected_kvar=pq,
-                ties=tuple(_ties_touching(ctx, buses)),
-                sectionalisers=tuple(s.text for s in sectionalisers(ctx.base_net, buses)),
-                connection_points=points,
-                lower_bound_trucks=trucks_needed(math.hypot(pp_, pq), case.fleet.rating_kva, n_1),
-            ))  # fmt: skip
-        areas.append(StageArea(stage.name, stage.start.isoformat(), stage.end.isoformat(),
-                               tuple(islands)))  # fmt: skip
+            points = tuple(
+                (ref_for(ctx.base_net, "bus", c.bus.index).text, c.bays)
+                for c in case.connection_points
+                if c.bus.index in buses
+            )
+            islands.append(
+                AffectedIsland(
+                    id=f"A{k + 1}",
+                    buses=tuple(sorted(buses)),
+                    loads=tuple(loads),
+                    households=ctx.households(loads),
+                    design_peak_kw=p,
+                    design_peak_kvar=q,
+                    protected_kw=pp_,
+                    protected_kvar=pq,
+                    ties=tuple(_ties_touching(ctx, buses)),
+                    sectionalisers=tuple(s.text for s in sectionalisers(ctx.base_net, buses)),
+                    connection_points=points,
+                    lower_bound_trucks=trucks_needed(
+                        math.hypot(pp_, pq), case.fleet.rating_kva, n_1
+                    ),
+                )
+            )
+        areas.append(
+            StageArea(stage.name, stage.start.isoformat(), stage.end.isoformat(), tuple(islands))
+        )
     return areas

@@ -40,8 +40,9 @@ def trucks_needed(design_kva: float, rating_kva: float, n_1: bool) -> int:
     return n + 1 if n_1 else n
 
 
-def point_costs(graph: Graph, buses: frozenset[int], points: list[int],
-                load_kw: dict[int, float]) -> dict[int, float]:  # fmt: skip
+def point_costs(
+    graph: Graph, buses: frozenset[int], points: list[int], load_kw: dict[int, float]
+) -> dict[int, float]:
     """Load-weighted impedance distance from each point to the island's load, scaled to 0..1."""
     order = sorted(buses)
     pos = {b: i for i, b in enumerate(order)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import numbers
 import tomllib
 from dataclasses import dataclass, field
@@ -126,12 +127,30 @@ class Case:
         return 0
 
 
-_TOP = {"format", "case", "limits", "fleet", "connection_points", "loads", "generation",
-        "transfer", "stages"}  # fmt: skip
+_TOP = {
+    "format",
+    "case",
+    "limits",
+    "fleet",
+    "connection_points",
+    "loads",
+    "generation",
+    "transfer",
+    "stages",
+}
 _CASE = {"name", "network", "description"}
 _LIMITS = {"vm_min_pu", "vm_max_pu", "max_line_loading_percent", "max_trafo_loading_percent"}
-_FLEET = {"trucks", "rating_kw", "power_factor", "vm_setpoint_pu", "min_loading", "reserve",
-          "setup_hours", "fuel_l_per_kwh", "tank_l"}  # fmt: skip
+_FLEET = {
+    "trucks",
+    "rating_kw",
+    "power_factor",
+    "vm_setpoint_pu",
+    "min_loading",
+    "reserve",
+    "setup_hours",
+    "fuel_l_per_kwh",
+    "tank_l",
+}
 _POINT = {"bus", "bays"}
 _LOADS = {"protected", "profile", "scaling", "margin"}
 _STAGE = {"name", "start", "end", "out_of_service", "after"}
@@ -182,12 +201,14 @@ class _CaseBuilder:
         stages = self._stages(data)
         loads = self._loads(data, stages)
         gen = r.table(data, "generation", "generation", {"islanded_sgen"}) or {}
-        sgen = r.value(gen, "islanded_sgen", "generation", str, "trip", schema.one_of("trip", "keep"))
+        sgen = r.value(
+            gen, "islanded_sgen", "generation", str, "trip", schema.one_of("trip", "keep")
+        )
         ties_mode, ties = self._ties(data)
         if r.problems or self.network is None:
             raise CaseError(r.problems)
         return Case(
-            name=name,
+            name=name or "",
             file=self.file,
             network=self.network,
             description=description or "",
@@ -214,14 +235,30 @@ class _CaseBuilder:
     def _limits(self, data: dict[str, Any]) -> Limits:
         r, d = self.r, Limits()
         t = r.table(data, "limits", "limits", _LIMITS) or {}
-        vmin = r.value(t, "vm_min_pu", "limits", float, d.vm_min_pu, schema.between(0, 2, low_open=True))
-        vmax = r.value(t, "vm_max_pu", "limits", float, d.vm_max_pu, schema.between(0, 2, low_open=True))
+        vmin = r.value(
+            t, "vm_min_pu", "limits", float, d.vm_min_pu, schema.between(0, 2, low_open=True)
+        )
+        vmax = r.value(
+            t, "vm_max_pu", "limits", float, d.vm_max_pu, schema.between(0, 2, low_open=True)
+        )
         if vmin is not None and vmax is not None and vmax <= vmin:
             r.error("limits.vm_max_pu", f"must be greater than vm_min_pu ({vmin}), got {vmax}")
-        line = r.value(t, "max_line_loading_percent", "limits", float,
-                       d.max_line_loading_percent, schema.positive)  # fmt: skip
-        trafo = r.value(t, "max_trafo_loading_percent", "limits", float,
-                        d.max_trafo_loading_percent, schema.positive)  # fmt: skip
+        line = r.value(
+            t,
+            "max_line_loading_percent",
+            "limits",
+            float,
+            d.max_line_loading_percent,
+            schema.positive,
+        )
+        trafo = r.value(
+            t,
+            "max_trafo_loading_percent",
+            "limits",
+            float,
+            d.max_trafo_loading_percent,
+            schema.positive,
+        )
         return Limits(vmin or d.vm_min_pu, vmax or d.vm_max_pu, line or 100.0, trafo or 100.0)
 
     def _fleet(self, data: dict[str, Any], limits: Limits) -> Fleet:
@@ -232,9 +269,17 @@ class _CaseBuilder:
         p = "fleet"
         trucks = r.value(t, "trucks", p, int, check=schema.non_negative)
         rating = r.value(t, "rating_kw", p, float, d.rating_kw, schema.positive)
-        pf = r.value(t, "power_factor", p, float, d.power_factor, schema.between(0, 1, low_open=True))
-        vset = r.value(t, "vm_setpoint_pu", p, float, d.vm_setpoint_pu,
-                       schema.between(limits.vm_min_pu, limits.vm_max_pu))  # fmt: skip
+        pf = r.value(
+            t, "power_factor", p, float, d.power_factor, schema.between(0, 1, low_open=True)
+        )
+        vset = r.value(
+            t,
+            "vm_setpoint_pu",
+            p,
+            float,
+            d.vm_setpoint_pu,
+            schema.between(limits.vm_min_pu, limits.vm_max_pu),
+        )
         minl = r.value(t, "min_loading", p, float, d.min_loading, schema.between(0, 1))
         reserve = r.value(t, "reserve", p, str, "none", schema.one_of("none", "n-1"))
         setup = r.value(t, "setup_hours", p, float, d.setup_hours, schema.non_negative)
@@ -274,8 +319,11 @@ class _CaseBuilder:
             if ref is None or bays is None:
                 continue
             if ref.index in seen:
-                r.error(join_key(key, "bus"), f"bus {ref.text!r} is already a connection point "
-                        f"({seen[ref.index]}); give its bays once")  # fmt: skip
+                r.error(
+                    join_key(key, "bus"),
+                    f"bus {ref.text!r} is already a connection point "
+                    f"({seen[ref.index]}); give its bays once",
+                )
                 continue
             seen[ref.index] = key
             points.append(ConnectionPoint(ref, bays))
@@ -304,20 +352,31 @@ class _CaseBuilder:
         profile = r.value(t, "profile", "loads", str, "flat")
         csv_profile = None
         if profile is not None and profile not in _PROFILES:
-            result = load_csv_profile(self.base_dir / profile)
+            csv_path = self.base_dir / profile
+            result = (
+                load_csv_profile(csv_path)
+                if csv_path.is_file()
+                else f"{profile!r} is neither one of {', '.join(_PROFILES)} nor a CSV file next "
+                "to the case"
+            )
             if isinstance(result, str):
-                r.error("loads.profile", f"{profile!r} is not one of {', '.join(_PROFILES)} "
-                        f"nor a readable CSV profile: {result}")  # fmt: skip
+                r.error("loads.profile", result)
             else:
                 csv_profile = result
                 for i, stage in enumerate(stages):
                     if not result.covers(stage.start, stage.end):
-                        r.error("loads.profile", f"CSV profile {profile!r} does not cover stage "
-                                f"{i} {stage.name!r} ({stage.start.isoformat()} to "
-                                f"{stage.end.isoformat()})")  # fmt: skip
+                        r.error(
+                            "loads.profile",
+                            f"CSV profile {profile!r} does not cover stage "
+                            f"{i} {stage.name!r} ({stage.start.isoformat()} to "
+                            f"{stage.end.isoformat()})",
+                        )
         if profile == "simbench" and self.network is not None and not self.network.is_simbench:
-            r.error("loads.profile", "'simbench' profiles need a 'simbench:' network, "
-                    f"this case uses {self.network.source!r}")  # fmt: skip
+            r.error(
+                "loads.profile",
+                "'simbench' profiles need a 'simbench:' network, "
+                f"this case uses {self.network.source!r}",
+            )
         protected = self._protected(t.get("protected", "all"))
         return Loads(
             protected=protected,
@@ -352,14 +411,19 @@ class _CaseBuilder:
 
                 close = difflib.get_close_matches(column, [str(c) for c in net.load.columns], n=2)
                 hint = f"; close matches: {', '.join(close)}" if close else ""
-                r.error(join_key(key, "column"), f"the network's load table has no column "
-                        f"{column!r}{hint}")  # fmt: skip
+                r.error(
+                    join_key(key, "column"),
+                    f"the network's load table has no column {column!r}{hint}",
+                )
                 return frozenset()
             wanted = spec["equals"] if isinstance(spec["equals"], list) else [spec["equals"]]
             mask = net.load[column].isin(wanted)
             return frozenset(int(i) for i in net.load.index[mask])
-        r.error(key, f"expected \"all\", a list of load references or "
-                f"{{ column = ..., equals = ... }}, got {spec!r}")  # fmt: skip
+        r.error(
+            key,
+            f'expected "all", a list of load references or '
+            f"{{ column = ..., equals = ... }}, got {spec!r}",
+        )
         return frozenset()
 
     def _ties(self, data: dict[str, Any]) -> tuple[str, tuple[ElementRef, ...] | None]:
@@ -369,11 +433,15 @@ class _CaseBuilder:
         if spec in ("auto", "none"):
             return spec, (None if spec == "auto" else ())
         if not isinstance(spec, list):
-            r.error("transfer.ties", f"expected \"auto\", \"none\" or a list of switch/line "
-                    f"references, got {spec!r}")  # fmt: skip
+            r.error(
+                "transfer.ties",
+                f'expected "auto", "none" or a list of switch/line references, got {spec!r}',
+            )
             return "auto", None
-        refs = [self.ref(text, join_key("transfer.ties", i), ("switch", "line"))
-                for i, text in enumerate(spec)]  # fmt: skip
+        refs = [
+            self.ref(text, join_key("transfer.ties", i), ("switch", "line"))
+            for i, text in enumerate(spec)
+        ]
         return "list", tuple(ref for ref in refs if ref is not None)
 
     def _stages(self, data: dict[str, Any]) -> tuple[Stage, ...]:
@@ -396,17 +464,21 @@ class _CaseBuilder:
             if stage is None:
                 continue
             if stage.name in names:
-                r.error(join_key(key, "name"), f"stage name {stage.name!r} is already used by "
-                        f"stages[{names[stage.name]}]")  # fmt: skip
+                r.error(
+                    join_key(key, "name"),
+                    f"stage name {stage.name!r} is already used by stages[{names[stage.name]}]",
+                )
             names.setdefault(stage.name, i)
             stages.append((i, stage))
         ordered = sorted(stages, key=lambda item: item[1].start)
-        for (i, a), (j, b) in zip(ordered, ordered[1:], strict=False):
+        for (i, a), (j, b) in itertools.pairwise(ordered):
             if b.start < a.end:
-                r.error(join_key(join_key("stages", j), "start"),
-                        f"stage {b.name!r} starts at {b.start.isoformat()}, before stage "
-                        f"{a.name!r} (stages[{i}]) ends at {a.end.isoformat()}: stages may not "
-                        "overlap")  # fmt: skip
+                r.error(
+                    join_key(join_key("stages", j), "start"),
+                    f"stage {b.name!r} starts at {b.start.isoformat()}, before stage "
+                    f"{a.name!r} (stages[{i}]) ends at {a.end.isoformat()}: stages may not "
+                    "overlap",
+                )
         return tuple(stage for _, stage in stages)
 
     def _stage(self, item: dict[str, Any], key: str) -> Stage | None:
@@ -417,8 +489,10 @@ class _CaseBuilder:
         start = r.value(item, "start", key, datetime)
         end = r.value(item, "end", key, datetime)
         if start is not None and end is not None and end <= start:
-            r.error(join_key(key, "end"), f"end {end.isoformat()} must be after start "
-                    f"{start.isoformat()}")  # fmt: skip
+            r.error(
+                join_key(key, "end"),
+                f"end {end.isoformat()} must be after start {start.isoformat()}",
+            )
         oos_raw = item.get("out_of_service", schema.MISSING)
         oos: list[ElementRef] = []
         oos_key = join_key(key, "out_of_service")
@@ -438,7 +512,9 @@ class _CaseBuilder:
             return None
         return Stage(name, start, end, tuple(oos), after)
 
-    def _after(self, raw: Any, key: str) -> tuple[tuple[ElementRef, tuple[tuple[str, Any], ...]], ...]:
+    def _after(
+        self, raw: Any, key: str
+    ) -> tuple[tuple[ElementRef, tuple[tuple[str, Any], ...]], ...]:
         r = self.r
         if not isinstance(raw, dict):
             r.error(key, f"expected a table of element = {{ field = value }}, got {raw!r}")
@@ -471,7 +547,11 @@ class _CaseBuilder:
                 if numeric and (not isinstance(value, int | float) or isinstance(value, bool)):
                     r.error(ckey, f"expected a number for {ref.table}.{column}, got {value!r}")
                     continue
-                if numeric and column.endswith(("_km", "_ohm_per_km", "_ka", "_mva")) and value <= 0:
+                if (
+                    numeric
+                    and column.endswith(("_km", "_ohm_per_km", "_ka", "_mva"))
+                    and value <= 0
+                ):
                     r.error(ckey, f"{ref.table}.{column} must be greater than 0, got {value!r}")
                     continue
                 fields.append((column, value))

@@ -1,4 +1,7 @@
-"""The `planner` command: parse arguments, call the library, print. Exit 0 ok, 1 violations, 2 input."""
+"""The `planner` command: parse arguments, call the library, print.
+
+Exit codes: 0 success, 1 violations or infeasible, 2 invalid input or usage.
+"""
 
 from __future__ import annotations
 
@@ -40,11 +43,15 @@ def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("-v", "--verbose", is_flag=True, help="Log what the planner does.")
 def main(verbose: bool) -> None:
     """Plan outage-free relocation of power lines with mobile generator trucks."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")  # fmt: skip
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not verbose:  # pandapower's own notices (numba, deprecations) are not the user's business
+        logging.getLogger("pandapower").setLevel(logging.ERROR)
 
 
-def _load(case_path: str):  # type: ignore[no-untyped-def]
+def _load(case_path: str):
     from planner.case import load_case
 
     return load_case(case_path)
@@ -58,20 +65,27 @@ def check(case: str) -> None:
     c = _load(case)
     net = c.network.net
     click.echo(f"case {c.name!r}: valid ({c.file})")
-    click.echo(f"  network   {c.network.source}: {len(net.bus)} buses, {len(net.line)} lines, "
-               f"{len(net.trafo)} transformers, {len(net.switch)} switches, {len(net.load)} loads")  # fmt: skip
+    click.echo(
+        f"  network   {c.network.source}: {len(net.bus)} buses, {len(net.line)} lines, "
+        f"{len(net.trafo)} transformers, {len(net.switch)} switches, {len(net.load)} loads"
+    )
     f = c.fleet
-    click.echo(f"  fleet     {f.trucks} x {f.rating_kw:g} kW ({f.rating_kva:g} kVA), "
-               f"reserve {f.reserve}")  # fmt: skip
+    click.echo(
+        f"  fleet     {f.trucks} x {f.rating_kw:g} kW ({f.rating_kva:g} kVA), reserve {f.reserve}"
+    )
     bays = sum(p.bays for p in c.connection_points)
     click.echo(f"  points    {len(c.connection_points)} connection points, {bays} bays")
-    click.echo(f"  loads     {len(c.loads.protected)} protected of {len(net.load)}, profile "
-               f"{c.loads.profile}, margin {c.loads.margin:g}")  # fmt: skip
+    click.echo(
+        f"  loads     {len(c.loads.protected)} protected of {len(net.load)}, profile "
+        f"{c.loads.profile}, margin {c.loads.margin:g}"
+    )
     click.echo(f"  stages    {len(c.stages)}")
     for s in c.stages:
         works = ", ".join(r.text for r in s.out_of_service) or "nothing"
-        click.echo(f"    - {s.name}: {s.start.isoformat()} to {s.end.isoformat()} "
-                   f"({s.hours:g} h), out: {works}")  # fmt: skip
+        click.echo(
+            f"    - {s.name}: {s.start.isoformat()} to {s.end.isoformat()} "
+            f"({s.hours:g} h), out: {works}"
+        )
 
 
 @main.command()
@@ -98,37 +112,49 @@ def inspect(case: str, as_json: bool) -> None:
         click.echo(json.dumps([a.as_json() for a in areas], indent=2))
         return
     for area in areas:
-        click.echo(f"stage {area.name!r} ({area.start} to {area.end}): {len(area.islands)} "
-                   f"island(s) cut off, lower bound {area.lower_bound_trucks} truck(s) "
-                   "without transfer")  # fmt: skip
+        click.echo(
+            f"stage {area.name!r} ({area.start} to {area.end}): {len(area.islands)} "
+            f"island(s) cut off, lower bound {area.lower_bound_trucks} truck(s) "
+            "without transfer"
+        )
         if not area.islands:
             continue
-        click.echo(f"  {'island':<7}{'buses':>6}{'loads':>6}{'househ.':>8}{'peak kW':>10}"
-                   f"{'peak kvar':>10}{'prot. kW':>10}{'trucks':>7}  points / ties")  # fmt: skip
+        click.echo(
+            f"  {'island':<7}{'buses':>6}{'loads':>6}{'househ.':>8}{'peak kW':>10}"
+            f"{'peak kvar':>10}{'prot. kW':>10}{'trucks':>7}  points / ties"
+        )
         for i in area.islands:
             points = ", ".join(f"{b} x{n}" for b, n in i.connection_points) or "none"
-            click.echo(f"  {i.id:<7}{len(i.buses):>6}{len(i.loads):>6}{i.households:>8}"
-                       f"{i.design_peak_kw:>10,.0f}{i.design_peak_kvar:>10,.0f}"
-                       f"{i.protected_kw:>10,.0f}{i.lower_bound_trucks:>7}  points: {points}")  # fmt: skip
+            click.echo(
+                f"  {i.id:<7}{len(i.buses):>6}{len(i.loads):>6}{i.households:>8}"
+                f"{i.design_peak_kw:>10,.0f}{i.design_peak_kvar:>10,.0f}"
+                f"{i.protected_kw:>10,.0f}{i.lower_bound_trucks:>7}  points: {points}"
+            )
             click.echo(f"  {'':<53}ties: {', '.join(i.ties) or 'none'}")
             click.echo(f"  {'':<53}sectionalisers: {len(i.sectionalisers)}")
 
 
 def _print_verification(name: str, v: Any) -> None:
     status = "passed" if v.passed else "FAILED"
-    vm = (f"vm {v.min_vm_pu:.3f}-{v.max_vm_pu:.3f} pu" if v.min_vm_pu is not None
-          else "vm n/a")  # fmt: skip
-    click.echo(f"  {name}: {status}; {v.time_steps} h; {vm}; line {v.max_line_loading_percent:.0f} %"
-               f"; trafo {v.max_trafo_loading_percent:.0f} %; trucks "
-               f"{v.max_truck_loading_percent:.0f} %")  # fmt: skip
+    vm = f"vm {v.min_vm_pu:.3f}-{v.max_vm_pu:.3f} pu" if v.min_vm_pu is not None else "vm n/a"
+    click.echo(
+        f"  {name}: {status}; {v.time_steps} h; {vm}; line {v.max_line_loading_percent:.0f} %"
+        f"; trafo {v.max_trafo_loading_percent:.0f} %; trucks "
+        f"{v.max_truck_loading_percent:.0f} %"
+    )
     for violation in v.violations:
         click.echo(f"    - {violation.message}")
 
 
 @main.command()
 @click.argument("case", type=click.Path(dir_okay=False))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Directory for plan.json.")  # fmt: skip
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Directory for plan.json.",
+)
 @click.option("--force", is_flag=True, help="Replace an earlier plan in --out.")
 @_friendly
 def plan(case: str, out_dir: str, force: bool) -> None:
@@ -141,16 +167,25 @@ def plan(case: str, out_dir: str, force: bool) -> None:
     prepare_out_dir(out, force)
     result = plan_case(c, progress=lambda text: click.echo(text, err=True))
     written = write_outputs(out, {"plan.json": result.to_json()})
-    click.echo(f"plan for {c.name!r}: {'feasible' if result.feasible else 'INFEASIBLE'}, "
-               f"{result.trucks_used} of {result.trucks_available} trucks used")  # fmt: skip
+    click.echo(
+        f"plan for {c.name!r}: {'feasible' if result.feasible else 'INFEASIBLE'}, "
+        f"{result.trucks_used} of {result.trucks_available} trucks used"
+    )
     for stage in result.stages:
-        supplies = ", ".join(f"{i.id} {i.supply}" + (f" ({len(i.trucks)} trucks)" if i.trucks else "")
-                             for i in stage.islands) or "nothing cut off"  # fmt: skip
+        supplies = (
+            ", ".join(
+                f"{i.id} {i.supply}" + (f" ({len(i.trucks)} trucks)" if i.trucks else "")
+                for i in stage.islands
+            )
+            or "nothing cut off"
+        )
         click.echo(f"  {stage.name}: {supplies}")
         _print_verification("verification", stage.verification)
     s = result.summary
-    click.echo(f"  households kept supplied {s['households_kept_supplied']}, truck energy "
-               f"{s['truck_energy_kwh']:,.0f} kWh, fuel {s['fuel_l']:,.0f} L")  # fmt: skip
+    click.echo(
+        f"  households kept supplied {s['households_kept_supplied']}, truck energy "
+        f"{s['truck_energy_kwh']:,.0f} kWh, fuel {s['fuel_l']:,.0f} L"
+    )
     for path in written:
         click.echo(f"wrote {path}")
     sys.exit(EXIT_OK if result.feasible else EXIT_VIOLATIONS)

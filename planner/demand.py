@@ -46,9 +46,7 @@ def _factors(case: Case, net: pp.pandapowerNet, times: list[datetime]) -> np.nda
         return np.repeat(column[:, None], n, axis=1)
     if name == "simbench":
         return _simbench_factors(net, times)
-    categories = (
-        loads["category"].astype(str).to_numpy() if "category" in loads.columns else None
-    )
+    categories = loads["category"].astype(str).to_numpy() if "category" in loads.columns else None
     out = np.empty((len(times), n))
     for i, t in enumerate(times):
         default = shape_factor(name, t)

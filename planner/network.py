@@ -72,7 +72,9 @@ def load_network(source: str, base_dir: Path, *, file: str, key: str = "case.net
         return NetworkError([Problem(file, key, message)])
 
     if not isinstance(source, str) or not source.strip():
-        raise fail(f"expected a network path or 'pandapower:NAME' / 'simbench:CODE', got {source!r}")
+        raise fail(
+            f"expected a network path or 'pandapower:NAME' / 'simbench:CODE', got {source!r}"
+        )
     path: Path | None = None
     if source.startswith("pandapower:"):
         net = _from_pandapower(source.removeprefix("pandapower:"), fail)
@@ -88,14 +90,14 @@ def load_network(source: str, base_dir: Path, *, file: str, key: str = "case.net
     return Network(source=source, net=net, sha256=network_sha256(net), path=path)
 
 
-def _quiet(func, *args):  # type: ignore[no-untyped-def]
+def _quiet(func, *args):
     """Call a loader with its prints and warnings kept off the user's terminal."""
     sink = io.StringIO()
     with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
         return func(*args)
 
 
-def _from_pandapower(name: str, fail) -> pp.pandapowerNet:  # type: ignore[no-untyped-def]
+def _from_pandapower(name: str, fail) -> pp.pandapowerNet:
     func = getattr(pn, name, None)
     if name.startswith("_") or not callable(func):
         import difflib
@@ -110,7 +112,7 @@ def _from_pandapower(name: str, fail) -> pp.pandapowerNet:  # type: ignore[no-un
         raise fail(f"pandapower.networks.{name}() failed: {exc}") from exc
 
 
-def _from_simbench(code: str, fail) -> pp.pandapowerNet:  # type: ignore[no-untyped-def]
+def _from_simbench(code: str, fail) -> pp.pandapowerNet:
     try:
         import simbench
     except ImportError as exc:
@@ -123,7 +125,7 @@ def _from_simbench(code: str, fail) -> pp.pandapowerNet:  # type: ignore[no-unty
         raise fail(f"simbench has no network {code!r} ({exc})") from exc
 
 
-def _from_file(path: Path, source: str, fail) -> pp.pandapowerNet:  # type: ignore[no-untyped-def]
+def _from_file(path: Path, source: str, fail) -> pp.pandapowerNet:
     if not path.is_file():
         raise fail(f"network file {source!r} not found (looked at {path})")
     suffix = path.suffix.lower()

@@ -1,4 +1,4 @@
-"""Writing outputs safely: all files of a run are prepared first, then each is renamed into place."""
+"""Writing outputs safely: every file of a run is written first, then renamed into place."""
 
 from __future__ import annotations
 
@@ -28,10 +28,9 @@ def write_outputs(out_dir: Path, files: dict[str, str]) -> list[Path]:
     staged: list[tuple[Path, Path]] = []
     try:
         for name, text in files.items():
-            handle = tempfile.NamedTemporaryFile(
+            with tempfile.NamedTemporaryFile(
                 "w", encoding="utf-8", dir=out_dir, prefix=f".{name}.", delete=False
-            )
-            with handle:
+            ) as handle:
                 handle.write(text)
                 handle.flush()
                 os.fsync(handle.fileno())

@@ -1,4 +1,4 @@
-"""Planning a case: per stage, transfer first, then the fewest trucks that verify (plan-verify loop)."""
+"""Planning a case: per stage, transfer first, then the fewest trucks that verify."""
 
 from __future__ import annotations
 
@@ -27,8 +27,15 @@ __all__ = ["IslandInfo", "plan_case", "plan_stage", "truck_islands"]
 log = logging.getLogger(__name__)
 
 MAX_ROUNDS = 12
-ISLAND_KINDS = ("truck_overload", "vm_min", "vm_max", "line_loading", "trafo_loading",
-                "not_converged", "reserve")  # fmt: skip
+ISLAND_KINDS = (
+    "truck_overload",
+    "vm_min",
+    "vm_max",
+    "line_loading",
+    "trafo_loading",
+    "not_converged",
+    "reserve",
+)
 GRID_KINDS = ("vm_min", "vm_max", "line_loading", "trafo_loading", "not_converged")
 
 
@@ -60,14 +67,15 @@ def truck_islands(ctx: StageContext, switching: Switching) -> list[IslandInfo]:
         p_kw, q_kvar = ctx.peak_kw(protected)
         if p_kw <= 0 and q_kvar <= 0:
             continue
-        load_kw = {}
+        load_kw: dict[int, float] = {}
         for i in protected:
             load_kw[ctx.load_bus[i]] = load_kw.get(ctx.load_bus[i], 0.0) + ctx.peak_kw([i])[0]
         on_island = sorted(p.bus.index for p in case.connection_points if p.bus.index in buses)
         costs = point_costs(graph, buses, on_island, load_kw)
         points = tuple((b, case.bays_at(b), costs.get(b, 0.0)) for b in on_island)
-        bound = trucks_needed(math.hypot(p_kw, q_kvar), case.fleet.rating_kva,
-                              case.fleet.reserve == Reserve.N_1)  # fmt: skip
+        bound = trucks_needed(
+            math.hypot(p_kw, q_kvar), case.fleet.rating_kva, case.fleet.reserve == Reserve.N_1
+        )
         out.append(IslandInfo(buses, p_kw, q_kvar, points, bound))
     return out
 
@@ -76,35 +84,62 @@ def _label(info: IslandInfo, island_id: str) -> str:
     return f"island {island_id} ({len(info.buses)} buses, {info.design_kw:,.0f} kW design peak)"
 
 
-def _shortfalls(infos: list[IslandInfo], counts: list[int], fleet: int, rating_kva: float,
-                ids: list[str]) -> list[Violation]:  # fmt: skip
+def _shortfalls(
+    infos: list[IslandInfo], counts: list[int], fleet: int, rating_kva: float, ids: list[str]
+) -> list[Violation]:
     """Why no allocation exists: islands without points, too few bays, too small a fleet."""
     out = []
     for info, n, island in zip(infos, counts, ids, strict=True):
         bays = sum(b for _, b, _ in info.points)
         if not info.points:
-            out.append(Violation("shortfall", f"{_label(info, island)} has no connection point "
-                                 "for trucks: its protected load cannot be supplied", island=island,
-                                 value=round(info.design_kw, 1), limit=0.0))  # fmt: skip
+            out.append(
+                Violation(
+                    "shortfall",
+                    f"{_label(info, island)} has no connection point "
+                    "for trucks: its protected load cannot be supplied",
+                    island=island,
+                    value=round(info.design_kw, 1),
+                    limit=0.0,
+                )
+            )
         elif bays < n:
             short = info.design_kva - bays * rating_kva
-            out.append(Violation("shortfall", f"{_label(info, island)} needs {n} trucks, its "
-                                 f"connection points have {bays} bays: short by {short:,.0f} kVA",
-                                 island=island, value=bays, limit=n))  # fmt: skip
+            out.append(
+                Violation(
+                    "shortfall",
+                    f"{_label(info, island)} needs {n} trucks, its "
+                    f"connection points have {bays} bays: short by {short:,.0f} kVA",
+                    island=island,
+                    value=bays,
+                    limit=n,
+                )
+            )
     need = sum(counts)
     if need > fleet:
         if len(infos) == 1:
             info = infos[0]
             short = info.design_kva - fleet * rating_kva
             short_text = f"short by {short:,.0f} kVA" if short > 0 else "no reserve truck left"
-            out.append(Violation("shortfall", f"{_label(info, ids[0])} needs {need} trucks, "
-                                 f"{fleet} available: {short_text}", island=ids[0], value=fleet,
-                                 limit=need))  # fmt: skip
+            out.append(
+                Violation(
+                    "shortfall",
+                    f"{_label(info, ids[0])} needs {need} trucks, {fleet} available: {short_text}",
+                    island=ids[0],
+                    value=fleet,
+                    limit=need,
+                )
+            )
         else:
             listed = ", ".join(f"{i} {n}" for i, n in zip(ids, counts, strict=True))
-            out.append(Violation("shortfall", f"the stage needs {need} trucks ({listed}), "
-                                 f"{fleet} available: short by {need - fleet}", value=fleet,
-                                 limit=need))  # fmt: skip
+            out.append(
+                Violation(
+                    "shortfall",
+                    f"the stage needs {need} trucks ({listed}), "
+                    f"{fleet} available: short by {need - fleet}",
+                    value=fleet,
+                    limit=need,
+                )
+            )
     return out
 
 
@@ -131,11 +166,15 @@ def plan_stage(ctx: StageContext) -> tuple[StagePlan, StageCheck]:
     extra_groups: tuple[StepGroup, ...] = ()
     for _ in range(MAX_ROUNDS):
         plan, check = _plan_with_screening(ctx, extra_groups)
-        grid_times = {v.time for v in check.verification.violations
-                      if not v.island and v.kind in GRID_KINDS}  # fmt: skip
-        more = tuple(g for g in ctx.demand.groups if g.times[0].isoformat() in grid_times
-                     and all(g is not h for h in extra_groups))  # fmt: skip
-        if not plan.switching.close and not plan.switching.in_service or not more:
+        grid_times = {
+            v.time for v in check.verification.violations if not v.island and v.kind in GRID_KINDS
+        }
+        more = tuple(
+            g
+            for g in ctx.demand.groups
+            if g.times[0].isoformat() in grid_times and all(g is not h for h in extra_groups)
+        )
+        if (not plan.switching.close and not plan.switching.in_service) or not more:
             return plan, check
         extra_groups += more
     return plan, check
@@ -151,24 +190,30 @@ def _plan_with_screening(
     )
     infos = truck_islands(ctx, switching)
     counts = [info.lower_bound for info in infos]
-    notes = [f"transfer via {t.tie.text}"
-             + (f" with {', '.join(o.text for o in t.opened)} opened" if t.opened else "")
-             + f": {len(t.buses)} buses, {t.total_kw:,.0f} kW" for t in transfers]  # fmt: skip
+    notes = [
+        f"transfer via {t.tie.text}"
+        + (f" with {', '.join(o.text for o in t.opened)} opened" if t.opened else "")
+        + f": {len(t.buses)} buses, {t.total_kw:,.0f} kW"
+        for t in transfers
+    ]
     ids = [f"island at bus {min(i.buses)}" for i in infos]
     check: StageCheck | None = None
     extra_violations: list[Violation] = []
     for _ in range(MAX_ROUNDS):
-        needs = [IslandNeed(k, info.points, n) for k, (info, n) in enumerate(zip(infos, counts,
-                 strict=True))]  # fmt: skip
+        needs = [
+            IslandNeed(k, info.points, n)
+            for k, (info, n) in enumerate(zip(infos, counts, strict=True))
+        ]
         alloc = allocate(needs, fleet.trucks)
         if alloc is None:
             alloc = _best_effort(infos, counts, fleet.trucks)
             extra_violations = _shortfalls(infos, counts, fleet.trucks, fleet.rating_kva, ids)
-        trucks = []
+        trucks: list[TruckAt] = []
         for k in range(len(infos)):
             for bus in alloc.get(k, []):
-                trucks.append(TruckAt(f"T{len(trucks) + 1}", bus, fleet.rating_kw,
-                                      fleet.rating_kva))  # fmt: skip
+                trucks.append(
+                    TruckAt(f"T{len(trucks) + 1}", bus, fleet.rating_kw, fleet.rating_kva)
+                )
         check = check_stage(ctx, StageSetup(switching, tuple(trucks)))
         by_min_bus = {min(i.buses): i.id for i in check.islands}
         ids = [by_min_bus.get(min(info.buses), "?") for info in infos]
@@ -177,16 +222,20 @@ def _plan_with_screening(
             break
         if check.verification.passed:
             break
-        failing = {v.island for v in check.verification.violations
-                   if v.kind in ISLAND_KINDS and v.island}  # fmt: skip
+        failing = {
+            v.island for v in check.verification.violations if v.kind in ISLAND_KINDS and v.island
+        }
         grown = False
         for k, island in enumerate(ids):
             if island in failing:
-                kinds = sorted({v.kind for v in check.verification.violations
-                                if v.island == island})  # fmt: skip
-                notes.append(f"island {island}: {counts[k]} truck(s) (lower bound "
-                             f"{infos[k].lower_bound}) failed verification ({', '.join(kinds)}); "
-                             "adding one")  # fmt: skip
+                kinds = sorted(
+                    {v.kind for v in check.verification.violations if v.island == island}
+                )
+                notes.append(
+                    f"island {island}: {counts[k]} truck(s) (lower bound "
+                    f"{infos[k].lower_bound}) failed verification ({', '.join(kinds)}); "
+                    "adding one"
+                )
                 counts[k] += 1
                 grown = True
         if not grown:
@@ -199,9 +248,11 @@ def _plan_with_screening(
         )
     for k, info in enumerate(infos):
         if counts[k] > info.lower_bound and verification.passed:
-            notes.append(f"island {ids[k]}: the lower bound of {info.lower_bound} truck(s) "
-                         f"({info.design_kva:,.0f} kVA design) was not enough by load flow; "
-                         f"{counts[k]} verified")  # fmt: skip
+            notes.append(
+                f"island {ids[k]}: the lower bound of {info.lower_bound} truck(s) "
+                f"({info.design_kva:,.0f} kVA design) was not enough by load flow; "
+                f"{counts[k]} verified"
+            )
     affected_loads = ctx.loads_on(ctx.cut_off)
     return StagePlan(
         name=stage.name,
@@ -219,15 +270,18 @@ def _plan_with_screening(
     ), check
 
 
-def _summary(case: Case, stages: list[tuple[StagePlan, StageCheck, StageContext]]) -> dict:  # type: ignore[type-arg]
+def _summary(case: Case, stages: list[tuple[StagePlan, StageCheck, StageContext]]) -> dict:
     kept: dict[int, float] = {}
     energy_kwh = 0.0
     households_col = case.network.net.load.get("households")
     for plan, check, ctx in stages:
         for island in plan.islands:
             if island.supply in (Supply.TRANSFER, Supply.TRUCKS):
-                served = island.loads if island.supply is Supply.TRANSFER else [
-                    i for i in island.loads if i in ctx.protected]  # fmt: skip
+                served = (
+                    island.loads
+                    if island.supply is Supply.TRANSFER
+                    else [i for i in island.loads if i in ctx.protected]
+                )
                 for i in served:
                     value = households_col.get(i, 0) if households_col is not None else 0
                     kept[i] = 0.0 if value is None or np.isnan(value) else float(value)

@@ -103,9 +103,13 @@ def solve_grid(net: pp.pandapowerNet, energised: frozenset[int]) -> GridSolution
 
 
 def prepare_island(
-    net: pp.pandapowerNet, buses: frozenset[int], trucks: list[TruckAt], vm_setpoint_pu: float,
-    keep_sgen: bool, shed_loads: set[int],
-) -> pp.pandapowerNet:  # fmt: skip
+    net: pp.pandapowerNet,
+    buses: frozenset[int],
+    trucks: list[TruckAt],
+    vm_setpoint_pu: float,
+    keep_sgen: bool,
+    shed_loads: set[int],
+) -> pp.pandapowerNet:
     """A sub-network of one island with its trucks added (slack first, then PQ injections)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

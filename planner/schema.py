@@ -42,7 +42,13 @@ class Reader:
         self.problems.append(Problem(self.file, key, message))
 
     def table(
-        self, parent: dict[str, Any], key: str, path: str, known: set[str], *, required: bool = False
+        self,
+        parent: dict[str, Any],
+        key: str,
+        path: str,
+        known: set[str],
+        *,
+        required: bool = False,
     ) -> dict[str, Any] | None:
         """A sub-table; unknown keys in it are reported. None when absent or of the wrong type."""
         value = parent.get(key, MISSING)
@@ -106,14 +112,19 @@ class Reader:
         elif kind is datetime:
             raw = _as_datetime(raw)
             if isinstance(raw, datetime) and raw.tzinfo is None:
-                self.error(key, "expected an offset date-time such as 2025-05-12T06:00:00+08:00"
-                           " (the time zone offset is missing)")
+                self.error(
+                    key,
+                    "expected an offset date-time such as 2025-05-12T06:00:00+08:00"
+                    " (the time zone offset is missing)",
+                )
                 return None
             ok = isinstance(raw, datetime)
         else:
             ok = isinstance(raw, kind) and not (kind is int and isinstance(raw, bool))
         if not ok:
-            self.error(key, f"expected {_TYPE_NAMES.get(kind, kind.__name__)}, got {_describe(raw)}")
+            self.error(
+                key, f"expected {_TYPE_NAMES.get(kind, kind.__name__)}, got {_describe(raw)}"
+            )
             return None
         return raw
 

@@ -14,7 +14,7 @@ import pandapower as pp
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-__all__ = ["Graph", "build_graph", "energised_buses", "islands_of", "cyclomatic"]
+__all__ = ["Graph", "build_graph", "cyclomatic", "energised_buses", "islands_of"]
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Graph:
         n = len(self.buses)
         if n == 0:
             return np.zeros(0, dtype=int)
-        rows, cols = (self.edges[:, 0], self.edges[:, 1]) if len(self.edges) else ([], [])
+        rows, cols = self.edges[:, 0], self.edges[:, 1]
         matrix = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
         return connected_components(matrix, directed=False)[1]
 

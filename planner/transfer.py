@@ -26,7 +26,7 @@ __all__ = ["Transfer", "candidate_ties", "find_transfers", "sectionalisers"]
 
 log = logging.getLogger(__name__)
 
-MAX_AC_CHECKS_PER_TIE = 12
+MAX_AC_CHECKS_PER_TIE = 40
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def _screening_groups(ctx: StageContext) -> list[StepGroup]:
     return [by_total] if by_total is by_cut else [by_total, by_cut]
 
 
-def _grid_problems(ctx: StageContext, switching: Switching, groups: list[StepGroup]) -> set | None:  # type: ignore[type-arg]
+def _grid_problems(ctx: StageContext, switching: Switching, groups: list[StepGroup]) -> set | None:
     """Elements of the grid part outside their limits at the screening hours (None: diverged)."""
     net = copy.deepcopy(ctx.works_net)
     apply_switching(net, switching)
@@ -94,12 +94,21 @@ def _grid_problems(ctx: StageContext, switching: Switching, groups: list[StepGro
         sol = solve_grid(net, grid)
         if not sol.converged:
             return None
-        found |= {("bus", b) for b, v in sol.vm_pu.items()
-                  if v < limits.vm_min_pu - 1e-6 or v > limits.vm_max_pu + 1e-6}  # fmt: skip
-        found |= {("line", i) for i, v in sol.line_loading_percent.items()
-                  if v > limits.max_line_loading_percent + 1e-6}  # fmt: skip
-        found |= {("trafo", i) for i, v in sol.trafo_loading_percent.items()
-                  if v > limits.max_trafo_loading_percent + 1e-6}  # fmt: skip
+        found |= {
+            ("bus", b)
+            for b, v in sol.vm_pu.items()
+            if v < limits.vm_min_pu - 1e-6 or v > limits.vm_max_pu + 1e-6
+        }
+        found |= {
+            ("line", i)
+            for i, v in sol.line_loading_percent.items()
+            if v > limits.max_line_loading_percent + 1e-6
+        }
+        found |= {
+            ("trafo", i)
+            for i, v in sol.trafo_loading_percent.items()
+            if v > limits.max_trafo_loading_percent + 1e-6
+        }
     return found
 
 
@@ -135,24 +144,27 @@ def find_transfers(
                 continue
             found, n = _best_for_tie(ctx, switching, tie, grid, groups, baseline)
             runs += n
-            if found and (best is None or (found.protected_kw, found.total_kw) >
-                          (best.protected_kw, best.total_kw)):  # fmt: skip
+            if found and (
+                best is None
+                or (found.protected_kw, found.total_kw) > (best.protected_kw, best.total_kw)
+            ):
                 best = found
         if best is None:
             break
         transfers.append(best)
         used.add(best.tie)
         switching = switching.with_tie(best.tie, best.opened)
-        log.info("transfer via %s (%d buses, %.0f kW)", best.tie.text, len(best.buses),
-                 best.total_kw)  # fmt: skip
+        log.info(
+            "transfer via %s (%d buses, %.0f kW)", best.tie.text, len(best.buses), best.total_kw
+        )
     return switching, transfers, runs
 
 
-def _best_for_tie(ctx, switching, tie, grid, groups, baseline) -> tuple[Transfer | None, int]:  # type: ignore[no-untyped-def]
+def _best_for_tie(ctx, switching, tie, grid, groups, baseline) -> tuple[Transfer | None, int]:
     whole = _energised_with(ctx, switching.with_tie(tie, ())) - grid
     if not whole or not (whole <= ctx.base_energised):
         return None, 0
-    options = [((), whole)]
+    options: list[tuple[tuple[ElementRef, ...], frozenset[int]]] = [((), whole)]
     seen = {whole}
     for s in sectionalisers(ctx.base_net, whole):
         part = _energised_with(ctx, switching.with_tie(tie, (s,))) - grid

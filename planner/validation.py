@@ -50,10 +50,12 @@ def read_plan(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def _element(r: Reader, case: Case, item: Any, key: str, tables: tuple[str, ...]) -> ElementRef | None:
+def _element(
+    r: Reader, case: Case, item: Any, key: str, tables: tuple[str, ...]
+) -> ElementRef | None:
     net = case.network.net
     if not isinstance(item, dict):
-        r.error(key, f"expected {{\"ref\", \"table\", \"index\"}}, got {item!r}")
+        r.error(key, f'expected {{"ref", "table", "index"}}, got {item!r}')
         return None
     table = r.value(item, "table", key, str)
     index = r.value(item, "index", key, int)
@@ -73,13 +75,19 @@ def _setups(data: dict[str, Any], case: Case, file: str) -> list[tuple[int, Stag
     r = Reader(file)
     if data.get("format") != FORMAT:
         r.error("format", f"expected {FORMAT!r}, got {data.get('format')!r}")
-    meta = data.get("case") if isinstance(data.get("case"), dict) else {}
+    meta: dict[str, Any] = data["case"] if isinstance(data.get("case"), dict) else {}
     if meta.get("sha256") and meta["sha256"] != case.sha256:
-        r.error("case.sha256", f"the plan was made for a different case file than {case.file} "
-                "(its SHA-256 differs); plan again or validate against the case it was made for")  # fmt: skip
+        r.error(
+            "case.sha256",
+            f"the plan was made for a different case file than {case.file} "
+            "(its SHA-256 differs); plan again or validate against the case it was made for",
+        )
     if meta.get("network_sha256") and meta["network_sha256"] != case.network.sha256:
-        r.error("case.network_sha256", f"the network {case.network.source!r} has changed since "
-                "the plan was made (its SHA-256 differs); the plan is stale: plan again")  # fmt: skip
+        r.error(
+            "case.network_sha256",
+            f"the network {case.network.source!r} has changed since "
+            "the plan was made (its SHA-256 differs); the plan is stale: plan again",
+        )
     raw_stages = data.get("stages")
     if not isinstance(raw_stages, list):
         r.error("stages", "expected a list of stages")
@@ -94,8 +102,10 @@ def _setups(data: dict[str, Any], case: Case, file: str) -> list[tuple[int, Stag
             continue
         name = stage.get("name")
         if name not in by_name:
-            r.error(join_key(key, "name"), f"the case has no stage {name!r} "
-                    f"(stages: {', '.join(repr(s) for s in by_name)})")  # fmt: skip
+            r.error(
+                join_key(key, "name"),
+                f"the case has no stage {name!r} (stages: {', '.join(repr(s) for s in by_name)})",
+            )
             continue
         seen.add(by_name[name])
         sw = stage.get("switching", {})
@@ -103,14 +113,19 @@ def _setups(data: dict[str, Any], case: Case, file: str) -> list[tuple[int, Stag
             r.error(join_key(key, "switching"), "expected an object with close/open/in_service")
             sw = {}
         lists: dict[str, list[ElementRef]] = {}
-        for part, tables in (("close", ("switch",)), ("open", ("switch",)),
-                             ("in_service", ("line", "trafo", "trafo3w"))):  # fmt: skip
+        for part, tables in (
+            ("close", ("switch",)),
+            ("open", ("switch",)),
+            ("in_service", ("line", "trafo", "trafo3w")),
+        ):
             items = sw.get(part, [])
             pkey = join_key(join_key(key, "switching"), part)
             if not isinstance(items, list):
                 r.error(pkey, "expected a list")
                 items = []
-            refs = [_element(r, case, item, join_key(pkey, j), tables) for j, item in enumerate(items)]
+            refs = [
+                _element(r, case, item, join_key(pkey, j), tables) for j, item in enumerate(items)
+            ]
             lists[part] = [x for x in refs if x is not None]
         trucks = []
         raw_trucks = stage.get("trucks", [])
@@ -130,8 +145,9 @@ def _setups(data: dict[str, Any], case: Case, file: str) -> list[tuple[int, Stag
                 continue
             if tid is not None and bus is not None and rating is not None:
                 trucks.append(TruckAt(tid, bus, rating, rating / case.fleet.power_factor))
-        switching = Switching(tuple(lists["close"]), tuple(lists["open"]),
-                              tuple(lists["in_service"]))  # fmt: skip
+        switching = Switching(
+            tuple(lists["close"]), tuple(lists["open"]), tuple(lists["in_service"])
+        )
         out.append((by_name[name], StageSetup(switching, tuple(trucks))))
     for k, stage in enumerate(case.stages):
         if k not in seen:

@@ -123,8 +123,15 @@ class _Worst:
             self.found[key] = v
 
 
-def _check_limits(ctx: StageContext, sol, where: str, when: str, worst: _Worst, stats: dict,  # type: ignore[no-untyped-def]
-                  island: str = "") -> None:
+def _check_limits(
+    ctx: StageContext,
+    sol,
+    where: str,
+    when: str,
+    worst: _Worst,
+    stats: dict,
+    island: str = "",
+) -> None:
     limits = ctx.case.limits
     net = ctx.base_net
     for bus, vm in sol.vm_pu.items():
@@ -132,13 +139,30 @@ def _check_limits(ctx: StageContext, sol, where: str, when: str, worst: _Worst, 
         stats["vmax"] = max(stats["vmax"], vm)
         ref = ref_for(net, "bus", bus).text
         if vm < limits.vm_min_pu - TOL:
-            worst.add(Violation("vm_min", f"{where}: {ref} at {vm:.4f} pu, below "
-                                f"{limits.vm_min_pu} pu", ref, round(vm, 5), limits.vm_min_pu,
-                                island, when), higher_is_worse=False)  # fmt: skip
+            worst.add(
+                Violation(
+                    "vm_min",
+                    f"{where}: {ref} at {vm:.4f} pu, below {limits.vm_min_pu} pu",
+                    ref,
+                    round(vm, 5),
+                    limits.vm_min_pu,
+                    island,
+                    when,
+                ),
+                higher_is_worse=False,
+            )
         if vm > limits.vm_max_pu + TOL:
-            worst.add(Violation("vm_max", f"{where}: {ref} at {vm:.4f} pu, above "
-                                f"{limits.vm_max_pu} pu", ref, round(vm, 5), limits.vm_max_pu,
-                                island, when))  # fmt: skip
+            worst.add(
+                Violation(
+                    "vm_max",
+                    f"{where}: {ref} at {vm:.4f} pu, above {limits.vm_max_pu} pu",
+                    ref,
+                    round(vm, 5),
+                    limits.vm_max_pu,
+                    island,
+                    when,
+                )
+            )
     for table, loading, limit in (
         ("line", sol.line_loading_percent, limits.max_line_loading_percent),
         ("trafo", sol.trafo_loading_percent, limits.max_trafo_loading_percent),
@@ -147,9 +171,17 @@ def _check_limits(ctx: StageContext, sol, where: str, when: str, worst: _Worst, 
             stats[table] = max(stats[table], value)
             if value > limit + TOL:
                 ref = ref_for(net, table, idx).text
-                worst.add(Violation(f"{table}_loading", f"{where}: {ref} loaded {value:.1f} %, "
-                                    f"above {limit:g} %", ref, round(value, 2), limit,
-                                    island, when))  # fmt: skip
+                worst.add(
+                    Violation(
+                        f"{table}_loading",
+                        f"{where}: {ref} loaded {value:.1f} %, above {limit:g} %",
+                        ref,
+                        round(value, 2),
+                        limit,
+                        island,
+                        when,
+                    )
+                )
 
 
 def check_stage(ctx: StageContext, setup: StageSetup, *, n_1: bool | None = None) -> StageCheck:
@@ -173,17 +205,28 @@ def check_stage(ctx: StageContext, setup: StageSetup, *, n_1: bool | None = None
         for b in buses:
             index_of[b] = k
     for truck in setup.trucks:
-        k = index_of.get(truck.bus)
+        part = index_of.get(truck.bus)
         if truck.bus in grid:
             ref = ref_for(net0, "bus", truck.bus).text
-            worst.add(Violation("truck_on_grid", f"truck {truck.id} at {ref} is on a bus the grid "
-                                "still supplies (trucks carry islands only)", ref))  # fmt: skip
-        elif k is None or parts[k][1] is Supply.TRANSFER:
+            worst.add(
+                Violation(
+                    "truck_on_grid",
+                    f"truck {truck.id} at {ref} is on a bus the grid "
+                    "still supplies (trucks carry islands only)",
+                    ref,
+                )
+            )
+        elif part is None or parts[part][1] is Supply.TRANSFER:
             ref = ref_for(net0, "bus", truck.bus).text
-            worst.add(Violation("truck_dead_bus", f"truck {truck.id} at {ref} is not inside an "
-                                "island cut off by the works", ref))  # fmt: skip
+            worst.add(
+                Violation(
+                    "truck_dead_bus",
+                    f"truck {truck.id} at {ref} is not inside an island cut off by the works",
+                    ref,
+                )
+            )
         else:
-            trucks_by_island.setdefault(k, []).append(truck)
+            trucks_by_island.setdefault(part, []).append(truck)
     _check_fleet(ctx, setup, worst)
     energised_all = set(grid)
     for k in trucks_by_island:
@@ -191,20 +234,39 @@ def check_stage(ctx: StageContext, setup: StageSetup, *, n_1: bool | None = None
     loops_now = cyclomatic(graph, energised_all)
     loops_base = cyclomatic(ctx.base_graph, energised_all)
     if loops_now > loops_base:
-        worst.add(Violation("not_radial", f"the switching closes {loops_now - loops_base} loop(s) "
-                            "that the normal network does not have", value=loops_now - loops_base,
-                            limit=0))  # fmt: skip
+        worst.add(
+            Violation(
+                "not_radial",
+                f"the switching closes {loops_now - loops_base} loop(s) "
+                "that the normal network does not have",
+                value=loops_now - loops_base,
+                limit=0,
+            )
+        )
 
     ids = [f"I{k + 1}" for k in range(len(parts))]
-    stats = {"vmin": np.inf, "vmax": -np.inf, "line": 0.0, "trafo": 0.0, "truck": 0.0,
-             "unserved": 0.0, "flows": 0}  # fmt: skip
+    stats = {
+        "vmin": np.inf,
+        "vmax": -np.inf,
+        "line": 0.0,
+        "trafo": 0.0,
+        "truck": 0.0,
+        "unserved": 0.0,
+        "flows": 0,
+    }
     truck_kw: dict[str, dict[datetime, float]] = {t.id: {} for t in setup.trucks}
     island_nets = {}
     for k, trucks in trucks_by_island.items():
         served = set(ctx.loads_on(parts[k][0])) & ctx.protected
         shed = set(ctx.loads_on(parts[k][0])) - served
-        island_nets[k] = prepare_island(net, parts[k][0], trucks, fleet.vm_setpoint_pu,
-                                        case.islanded_sgen == SgenMode.KEEP, shed)  # fmt: skip
+        island_nets[k] = prepare_island(
+            net,
+            parts[k][0],
+            trucks,
+            fleet.vm_setpoint_pu,
+            case.islanded_sgen == SgenMode.KEEP,
+            shed,
+        )
     for group in ctx.demand.groups:
         when = group.times[0].isoformat()
         set_design_loads(net, ctx, group)
@@ -224,18 +286,26 @@ def check_stage(ctx: StageContext, setup: StageSetup, *, n_1: bool | None = None
                 p_kw, _ = ctx.load_kw(lost, group)
                 stats["unserved"] = max(stats["unserved"], p_kw)
                 if p_kw > TOL:
-                    worst.add(Violation("unserved", f"island {ids[k]} ({len(buses)} buses): "
-                                        f"{p_kw:,.0f} kW of protected load has no supply",
-                                        island=ids[k], value=round(p_kw, 1), limit=0.0,
-                                        time=when))  # fmt: skip
+                    worst.add(
+                        Violation(
+                            "unserved",
+                            f"island {ids[k]} ({len(buses)} buses): "
+                            f"{p_kw:,.0f} kW of protected load has no supply",
+                            island=ids[k],
+                            value=round(p_kw, 1),
+                            limit=0.0,
+                            time=when,
+                        )
+                    )
     if n_1:
         for k, trucks in trucks_by_island.items():
             _check_n_1(ctx, net, parts[k][0], trucks, ids[k], worst, stats)
     islands = _island_plans(ctx, parts, ids, trucks_by_island)
     truck_island = {t.id: ids[k] for k, ts in trucks_by_island.items() for t in ts}
-    trucks = [
-        TruckPlan(t.id, t.bus, ref_for(net0, "bus", t.bus).text, truck_island.get(t.id, ""),
-                  t.rating_kw)  # fmt: skip
+    truck_plans = [
+        TruckPlan(
+            t.id, t.bus, ref_for(net0, "bus", t.bus).text, truck_island.get(t.id, ""), t.rating_kw
+        )
         for t in setup.trucks
     ]
     violations = tuple(sorted(worst.found.values(), key=lambda v: (v.kind, v.island, v.element)))
@@ -251,7 +321,7 @@ def check_stage(ctx: StageContext, setup: StageSetup, *, n_1: bool | None = None
         violations=violations,
         load_flows=int(stats["flows"]),
     )
-    return StageCheck(islands, trucks, verification, truck_kw)
+    return StageCheck(islands, truck_plans, verification, truck_kw)
 
 
 def set_design_loads(net: pp.pandapowerNet, ctx: StageContext, group: StepGroup) -> None:
@@ -261,12 +331,18 @@ def set_design_loads(net: pp.pandapowerNet, ctx: StageContext, group: StepGroup)
     net.load["scaling"] = 1.0
 
 
-def _solve_truck_island(ctx, sub, trucks, island, when, worst, stats, truck_kw, group) -> None:  # type: ignore[no-untyped-def]
+def _solve_truck_island(ctx, sub, trucks, island, when, worst, stats, truck_kw, group) -> None:
     sol = solve_island(sub, trucks)
     stats["flows"] += 1
     if not sol.converged:
-        worst.add(Violation("not_converged", f"island {island} at {when}: {sol.error} with "
-                            f"{len(trucks)} truck(s)", island=island, time=when))  # fmt: skip
+        worst.add(
+            Violation(
+                "not_converged",
+                f"island {island} at {when}: {sol.error} with {len(trucks)} truck(s)",
+                island=island,
+                time=when,
+            )
+        )
         return
     _check_limits(ctx, sol, f"island {island}", when, worst, stats, island)
     for truck_id, loading in sol.truck_loading_percent(trucks).items():
@@ -274,21 +350,35 @@ def _solve_truck_island(ctx, sub, trucks, island, when, worst, stats, truck_kw, 
         for t in group.times:
             truck_kw[truck_id][t] = (sol.truck_p_kw or {})[truck_id]
         if loading > 100.0 + TOL:
-            worst.add(Violation("truck_overload", f"island {island}: truck {truck_id} at "
-                                f"{loading:.1f} % of its kVA rating", truck_id,
-                                round(loading, 2), 100.0, island, when))  # fmt: skip
+            worst.add(
+                Violation(
+                    "truck_overload",
+                    f"island {island}: truck {truck_id} at {loading:.1f} % of its kVA rating",
+                    truck_id,
+                    round(loading, 2),
+                    100.0,
+                    island,
+                    when,
+                )
+            )
 
 
-def _check_n_1(ctx, net, buses, trucks, island, worst, stats) -> None:  # type: ignore[no-untyped-def]
+def _check_n_1(ctx, net, buses, trucks, island, worst, stats) -> None:
     """The island with its largest truck tripped, at the island's peak hour."""
     fleet = ctx.case.fleet
     loads = ctx.loads_on(buses)
     peak = max(ctx.demand.groups, key=lambda g: ctx.load_kw(loads, g)[0])
     when = peak.times[0].isoformat()
     if len(trucks) < 2:
-        worst.add(Violation("reserve", f"island {island}: n-1 reserve needs at least 2 trucks, "
-                            f"has {len(trucks)}", island=island, value=len(trucks),
-                            limit=2))  # fmt: skip
+        worst.add(
+            Violation(
+                "reserve",
+                f"island {island}: n-1 reserve needs at least 2 trucks, has {len(trucks)}",
+                island=island,
+                value=len(trucks),
+                limit=2,
+            )
+        )
         return
     largest = max(t.rating_kva for t in trucks)
     tried = set()
@@ -298,24 +388,38 @@ def _check_n_1(ctx, net, buses, trucks, island, worst, stats) -> None:  # type: 
         tried.add(gone.bus)
         rest = [t for t in trucks if t is not gone]
         served = set(loads) & ctx.protected
-        sub = prepare_island(net, buses, rest, fleet.vm_setpoint_pu,
-                             ctx.case.islanded_sgen == SgenMode.KEEP, set(loads) - served)  # fmt: skip
+        sub = prepare_island(
+            net,
+            buses,
+            rest,
+            fleet.vm_setpoint_pu,
+            ctx.case.islanded_sgen == SgenMode.KEEP,
+            set(loads) - served,
+        )
         set_design_loads(sub, ctx, peak)
         sol = solve_island(sub, rest)
         stats["flows"] += 1
         label = f"island {island} with truck {gone.id} tripped"
         if not sol.converged:
-            worst.add(Violation("reserve", f"{label}: {sol.error}", gone.id, island=island,
-                                time=when))  # fmt: skip
+            worst.add(
+                Violation("reserve", f"{label}: {sol.error}", gone.id, island=island, time=when)
+            )
             continue
         for truck_id, loading in sol.truck_loading_percent(rest).items():
             if loading > 100.0 + TOL:
-                worst.add(Violation("reserve", f"{label}: truck {truck_id} at {loading:.1f} % of "
-                                    "its kVA rating", truck_id, round(loading, 2), 100.0, island,
-                                    when))  # fmt: skip
+                worst.add(
+                    Violation(
+                        "reserve",
+                        f"{label}: truck {truck_id} at {loading:.1f} % of its kVA rating",
+                        truck_id,
+                        round(loading, 2),
+                        100.0,
+                        island,
+                        when,
+                    )
+                )
         scratch = _Worst()
-        _check_limits(ctx, sol, label, when, scratch, {"vmin": 0, "vmax": 0, "line": 0,
-                                                       "trafo": 0})  # fmt: skip
+        _check_limits(ctx, sol, label, when, scratch, {"vmin": 0, "vmax": 0, "line": 0, "trafo": 0})
         for v in scratch.found.values():
             worst.add(Violation("reserve", v.message, v.element, v.value, v.limit, island, when))
 
@@ -324,8 +428,14 @@ def _check_fleet(ctx: StageContext, setup: StageSetup, worst: _Worst) -> None:
     case, net0 = ctx.case, ctx.base_net
     fleet = case.fleet
     if len(setup.trucks) > fleet.trucks:
-        worst.add(Violation("fleet", f"{len(setup.trucks)} trucks placed, the fleet has "
-                            f"{fleet.trucks}", value=len(setup.trucks), limit=fleet.trucks))  # fmt: skip
+        worst.add(
+            Violation(
+                "fleet",
+                f"{len(setup.trucks)} trucks placed, the fleet has {fleet.trucks}",
+                value=len(setup.trucks),
+                limit=fleet.trucks,
+            )
+        )
     per_bus: dict[int, int] = {}
     seen_ids: set[str] = set()
     for truck in setup.trucks:
@@ -334,21 +444,38 @@ def _check_fleet(ctx: StageContext, setup: StageSetup, worst: _Worst) -> None:
         seen_ids.add(truck.id)
         per_bus[truck.bus] = per_bus.get(truck.bus, 0) + 1
         if abs(truck.rating_kw - fleet.rating_kw) > TOL:
-            worst.add(Violation("truck_rating", f"truck {truck.id} is rated {truck.rating_kw:g} kW,"
-                                f" the fleet's trucks {fleet.rating_kw:g} kW", truck.id,
-                                truck.rating_kw, fleet.rating_kw))  # fmt: skip
+            worst.add(
+                Violation(
+                    "truck_rating",
+                    f"truck {truck.id} is rated {truck.rating_kw:g} kW,"
+                    f" the fleet's trucks {fleet.rating_kw:g} kW",
+                    truck.id,
+                    truck.rating_kw,
+                    fleet.rating_kw,
+                )
+            )
     for bus, count in sorted(per_bus.items()):
         bays = case.bays_at(bus)
         ref = ref_for(net0, "bus", bus).text
         if bays == 0:
-            worst.add(Violation("no_bay", f"{ref} is not a connection point: no bay for "
-                                f"{count} truck(s)", ref, count, 0))  # fmt: skip
+            worst.add(
+                Violation(
+                    "no_bay",
+                    f"{ref} is not a connection point: no bay for {count} truck(s)",
+                    ref,
+                    count,
+                    0,
+                )
+            )
         elif count > bays:
-            worst.add(Violation("bays", f"{ref} has {bays} bay(s), {count} trucks placed", ref,
-                                count, bays))  # fmt: skip
+            worst.add(
+                Violation(
+                    "bays", f"{ref} has {bays} bay(s), {count} trucks placed", ref, count, bays
+                )
+            )
 
 
-def _island_plans(ctx, parts, ids, trucks_by_island) -> list[IslandPlan]:  # type: ignore[no-untyped-def]
+def _island_plans(ctx, parts, ids, trucks_by_island) -> list[IslandPlan]:
     out = []
     for k, (buses, kind) in enumerate(parts):
         loads = ctx.loads_on(buses)
@@ -358,16 +485,18 @@ def _island_plans(ctx, parts, ids, trucks_by_island) -> list[IslandPlan]:  # typ
         served = loads if supply is Supply.TRANSFER else protected
         p_kw, q_kvar = ctx.peak_kw(served)
         all_kw, _ = ctx.peak_kw(loads)
-        out.append(IslandPlan(
-            id=ids[k],
-            buses=tuple(sorted(buses)),
-            supply=supply,
-            design_peak_kw=p_kw,
-            trucks=tuple(t.id for t in trucks),
-            households=ctx.households(served if supply is not Supply.NONE else []),
-            design_peak_kvar=q_kvar,
-            protected_kw=ctx.peak_kw(protected)[0],
-            shed_kw=max(all_kw - p_kw, 0.0) if supply is not Supply.NONE else all_kw,
-            loads=tuple(loads),
-        ))  # fmt: skip
+        out.append(
+            IslandPlan(
+                id=ids[k],
+                buses=tuple(sorted(buses)),
+                supply=supply,
+                design_peak_kw=p_kw,
+                trucks=tuple(t.id for t in trucks),
+                households=ctx.households(served if supply is not Supply.NONE else []),
+                design_peak_kvar=q_kvar,
+                protected_kw=ctx.peak_kw(protected)[0],
+                shed_kw=max(all_kw - p_kw, 0.0) if supply is not Supply.NONE else all_kw,
+                loads=tuple(loads),
+            )
+        )
     return out

@@ -1,0 +1,108 @@
+"""The command line: exit codes, summaries, and no traceback for bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import CASES, DATA, ROOT
+
+SHIPPED = sorted(p.stem for p in CASES.glob("*.toml"))
+
+
+def test_version(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("--version")
+    assert result.exit_code == 0 and result.output.strip() == "planner, version 0.1.0"
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_check_passes_on_every_shipped_case(cli, name: str) -> None:  # type: ignore[no-untyped-def]
+    result = cli("check", CASES / f"{name}.toml")
+    assert result.exit_code == 0, result.output
+    assert "valid" in result.output and "stages" in result.output
+
+
+@pytest.mark.parametrize("network", ["mv_oberrhein", "case33bw", "create_cigre_network_mv"])
+def test_check_on_public_networks(cli, network: str) -> None:  # type: ignore[no-untyped-def]
+    cases = [p for p in CASES.glob("*.toml") if f"pandapower:{network}" in p.read_text()]
+    assert cases, f"no shipped case uses pandapower:{network}"
+    result = cli("check", cases[0])
+    assert result.exit_code == 0
+    assert f"pandapower:{network}" in result.output
+
+
+def test_check_summary_numbers(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("check", CASES / "dashiqiao.toml")
+    assert "31 buses, 29 lines, 4 transformers, 56 switches, 27 loads" in result.output
+    assert "6 x 2000 kW (2500 kVA), reserve none" in result.output
+    assert "stages    3" in result.output
+
+
+def test_check_invalid_exits_2_with_every_problem(cli) -> None:  # type: ignore[no-untyped-def]
+    path = DATA / "cases" / "invalid" / "many_problems.toml"
+    result = cli("check", path)
+    assert result.exit_code == 2
+    assert "invalid case: 5 problems" in result.output
+    assert f"{path}: fleet.trucks: expected a whole number, got str 'six'" in result.output
+    assert "stages[0].out_of_service[0]" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_check_missing_file_exits_2(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = cli("check", tmp_path / "nope.toml")
+    assert result.exit_code == 2
+    assert "cannot read case file" in result.output
+
+
+def test_networks_lists_shipped_and_shortcuts(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("networks")
+    assert result.exit_code == 0
+    assert "dashiqiao.json" in result.output
+    for name in (
+        "pandapower:mv_oberrhein",
+        "pandapower:case33bw",
+        "pandapower:create_cigre_network_mv",
+        "simbench:",
+    ):
+        assert name in result.output
+
+
+def test_inspect_json(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("inspect", CASES / "case33bw_trucks.toml", "--json")
+    assert result.exit_code == 0
+    [stage] = json.loads(result.output)
+    [island] = stage["islands"]
+    assert island["buses"] == [29, 30, 31, 32]
+    assert island["design_peak_kw"] == pytest.approx(682.0)
+    assert island["design_peak_kvar"] == pytest.approx(891.0)
+    assert island["lower_bound_trucks"] == 2
+    assert island["connection_points"] == [
+        {"bus": "bus:#30", "bays": 2},
+        {"bus": "bus:#32", "bays": 1},
+    ]
+
+
+def test_inspect_table(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("inspect", CASES / "dashiqiao.toml")
+    assert result.exit_code == 0
+    assert "lower bound" in result.output
+    assert "switch:Tie F3-F5" in result.output
+
+
+def test_console_script_and_module_run() -> None:
+    for command in (
+        [sys.executable, "-m", "planner", "--version"],
+        [str(Path(sys.executable).parent / "planner"), "--version"],
+    ):
+        done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
+        assert done.returncode == 0 and "0.1.0" in done.stdout
+
+
+def test_usage_error_exits_2(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("plan", CASES / "dashiqiao.toml")
+    assert result.exit_code == 2
+    assert "Missing option '--out'" in result.output
