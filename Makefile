@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 DEMO_CASE := cases/dashiqiao.toml
 DEMO_OUT := out/dashiqiao
 
-.PHONY: setup demo test lint bench network clean
+.PHONY: setup demo test lint browser bench network clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,15 +19,22 @@ setup: $(STAMP)
 demo: setup
 	$(BIN)/planner check $(DEMO_CASE)
 	$(BIN)/planner plan $(DEMO_CASE) --out $(DEMO_OUT) --force
-	@echo "outputs are in $(DEMO_OUT)/ (plan.json)"
+	@echo "outputs are in $(DEMO_OUT)/: plan.json, schedule.csv, plan.md, report.html"
 
 lint: setup
 	$(BIN)/ruff check planner tests networks
 	$(BIN)/ruff format --check planner tests networks
 	$(BIN)/mypy planner
 
-test: setup lint
+test: setup lint browser
 	$(BIN)/pytest -q
+
+# the report test renders report.html in Debian's headless Chromium
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser test"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 network: setup
 	$(BIN)/python networks/build_dashiqiao.py

@@ -1,9 +1,9 @@
 """planner: outage-free relocation of power lines with mobile generator trucks."""
 
 from planner.case import Case, load_case
+from planner.dispatch import plan_case
 from planner.errors import CaseError, InputError, NetworkError, PlanFileError, PlannerError
 from planner.plan import Plan
-from planner.planning import plan_case
 from planner.validation import Report, validate
 
 __version__ = "0.1.0"

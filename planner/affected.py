@@ -8,10 +8,10 @@ from typing import Any
 
 from planner.allocation import trucks_needed
 from planner.case import Case, Reserve
+from planner.context import StageContext
 from planner.refs import ref_for
 from planner.topology import build_graph, islands_of
 from planner.transfer import candidate_ties, sectionalisers
-from planner.verify import StageContext
 
 __all__ = ["AffectedIsland", "StageArea", "affected_area"]
 

@@ -146,6 +146,28 @@ def _print_verification(name: str, v: Any) -> None:
         click.echo(f"    - {violation.message}")
 
 
+class _Progress:
+    """click progress bars for long verification runs, one bar per label, on stderr."""
+
+    def __init__(self) -> None:
+        self.label = ""
+        self.bar: Any = None
+
+    def __call__(self, label: str, advance: int, total: int) -> None:
+        if label != self.label:
+            self.close()
+            self.label = label
+            self.bar = click.progressbar(length=total, label=label, file=sys.stderr, width=30)
+            self.bar.__enter__()
+        if advance:
+            self.bar.update(advance)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
 @main.command()
 @click.argument("case", type=click.Path(dir_okay=False))
 @click.option(
@@ -153,38 +175,51 @@ def _print_verification(name: str, v: Any) -> None:
     "out_dir",
     required=True,
     type=click.Path(file_okay=False),
-    help="Directory for plan.json.",
+    help="Directory for plan.json, schedule.csv, plan.md and report.html.",
 )
 @click.option("--force", is_flag=True, help="Replace an earlier plan in --out.")
 @_friendly
 def plan(case: str, out_dir: str, force: bool) -> None:
-    """Plan transfers and trucks for every stage, verify them and write DIR/plan.json."""
+    """Plan transfers and trucks for every stage, verify every hour and write the dispatch."""
+    from planner.dispatch import plan_dispatch
     from planner.outputs import prepare_out_dir, write_outputs
-    from planner.planning import plan_case
+    from planner.reports import crew_orders, html_report
+    from planner.schedule import to_csv
 
     c = _load(case)
     out = Path(out_dir)
     prepare_out_dir(out, force)
-    result = plan_case(c, progress=lambda text: click.echo(text, err=True))
-    written = write_outputs(out, {"plan.json": result.to_json()})
+    progress = _Progress()
+    try:
+        dispatch = plan_dispatch(c, progress=progress)
+    finally:
+        progress.close()
+    result = dispatch.plan
+    written = write_outputs(
+        out,
+        {
+            "plan.json": result.to_json(),
+            "schedule.csv": to_csv(list(dispatch.fleet_hours)),
+            "plan.md": crew_orders(c, dispatch),
+            "report.html": html_report(c, dispatch),
+        },
+    )
     click.echo(
         f"plan for {c.name!r}: {'feasible' if result.feasible else 'INFEASIBLE'}, "
         f"{result.trucks_used} of {result.trucks_available} trucks used"
     )
     for stage in result.stages:
-        supplies = (
-            ", ".join(
-                f"{i.id} {i.supply}" + (f" ({len(i.trucks)} trucks)" if i.trucks else "")
-                for i in stage.islands
-            )
-            or "nothing cut off"
+        supplies = ", ".join(
+            f"{i.id} {i.supply}" + (f" ({len(i.trucks)} trucks)" if i.trucks else "")
+            for i in stage.islands
         )
-        click.echo(f"  {stage.name}: {supplies}")
+        click.echo(f"  {stage.name}: {supplies or 'nothing cut off'}")
         _print_verification("verification", stage.verification)
     s = result.summary
     click.echo(
-        f"  households kept supplied {s['households_kept_supplied']}, truck energy "
-        f"{s['truck_energy_kwh']:,.0f} kWh, fuel {s['fuel_l']:,.0f} L"
+        f"  households kept supplied {s['households_kept_supplied']:,}, customer-hours avoided "
+        f"{s['customer_hours_avoided']:,.0f}, truck energy {s['truck_energy_kwh']:,.0f} kWh, "
+        f"fuel {s['fuel_l']:,.0f} L"
     )
     for path in written:
         click.echo(f"wrote {path}")

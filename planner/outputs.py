@@ -39,6 +39,9 @@ def write_outputs(out_dir: Path, files: dict[str, str]) -> list[Path]:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
         raise OutputError(f"cannot write outputs in {out_dir}: {exc.strerror}") from exc
+    umask = os.umask(0)
+    os.umask(umask)
     for tmp, final in staged:
+        os.chmod(tmp, 0o666 & ~umask)  # temporary files are private; outputs are not
         os.replace(tmp, final)
     return [final for _, final in staged]

@@ -116,6 +116,8 @@ class Verification:
     unserved_protected_kw: float
     violations: tuple[Violation, ...] = ()
     load_flows: int = 0
+    worst: dict[str, Any] = field(default_factory=dict)
+    min_loading_not_kept: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -129,6 +131,8 @@ class Verification:
             "unserved_protected_kw": round(self.unserved_protected_kw, 1),
             "violations": [v.as_json() for v in self.violations],
             "load_flows": self.load_flows,
+            "worst": self.worst,
+            "min_loading_not_kept": list(self.min_loading_not_kept),
         }
 
 
@@ -193,6 +197,7 @@ class Plan:
     case_sha256: str = ""
     network_sha256: str = ""
     summary: dict[str, Any] = field(default_factory=dict)
+    refuelling: tuple[dict[str, Any], ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -214,6 +219,7 @@ class Plan:
             },
             "stages": [s.as_json() for s in self.stages],
             "summary": self.summary,
+            "refuelling": list(self.refuelling),
         }
 
     def to_json(self) -> str:

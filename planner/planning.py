@@ -8,21 +8,20 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
-
-import numpy as np
 
 from planner.allocation import IslandNeed, allocate, point_costs, trucks_needed
-from planner.case import Case, Reserve
+from planner.case import Reserve
+from planner.context import StageContext
 from planner.demand import StepGroup
-from planner.plan import Plan, StagePlan, Supply, Violation
+from planner.fleet import FleetState
+from planner.plan import StagePlan, Violation
 from planner.powerflow import TruckAt
 from planner.state import Switching, apply_switching
 from planner.topology import build_graph, energised_buses, islands_of
 from planner.transfer import find_transfers
-from planner.verify import StageCheck, StageContext, StageSetup, check_stage
+from planner.verify import StageCheck, StageSetup, check_stage
 
-__all__ = ["IslandInfo", "plan_case", "plan_stage", "truck_islands"]
+__all__ = ["IslandInfo", "Progress", "plan_stage", "truck_islands"]
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +156,21 @@ def _best_effort(infos: list[IslandInfo], counts: list[int], fleet: int) -> dict
     return out
 
 
-def plan_stage(ctx: StageContext) -> tuple[StagePlan, StageCheck]:
+Progress = Callable[[str, int, int], None]
+
+
+def _stage_progress(
+    progress: Progress | None, label: str, total: int
+) -> Callable[[int], None] | None:
+    """A per-hour callback for one verification run, or None."""
+    if progress is None:
+        return None
+    return lambda hours: progress(label, hours, total)
+
+
+def plan_stage(
+    ctx: StageContext, fleet: FleetState | None = None, progress: Progress | None = None
+) -> tuple[StagePlan, StageCheck]:
     """Transfer, then trucks, verified; more trucks where the load flow proves the bound short.
 
     When full verification finds the grid outside its limits at an hour the transfer screening
@@ -165,7 +178,7 @@ def plan_stage(ctx: StageContext) -> tuple[StagePlan, StageCheck]:
     """
     extra_groups: tuple[StepGroup, ...] = ()
     for _ in range(MAX_ROUNDS):
-        plan, check = _plan_with_screening(ctx, extra_groups)
+        plan, check = _plan_with_screening(ctx, extra_groups, fleet, progress)
         grid_times = {
             v.time for v in check.verification.violations if not v.island and v.kind in GRID_KINDS
         }
@@ -181,10 +194,14 @@ def plan_stage(ctx: StageContext) -> tuple[StagePlan, StageCheck]:
 
 
 def _plan_with_screening(
-    ctx: StageContext, extra_groups: tuple[StepGroup, ...]
+    ctx: StageContext,
+    extra_groups: tuple[StepGroup, ...],
+    fleet_state: FleetState | None,
+    progress: Progress | None,
 ) -> tuple[StagePlan, StageCheck]:
     case, stage = ctx.case, ctx.stage
     fleet = case.fleet
+    fleet_state = fleet_state or FleetState(fleet.trucks, fleet.setup_hours)
     switching, transfers, _ = (
         find_transfers(ctx, extra_groups) if ctx.cut_off else (Switching(), [], 0)
     )
@@ -208,13 +225,16 @@ def _plan_with_screening(
         if alloc is None:
             alloc = _best_effort(infos, counts, fleet.trucks)
             extra_violations = _shortfalls(infos, counts, fleet.trucks, fleet.rating_kva, ids)
-        trucks: list[TruckAt] = []
-        for k in range(len(infos)):
-            for bus in alloc.get(k, []):
-                trucks.append(
-                    TruckAt(f"T{len(trucks) + 1}", bus, fleet.rating_kw, fleet.rating_kva)
-                )
-        check = check_stage(ctx, StageSetup(switching, tuple(trucks)))
+        buses = [bus for k in range(len(infos)) for bus in alloc.get(k, [])]
+        names, timing = fleet_state.assign(stage.start, buses)
+        trucks = [
+            TruckAt(n, b, fleet.rating_kw, fleet.rating_kva)
+            for n, b in zip(names, buses, strict=True)
+        ]
+        step = _stage_progress(
+            progress, f"{stage.name}: verifying {len(trucks)} truck(s)", len(ctx.demand.times)
+        )
+        check = check_stage(ctx, StageSetup(switching, tuple(trucks)), progress=step)
         by_min_bus = {min(i.buses): i.id for i in check.islands}
         ids = [by_min_bus.get(min(info.buses), "?") for info in infos]
         if extra_violations:
@@ -242,6 +262,7 @@ def _plan_with_screening(
             break
     assert check is not None
     verification = check.verification
+    extra_violations += [Violation("fleet_timing", text) for text in timing]
     if extra_violations:
         verification = dataclasses.replace(
             verification, passed=False, violations=(*extra_violations, *verification.violations)
@@ -268,58 +289,3 @@ def _plan_with_screening(
         verification=verification,
         notes=tuple(notes),
     ), check
-
-
-def _summary(case: Case, stages: list[tuple[StagePlan, StageCheck, StageContext]]) -> dict:
-    kept: dict[int, float] = {}
-    energy_kwh = 0.0
-    households_col = case.network.net.load.get("households")
-    for plan, check, ctx in stages:
-        for island in plan.islands:
-            if island.supply in (Supply.TRANSFER, Supply.TRUCKS):
-                served = (
-                    island.loads
-                    if island.supply is Supply.TRANSFER
-                    else [i for i in island.loads if i in ctx.protected]
-                )
-                for i in served:
-                    value = households_col.get(i, 0) if households_col is not None else 0
-                    kept[i] = 0.0 if value is None or np.isnan(value) else float(value)
-        for per_time in check.truck_kw.values():
-            for t, kw in per_time.items():
-                end = min(t + timedelta(hours=1), ctx.stage.end)
-                energy_kwh += kw * (end - t).total_seconds() / 3600.0
-    return {
-        "households_kept_supplied": int(sum(kept.values())),
-        "truck_energy_kwh": round(energy_kwh, 1),
-        "fuel_l": round(energy_kwh * case.fleet.fuel_l_per_kwh, 1),
-    }
-
-
-def plan_case(case: Case, progress: Callable[[str], None] | None = None) -> Plan:
-    """Plan every stage of `case`; the result is feasible when every stage verifies."""
-    from planner import __version__
-
-    done = []
-    for stage in case.stages:
-        if progress:
-            progress(f"stage {stage.name!r}: topology, transfer, trucks, AC verification")
-        ctx = StageContext.build(case, stage)
-        plan, check = plan_stage(ctx)
-        done.append((plan, check, ctx))
-    stages = [p for p, _, _ in done]
-    return Plan(
-        planner_version=__version__,
-        case_name=case.name,
-        case_file=case.file,
-        network=case.network.source,
-        feasible=all(s.verification.passed for s in stages),
-        trucks_available=case.fleet.trucks,
-        trucks_used=max((len(s.trucks) for s in stages), default=0),
-        rating_kw=case.fleet.rating_kw,
-        power_factor=case.fleet.power_factor,
-        stages=tuple(stages),
-        case_sha256=case.sha256,
-        network_sha256=case.network.sha256,
-        summary=_summary(case, done),
-    )

@@ -129,11 +129,17 @@ def prepare_island(
 
 
 def solve_island(sub: pp.pandapowerNet, trucks: list[TruckAt]) -> IslandSolution:
-    """Solve a prepared island with proportional P/Q sharing among its trucks."""
+    """Solve a prepared island with `trucks` online (the island's slack truck first), the
+    others of the island off, and proportional P/Q sharing among those online."""
     slack, *others = trucks
     total_rating = sum(t.rating_kva for t in trucks)
     shares = np.array([t.rating_kva / total_rating for t in trucks])
-    truck_sgens = sub.sgen.index[(sub.sgen.type == "truck") & sub.sgen.in_service.astype(bool)]
+    is_truck = sub.sgen.type == "truck"
+    sub.sgen.loc[is_truck, "in_service"] = sub.sgen.loc[is_truck, "name"].isin(
+        [t.id for t in others]
+    )
+    by_name = {str(name): idx for idx, name in sub.sgen.name[is_truck].items()}
+    truck_sgens = [by_name[t.id] for t in others]
     load_on = sub.load.in_service.astype(bool)
     p_total = float((sub.load.p_mw * load_on).sum())
     q_total = float((sub.load.q_mvar * load_on).sum())

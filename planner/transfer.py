@@ -15,12 +15,12 @@ from dataclasses import dataclass
 
 import pandapower as pp
 
+from planner.context import StageContext, set_design_loads
 from planner.demand import StepGroup
 from planner.powerflow import solve_grid
 from planner.refs import ElementRef, ref_for
 from planner.state import Switching, apply_switching
 from planner.topology import build_graph, energised_buses
-from planner.verify import StageContext, set_design_loads
 
 __all__ = ["Transfer", "candidate_ties", "find_transfers", "sectionalisers"]
 

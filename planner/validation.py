@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from planner.case import Case
+from planner.context import StageContext
 from planner.errors import PlanFileError, Problem
 from planner.plan import FORMAT, Verification
 from planner.powerflow import TruckAt
 from planner.refs import ElementRef
 from planner.schema import Reader, join_key
 from planner.state import Switching
-from planner.verify import StageCheck, StageContext, StageSetup, check_stage
+from planner.verify import StageCheck, StageSetup, check_stage
 
 __all__ = ["Report", "read_plan", "validate", "validate_file"]
 

@@ -2,30 +2,32 @@
 
 Used by the planner inside its plan-verify loop and by `planner validate` on plans from anywhere:
 the islands, their supply and every limit are derived here from the network state alone, never
-taken from what a plan claims.
+taken from what a plan claims. Every hour of the stage is checked (hours with the same load state
+are solved once), with the trucks the hourly commitment runs.
 """
 
 from __future__ import annotations
 
 import copy
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import numpy as np
 import pandapower as pp
-import pandas as pd
 
-from planner.case import Case, Reserve, SgenMode, Stage
-from planner.demand import Demand, StepGroup, stage_demand
+from planner.case import Reserve, SgenMode
+from planner.commitment import online_count
+from planner.context import StageContext, set_design_loads
+from planner.demand import StepGroup
+from planner.limits import TOL, Findings
 from planner.plan import IslandPlan, Supply, TruckPlan, Verification, Violation
 from planner.powerflow import TruckAt, prepare_island, solve_grid, solve_island
 from planner.refs import ref_for
-from planner.state import Switching, apply_switching, apply_works, stage_base_net
-from planner.topology import Graph, build_graph, cyclomatic, energised_buses, islands_of
+from planner.state import Switching, apply_switching
+from planner.topology import build_graph, cyclomatic, energised_buses, islands_of
 
-__all__ = ["StageCheck", "StageContext", "StageSetup", "check_stage", "set_design_loads"]
-
-TOL = 1e-6
+__all__ = ["HourResult", "StageCheck", "StageSetup", "check_stage"]
 
 
 @dataclass(frozen=True)
@@ -37,66 +39,17 @@ class StageSetup:
 
 
 @dataclass(frozen=True)
-class StageContext:
-    """Everything about a stage that does not depend on the plan, computed once."""
+class HourResult:
+    """One hour of a stage: trucks online and their output, island loads, voltage range."""
 
-    case: Case
-    stage: Stage
-    base_net: pp.pandapowerNet
-    works_net: pp.pandapowerNet
-    base_graph: Graph
-    base_energised: frozenset[int]
-    works_energised: frozenset[int]
-    demand: Demand
-    load_bus: dict[int, int]
-    protected: frozenset[int]
-
-    @classmethod
-    def build(cls, case: Case, stage: Stage) -> StageContext:
-        base = stage_base_net(case, stage)
-        works = copy.deepcopy(base)
-        apply_works(works, stage)
-        base_graph = build_graph(base)
-        loads = base.load
-        return cls(
-            case=case,
-            stage=stage,
-            base_net=base,
-            works_net=works,
-            base_graph=base_graph,
-            base_energised=energised_buses(base_graph),
-            works_energised=energised_buses(build_graph(works)),
-            demand=stage_demand(case, base, stage),
-            load_bus={int(i): int(b) for i, b in zip(loads.index, loads.bus, strict=True)},
-            protected=case.loads.protected,
-        )
-
-    @property
-    def cut_off(self) -> frozenset[int]:
-        """Buses the works cut off from every source."""
-        return self.base_energised - self.works_energised
-
-    def loads_on(self, buses: frozenset[int] | set[int]) -> list[int]:
-        return sorted(i for i, b in self.load_bus.items() if b in buses)
-
-    def load_kw(self, loads: list[int], group: StepGroup) -> tuple[float, float]:
-        pos = np.isin(self.demand.loads, loads)
-        return float(group.p_mw[pos].sum() * 1000.0), float(group.q_mvar[pos].sum() * 1000.0)
-
-    def peak_kw(self, loads: list[int]) -> tuple[float, float]:
-        """Largest design P over the stage's time steps, and the Q at that step."""
-        best = (0.0, 0.0)
-        for group in self.demand.groups:
-            p, q = self.load_kw(loads, group)
-            if p > best[0]:
-                best = (p, q)
-        return best
-
-    def households(self, loads: list[int]) -> int:
-        column = self.base_net.load.get("households")
-        if column is None:
-            return 0
-        return int(np.nansum(column.reindex(loads).to_numpy(dtype=float)))
+    time: datetime
+    online: tuple[str, ...]
+    truck_kw: dict[str, float]
+    truck_kvar: dict[str, float]
+    island_load_kw: dict[str, float]
+    island_losses_kw: dict[str, float]
+    min_vm_pu: float
+    max_vm_pu: float
 
 
 @dataclass
@@ -104,281 +57,200 @@ class StageCheck:
     islands: list[IslandPlan]
     trucks: list[TruckPlan]
     verification: Verification
-    truck_kw: dict[str, dict[datetime, float]] = field(default_factory=dict)
+    hours: list[HourResult] = field(default_factory=list)
+    worst: dict[str, dict] = field(default_factory=dict)
+    min_loading_hours: list[str] = field(default_factory=list)
+    setup: StageSetup = field(default_factory=StageSetup)
+    island_buses: dict[str, frozenset[int]] = field(default_factory=dict)
 
 
-class _Worst:
-    """Keeps the worst value per (kind, element) so a violation is reported once per stage."""
-
-    def __init__(self) -> None:
-        self.found: dict[tuple[str, str], Violation] = {}
-
-    def add(self, v: Violation, higher_is_worse: bool = True) -> None:
-        key = (v.kind, v.element + v.island)
-        old = self.found.get(key)
-        if old is None or old.value is None or v.value is None:
-            self.found.setdefault(key, v)
-            return
-        if (v.value > old.value) == higher_is_worse and v.value != old.value:
-            self.found[key] = v
+@dataclass
+class _Island:
+    id: str
+    buses: frozenset[int]
+    kind: Supply
+    trucks: list[TruckAt] = field(default_factory=list)
+    served: list[int] = field(default_factory=list)
+    net: pp.pandapowerNet | None = None
 
 
-def _check_limits(
-    ctx: StageContext,
-    sol,
-    where: str,
-    when: str,
-    worst: _Worst,
-    stats: dict,
-    island: str = "",
-) -> None:
-    limits = ctx.case.limits
-    net = ctx.base_net
-    for bus, vm in sol.vm_pu.items():
-        stats["vmin"] = min(stats["vmin"], vm)
-        stats["vmax"] = max(stats["vmax"], vm)
-        ref = ref_for(net, "bus", bus).text
-        if vm < limits.vm_min_pu - TOL:
-            worst.add(
-                Violation(
-                    "vm_min",
-                    f"{where}: {ref} at {vm:.4f} pu, below {limits.vm_min_pu} pu",
-                    ref,
-                    round(vm, 5),
-                    limits.vm_min_pu,
-                    island,
-                    when,
-                ),
-                higher_is_worse=False,
-            )
-        if vm > limits.vm_max_pu + TOL:
-            worst.add(
-                Violation(
-                    "vm_max",
-                    f"{where}: {ref} at {vm:.4f} pu, above {limits.vm_max_pu} pu",
-                    ref,
-                    round(vm, 5),
-                    limits.vm_max_pu,
-                    island,
-                    when,
-                )
-            )
-    for table, loading, limit in (
-        ("line", sol.line_loading_percent, limits.max_line_loading_percent),
-        ("trafo", sol.trafo_loading_percent, limits.max_trafo_loading_percent),
-    ):
-        for idx, value in loading.items():
-            stats[table] = max(stats[table], value)
-            if value > limit + TOL:
-                ref = ref_for(net, table, idx).text
-                worst.add(
-                    Violation(
-                        f"{table}_loading",
-                        f"{where}: {ref} loaded {value:.1f} %, above {limit:g} %",
-                        ref,
-                        round(value, 2),
-                        limit,
-                        island,
-                        when,
-                    )
-                )
-
-
-def check_stage(ctx: StageContext, setup: StageSetup, *, n_1: bool | None = None) -> StageCheck:
-    """Verify `setup` for every time step of the stage; derive islands and supply from the state."""
-    case, net0 = ctx.case, ctx.base_net
-    fleet = case.fleet
-    n_1 = fleet.reserve == Reserve.N_1 if n_1 is None else n_1
-    worst = _Worst()
+def _classify(ctx: StageContext, setup: StageSetup, findings: Findings):
+    """The state's graph, grid-fed buses and islands, with each truck put in its island."""
     net = copy.deepcopy(ctx.works_net)
     apply_switching(net, setup.switching)
     graph = build_graph(net)
     grid = energised_buses(graph)
-    affected = ctx.base_energised - grid
     transferred = grid - ctx.works_energised
     parts = [(b, Supply.TRANSFER) for b in islands_of(graph, transferred)]
-    parts += [(b, Supply.NONE) for b in islands_of(graph, affected)]
+    parts += [(b, Supply.NONE) for b in islands_of(graph, ctx.base_energised - grid)]
     parts.sort(key=lambda item: min(item[0]))
-    trucks_by_island: dict[int, list[TruckAt]] = {}
-    index_of = {}
-    for k, (buses, _) in enumerate(parts):
-        for b in buses:
-            index_of[b] = k
+    islands = [_Island(f"I{k + 1}", buses, kind) for k, (buses, kind) in enumerate(parts)]
+    where = {b: isl for isl in islands for b in isl.buses}
     for truck in setup.trucks:
-        part = index_of.get(truck.bus)
+        ref = ref_for(ctx.base_net, "bus", truck.bus).text
+        island = where.get(truck.bus)
         if truck.bus in grid:
-            ref = ref_for(net0, "bus", truck.bus).text
-            worst.add(
-                Violation(
-                    "truck_on_grid",
-                    f"truck {truck.id} at {ref} is on a bus the grid "
-                    "still supplies (trucks carry islands only)",
-                    ref,
-                )
+            message = (
+                f"truck {truck.id} at {ref} is on a bus the grid still supplies "
+                "(trucks carry islands only)"
             )
-        elif part is None or parts[part][1] is Supply.TRANSFER:
-            ref = ref_for(net0, "bus", truck.bus).text
-            worst.add(
-                Violation(
-                    "truck_dead_bus",
-                    f"truck {truck.id} at {ref} is not inside an island cut off by the works",
-                    ref,
-                )
-            )
+            findings.add(Violation("truck_on_grid", message, ref))
+        elif island is None or island.kind is Supply.TRANSFER:
+            message = f"truck {truck.id} at {ref} is not inside an island cut off by the works"
+            findings.add(Violation("truck_dead_bus", message, ref))
         else:
-            trucks_by_island.setdefault(part, []).append(truck)
-    _check_fleet(ctx, setup, worst)
-    energised_all = set(grid)
-    for k in trucks_by_island:
-        energised_all |= parts[k][0]
-    loops_now = cyclomatic(graph, energised_all)
-    loops_base = cyclomatic(ctx.base_graph, energised_all)
-    if loops_now > loops_base:
-        worst.add(
-            Violation(
-                "not_radial",
-                f"the switching closes {loops_now - loops_base} loop(s) "
-                "that the normal network does not have",
-                value=loops_now - loops_base,
-                limit=0,
-            )
+            island.trucks.append(truck)
+    energised = set(grid)
+    for island in islands:
+        if island.trucks:
+            island.kind = Supply.TRUCKS
+            energised |= island.buses
+        loads = ctx.loads_on(island.buses)
+        island.served = (
+            loads if island.kind is Supply.TRANSFER else [i for i in loads if i in ctx.protected]
         )
+    extra_loops = cyclomatic(graph, energised) - cyclomatic(ctx.base_graph, energised)
+    if extra_loops > 0:
+        message = (
+            f"the switching closes {extra_loops} loop(s) that the normal network does not have"
+        )
+        findings.add(Violation("not_radial", message, value=extra_loops, limit=0))
+    return net, grid, islands
 
-    ids = [f"I{k + 1}" for k in range(len(parts))]
-    stats = {
-        "vmin": np.inf,
-        "vmax": -np.inf,
-        "line": 0.0,
-        "trafo": 0.0,
-        "truck": 0.0,
-        "unserved": 0.0,
-        "flows": 0,
-    }
-    truck_kw: dict[str, dict[datetime, float]] = {t.id: {} for t in setup.trucks}
-    island_nets = {}
-    for k, trucks in trucks_by_island.items():
-        served = set(ctx.loads_on(parts[k][0])) & ctx.protected
-        shed = set(ctx.loads_on(parts[k][0])) - served
-        island_nets[k] = prepare_island(
-            net,
-            parts[k][0],
-            trucks,
-            fleet.vm_setpoint_pu,
-            case.islanded_sgen == SgenMode.KEEP,
-            shed,
-        )
+
+def check_stage(
+    ctx: StageContext,
+    setup: StageSetup,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> StageCheck:
+    """Verify `setup` for every hour of the stage; derive islands and supply from the state."""
+    case = ctx.case
+    fleet = case.fleet
+    n_1 = fleet.reserve == Reserve.N_1
+    findings = Findings(ctx.base_net, case.limits)
+    net, grid, islands = _classify(ctx, setup, findings)
+    _check_fleet(ctx, setup, findings)
+    keep_sgen = case.islanded_sgen == SgenMode.KEEP
+    for island in islands:
+        if island.trucks:
+            shed = set(ctx.loads_on(island.buses)) - set(island.served)
+            island.net = prepare_island(
+                net, island.buses, island.trucks, fleet.vm_setpoint_pu, keep_sgen, shed
+            )
+    hours: list[HourResult] = []
     for group in ctx.demand.groups:
         when = group.times[0].isoformat()
         set_design_loads(net, ctx, group)
         sol = solve_grid(net, grid)
-        stats["flows"] += 1
+        findings.load_flows += 1
+        vms = list(sol.vm_pu.values())
         if not sol.converged:
-            worst.add(Violation("not_converged", f"grid part at {when}: {sol.error}", time=when))
+            message = f"grid part at {when}: {sol.error}"
+            findings.add(Violation("not_converged", message, time=when))
         else:
-            _check_limits(ctx, sol, "grid", when, worst, stats)
-        for k, trucks in trucks_by_island.items():
-            sub = island_nets[k]
-            set_design_loads(sub, ctx, group)
-            _solve_truck_island(ctx, sub, trucks, ids[k], when, worst, stats, truck_kw, group)
-        for k, (buses, kind) in enumerate(parts):
-            if kind is Supply.NONE and k not in trucks_by_island:
-                lost = [i for i in ctx.loads_on(buses) if i in ctx.protected]
-                p_kw, _ = ctx.load_kw(lost, group)
-                stats["unserved"] = max(stats["unserved"], p_kw)
-                if p_kw > TOL:
-                    worst.add(
-                        Violation(
-                            "unserved",
-                            f"island {ids[k]} ({len(buses)} buses): "
-                            f"{p_kw:,.0f} kW of protected load has no supply",
-                            island=ids[k],
-                            value=round(p_kw, 1),
-                            limit=0.0,
-                            time=when,
-                        )
-                    )
-    if n_1:
-        for k, trucks in trucks_by_island.items():
-            _check_n_1(ctx, net, parts[k][0], trucks, ids[k], worst, stats)
-    islands = _island_plans(ctx, parts, ids, trucks_by_island)
-    truck_island = {t.id: ids[k] for k, ts in trucks_by_island.items() for t in ts}
-    truck_plans = [
-        TruckPlan(
-            t.id, t.bus, ref_for(net0, "bus", t.bus).text, truck_island.get(t.id, ""), t.rating_kw
-        )
-        for t in setup.trucks
-    ]
-    violations = tuple(sorted(worst.found.values(), key=lambda v: (v.kind, v.island, v.element)))
-    verification = Verification(
-        passed=not violations,
-        time_steps=len(ctx.demand.times),
-        min_vm_pu=None if stats["vmin"] == np.inf else float(stats["vmin"]),
-        max_vm_pu=None if stats["vmax"] == -np.inf else float(stats["vmax"]),
-        max_line_loading_percent=float(stats["line"]),
-        max_trafo_loading_percent=float(stats["trafo"]),
-        max_truck_loading_percent=float(stats["truck"]),
-        unserved_protected_kw=float(stats["unserved"]),
-        violations=violations,
-        load_flows=int(stats["flows"]),
-    )
-    return StageCheck(islands, truck_plans, verification, truck_kw)
-
-
-def set_design_loads(net: pp.pandapowerNet, ctx: StageContext, group: StepGroup) -> None:
-    pos = pd.Index(ctx.demand.loads).get_indexer(net.load.index)
-    net.load["p_mw"] = group.p_mw[pos]
-    net.load["q_mvar"] = group.q_mvar[pos]
-    net.load["scaling"] = 1.0
-
-
-def _solve_truck_island(ctx, sub, trucks, island, when, worst, stats, truck_kw, group) -> None:
-    sol = solve_island(sub, trucks)
-    stats["flows"] += 1
-    if not sol.converged:
-        worst.add(
-            Violation(
-                "not_converged",
-                f"island {island} at {when}: {sol.error} with {len(trucks)} truck(s)",
-                island=island,
-                time=when,
-            )
-        )
-        return
-    _check_limits(ctx, sol, f"island {island}", when, worst, stats, island)
-    for truck_id, loading in sol.truck_loading_percent(trucks).items():
-        stats["truck"] = max(stats["truck"], loading)
+            findings.check(sol, "grid", when)
+        online: list[str] = []
+        truck_kw: dict[str, float] = {}
+        truck_kvar: dict[str, float] = {}
+        loads_kw: dict[str, float] = {}
+        losses_kw: dict[str, float] = {}
+        for island in islands:
+            if island.trucks:
+                result = _run_island(ctx, island, group, findings, n_1)
+                if result is not None:
+                    online += result[0]
+                    truck_kw |= result[1]
+                    truck_kvar |= result[2]
+                    vms += result[3]
+                    loads_kw[island.id] = ctx.load_kw(island.served, group)[0]
+                    losses_kw[island.id] = sum(result[1].values()) - loads_kw[island.id]
+            elif island.kind is Supply.NONE:
+                _unserved(ctx, island, group, findings)
         for t in group.times:
-            truck_kw[truck_id][t] = (sol.truck_p_kw or {})[truck_id]
-        if loading > 100.0 + TOL:
-            worst.add(
-                Violation(
-                    "truck_overload",
-                    f"island {island}: truck {truck_id} at {loading:.1f} % of its kVA rating",
-                    truck_id,
-                    round(loading, 2),
-                    100.0,
-                    island,
-                    when,
+            hours.append(
+                HourResult(
+                    t,
+                    tuple(online),
+                    truck_kw,
+                    truck_kvar,
+                    loads_kw,
+                    losses_kw,
+                    min(vms, default=math.nan),
+                    max(vms, default=math.nan),
                 )
             )
+        if progress:
+            progress(len(group.times))
+    if n_1:
+        for island in islands:
+            if island.trucks:
+                _check_n_1(ctx, net, island, findings)
+    hours.sort(key=lambda h: h.time)
+    return _result(ctx, setup, islands, findings, hours)
 
 
-def _check_n_1(ctx, net, buses, trucks, island, worst, stats) -> None:
-    """The island with its largest truck tripped, at the island's peak hour."""
+def _run_island(ctx, island: _Island, group: StepGroup, findings: Findings, n_1: bool):
+    """Commit trucks for this hour, solve, and check; returns online ids, kW, kvar, voltages."""
     fleet = ctx.case.fleet
-    loads = ctx.loads_on(buses)
-    peak = max(ctx.demand.groups, key=lambda g: ctx.load_kw(loads, g)[0])
-    when = peak.times[0].isoformat()
-    if len(trucks) < 2:
-        worst.add(
+    when = group.times[0].isoformat()
+    sub = island.net
+    set_design_loads(sub, ctx, group)
+    p_kw, q_kvar = ctx.load_kw(island.served, group)
+    count, kept = online_count(
+        math.hypot(p_kw, q_kvar), len(island.trucks), fleet.rating_kva, fleet.min_loading, n_1
+    )
+    if not kept:
+        findings.min_loading_hours.extend(t.isoformat() for t in group.times)
+    while True:
+        online = island.trucks[:count]
+        sol = solve_island(sub, online)
+        findings.load_flows += 1
+        loadings = sol.truck_loading_percent(online) if sol.converged else {}
+        overloaded = any(v > 100.0 + TOL for v in loadings.values())
+        if (sol.converged and not overloaded) or count >= len(island.trucks):
+            break
+        count += 1  # losses pushed the online trucks over their rating: start one more
+    if not sol.converged:
+        message = f"island {island.id} at {when}: {sol.error} with {len(online)} truck(s) online"
+        findings.add(Violation("not_converged", message, island=island.id, time=when))
+        return None
+    findings.check(sol, f"island {island.id}", when, island.id)
+    for truck_id, loading in loadings.items():
+        findings.observe_truck(truck_id, loading, island.id, when)
+    return (
+        [t.id for t in online],
+        dict(sol.truck_p_kw or {}),
+        dict(sol.truck_q_kvar or {}),
+        list(sol.vm_pu.values()),
+    )
+
+
+def _unserved(ctx: StageContext, island: _Island, group: StepGroup, findings: Findings) -> None:
+    p_kw, _ = ctx.load_kw(island.served, group)
+    findings.unserved_kw = max(findings.unserved_kw, p_kw)
+    if p_kw > TOL:
+        message = (
+            f"island {island.id} ({len(island.buses)} buses): "
+            f"{p_kw:,.0f} kW of protected load has no supply"
+        )
+        when = group.times[0].isoformat()
+        findings.add(
             Violation(
-                "reserve",
-                f"island {island}: n-1 reserve needs at least 2 trucks, has {len(trucks)}",
-                island=island,
-                value=len(trucks),
-                limit=2,
+                "unserved", message, island=island.id, value=round(p_kw, 1), limit=0.0, time=when
             )
         )
+
+
+def _check_n_1(ctx: StageContext, net: pp.pandapowerNet, island: _Island, f: Findings) -> None:
+    """The island with its largest truck tripped, at the island's peak hour."""
+    fleet = ctx.case.fleet
+    trucks = island.trucks
+    peak = max(ctx.demand.groups, key=lambda g: ctx.load_kw(island.served, g)[0])
+    when = peak.times[0].isoformat()
+    if len(trucks) < 2:
+        message = f"island {island.id}: n-1 reserve needs at least 2 trucks, has {len(trucks)}"
+        f.add(Violation("reserve", message, island=island.id, value=len(trucks), limit=2))
         return
     largest = max(t.rating_kva for t in trucks)
     tried = set()
@@ -387,116 +259,118 @@ def _check_n_1(ctx, net, buses, trucks, island, worst, stats) -> None:
             continue
         tried.add(gone.bus)
         rest = [t for t in trucks if t is not gone]
-        served = set(loads) & ctx.protected
-        sub = prepare_island(
-            net,
-            buses,
-            rest,
-            fleet.vm_setpoint_pu,
-            ctx.case.islanded_sgen == SgenMode.KEEP,
-            set(loads) - served,
-        )
+        shed = set(ctx.loads_on(island.buses)) - set(island.served)
+        keep = ctx.case.islanded_sgen == SgenMode.KEEP
+        sub = prepare_island(net, island.buses, rest, fleet.vm_setpoint_pu, keep, shed)
         set_design_loads(sub, ctx, peak)
         sol = solve_island(sub, rest)
-        stats["flows"] += 1
-        label = f"island {island} with truck {gone.id} tripped"
+        f.load_flows += 1
+        label = f"island {island.id} with truck {gone.id} tripped"
         if not sol.converged:
-            worst.add(
-                Violation("reserve", f"{label}: {sol.error}", gone.id, island=island, time=when)
+            f.add(
+                Violation("reserve", f"{label}: {sol.error}", gone.id, island=island.id, time=when)
             )
             continue
         for truck_id, loading in sol.truck_loading_percent(rest).items():
             if loading > 100.0 + TOL:
-                worst.add(
+                message = f"{label}: truck {truck_id} at {loading:.1f} % of its kVA rating"
+                f.add(
                     Violation(
-                        "reserve",
-                        f"{label}: truck {truck_id} at {loading:.1f} % of its kVA rating",
-                        truck_id,
-                        round(loading, 2),
-                        100.0,
-                        island,
-                        when,
+                        "reserve", message, truck_id, round(loading, 2), 100.0, island.id, when
                     )
                 )
-        scratch = _Worst()
-        _check_limits(ctx, sol, label, when, scratch, {"vmin": 0, "vmax": 0, "line": 0, "trafo": 0})
-        for v in scratch.found.values():
-            worst.add(Violation("reserve", v.message, v.element, v.value, v.limit, island, when))
+        scratch = Findings(f.net, f.limits)
+        scratch.check(sol, label, when, island.id)
+        for v in scratch.violations.values():
+            f.add(Violation("reserve", v.message, v.element, v.value, v.limit, island.id, when))
 
 
-def _check_fleet(ctx: StageContext, setup: StageSetup, worst: _Worst) -> None:
-    case, net0 = ctx.case, ctx.base_net
+def _check_fleet(ctx: StageContext, setup: StageSetup, f: Findings) -> None:
+    case = ctx.case
     fleet = case.fleet
     if len(setup.trucks) > fleet.trucks:
-        worst.add(
-            Violation(
-                "fleet",
-                f"{len(setup.trucks)} trucks placed, the fleet has {fleet.trucks}",
-                value=len(setup.trucks),
-                limit=fleet.trucks,
-            )
-        )
+        message = f"{len(setup.trucks)} trucks placed, the fleet has {fleet.trucks}"
+        f.add(Violation("fleet", message, value=len(setup.trucks), limit=fleet.trucks))
     per_bus: dict[int, int] = {}
     seen_ids: set[str] = set()
     for truck in setup.trucks:
         if truck.id in seen_ids:
-            worst.add(Violation("truck_id", f"truck id {truck.id} is used twice", truck.id))
+            f.add(Violation("truck_id", f"truck id {truck.id} is used twice", truck.id))
         seen_ids.add(truck.id)
         per_bus[truck.bus] = per_bus.get(truck.bus, 0) + 1
         if abs(truck.rating_kw - fleet.rating_kw) > TOL:
-            worst.add(
-                Violation(
-                    "truck_rating",
-                    f"truck {truck.id} is rated {truck.rating_kw:g} kW,"
-                    f" the fleet's trucks {fleet.rating_kw:g} kW",
-                    truck.id,
-                    truck.rating_kw,
-                    fleet.rating_kw,
-                )
+            message = (
+                f"truck {truck.id} is rated {truck.rating_kw:g} kW, "
+                f"the fleet's trucks {fleet.rating_kw:g} kW"
             )
+            f.add(Violation("truck_rating", message, truck.id, truck.rating_kw, fleet.rating_kw))
     for bus, count in sorted(per_bus.items()):
         bays = case.bays_at(bus)
-        ref = ref_for(net0, "bus", bus).text
+        ref = ref_for(ctx.base_net, "bus", bus).text
         if bays == 0:
-            worst.add(
-                Violation(
-                    "no_bay",
-                    f"{ref} is not a connection point: no bay for {count} truck(s)",
-                    ref,
-                    count,
-                    0,
-                )
-            )
+            message = f"{ref} is not a connection point: no bay for {count} truck(s)"
+            f.add(Violation("no_bay", message, ref, count, 0))
         elif count > bays:
-            worst.add(
-                Violation(
-                    "bays", f"{ref} has {bays} bay(s), {count} trucks placed", ref, count, bays
-                )
-            )
+            message = f"{ref} has {bays} bay(s), {count} trucks placed"
+            f.add(Violation("bays", message, ref, count, bays))
 
 
-def _island_plans(ctx, parts, ids, trucks_by_island) -> list[IslandPlan]:
-    out = []
-    for k, (buses, kind) in enumerate(parts):
-        loads = ctx.loads_on(buses)
+def _result(ctx, setup, islands: list[_Island], findings: Findings, hours) -> StageCheck:
+    plans = []
+    for island in islands:
+        loads = ctx.loads_on(island.buses)
         protected = [i for i in loads if i in ctx.protected]
-        trucks = trucks_by_island.get(k, [])
-        supply = Supply.TRUCKS if trucks else kind
-        served = loads if supply is Supply.TRANSFER else protected
-        p_kw, q_kvar = ctx.peak_kw(served)
+        supplied = island.kind is not Supply.NONE
+        p_kw, q_kvar = ctx.peak_kw(island.served)
         all_kw, _ = ctx.peak_kw(loads)
-        out.append(
+        plans.append(
             IslandPlan(
-                id=ids[k],
-                buses=tuple(sorted(buses)),
-                supply=supply,
+                id=island.id,
+                buses=tuple(sorted(island.buses)),
+                supply=island.kind,
                 design_peak_kw=p_kw,
-                trucks=tuple(t.id for t in trucks),
-                households=ctx.households(served if supply is not Supply.NONE else []),
+                trucks=tuple(t.id for t in island.trucks),
+                households=ctx.households(island.served if supplied else []),
                 design_peak_kvar=q_kvar,
                 protected_kw=ctx.peak_kw(protected)[0],
-                shed_kw=max(all_kw - p_kw, 0.0) if supply is not Supply.NONE else all_kw,
+                shed_kw=max(all_kw - p_kw, 0.0) if supplied else all_kw,
                 loads=tuple(loads),
             )
         )
-    return out
+    truck_island = {t.id: isl.id for isl in islands for t in isl.trucks}
+    trucks = [
+        TruckPlan(
+            t.id,
+            t.bus,
+            ref_for(ctx.base_net, "bus", t.bus).text,
+            truck_island.get(t.id, ""),
+            t.rating_kw,
+        )
+        for t in setup.trucks
+    ]
+    violations = findings.sorted_violations()
+    f = findings
+    verification = Verification(
+        passed=not violations,
+        time_steps=len(ctx.demand.times),
+        min_vm_pu=f.min_vm.value if f.min_vm else None,
+        max_vm_pu=f.max_vm.value if f.max_vm else None,
+        max_line_loading_percent=f.max_line.value if f.max_line else 0.0,
+        max_trafo_loading_percent=f.max_trafo.value if f.max_trafo else 0.0,
+        max_truck_loading_percent=f.max_truck.value if f.max_truck else 0.0,
+        unserved_protected_kw=f.unserved_kw,
+        violations=violations,
+        load_flows=f.load_flows,
+        worst=f.worst_json(),
+        min_loading_not_kept=tuple(sorted(set(f.min_loading_hours))),
+    )
+    return StageCheck(
+        islands=plans,
+        trucks=trucks,
+        verification=verification,
+        hours=hours,
+        worst=f.worst_json(),
+        min_loading_hours=sorted(set(f.min_loading_hours)),
+        setup=setup,
+        island_buses={isl.id: isl.buses for isl in islands},
+    )

@@ -13,11 +13,12 @@ import pytest
 
 import planner
 from planner.affected import affected_area
+from planner.context import StageContext
 from planner.plan import Supply
 from planner.powerflow import TruckAt
 from planner.state import Switching
 from planner.transfer import candidate_ties, sectionalisers
-from planner.verify import StageContext, StageSetup, check_stage
+from planner.verify import StageSetup, check_stage
 
 from .conftest import CASES
 

@@ -1,0 +1,124 @@
+"""Collecting limit checks over many load flows: violations (worst per element) and extremes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandapower as pp
+
+from planner.case import Limits
+from planner.plan import Violation
+from planner.powerflow import GridSolution
+from planner.refs import ref_for
+
+__all__ = ["TOL", "Extreme", "Findings"]
+
+TOL = 1e-6
+
+
+@dataclass(frozen=True)
+class Extreme:
+    """The worst value of a quantity, where and when it occurred."""
+
+    value: float
+    element: str
+    time: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"value": round(self.value, 5), "element": self.element, "time": self.time}
+
+
+@dataclass
+class Findings:
+    """Everything a stage's load flows found: violations (one per kind and element) and extremes."""
+
+    net: pp.pandapowerNet
+    limits: Limits
+    violations: dict[tuple[str, str], Violation] = field(default_factory=dict)
+    min_vm: Extreme | None = None
+    max_vm: Extreme | None = None
+    max_line: Extreme | None = None
+    max_trafo: Extreme | None = None
+    max_truck: Extreme | None = None
+    unserved_kw: float = 0.0
+    load_flows: int = 0
+    min_loading_hours: list[str] = field(default_factory=list)
+
+    def add(self, v: Violation, higher_is_worse: bool = True) -> None:
+        """Keep the worst violation per (kind, element, island)."""
+        key = (v.kind, f"{v.element}|{v.island}")
+        old = self.violations.get(key)
+        if old is None or (
+            old.value is not None
+            and v.value is not None
+            and v.value != old.value
+            and (v.value > old.value) == higher_is_worse
+        ):
+            self.violations[key] = v
+
+    def _extreme(self, name: str, value: float, element: str, when: str, low: bool) -> None:
+        old = getattr(self, name)
+        if old is None or (value < old.value if low else value > old.value):
+            setattr(self, name, Extreme(value, element, when))
+
+    def observe_truck(self, truck_id: str, loading: float, island: str, when: str) -> None:
+        self._extreme("max_truck", loading, truck_id, when, low=False)
+        if loading > 100.0 + TOL:
+            self.add(
+                Violation(
+                    "truck_overload",
+                    f"island {island}: truck {truck_id} at {loading:.1f} % of its kVA rating",
+                    truck_id,
+                    round(loading, 2),
+                    100.0,
+                    island,
+                    when,
+                )
+            )
+
+    def check(self, sol: GridSolution, where: str, when: str, island: str = "") -> None:
+        """Voltage and loading limits of one solved state."""
+        limits, net = self.limits, self.net
+        for bus, vm in sol.vm_pu.items():
+            ref = ref_for(net, "bus", bus).text
+            self._extreme("min_vm", vm, ref, when, low=True)
+            self._extreme("max_vm", vm, ref, when, low=False)
+            if vm < limits.vm_min_pu - TOL:
+                message = f"{where}: {ref} at {vm:.4f} pu, below {limits.vm_min_pu} pu"
+                self.add(
+                    Violation("vm_min", message, ref, round(vm, 5), limits.vm_min_pu, island, when),
+                    higher_is_worse=False,
+                )
+            if vm > limits.vm_max_pu + TOL:
+                message = f"{where}: {ref} at {vm:.4f} pu, above {limits.vm_max_pu} pu"
+                self.add(
+                    Violation("vm_max", message, ref, round(vm, 5), limits.vm_max_pu, island, when)
+                )
+        for table, loading, limit, name in (
+            ("line", sol.line_loading_percent, limits.max_line_loading_percent, "max_line"),
+            ("trafo", sol.trafo_loading_percent, limits.max_trafo_loading_percent, "max_trafo"),
+        ):
+            for idx, value in loading.items():
+                ref = ref_for(net, table, idx).text
+                self._extreme(name, value, ref, when, low=False)
+                if value > limit + TOL:
+                    message = f"{where}: {ref} loaded {value:.1f} %, above {limit:g} %"
+                    self.add(
+                        Violation(
+                            f"{table}_loading", message, ref, round(value, 2), limit, island, when
+                        )
+                    )
+
+    def sorted_violations(self) -> tuple[Violation, ...]:
+        return tuple(
+            sorted(self.violations.values(), key=lambda v: (v.kind, v.island, v.element, v.time))
+        )
+
+    def worst_json(self) -> dict[str, Any]:
+        out = {}
+        for name in ("min_vm", "max_vm", "max_line", "max_trafo", "max_truck"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value.as_json()
+        return out
