@@ -22,8 +22,8 @@ demo: setup
 	@echo "outputs are in $(DEMO_OUT)/: plan.json, schedule.csv, plan.md, report.html"
 
 lint: setup
-	$(BIN)/ruff check planner tests networks
-	$(BIN)/ruff format --check planner tests networks
+	$(BIN)/ruff check planner tests networks benchmarks
+	$(BIN)/ruff format --check planner tests networks benchmarks
 	$(BIN)/mypy planner
 
 test: setup lint browser
@@ -35,6 +35,9 @@ browser:
 	  echo "installing Debian's chromium for the browser test"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+bench: setup
+	$(BIN)/python benchmarks/bench.py
 
 network: setup
 	$(BIN)/python networks/build_dashiqiao.py

@@ -60,18 +60,23 @@ class StageContext:
     def loads_on(self, buses: frozenset[int] | set[int]) -> list[int]:
         return sorted(i for i, b in self.load_bus.items() if b in buses)
 
+    def _positions(self, loads: list[int]) -> np.ndarray:
+        return np.asarray(pd.Index(self.demand.loads).get_indexer(loads), dtype=int)
+
     def load_kw(self, loads: list[int], group: StepGroup) -> tuple[float, float]:
-        pos = np.isin(self.demand.loads, loads)
+        pos = self._positions(loads)
         return float(group.p_mw[pos].sum() * 1000.0), float(group.q_mvar[pos].sum() * 1000.0)
 
     def peak_kw(self, loads: list[int]) -> tuple[float, float]:
         """Largest design P over the stage's time steps, and the Q at that step."""
-        best = (0.0, 0.0)
-        for group in self.demand.groups:
-            p, q = self.load_kw(loads, group)
-            if p > best[0]:
-                best = (p, q)
-        return best
+        if not loads:
+            return 0.0, 0.0
+        pos = self._positions(loads)
+        p = self.demand.p_matrix[:, pos].sum(axis=1)
+        k = int(np.argmax(p))
+        if p[k] <= 0:
+            return 0.0, 0.0
+        return float(p[k] * 1000.0), float(self.demand.q_matrix[k, pos].sum() * 1000.0)
 
     def households(self, loads: list[int]) -> int:
         column = self.base_net.load.get("households")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,7 +12,7 @@ import pandapower as pp
 from planner.case import Case, Stage
 from planner.profiles import BUILTIN, hours_of, shape_factor
 
-__all__ = ["Demand", "StepGroup", "stage_demand"]
+__all__ = ["Demand", "StepGroup", "design_matrix", "stage_demand"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,15 @@ class Demand:
     groups: tuple[StepGroup, ...]
     peak: StepGroup  # the group with the largest total active demand
     peak_factor: float  # peak total demand relative to every profile factor at 1.0
+
+    @functools.cached_property
+    def p_matrix(self) -> np.ndarray:
+        """(groups, loads) design active power, MW."""
+        return np.array([g.p_mw for g in self.groups])
+
+    @functools.cached_property
+    def q_matrix(self) -> np.ndarray:
+        return np.array([g.q_mvar for g in self.groups])
 
 
 def _factors(case: Case, net: pp.pandapowerNet, times: list[datetime]) -> np.ndarray:
@@ -61,14 +71,29 @@ def _simbench_factors(net: pp.pandapowerNet, times: list[datetime]) -> np.ndarra
     """SimBench load profiles (15-min, one year) sampled at `times` by time of year."""
     table = net.profiles["load"]
     steps_per_year = len(table)
-    columns = [f"{p}_pload" for p in net.load["profile"].astype(str)]
-    values = table.reindex(columns=columns).fillna(1.0).to_numpy(dtype=float)
-    out = np.empty((len(times), len(columns)))
-    for i, t in enumerate(times):
+    rows = []
+    for t in times:
         year_start = t.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
-        row = int((t - year_start).total_seconds() // 900) % steps_per_year
-        out[i, :] = values[row, :]
-    return out
+        rows.append(int((t - year_start).total_seconds() // 900) % steps_per_year)
+    names = [f"{p}_pload" for p in net.load["profile"].astype(str)]
+    unique = sorted(set(names))
+    # a few profiles shared by thousands of loads: sample the rows, then spread to the loads
+    sampled = table.iloc[rows].reindex(columns=unique).fillna(1.0).to_numpy(dtype=float)
+    column_of = {name: k for k, name in enumerate(unique)}
+    return sampled[:, [column_of[name] for name in names]]
+
+
+def design_matrix(
+    case: Case, net: pp.pandapowerNet, times: list[datetime]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Design P and Q (MW, Mvar) of every load (columns, net order) at `times` (rows)."""
+    factors = _factors(case, net, times)
+    loads = net.load
+    scale = loads["scaling"].to_numpy(dtype=float) * case.loads.scaling * (1.0 + case.loads.margin)
+    active = loads["in_service"].to_numpy(dtype=bool)
+    p = loads["p_mw"].to_numpy(dtype=float) * scale * active
+    q = loads["q_mvar"].to_numpy(dtype=float) * scale * active
+    return factors * p, factors * q
 
 
 def stage_demand(case: Case, net: pp.pandapowerNet, stage: Stage) -> Demand:

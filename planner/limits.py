@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandapower as pp
 
 from planner.case import Limits
@@ -79,36 +80,93 @@ class Findings:
 
     def check(self, sol: GridSolution, where: str, when: str, island: str = "") -> None:
         """Voltage and loading limits of one solved state."""
+
+        def arrays(values: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
+            ids = np.fromiter(values.keys(), dtype=int, count=len(values))
+            data = np.fromiter(values.values(), dtype=float, count=len(values))
+            return ids, data[None, :]
+
+        buses, vm = arrays(sol.vm_pu)
+        lines, line = arrays(sol.line_loading_percent)
+        trafos, trafo = arrays(sol.trafo_loading_percent)
+        self.check_batch(buses, vm, lines, line, trafos, trafo, [when], where, island)
+
+    def check_batch(
+        self,
+        buses: np.ndarray,
+        vm: np.ndarray,
+        lines: np.ndarray,
+        line_loading: np.ndarray,
+        trafos: np.ndarray,
+        trafo_loading: np.ndarray,
+        whens: list[str],
+        where: str,
+        island: str = "",
+    ) -> None:
+        """`check` for many time steps at once: arrays are (steps, elements)."""
         limits, net = self.limits, self.net
-        for bus, vm in sol.vm_pu.items():
-            ref = ref_for(net, "bus", bus).text
-            self._extreme("min_vm", vm, ref, when, low=True)
-            self._extreme("max_vm", vm, ref, when, low=False)
-            if vm < limits.vm_min_pu - TOL:
-                message = f"{where}: {ref} at {vm:.4f} pu, below {limits.vm_min_pu} pu"
+        if vm.size:
+            t, j = (int(x) for x in np.unravel_index(np.argmin(vm), vm.shape))
+            self._extreme(
+                "min_vm",
+                float(vm[t, j]),
+                ref_for(net, "bus", int(buses[j])).text,
+                whens[t],
+                low=True,
+            )
+            t, j = (int(x) for x in np.unravel_index(np.argmax(vm), vm.shape))
+            self._extreme(
+                "max_vm",
+                float(vm[t, j]),
+                ref_for(net, "bus", int(buses[j])).text,
+                whens[t],
+                low=False,
+            )
+            for j in np.nonzero(vm.min(axis=0) < limits.vm_min_pu - TOL)[0].tolist():
+                t = int(np.argmin(vm[:, j]))
+                ref = ref_for(net, "bus", int(buses[j])).text
+                value = float(vm[t, j])
+                message = f"{where}: {ref} at {value:.4f} pu, below {limits.vm_min_pu} pu"
                 self.add(
-                    Violation("vm_min", message, ref, round(vm, 5), limits.vm_min_pu, island, when),
+                    Violation(
+                        "vm_min", message, ref, round(value, 5), limits.vm_min_pu, island, whens[t]
+                    ),
                     higher_is_worse=False,
                 )
-            if vm > limits.vm_max_pu + TOL:
-                message = f"{where}: {ref} at {vm:.4f} pu, above {limits.vm_max_pu} pu"
+            for j in np.nonzero(vm.max(axis=0) > limits.vm_max_pu + TOL)[0].tolist():
+                t = int(np.argmax(vm[:, j]))
+                ref = ref_for(net, "bus", int(buses[j])).text
+                value = float(vm[t, j])
+                message = f"{where}: {ref} at {value:.4f} pu, above {limits.vm_max_pu} pu"
                 self.add(
-                    Violation("vm_max", message, ref, round(vm, 5), limits.vm_max_pu, island, when)
-                )
-        for table, loading, limit, name in (
-            ("line", sol.line_loading_percent, limits.max_line_loading_percent, "max_line"),
-            ("trafo", sol.trafo_loading_percent, limits.max_trafo_loading_percent, "max_trafo"),
-        ):
-            for idx, value in loading.items():
-                ref = ref_for(net, table, idx).text
-                self._extreme(name, value, ref, when, low=False)
-                if value > limit + TOL:
-                    message = f"{where}: {ref} loaded {value:.1f} %, above {limit:g} %"
-                    self.add(
-                        Violation(
-                            f"{table}_loading", message, ref, round(value, 2), limit, island, when
-                        )
+                    Violation(
+                        "vm_max", message, ref, round(value, 5), limits.vm_max_pu, island, whens[t]
                     )
+                )
+        for table, ids, loading, limit, name in (
+            ("line", lines, line_loading, limits.max_line_loading_percent, "max_line"),
+            ("trafo", trafos, trafo_loading, limits.max_trafo_loading_percent, "max_trafo"),
+        ):
+            if not loading.size:
+                continue
+            t, j = (int(x) for x in np.unravel_index(np.argmax(loading), loading.shape))
+            self._extreme(
+                name,
+                float(loading[t, j]),
+                ref_for(net, table, int(ids[j])).text,
+                whens[t],
+                low=False,
+            )
+            for j in np.nonzero(loading.max(axis=0) > limit + TOL)[0].tolist():
+                t = int(np.argmax(loading[:, j]))
+                ref = ref_for(net, table, int(ids[j])).text
+                value = float(loading[t, j])
+                message = f"{where}: {ref} loaded {value:.1f} %, above {limit:g} %"
+                self.add(
+                    Violation(
+                        f"{table}_loading", message, ref, round(value, 2), limit, island, whens[t]
+                    )
+                )
 
     def sorted_violations(self) -> tuple[Violation, ...]:
         return tuple(

@@ -9,13 +9,15 @@ agrees (losses make the total move a little between iterations).
 
 from __future__ import annotations
 
+import copy
+import functools
 import logging
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandapower as pp
-from pandapower.toolbox import select_subnet
+import pandas as pd
 
 __all__ = [
     "GridSolution",
@@ -102,6 +104,61 @@ def solve_grid(net: pp.pandapowerNet, energised: frozenset[int]) -> GridSolution
     return GridSolution(True, vm, line, trafo)
 
 
+_BUS_COLUMNS = {
+    "line": ("from_bus", "to_bus"),
+    "impedance": ("from_bus", "to_bus"),
+    "trafo": ("hv_bus", "lv_bus"),
+    "trafo3w": ("hv_bus", "mv_bus", "lv_bus"),
+}
+_SINGLE_BUS = (
+    "load",
+    "sgen",
+    "gen",
+    "ext_grid",
+    "storage",
+    "shunt",
+    "ward",
+    "xward",
+    "motor",
+    "asymmetric_load",
+    "asymmetric_sgen",
+)
+
+
+@functools.cache
+def _empty_network() -> pp.pandapowerNet:
+    return pp.create_empty_network(add_stdtypes=False)
+
+
+def subnet(net: pp.pandapowerNet, buses: frozenset[int] | set[int]) -> pp.pandapowerNet:
+    """The part of `net` on `buses`: what `pandapower.toolbox.select_subnet` gives for elements
+    with every bus inside, built directly from the tables (select_subnet is slow)."""
+    keep = pd.Index(sorted(buses))
+    sub = copy.deepcopy(_empty_network())  # creating one costs ~0.1 s, copying one ~8 ms
+    sub.name, sub.f_hz, sub.sn_mva = net.name, net.f_hz, net.sn_mva
+    sub.bus = net.bus.loc[net.bus.index.isin(keep)].copy()
+    for table, columns in _BUS_COLUMNS.items():
+        if table in net and len(net[table]):
+            df = net[table]
+            mask = np.ones(len(df), bool)
+            for column in columns:
+                mask &= df[column].isin(keep).to_numpy()
+            sub[table] = df.loc[mask].copy()
+    for table in _SINGLE_BUS:
+        if table in net and len(net[table]):
+            sub[table] = net[table].loc[net[table].bus.isin(keep)].copy()
+    if len(net.switch):
+        sw = net.switch
+        inside = sw.bus.isin(keep).to_numpy()
+        element_ok = np.zeros(len(sw), bool)
+        for et, table in (("b", "bus"), ("l", "line"), ("t", "trafo"), ("t3", "trafo3w")):
+            rows = (sw.et == et).to_numpy()
+            if rows.any():
+                element_ok[rows] = sw.element[rows].isin(sub[table].index).to_numpy()
+        sub.switch = sw.loc[inside & element_ok].copy()
+    return sub
+
+
 def prepare_island(
     net: pp.pandapowerNet,
     buses: frozenset[int],
@@ -111,9 +168,7 @@ def prepare_island(
     shed_loads: set[int],
 ) -> pp.pandapowerNet:
     """A sub-network of one island with its trucks added (slack first, then PQ injections)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        sub = select_subnet(net, sorted(buses), include_switch_buses=False)
+    sub = subnet(net, buses)
     sub.ext_grid = sub.ext_grid.iloc[0:0]
     if not keep_sgen:
         for table in ("sgen", "gen", "storage"):
@@ -168,3 +223,43 @@ def solve_island(sub: pp.pandapowerNet, trucks: list[TruckAt]) -> IslandSolution
         p_kw[truck.id] = float(sub.sgen.at[idx, "p_mw"]) * 1000.0
         q_kvar[truck.id] = float(sub.sgen.at[idx, "q_mvar"]) * 1000.0
     return IslandSolution(True, vm, line, trafo, "", p_kw, q_kvar)
+
+
+def solve_island_fast(sub: pp.pandapowerNet, trucks: list[TruckAt]) -> IslandSolution:
+    """`solve_island` through the batched engine (one pandapower run instead of one per
+    sharing iteration); falls back to `solve_island` where the engine does not apply."""
+    from planner.engine import BatchModel, Unsupported
+
+    slack, *others = trucks
+    is_truck = sub.sgen.type == "truck"
+    sub.sgen.loc[is_truck, "in_service"] = sub.sgen.loc[is_truck, "name"].isin(
+        [t.id for t in others]
+    )
+    by_name = {str(name): int(idx) for idx, name in sub.sgen.name[is_truck].items()}
+    try:
+        model = BatchModel(copy.deepcopy(sub), [by_name[t.id] for t in others])
+    except Unsupported:
+        return solve_island(sub, trucks)
+    scale = sub.load.scaling.to_numpy()
+    res = model.solve(
+        (sub.load.p_mw.to_numpy() * scale)[None, :],
+        (sub.load.q_mvar.to_numpy() * scale)[None, :],
+        np.ones((1, len(others)), bool),
+        np.array([t.rating_kva for t in trucks]),
+    )
+    if not res.converged[0]:
+        return solve_island(sub, trucks)
+    p_kw = {slack.id: float(res.slack_p_mw[0, 0]) * 1000.0}
+    q_kvar = {slack.id: float(res.slack_q_mvar[0, 0]) * 1000.0}
+    for j, truck in enumerate(others):
+        p_kw[truck.id] = float(res.truck_p_mw[0, j]) * 1000.0
+        q_kvar[truck.id] = float(res.truck_q_mvar[0, j]) * 1000.0
+    return IslandSolution(
+        True,
+        {int(b): float(v) for b, v in zip(model.bus_ids, res.vm_pu[0], strict=True)},
+        {int(i): float(v) for i, v in zip(model.lines, res.line_loading_percent[0], strict=True)},
+        {int(i): float(v) for i, v in zip(model.trafos, res.trafo_loading_percent[0], strict=True)},
+        "",
+        p_kw,
+        q_kvar,
+    )

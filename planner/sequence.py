@@ -22,7 +22,7 @@ from planner.context import StageContext, set_design_loads
 from planner.demand import StepGroup
 from planner.limits import Findings
 from planner.plan import Violation
-from planner.powerflow import TruckAt, prepare_island, solve_grid, solve_island
+from planner.powerflow import TruckAt, prepare_island, solve_grid, solve_island_fast
 from planner.refs import ElementRef, ref_for
 from planner.topology import build_graph, energised_buses, islands_of
 from planner.verify import StageCheck
@@ -70,7 +70,7 @@ def _solve(
         if not trucks:
             continue
         sub = prepare_island(net, buses, trucks, ctx.case.fleet.vm_setpoint_pu, keep, set())
-        island_sol = solve_island(sub, trucks)
+        island_sol = solve_island_fast(sub, trucks)
         converged = converged and island_sol.converged
         if island_sol.converged:
             findings.check(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pandapower as pp
@@ -10,7 +12,7 @@ import pandapower as pp
 from planner.case import Case, Stage
 from planner.refs import ElementRef
 
-__all__ = ["Switching", "apply_switching", "apply_works", "stage_base_net"]
+__all__ = ["Switching", "apply_switching", "apply_works", "stage_base_net", "switched"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,21 @@ def apply_works(net: pp.pandapowerNet, stage: Stage) -> None:
             net.switch.at[ref.index, "closed"] = False
         else:
             net[ref.table].at[ref.index, "in_service"] = False
+
+
+@contextlib.contextmanager
+def switched(net: pp.pandapowerNet, switching: Switching) -> Iterator[pp.pandapowerNet]:
+    """`net` with `switching` applied for the duration of the block, then as it was."""
+    saved = [(r, net.switch.at[r.index, "closed"]) for r in (*switching.close, *switching.open)]
+    saved_lines = [(r, net[r.table].at[r.index, "in_service"]) for r in switching.in_service]
+    apply_switching(net, switching)
+    try:
+        yield net
+    finally:
+        for ref, value in saved:
+            net.switch.at[ref.index, "closed"] = value
+        for ref, value in saved_lines:
+            net[ref.table].at[ref.index, "in_service"] = value
 
 
 def apply_switching(net: pp.pandapowerNet, switching: Switching) -> None:

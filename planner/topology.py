@@ -35,70 +35,66 @@ class Graph:
         return connected_components(matrix, directed=False)[1]
 
 
-def _open_line_switches(net: pp.pandapowerNet) -> set[int]:
+def _open_switch_elements(net: pp.pandapowerNet, et: str) -> np.ndarray:
     sw = net.switch
     if len(sw) == 0:
-        return set()
-    mask = (sw.et == "l") & ~sw.closed.astype(bool)
-    return {int(x) for x in sw.element[mask]}
-
-
-def _open_trafo_switches(net: pp.pandapowerNet, et: str) -> set[int]:
-    sw = net.switch
-    if len(sw) == 0:
-        return set()
-    mask = (sw.et == et) & ~sw.closed.astype(bool)
-    return {int(x) for x in sw.element[mask]}
+        return np.zeros(0, dtype=int)
+    mask = (sw.et == et).to_numpy() & ~sw.closed.to_numpy(dtype=bool)
+    return sw.element.to_numpy()[mask].astype(int)
 
 
 def build_graph(net: pp.pandapowerNet) -> Graph:
     """The connectivity graph of `net` as it stands (switch states and in_service respected)."""
     bus = net.bus
-    buses = bus.index[bus.in_service.astype(bool)].to_numpy()
-    pos = {int(b): i for i, b in enumerate(buses)}
-    pairs: list[tuple[int, int]] = []
-    ohms: list[float] = []
+    buses = bus.index.to_numpy()[bus.in_service.to_numpy(dtype=bool)]
+    size = int(max(bus.index.max(), 0)) + 1
+    pos = np.full(size, -1, dtype=int)
+    pos[buses] = np.arange(len(buses))
+    ends: list[np.ndarray] = []
+    ohms: list[np.ndarray] = []
 
-    def add(a: int, b: int, ohm: float) -> None:
-        if a in pos and b in pos:
-            pairs.append((pos[a], pos[b]))
-            ohms.append(ohm)
+    def add(a: np.ndarray, b: np.ndarray, ohm: np.ndarray) -> None:
+        pa, pb = pos[a.astype(int)], pos[b.astype(int)]
+        keep = (pa >= 0) & (pb >= 0)
+        ends.append(np.column_stack([pa[keep], pb[keep]]))
+        ohms.append(np.asarray(ohm, dtype=float)[keep])
 
-    open_lines = _open_line_switches(net)
-    line = net.line[net.line.in_service.astype(bool)]
-    z = np.hypot(line.r_ohm_per_km, line.x_ohm_per_km) * line.length_km / line.parallel
-    for idx, fb, tb, zz in zip(line.index, line.from_bus, line.to_bus, z, strict=True):
-        if int(idx) not in open_lines:
-            add(int(fb), int(tb), float(zz))
-    open_trafos = _open_trafo_switches(net, "t")
-    for idx, hv, lv in zip(net.trafo.index, net.trafo.hv_bus, net.trafo.lv_bus, strict=True):
-        if net.trafo.at[idx, "in_service"] and int(idx) not in open_trafos:
-            add(int(hv), int(lv), 0.0)
-    if len(net.trafo3w):
-        open_t3 = _open_trafo_switches(net, "t3")
+    line = net.line
+    live = line.in_service.to_numpy(dtype=bool) & ~line.index.isin(_open_switch_elements(net, "l"))
+    z = (np.hypot(line.r_ohm_per_km, line.x_ohm_per_km) * line.length_km / line.parallel).to_numpy()
+    add(line.from_bus.to_numpy()[live], line.to_bus.to_numpy()[live], z[live])
+    trafo = net.trafo
+    if len(trafo):
+        live = trafo.in_service.to_numpy(dtype=bool) & ~trafo.index.isin(
+            _open_switch_elements(net, "t")
+        )
+        add(trafo.hv_bus.to_numpy()[live], trafo.lv_bus.to_numpy()[live], np.zeros(live.sum()))
+    if "trafo3w" in net and len(net.trafo3w):
         t3 = net.trafo3w
-        for idx in t3.index[t3.in_service.astype(bool)]:
-            if int(idx) not in open_t3:
-                add(int(t3.at[idx, "hv_bus"]), int(t3.at[idx, "mv_bus"]), 0.0)
-                add(int(t3.at[idx, "hv_bus"]), int(t3.at[idx, "lv_bus"]), 0.0)
-    for table in ("impedance",):
-        if table in net and len(net[table]):
-            df = net[table][net[table].in_service.astype(bool)]
-            for fb, tb in zip(df.from_bus, df.to_bus, strict=True):
-                add(int(fb), int(tb), 0.0)
+        live = t3.in_service.to_numpy(dtype=bool) & ~t3.index.isin(_open_switch_elements(net, "t3"))
+        for other in ("mv_bus", "lv_bus"):
+            add(t3.hv_bus.to_numpy()[live], t3[other].to_numpy()[live], np.zeros(live.sum()))
+    if "impedance" in net and len(net.impedance):
+        imp = net.impedance[net.impedance.in_service.to_numpy(dtype=bool)]
+        add(imp.from_bus.to_numpy(), imp.to_bus.to_numpy(), np.zeros(len(imp)))
     sw = net.switch
     if len(sw):
-        closed_bb = sw[(sw.et == "b") & sw.closed.astype(bool)]
-        for a, b in zip(closed_bb.bus, closed_bb.element, strict=True):
-            add(int(a), int(b), 0.0)
-    sources = set()
+        closed_bb = (sw.et == "b").to_numpy() & sw.closed.to_numpy(dtype=bool)
+        add(
+            sw.bus.to_numpy()[closed_bb],
+            sw.element.to_numpy()[closed_bb],
+            np.zeros(closed_bb.sum()),
+        )
+    sources: set[int] = set()
     eg = net.ext_grid
-    sources |= {int(b) for b in eg.bus[eg.in_service.astype(bool)] if int(b) in pos}
+    sources |= {int(b) for b in eg.bus[eg.in_service.astype(bool)] if pos[int(b)] >= 0}
     if len(net.gen) and "slack" in net.gen.columns:
         gen = net.gen[net.gen.in_service.astype(bool) & net.gen.slack.fillna(False).astype(bool)]
-        sources |= {int(b) for b in gen.bus if int(b) in pos}
-    edges = np.array(pairs, dtype=int).reshape(-1, 2)
-    return Graph(buses, edges, np.array(ohms, dtype=float), frozenset(sources))
+        sources |= {int(b) for b in gen.bus if pos[int(b)] >= 0}
+    edges = np.vstack(ends) if ends else np.zeros((0, 2), dtype=int)
+    return Graph(
+        buses, edges.astype(int), np.concatenate(ohms) if ohms else np.zeros(0), frozenset(sources)
+    )
 
 
 def energised_buses(graph: Graph) -> frozenset[int]:
@@ -106,14 +102,14 @@ def energised_buses(graph: Graph) -> frozenset[int]:
     if not graph.sources:
         return frozenset()
     labels = graph.components()
-    pos = {int(b): i for i, b in enumerate(graph.buses)}
-    fed = {labels[pos[b]] for b in graph.sources}
-    return frozenset(int(b) for b, lab in zip(graph.buses, labels, strict=True) if lab in fed)
+    is_source = np.isin(graph.buses, list(graph.sources))
+    fed = np.isin(labels, labels[is_source])
+    return frozenset(graph.buses[fed].tolist())
 
 
 def islands_of(graph: Graph, buses: frozenset[int] | set[int]) -> list[frozenset[int]]:
     """Connected components of the graph restricted to `buses`, ordered by smallest bus index."""
-    keep = np.array([int(b) in buses for b in graph.buses], dtype=bool)
+    keep = np.isin(graph.buses, np.fromiter(buses, dtype=int, count=len(buses)))
     if not keep.any():
         return []
     sub_buses = graph.buses[keep]
@@ -123,15 +119,15 @@ def islands_of(graph: Graph, buses: frozenset[int] | set[int]) -> list[frozenset
     sub_edges = new_pos[graph.edges[mask]] if len(graph.edges) else np.zeros((0, 2), int)
     sub = Graph(sub_buses, sub_edges, np.zeros(len(sub_edges)), frozenset())
     labels = sub.components()
-    groups: dict[int, set[int]] = {}
-    for b, lab in zip(sub_buses, labels, strict=True):
-        groups.setdefault(int(lab), set()).add(int(b))
-    return sorted((frozenset(g) for g in groups.values()), key=min)
+    order = np.argsort(labels, kind="stable")
+    cuts = np.flatnonzero(np.diff(labels[order])) + 1
+    groups = [frozenset(chunk.tolist()) for chunk in np.split(sub_buses[order], cuts)]
+    return sorted(groups, key=min)
 
 
 def cyclomatic(graph: Graph, buses: frozenset[int] | set[int]) -> int:
     """Independent loops among `buses` (edges - nodes + components); 0 means radial."""
-    keep = np.array([int(b) in buses for b in graph.buses], dtype=bool)
+    keep = np.isin(graph.buses, np.fromiter(buses, dtype=int, count=len(buses)))
     if not keep.any():
         return 0
     mask = keep[graph.edges[:, 0]] & keep[graph.edges[:, 1]] if len(graph.edges) else []

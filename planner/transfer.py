@@ -13,13 +13,16 @@ import copy
 import logging
 from dataclasses import dataclass
 
+import numpy as np
 import pandapower as pp
+import pandas as pd
 
 from planner.context import StageContext, set_design_loads
 from planner.demand import StepGroup
+from planner.engine import BatchModel, Unsupported
 from planner.powerflow import solve_grid
 from planner.refs import ElementRef, ref_for
-from planner.state import Switching, apply_switching
+from planner.state import Switching, switched
 from planner.topology import build_graph, energised_buses
 
 __all__ = ["Transfer", "candidate_ties", "find_transfers", "sectionalisers"]
@@ -82,40 +85,70 @@ def _screening_groups(ctx: StageContext) -> list[StepGroup]:
     return [by_total] if by_total is by_cut else [by_total, by_cut]
 
 
-def _grid_problems(ctx: StageContext, switching: Switching, groups: list[StepGroup]) -> set | None:
-    """Elements of the grid part outside their limits at the screening hours (None: diverged)."""
-    net = copy.deepcopy(ctx.works_net)
-    apply_switching(net, switching)
-    grid = energised_buses(build_graph(net))
-    limits = ctx.case.limits
-    found: set[tuple[str, int]] = set()
-    for group in groups:
-        set_design_loads(net, ctx, group)
-        sol = solve_grid(net, grid)
-        if not sol.converged:
+class _Screen:
+    """AC and topology checks of candidate switchings on one scratch copy of the works state."""
+
+    def __init__(self, ctx: StageContext, groups: list[StepGroup]) -> None:
+        self.ctx = ctx
+        self.groups = groups
+        self.net = copy.deepcopy(ctx.works_net)
+        self.load_flows = 0
+
+    def energised(self, switching: Switching) -> frozenset[int]:
+        with switched(self.net, switching) as net:
+            return energised_buses(build_graph(net))
+
+    def problems(self, switching: Switching) -> set[tuple[str, int]] | None:
+        """Grid elements outside their limits at the screening hours (None: no solution)."""
+        limits = self.ctx.case.limits
+        with switched(self.net, switching) as net:
+            grid = energised_buses(build_graph(net))
+            set_design_loads(net, self.ctx, self.groups[0])
+            self.load_flows += len(self.groups)
+            try:
+                model = BatchModel(copy.deepcopy(net))
+            except Unsupported:
+                return self._problems_per_step(net, grid)
+            pos = pd.Index(self.ctx.demand.loads).get_indexer(net.load.index)
+            res = model.solve(
+                np.array([g.p_mw[pos] for g in self.groups]),
+                np.array([g.q_mvar[pos] for g in self.groups]),
+            )
+        if not res.converged.all():
             return None
-        found |= {
-            ("bus", b)
-            for b, v in sol.vm_pu.items()
-            if v < limits.vm_min_pu - 1e-6 or v > limits.vm_max_pu + 1e-6
-        }
-        found |= {
-            ("line", i)
-            for i, v in sol.line_loading_percent.items()
-            if v > limits.max_line_loading_percent + 1e-6
-        }
-        found |= {
-            ("trafo", i)
-            for i, v in sol.trafo_loading_percent.items()
-            if v > limits.max_trafo_loading_percent + 1e-6
-        }
-    return found
+        vm = res.vm_pu
+        low = (vm < limits.vm_min_pu - 1e-6) | (vm > limits.vm_max_pu + 1e-6)
+        found = {("bus", int(b)) for b in model.bus_ids[low.any(axis=0)]}
+        over = (res.line_loading_percent > limits.max_line_loading_percent + 1e-6).any(axis=0)
+        found |= {("line", int(i)) for i in model.lines[over]}
+        over = (res.trafo_loading_percent > limits.max_trafo_loading_percent + 1e-6).any(axis=0)
+        found |= {("trafo", int(i)) for i in model.trafos[over]}
+        return found
 
-
-def _energised_with(ctx: StageContext, switching: Switching) -> frozenset[int]:
-    net = copy.deepcopy(ctx.works_net)
-    apply_switching(net, switching)
-    return energised_buses(build_graph(net))
+    def _problems_per_step(self, net, grid) -> set[tuple[str, int]] | None:
+        limits = self.ctx.case.limits
+        found: set[tuple[str, int]] = set()
+        for group in self.groups:
+            set_design_loads(net, self.ctx, group)
+            sol = solve_grid(net, grid)
+            if not sol.converged:
+                return None
+            found |= {
+                ("bus", b)
+                for b, v in sol.vm_pu.items()
+                if v < limits.vm_min_pu - 1e-6 or v > limits.vm_max_pu + 1e-6
+            }
+            found |= {
+                ("line", i)
+                for i, v in sol.line_loading_percent.items()
+                if v > limits.max_line_loading_percent + 1e-6
+            }
+            found |= {
+                ("trafo", i)
+                for i, v in sol.trafo_loading_percent.items()
+                if v > limits.max_trafo_loading_percent + 1e-6
+            }
+        return found
 
 
 def find_transfers(
@@ -130,20 +163,19 @@ def find_transfers(
     ties = candidate_ties(ctx)
     groups = _screening_groups(ctx)
     groups += [g for g in extra_groups if all(g is not h for h in groups)]
-    baseline = _grid_problems(ctx, switching, groups) or set()
+    screen = _Screen(ctx, groups)
+    baseline = screen.problems(switching) or set()
     transfers: list[Transfer] = []
-    runs = 0
     used: set[ElementRef] = set()
     while True:
-        grid = _energised_with(ctx, switching)
+        grid = screen.energised(switching)
         if not (ctx.cut_off - grid):
             break
         best: Transfer | None = None
         for tie in ties:
             if tie in used:
                 continue
-            found, n = _best_for_tie(ctx, switching, tie, grid, groups, baseline)
-            runs += n
+            found = _best_for_tie(screen, switching, tie, grid, baseline)
             if found and (
                 best is None
                 or (found.protected_kw, found.total_kw) > (best.protected_kw, best.total_kw)
@@ -157,17 +189,25 @@ def find_transfers(
         log.info(
             "transfer via %s (%d buses, %.0f kW)", best.tie.text, len(best.buses), best.total_kw
         )
-    return switching, transfers, runs
+    return switching, transfers, screen.load_flows
 
 
-def _best_for_tie(ctx, switching, tie, grid, groups, baseline) -> tuple[Transfer | None, int]:
-    whole = _energised_with(ctx, switching.with_tie(tie, ())) - grid
+def _best_for_tie(
+    screen: _Screen,
+    switching: Switching,
+    tie: ElementRef,
+    grid: frozenset[int],
+    baseline: set[tuple[str, int]],
+) -> Transfer | None:
+    """The candidate through `tie` bringing back the most (protected) load that passes."""
+    ctx = screen.ctx
+    whole = screen.energised(switching.with_tie(tie, ())) - grid
     if not whole or not (whole <= ctx.base_energised):
-        return None, 0
+        return None
     options: list[tuple[tuple[ElementRef, ...], frozenset[int]]] = [((), whole)]
     seen = {whole}
     for s in sectionalisers(ctx.base_net, whole):
-        part = _energised_with(ctx, switching.with_tie(tie, (s,))) - grid
+        part = screen.energised(switching.with_tie(tie, (s,))) - grid
         if part and part not in seen and part < whole:
             seen.add(part)
             options.append(((s,), part))
@@ -180,10 +220,8 @@ def _best_for_tie(ctx, switching, tie, grid, groups, baseline) -> tuple[Transfer
             continue
         scored.append(Transfer(tie, opened, buses, ctx.peak_kw(protected)[0], total))
     scored.sort(key=lambda t: (-t.protected_kw, -t.total_kw, len(t.opened)))
-    runs = 0
     for candidate in scored[:MAX_AC_CHECKS_PER_TIE]:
-        problems = _grid_problems(ctx, switching.with_tie(tie, candidate.opened), groups)
-        runs += len(groups)
+        problems = screen.problems(switching.with_tie(tie, candidate.opened))
         if problems is not None and problems <= baseline:
-            return candidate, runs
-    return None, runs
+            return candidate
+    return None

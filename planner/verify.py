@@ -14,12 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
 import pandapower as pp
+import pandas as pd
 
 from planner.case import Reserve, SgenMode
 from planner.commitment import online_count
 from planner.context import StageContext, set_design_loads
 from planner.demand import StepGroup
+from planner.engine import BatchModel, Unsupported
 from planner.limits import TOL, Findings
 from planner.plan import IslandPlan, Supply, TruckPlan, Verification, Violation
 from planner.powerflow import TruckAt, prepare_island, solve_grid, solve_island
@@ -138,18 +141,15 @@ def check_stage(
             island.net = prepare_island(
                 net, island.buses, island.trucks, fleet.vm_setpoint_pu, keep_sgen, shed
             )
+    groups = list(ctx.demand.groups)
+    whens = [g.times[0].isoformat() for g in groups]
+    grid_vm = _grid(ctx, net, grid, groups, whens, findings)
+    runs = {
+        isl.id: _island(ctx, isl, groups, whens, findings, n_1) for isl in islands if isl.trucks
+    }
     hours: list[HourResult] = []
-    for group in ctx.demand.groups:
-        when = group.times[0].isoformat()
-        set_design_loads(net, ctx, group)
-        sol = solve_grid(net, grid)
-        findings.load_flows += 1
-        vms = list(sol.vm_pu.values())
-        if not sol.converged:
-            message = f"grid part at {when}: {sol.error}"
-            findings.add(Violation("not_converged", message, time=when))
-        else:
-            findings.check(sol, "grid", when)
+    for k, group in enumerate(groups):
+        vms = list(grid_vm[k])
         online: list[str] = []
         truck_kw: dict[str, float] = {}
         truck_kvar: dict[str, float] = {}
@@ -157,16 +157,17 @@ def check_stage(
         losses_kw: dict[str, float] = {}
         for island in islands:
             if island.trucks:
-                result = _run_island(ctx, island, group, findings, n_1)
+                result = runs[island.id][k]
                 if result is not None:
-                    online += result[0]
-                    truck_kw |= result[1]
-                    truck_kvar |= result[2]
-                    vms += result[3]
+                    online += result.online
+                    truck_kw |= result.p_kw
+                    truck_kvar |= result.q_kvar
+                    vms += [result.vm_min, result.vm_max]
                     loads_kw[island.id] = ctx.load_kw(island.served, group)[0]
-                    losses_kw[island.id] = sum(result[1].values()) - loads_kw[island.id]
+                    losses_kw[island.id] = sum(result.p_kw.values()) - loads_kw[island.id]
             elif island.kind is Supply.NONE:
                 _unserved(ctx, island, group, findings)
+        vms = [v for v in vms if not math.isnan(v)]
         for t in group.times:
             hours.append(
                 HourResult(
@@ -190,18 +191,150 @@ def check_stage(
     return _result(ctx, setup, islands, findings, hours)
 
 
-def _run_island(ctx, island: _Island, group: StepGroup, findings: Findings, n_1: bool):
-    """Commit trucks for this hour, solve, and check; returns online ids, kW, kvar, voltages."""
+@dataclass(frozen=True)
+class _IslandHour:
+    online: list[str]
+    p_kw: dict[str, float]
+    q_kvar: dict[str, float]
+    vm_min: float
+    vm_max: float
+
+
+def _loads_array(net: pp.pandapowerNet, ctx: StageContext, groups: list[StepGroup]):
+    pos = pd.Index(ctx.demand.loads).get_indexer(net.load.index)
+    p = np.array([g.p_mw[pos] for g in groups])
+    q = np.array([g.q_mvar[pos] for g in groups])
+    return p, q
+
+
+def _grid(ctx, net, grid, groups, whens, findings: Findings) -> list[tuple[float, float]]:
+    """Grid-connected part at every load state: the batched engine, else pandapower per state."""
+    set_design_loads(net, ctx, groups[0])
+    try:
+        model = BatchModel(copy.deepcopy(net))
+    except Unsupported:
+        model = None
+    out: list[tuple[float, float]] = [(math.nan, math.nan)] * len(groups)
+    todo = list(range(len(groups)))
+    if model is not None:
+        p, q = _loads_array(net, ctx, groups)
+        res = model.solve(p, q)
+        findings.load_flows += len(groups)
+        ok = np.nonzero(res.converged)[0].tolist()
+        if len(ok):
+            findings.check_batch(
+                model.bus_ids,
+                res.vm_pu[ok],
+                model.lines,
+                res.line_loading_percent[ok],
+                model.trafos,
+                res.trafo_loading_percent[ok],
+                [whens[k] for k in ok],
+                "grid",
+            )
+            for k in ok:
+                vm = res.vm_pu[k]
+                out[k] = (float(vm.min(initial=math.inf)), float(vm.max(initial=-math.inf)))
+        todo = [k for k in todo if not res.converged[k]]
+    for k in todo:  # pandapower's Newton-Raphson where the engine does not apply or converge
+        set_design_loads(net, ctx, groups[k])
+        sol = solve_grid(net, grid)
+        findings.load_flows += 1
+        if not sol.converged:
+            message = f"grid part at {whens[k]}: {sol.error}"
+            findings.add(Violation("not_converged", message, time=whens[k]))
+            continue
+        findings.check(sol, "grid", whens[k])
+        vms = list(sol.vm_pu.values())
+        out[k] = (min(vms, default=math.nan), max(vms, default=math.nan))
+    return out
+
+
+def _island(ctx, island: _Island, groups, whens, findings: Findings, n_1: bool):
+    """A truck island at every load state, with the hourly commitment of its trucks."""
     fleet = ctx.case.fleet
-    when = group.times[0].isoformat()
+    trucks = island.trucks
+    counts = []
+    for group in groups:
+        p_kw, q_kvar = ctx.load_kw(island.served, group)
+        count, kept = online_count(
+            math.hypot(p_kw, q_kvar), len(trucks), fleet.rating_kva, fleet.min_loading, n_1
+        )
+        if not kept:
+            findings.min_loading_hours.extend(t.isoformat() for t in group.times)
+        counts.append(count)
     sub = island.net
+    assert sub is not None
+    set_design_loads(sub, ctx, groups[0])
+    truck_sgens = [
+        int(i)
+        for t in trucks[1:]
+        for i in sub.sgen.index[(sub.sgen.type == "truck") & (sub.sgen.name == t.id)]
+    ]
+    try:
+        model = BatchModel(copy.deepcopy(sub), truck_sgens)
+    except Unsupported:
+        model = None
+    out: list[_IslandHour | None] = [None] * len(groups)
+    todo = list(range(len(groups)))
+    if model is not None:
+        p, q = _loads_array(sub, ctx, groups)
+        shares = np.array([t.rating_kva for t in trucks])
+        pending = todo
+        while pending:
+            online = np.array(
+                [[j < counts[k] - 1 for j in range(len(trucks) - 1)] for k in pending]
+            ).reshape(len(pending), len(trucks) - 1)
+            res = model.solve(p[pending], q[pending], online, shares)
+            findings.load_flows += len(pending)
+            retry = []
+            for row, k in enumerate(pending):
+                if not res.converged[row]:
+                    continue
+                on = trucks[: counts[k]]
+                p_kw = {trucks[0].id: float(res.slack_p_mw[row, 0]) * 1000}
+                q_kvar = {trucks[0].id: float(res.slack_q_mvar[row, 0]) * 1000}
+                for j, t in enumerate(trucks[1 : counts[k]]):
+                    p_kw[t.id] = float(res.truck_p_mw[row, j]) * 1000
+                    q_kvar[t.id] = float(res.truck_q_mvar[row, j]) * 1000
+                loading = {
+                    t.id: math.hypot(p_kw[t.id], q_kvar[t.id]) / t.rating_kva * 100 for t in on
+                }
+                if max(loading.values()) > 100.0 + TOL and counts[k] < len(trucks):
+                    counts[k] += 1  # losses pushed the online trucks over their rating
+                    retry.append(k)
+                    continue
+                vm = res.vm_pu[row]
+                findings.check_batch(
+                    model.bus_ids,
+                    vm[None, :],
+                    model.lines,
+                    res.line_loading_percent[row][None, :],
+                    model.trafos,
+                    res.trafo_loading_percent[row][None, :],
+                    [whens[k]],
+                    f"island {island.id}",
+                    island.id,
+                )
+                for truck_id, value in loading.items():
+                    findings.observe_truck(truck_id, value, island.id, whens[k])
+                out[k] = _IslandHour(
+                    [t.id for t in on], p_kw, q_kvar, float(vm.min()), float(vm.max())
+                )
+            pending = retry
+        todo = [k for k in todo if out[k] is None]
+    for k in todo:
+        out[k] = _island_step(ctx, island, groups[k], whens[k], counts[k], findings)
+    return out
+
+
+def _island_step(
+    ctx, island: _Island, group: StepGroup, when: str, count: int, findings: Findings
+) -> _IslandHour | None:
+    """One load state of a truck island with pandapower (the engine's fallback)."""
+    sub = island.net
+    assert sub is not None
     set_design_loads(sub, ctx, group)
-    p_kw, q_kvar = ctx.load_kw(island.served, group)
-    count, kept = online_count(
-        math.hypot(p_kw, q_kvar), len(island.trucks), fleet.rating_kva, fleet.min_loading, n_1
-    )
-    if not kept:
-        findings.min_loading_hours.extend(t.isoformat() for t in group.times)
     while True:
         online = island.trucks[:count]
         sol = solve_island(sub, online)
@@ -210,7 +343,7 @@ def _run_island(ctx, island: _Island, group: StepGroup, findings: Findings, n_1:
         overloaded = any(v > 100.0 + TOL for v in loadings.values())
         if (sol.converged and not overloaded) or count >= len(island.trucks):
             break
-        count += 1  # losses pushed the online trucks over their rating: start one more
+        count += 1
     if not sol.converged:
         message = f"island {island.id} at {when}: {sol.error} with {len(online)} truck(s) online"
         findings.add(Violation("not_converged", message, island=island.id, time=when))
@@ -218,11 +351,13 @@ def _run_island(ctx, island: _Island, group: StepGroup, findings: Findings, n_1:
     findings.check(sol, f"island {island.id}", when, island.id)
     for truck_id, loading in loadings.items():
         findings.observe_truck(truck_id, loading, island.id, when)
-    return (
+    vms = list(sol.vm_pu.values())
+    return _IslandHour(
         [t.id for t in online],
         dict(sol.truck_p_kw or {}),
         dict(sol.truck_q_kvar or {}),
-        list(sol.vm_pu.values()),
+        min(vms),
+        max(vms),
     )
 
 

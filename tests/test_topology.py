@@ -51,3 +51,14 @@ def test_open_line_switch_cuts_the_line() -> None:
     assert energised_buses(graph) == _pandapower_energised(net)
     net.switch.at[1, "closed"] = True  # S2 closes the loop 6-7
     assert cyclomatic(build_graph(net), set(net.bus.index)) == 1
+
+
+def test_building_the_graph_leaves_the_network_as_it_was() -> None:
+    from planner.network import network_sha256
+
+    net = pn.create_cigre_network_mv()
+    net.switch.at[6, "closed"] = False  # an open transformer switch
+    net.line.at[3, "in_service"] = False
+    before = network_sha256(net)
+    build_graph(net)
+    assert network_sha256(net) == before

@@ -1,0 +1,266 @@
+"""Batched AC load flow: all time steps of one network state solved at once.
+
+One pandapower `runpp` builds the model (admittance matrices, bus and branch lookups, element
+models exactly as pandapower makes them). Then every time step is solved together by the
+implicit Z-bus method: with the slack voltages fixed, the PQ-bus voltages satisfy
+`V = Y_pp^-1 (conj(S(t) / V) - Y_ps V_s)`; `Y_pp` is factorised once and each iteration is one
+sparse solve with a right-hand side per time step. Distribution networks converge in a few
+dozen iterations to well below pandapower's tolerance.
+
+Truck islands: the first online truck is the slack; the other online trucks inject their share
+(by rating) of the island total, which is updated inside the same iteration from the slack's
+power, so that P and Q are shared in proportion at convergence.
+
+Networks the method does not cover (PV generators, voltage-dependent loads) raise
+`Unsupported`; time steps that do not converge are reported, and the caller falls back to
+pandapower's Newton-Raphson for them.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandapower as pp
+from scipy.sparse import csc_matrix, csr_matrix
+from scipy.sparse.linalg import splu
+
+__all__ = ["BatchModel", "BatchResult", "Unsupported"]
+
+TOL_PU = 1e-10
+MAX_ITER = 200
+CHUNK = 16  # time steps solved together: keeps the triangular solves in cache
+SQRT3 = np.sqrt(3.0)
+
+
+class Unsupported(Exception):
+    """The network state has something the batched engine does not model."""
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Results per time step (rows) and element (columns, in the model's element order)."""
+
+    converged: np.ndarray  # (T,)
+    vm_pu: np.ndarray  # (T, buses)
+    line_loading_percent: np.ndarray  # (T, lines)
+    trafo_loading_percent: np.ndarray  # (T, trafos)
+    slack_p_mw: np.ndarray  # (T, slacks)
+    slack_q_mvar: np.ndarray
+    truck_p_mw: np.ndarray  # (T, trucks) for PQ trucks; the slack truck is in slack_p_mw
+    truck_q_mvar: np.ndarray
+    iterations: int
+
+
+class BatchModel:
+    """A solved pandapower state turned into matrices for batched solves of other load levels.
+
+    `net` is solved once as it stands (its loads give the first guess); it must not be changed
+    afterwards. `pq_trucks` are the indices of sgens that share the island load with the slack.
+    """
+
+    def __init__(self, net: pp.pandapowerNet, pq_trucks: list[int] | None = None) -> None:
+        if len(net.gen) and net.gen.in_service.any():
+            raise Unsupported("PV generators")
+        for col in ("const_z_p_percent", "const_i_p_percent", "const_z_q_percent",
+                    "const_i_q_percent", "const_z_percent", "const_i_percent"):  # fmt: skip
+            if col in net.load.columns and (net.load[col].fillna(0) != 0).any():
+                raise Unsupported("voltage-dependent loads")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                pp.runpp(net, numba=False, lightsim2grid=False, max_iteration=30)
+        except Exception as exc:  # pandapower raises several kinds on states it cannot solve
+            raise Unsupported(f"the model-building load flow failed: {exc}") from exc
+        ppci = net._ppc["internal"]
+        self.base_mva = float(ppci["baseMVA"])
+        lookup = net._pd2ppc_lookups["bus"]
+        n = ppci["bus"].shape[0]
+        self.n = n
+        self.ref = np.asarray(ppci["ref"], dtype=int)
+        if len(ppci["pv"]):
+            raise Unsupported("PV buses")
+        self.pq = np.asarray(ppci["pq"], dtype=int)
+        ybus = csr_matrix(ppci["Ybus"])
+        self.ybus = ybus
+        self.y_pp = splu(csc_matrix(ybus[self.pq][:, self.pq]), permc_spec="MMD_ATA")
+        self.y_ps = ybus[self.pq][:, self.ref]
+        self.v0 = np.asarray(ppci["V"], dtype=complex)
+        self.base_kv = ppci["bus"][:, 9].real  # BASE_KV
+        # bus order of the results: the net's in-service, energised buses
+        buses = net.bus.index.to_numpy()
+        pos = lookup[buses]
+        alive = (pos >= 0) & (pos < n) & np.isfinite(net.res_bus.vm_pu.to_numpy())
+        self.bus_ids = buses[alive]
+        self.bus_pos = pos[alive]
+        # loads: aggregation matrix (internal bus x load), for loads on energised buses
+        load_bus = lookup[net.load.bus.to_numpy()]
+        on = net.load.in_service.to_numpy(bool) & (load_bus >= 0) & (load_bus < n)
+        on &= np.isin(net.load.bus.to_numpy(), self.bus_ids)
+        self.load_ids = net.load.index.to_numpy()
+        self.load_on = on
+        rows = load_bus[on]
+        cols = np.nonzero(on)[0]
+        self.load_matrix = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, len(on)))
+        p0 = net.load.p_mw.to_numpy() * net.load.scaling.to_numpy()
+        sgen = net.sgen
+        q0 = net.load.q_mvar.to_numpy() * net.load.scaling.to_numpy()
+        # truck injections (PQ sgens that share with the slack)
+        self.truck_idx = list(pq_trucks or [])
+        truck_bus = lookup[net.sgen.bus.loc[self.truck_idx].to_numpy()] if self.truck_idx else []
+        self.truck_matrix = csr_matrix(
+            (np.ones(len(self.truck_idx)), (np.asarray(truck_bus, dtype=int),
+                                            np.arange(len(self.truck_idx)))),
+            shape=(n, len(self.truck_idx)),
+        )  # fmt: skip
+        t0 = np.zeros(0, complex)
+        if self.truck_idx:
+            scale = sgen.scaling.loc[self.truck_idx].to_numpy()
+            t0 = (
+                sgen.p_mw.loc[self.truck_idx].to_numpy()
+                + 1j * sgen.q_mvar.loc[self.truck_idx].to_numpy()
+            ) * scale
+        # every PQ element is in the bus demand (sgens negative); shunts are in Ybus
+        bus = ppci["bus"]
+        s_pq0 = -(bus[:, 2].real + 1j * bus[:, 3].real) / self.base_mva
+        s_load0 = self.load_matrix @ ((p0 + 1j * q0) * on) / self.base_mva
+        s_truck0 = self.truck_matrix @ t0 / self.base_mva if len(t0) else 0.0
+        self.s_other = s_pq0 + s_load0 - s_truck0
+        # branches
+        branch_is = np.asarray(ppci.get("branch_is", np.ones(0, bool)), dtype=bool)
+        self.yf = csr_matrix(ppci["Yf"])
+        self.yt = csr_matrix(ppci["Yt"])
+        br = ppci["branch"]
+        self.f_kv = self.base_kv[br[:, 0].real.astype(int)]
+        self.t_kv = self.base_kv[br[:, 1].real.astype(int)]
+        internal_row = np.cumsum(branch_is) - 1 if len(branch_is) else np.zeros(0, int)
+        self.lines, self.line_rows, self.line_imax = self._branch(net, "line", branch_is,
+                                                                  internal_row)  # fmt: skip
+        self.trafos, self.trafo_rows, _ = self._branch(net, "trafo", branch_is, internal_row)
+        if len(self.trafos):
+            t = net.trafo.loc[self.trafos]
+            self.trafo_scale_hv = t.vn_hv_kv.to_numpy() * SQRT3 / t.sn_mva.to_numpy() * 100 / (
+                t.parallel.to_numpy() * t.df.to_numpy())  # fmt: skip
+            self.trafo_scale_lv = t.vn_lv_kv.to_numpy() * SQRT3 / t.sn_mva.to_numpy() * 100 / (
+                t.parallel.to_numpy() * t.df.to_numpy())  # fmt: skip
+
+    def _branch(self, net, table, branch_is, internal_row):
+        lookups = net._pd2ppc_lookups["branch"]
+        if table not in lookups or not len(net[table]):
+            return np.zeros(0, int), np.zeros(0, int), np.zeros(0)
+        f, t = lookups[table]
+        rows = np.arange(f, t)
+        alive = branch_is[rows] if len(branch_is) else np.ones(len(rows), bool)
+        ids = net[table].index.to_numpy()[alive]
+        internal = internal_row[rows[alive]]
+        energised = np.isfinite(net[f"res_{table}"].loading_percent.to_numpy()[alive])
+        imax = np.zeros(0)
+        if table == "line":
+            d = net.line.loc[ids]
+            imax = (d.max_i_ka * d.df * d.parallel).to_numpy()
+            imax = imax[energised]
+        return ids[energised], internal[energised], imax
+
+    def solve(
+        self,
+        p_mw: np.ndarray,
+        q_mvar: np.ndarray,
+        online: np.ndarray | None = None,
+        shares: np.ndarray | None = None,
+    ) -> BatchResult:
+        """Solve T load states: `p_mw`, `q_mvar` are (T, loads) in the net's load order.
+
+        `online` (T, trucks) marks the PQ trucks running each step; `shares` (trucks + 1,) are the
+        rating shares of the slack truck followed by the PQ trucks. Time steps are solved in
+        chunks that keep the sparse triangular solves in cache.
+        """
+        steps = p_mw.shape[0]
+        n_trucks = len(self.truck_idx)
+        on = np.ones((steps, n_trucks), bool) if online is None else online.astype(bool)
+        shares = np.ones(n_trucks + 1) if shares is None else np.asarray(shares, dtype=float)
+        parts = [
+            self._solve_chunk(p_mw[a : a + CHUNK], q_mvar[a : a + CHUNK], on[a : a + CHUNK], shares)
+            for a in range(0, steps, CHUNK)
+        ]
+        if not parts:
+            parts = [self._solve_chunk(p_mw, q_mvar, on, shares)]
+        return BatchResult(
+            converged=np.concatenate([p.converged for p in parts]),
+            vm_pu=np.vstack([p.vm_pu for p in parts]),
+            line_loading_percent=np.vstack([p.line_loading_percent for p in parts]),
+            trafo_loading_percent=np.vstack([p.trafo_loading_percent for p in parts]),
+            slack_p_mw=np.vstack([p.slack_p_mw for p in parts]),
+            slack_q_mvar=np.vstack([p.slack_q_mvar for p in parts]),
+            truck_p_mw=np.vstack([p.truck_p_mw for p in parts]),
+            truck_q_mvar=np.vstack([p.truck_q_mvar for p in parts]),
+            iterations=max(p.iterations for p in parts),
+        )
+
+    def _solve_chunk(
+        self, p_mw: np.ndarray, q_mvar: np.ndarray, on: np.ndarray, shares: np.ndarray
+    ) -> BatchResult:
+        steps = p_mw.shape[0]
+        loads = (p_mw + 1j * q_mvar) * self.load_on
+        s_load = (self.load_matrix @ loads.T) / self.base_mva  # (n, T)
+        s_fixed = self.s_other[:, None] - s_load
+        n_trucks = len(self.truck_idx)
+        v = np.repeat(self.v0[:, None], steps, axis=1)
+        pq = self.pq
+        rhs_s = self.y_ps @ v[self.ref]
+        truck_s = np.zeros((n_trucks, steps), complex)
+        s_bus = s_fixed
+        v_pq = v[pq]
+        s_fixed_pq = s_fixed[pq]
+        iterations = 0
+        while iterations < MAX_ITER:
+            iterations += 1
+            if n_trucks:
+                v[pq] = v_pq
+                total = self._slack_power(v, s_bus)[0] + truck_s.sum(axis=0)  # (T,)
+                weight = on.T * shares[1:, None]
+                norm = shares[0] + weight.sum(axis=0)
+                truck_s = weight * (total / norm)[None, :]
+                s_bus = s_fixed + self.truck_matrix @ truck_s
+                s_pq = s_bus[pq]
+            else:
+                s_pq = s_fixed_pq
+            new = self.y_pp.solve(np.conj(s_pq / v_pq) - rhs_s)
+            change = float(np.abs(new - v_pq).max(initial=0.0))
+            v_pq = new
+            if change < TOL_PU:
+                break
+        v[pq] = v_pq
+        mismatch = v * np.conj(self.ybus @ v) - s_bus
+        converged = np.abs(mismatch[pq]).max(axis=0, initial=0.0) < 1e-8
+        slack = self._slack_power(v, s_bus) * self.base_mva  # (refs, T)
+        i_f = np.abs(self.yf @ v) * self.base_mva / SQRT3
+        i_t = np.abs(self.yt @ v) * self.base_mva / SQRT3
+        line_loading = np.zeros((steps, len(self.lines)))
+        if len(self.lines):
+            r = self.line_rows
+            i_ka = np.maximum(i_f[r] / self.f_kv[r, None], i_t[r] / self.t_kv[r, None])
+            line_loading = (i_ka / self.line_imax[:, None] * 100.0).T
+        trafo_loading = np.zeros((steps, len(self.trafos)))
+        if len(self.trafos):
+            r = self.trafo_rows
+            hv = i_f[r] / self.f_kv[r, None] * self.trafo_scale_hv[:, None]
+            lv = i_t[r] / self.t_kv[r, None] * self.trafo_scale_lv[:, None]
+            trafo_loading = np.maximum(hv, lv).T
+        return BatchResult(
+            converged=converged,
+            vm_pu=np.abs(v[self.bus_pos]).T,
+            line_loading_percent=line_loading,
+            trafo_loading_percent=trafo_loading,
+            slack_p_mw=slack.real.T,
+            slack_q_mvar=slack.imag.T,
+            truck_p_mw=(truck_s.real * self.base_mva).T,
+            truck_q_mvar=(truck_s.imag * self.base_mva).T,
+            iterations=iterations,
+        )
+
+    def _slack_power(self, v: np.ndarray, s_bus: np.ndarray) -> np.ndarray:
+        """Power the slack sources inject: the bus's computed injection minus its other elements."""
+        ref = self.ref
+        s_calc = v[ref] * np.conj(self.ybus[ref] @ v)
+        return s_calc - s_bus[ref]
