@@ -20,6 +20,7 @@ from planner.errors import CaseError, NetworkError, Problem
 from planner.network import Network, load_network
 from planner.profiles import CsvProfile, load_csv_profile
 from planner.refs import TABLES, ElementRef, resolve_ref
+from planner.sanity import check_network
 from planner.schema import Reader, join_key
 
 __all__ = [
@@ -119,6 +120,7 @@ class Case:
     islanded_sgen: SgenMode = SgenMode.TRIP
     ties: tuple[ElementRef, ...] | None = None  # None: "auto"
     ties_mode: str = "auto"
+    network_warnings: tuple[str, ...] = ()
 
     def bays_at(self, bus: int) -> int:
         for point in self.connection_points:
@@ -195,6 +197,10 @@ class _CaseBuilder:
                 self.network = load_network(source, self.base_dir, file=self.file)
             except NetworkError as exc:
                 r.problems.extend(exc.problems)
+        warnings: list[str] = []
+        if self.network is not None:
+            errors, warnings = check_network(self.network.net, self.network.source)
+            r.problems.extend(errors)
         limits = self._limits(data)
         fleet = self._fleet(data, limits)
         points = self._connection_points(data)
@@ -221,6 +227,7 @@ class _CaseBuilder:
             ties_mode=ties_mode,
             stages=stages,
             sha256=self.sha256,
+            network_warnings=tuple(warnings),
         )
 
     def ref(self, text: Any, key: str, tables: tuple[str, ...] = TABLES) -> ElementRef | None:

@@ -34,6 +34,11 @@ def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
         except PlannerError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_VIOLATIONS)
+        except KeyboardInterrupt:
+            click.echo(
+                "\ninterrupted: nothing was written, earlier outputs are unchanged", err=True
+            )
+            sys.exit(130)
 
     return wrapper
 
@@ -80,6 +85,8 @@ def check(case: str) -> None:
         f"{c.loads.profile}, margin {c.loads.margin:g}"
     )
     click.echo(f"  stages    {len(c.stages)}")
+    for warning in c.network_warnings:
+        click.echo(f"  warning   {warning}")
     for s in c.stages:
         works = ", ".join(r.text for r in s.out_of_service) or "nothing"
         click.echo(
@@ -221,6 +228,8 @@ def plan(case: str, out_dir: str, force: bool) -> None:
         f"{s['customer_hours_avoided']:,.0f}, truck energy {s['truck_energy_kwh']:,.0f} kWh, "
         f"fuel {s['fuel_l']:,.0f} L"
     )
+    for warning in result.warnings:
+        click.echo(f"  warning: {warning}")
     for path in written:
         click.echo(f"wrote {path}")
     sys.exit(EXIT_OK if result.feasible else EXIT_VIOLATIONS)

@@ -74,6 +74,7 @@ def plan_dispatch(case: Case, progress: Progress | None = None) -> Dispatch:
         network_sha256=case.network.sha256,
         summary=_summary(case, stages, contexts, rows, refuels),
         refuelling=tuple(r.as_json() for r in refuels),
+        warnings=case.network_warnings,
     )
     return Dispatch(result, tuple(contexts), tuple(checks), tuple(rows), tuple(refuels))
 

@@ -198,6 +198,7 @@ class Plan:
     network_sha256: str = ""
     summary: dict[str, Any] = field(default_factory=dict)
     refuelling: tuple[dict[str, Any], ...] = ()
+    warnings: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -220,6 +221,7 @@ class Plan:
             "stages": [s.as_json() for s in self.stages],
             "summary": self.summary,
             "refuelling": list(self.refuelling),
+            "warnings": list(self.warnings),
         }
 
     def to_json(self) -> str:
