@@ -104,69 +104,65 @@ class Findings:
         island: str = "",
     ) -> None:
         """`check` for many time steps at once: arrays are (steps, elements)."""
-        limits, net = self.limits, self.net
-        if vm.size:
-            t, j = (int(x) for x in np.unravel_index(np.argmin(vm), vm.shape))
-            self._extreme(
-                "min_vm",
-                float(vm[t, j]),
-                ref_for(net, "bus", int(buses[j])).text,
-                whens[t],
-                low=True,
-            )
-            t, j = (int(x) for x in np.unravel_index(np.argmax(vm), vm.shape))
-            self._extreme(
-                "max_vm",
-                float(vm[t, j]),
-                ref_for(net, "bus", int(buses[j])).text,
-                whens[t],
-                low=False,
-            )
-            for j in np.nonzero(vm.min(axis=0) < limits.vm_min_pu - TOL)[0].tolist():
-                t = int(np.argmin(vm[:, j]))
-                ref = ref_for(net, "bus", int(buses[j])).text
-                value = float(vm[t, j])
-                message = f"{where}: {ref} at {value:.4f} pu, below {limits.vm_min_pu} pu"
-                self.add(
-                    Violation(
-                        "vm_min", message, ref, round(value, 5), limits.vm_min_pu, island, whens[t]
-                    ),
-                    higher_is_worse=False,
-                )
-            for j in np.nonzero(vm.max(axis=0) > limits.vm_max_pu + TOL)[0].tolist():
-                t = int(np.argmax(vm[:, j]))
-                ref = ref_for(net, "bus", int(buses[j])).text
-                value = float(vm[t, j])
-                message = f"{where}: {ref} at {value:.4f} pu, above {limits.vm_max_pu} pu"
-                self.add(
-                    Violation(
-                        "vm_max", message, ref, round(value, 5), limits.vm_max_pu, island, whens[t]
-                    )
-                )
-        for table, ids, loading, limit, name in (
-            ("line", lines, line_loading, limits.max_line_loading_percent, "max_line"),
-            ("trafo", trafos, trafo_loading, limits.max_trafo_loading_percent, "max_trafo"),
-        ):
-            if not loading.size:
-                continue
-            t, j = (int(x) for x in np.unravel_index(np.argmax(loading), loading.shape))
-            self._extreme(
-                name,
-                float(loading[t, j]),
-                ref_for(net, table, int(ids[j])).text,
-                whens[t],
-                low=False,
-            )
-            for j in np.nonzero(loading.max(axis=0) > limit + TOL)[0].tolist():
-                t = int(np.argmax(loading[:, j]))
-                ref = ref_for(net, table, int(ids[j])).text
-                value = float(loading[t, j])
+        limits = self.limits
+        scan = (
+            ("bus", buses, vm, "min_vm", "vm_min", limits.vm_min_pu, True),
+            ("bus", buses, vm, "max_vm", "vm_max", limits.vm_max_pu, False),
+            (
+                "line",
+                lines,
+                line_loading,
+                "max_line",
+                "line_loading",
+                limits.max_line_loading_percent,
+                False,
+            ),
+            (
+                "trafo",
+                trafos,
+                trafo_loading,
+                "max_trafo",
+                "trafo_loading",
+                limits.max_trafo_loading_percent,
+                False,
+            ),
+        )
+        for table, ids, values, extreme, kind, limit, low in scan:
+            if values.size:
+                self._scan(table, ids, values, whens, where, island, extreme, kind, limit, low)
+
+    def _scan(
+        self,
+        table: str,
+        ids: np.ndarray,
+        values: np.ndarray,
+        whens: list[str],
+        where: str,
+        island: str,
+        extreme: str,
+        kind: str,
+        limit: float,
+        low: bool,
+    ) -> None:
+        """Track the extreme of one quantity and report each element past its limit, once."""
+        pick = np.argmin if low else np.argmax
+        t, j = (int(x) for x in np.unravel_index(pick(values), values.shape))
+        ref = ref_for(self.net, table, int(ids[j])).text
+        self._extreme(extreme, float(values[t, j]), ref, whens[t], low=low)
+        worst = values.min(axis=0) if low else values.max(axis=0)
+        past = worst < limit - TOL if low else worst > limit + TOL
+        for j in np.nonzero(past)[0].tolist():
+            t = int(pick(values[:, j]))
+            ref = ref_for(self.net, table, int(ids[j])).text
+            value = float(values[t, j])
+            if table == "bus":
+                side = "below" if low else "above"
+                message = f"{where}: {ref} at {value:.4f} pu, {side} {limit} pu"
+            else:
                 message = f"{where}: {ref} loaded {value:.1f} %, above {limit:g} %"
-                self.add(
-                    Violation(
-                        f"{table}_loading", message, ref, round(value, 2), limit, island, whens[t]
-                    )
-                )
+            digits = 5 if table == "bus" else 2
+            violation = Violation(kind, message, ref, round(value, digits), limit, island, whens[t])
+            self.add(violation, higher_is_worse=not low)
 
     def sorted_violations(self) -> tuple[Violation, ...]:
         return tuple(

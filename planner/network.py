@@ -14,7 +14,14 @@ import pandapower.networks as pn
 
 from planner.errors import NetworkError, Problem
 
-__all__ = ["ELEMENT_TABLES", "Network", "load_network", "network_sha256", "shipped_networks"]
+__all__ = [
+    "BUS_COLUMNS",
+    "ELEMENT_TABLES",
+    "Network",
+    "load_network",
+    "network_sha256",
+    "shipped_networks",
+]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +42,31 @@ ELEMENT_TABLES = (
     "xward",
     "dcline",
 )
+
+# the bus columns of each element table: what ties an element to the network
+BUS_COLUMNS: dict[str, tuple[str, ...]] = {
+    "line": ("from_bus", "to_bus"),
+    "impedance": ("from_bus", "to_bus"),
+    "trafo": ("hv_bus", "lv_bus"),
+    "trafo3w": ("hv_bus", "mv_bus", "lv_bus"),
+    "switch": ("bus",),
+    **{
+        table: ("bus",)
+        for table in (
+            "load",
+            "sgen",
+            "gen",
+            "ext_grid",
+            "storage",
+            "shunt",
+            "ward",
+            "xward",
+            "motor",
+            "asymmetric_load",
+            "asymmetric_sgen",
+        )
+    },
+}
 
 SHORTCUTS = ("mv_oberrhein", "case33bw", "create_cigre_network_mv")
 

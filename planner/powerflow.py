@@ -19,6 +19,8 @@ import numpy as np
 import pandapower as pp
 import pandas as pd
 
+from planner.network import BUS_COLUMNS
+
 __all__ = [
     "GridSolution",
     "IslandSolution",
@@ -104,27 +106,6 @@ def solve_grid(net: pp.pandapowerNet, energised: frozenset[int]) -> GridSolution
     return GridSolution(True, vm, line, trafo)
 
 
-_BUS_COLUMNS = {
-    "line": ("from_bus", "to_bus"),
-    "impedance": ("from_bus", "to_bus"),
-    "trafo": ("hv_bus", "lv_bus"),
-    "trafo3w": ("hv_bus", "mv_bus", "lv_bus"),
-}
-_SINGLE_BUS = (
-    "load",
-    "sgen",
-    "gen",
-    "ext_grid",
-    "storage",
-    "shunt",
-    "ward",
-    "xward",
-    "motor",
-    "asymmetric_load",
-    "asymmetric_sgen",
-)
-
-
 @functools.cache
 def _empty_network() -> pp.pandapowerNet:
     return pp.create_empty_network(add_stdtypes=False)
@@ -137,16 +118,13 @@ def subnet(net: pp.pandapowerNet, buses: frozenset[int] | set[int]) -> pp.pandap
     sub = copy.deepcopy(_empty_network())  # creating one costs ~0.1 s, copying one ~8 ms
     sub.name, sub.f_hz, sub.sn_mva = net.name, net.f_hz, net.sn_mva
     sub.bus = net.bus.loc[net.bus.index.isin(keep)].copy()
-    for table, columns in _BUS_COLUMNS.items():
-        if table in net and len(net[table]):
+    for table, columns in BUS_COLUMNS.items():
+        if table != "switch" and table in net and len(net[table]):
             df = net[table]
             mask = np.ones(len(df), bool)
             for column in columns:
                 mask &= df[column].isin(keep).to_numpy()
             sub[table] = df.loc[mask].copy()
-    for table in _SINGLE_BUS:
-        if table in net and len(net[table]):
-            sub[table] = net[table].loc[net[table].bus.isin(keep)].copy()
     if len(net.switch):
         sw = net.switch
         inside = sw.bus.isin(keep).to_numpy()

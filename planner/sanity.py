@@ -11,22 +11,11 @@ import pandapower as pp
 import pandas as pd
 
 from planner.errors import Problem
+from planner.network import BUS_COLUMNS
 from planner.refs import ref_for
 
 __all__ = ["check_network"]
 
-_BUS_FIELDS = {
-    "line": ("from_bus", "to_bus"),
-    "trafo": ("hv_bus", "lv_bus"),
-    "trafo3w": ("hv_bus", "mv_bus", "lv_bus"),
-    "load": ("bus",),
-    "sgen": ("bus",),
-    "gen": ("bus",),
-    "ext_grid": ("bus",),
-    "shunt": ("bus",),
-    "storage": ("bus",),
-    "switch": ("bus",),
-}
 # (table, field, rule): "pos" > 0, "nonneg" >= 0, "num" any finite number
 _NUMBERS = {
     "bus": (("vn_kv", "pos"),),
@@ -70,7 +59,7 @@ def check_network(net: pp.pandapowerNet, source: str) -> tuple[list[Problem], li
         got = "" if value is None else f", got {value!r}"
         problems.append(Problem(source, f"{ref}.{field}", f"{message}{got}"))
 
-    for table, fields in _BUS_FIELDS.items():
+    for table, fields in BUS_COLUMNS.items():
         if table not in net or not len(net[table]):
             continue
         df = net[table]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,7 +30,7 @@ __all__ = ["Transfer", "candidate_ties", "find_transfers", "sectionalisers"]
 
 log = logging.getLogger(__name__)
 
-MAX_AC_CHECKS_PER_TIE = 40
+FIRST_TRIED = 6  # largest candidates tried one by one before the binary search
 
 
 @dataclass(frozen=True)
@@ -220,8 +221,33 @@ def _best_for_tie(
             continue
         scored.append(Transfer(tie, opened, buses, ctx.peak_kw(protected)[0], total))
     scored.sort(key=lambda t: (-t.protected_kw, -t.total_kw, len(t.opened)))
-    for candidate in scored[:MAX_AC_CHECKS_PER_TIE]:
+
+    def passes(candidate: Transfer) -> bool:
         problems = screen.problems(switching.with_tie(tie, candidate.opened))
-        if problems is not None and problems <= baseline:
+        return problems is not None and problems <= baseline
+
+    return _largest_passing(scored, passes)
+
+
+def _largest_passing(ranked: list[Transfer], passes: Callable[[Transfer], bool]) -> Transfer | None:
+    """The first candidate (largest first) that passes, with few AC checks.
+
+    The largest few are tried in order (the whole island, or all but a lateral). Below them,
+    the parts cut at successive switches along the feeder are nested, and the smaller a part
+    the more likely the neighbour can take it: a binary search finds the boundary.
+    """
+    head = ranked[:FIRST_TRIED]
+    for candidate in head:
+        if passes(candidate):
             return candidate
-    return None
+    rest = ranked[FIRST_TRIED:]
+    if not rest or not passes(rest[-1]):
+        return None
+    low, high = 0, len(rest) - 1  # rest[high] passes; look for an earlier one that does
+    while low < high:
+        middle = (low + high) // 2
+        if passes(rest[middle]):
+            high = middle
+        else:
+            low = middle + 1
+    return rest[high]

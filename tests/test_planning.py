@@ -64,6 +64,19 @@ def test_trucks_only_case_plans_the_lower_bound(planned, name: str) -> None:  # 
     )
 
 
+def test_substation_transformer_out(planned) -> None:  # type: ignore[no-untyped-def]
+    case, plan = planned("oberrhein_transformer_out")
+    [stage] = plan.stages
+    assert plan.feasible
+    assert sorted(str(i.supply) for i in stage.islands) == ["transfer", "trucks"]
+    [trucks] = [i for i in stage.islands if i.supply is Supply.TRUCKS]
+    bound = math.ceil(
+        math.hypot(trucks.design_peak_kw, trucks.design_peak_kvar) / case.fleet.rating_kva
+    )
+    assert len(trucks.trucks) in (bound, bound + 1)
+    assert stage.verification.max_trafo_loading_percent <= 100.0
+
+
 def test_transfer_and_trucks_together(planned) -> None:  # type: ignore[no-untyped-def]
     _, plan = planned("oberrhein_transfer_and_trucks")
     [stage] = plan.stages
