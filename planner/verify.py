@@ -61,10 +61,7 @@ class StageCheck:
     trucks: list[TruckPlan]
     verification: Verification
     hours: list[HourResult] = field(default_factory=list)
-    worst: dict[str, dict] = field(default_factory=dict)
-    min_loading_hours: list[str] = field(default_factory=list)
     setup: StageSetup = field(default_factory=StageSetup)
-    island_buses: dict[str, frozenset[int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -504,8 +501,5 @@ def _result(ctx, setup, islands: list[_Island], findings: Findings, hours) -> St
         trucks=trucks,
         verification=verification,
         hours=hours,
-        worst=f.worst_json(),
-        min_loading_hours=sorted(set(f.min_loading_hours)),
         setup=setup,
-        island_buses={isl.id: isl.buses for isl in islands},
     )
