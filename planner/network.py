@@ -25,24 +25,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-ELEMENT_TABLES = (
-    "bus",
-    "line",
-    "trafo",
-    "trafo3w",
-    "switch",
-    "load",
-    "sgen",
-    "gen",
-    "ext_grid",
-    "storage",
-    "shunt",
-    "impedance",
-    "ward",
-    "xward",
-    "dcline",
-)
-
 # the bus columns of each element table: what ties an element to the network
 BUS_COLUMNS: dict[str, tuple[str, ...]] = {
     "line": ("from_bus", "to_bus"),
@@ -67,6 +49,9 @@ BUS_COLUMNS: dict[str, tuple[str, ...]] = {
         )
     },
 }
+
+# the tables whose rows are the network as loaded (results and caches are not)
+ELEMENT_TABLES = ("bus", *BUS_COLUMNS, "dcline")
 
 SHORTCUTS = ("mv_oberrhein", "case33bw", "create_cigre_network_mv")
 
