@@ -149,6 +149,19 @@ def _print_verification(name: str, v: Any) -> None:
         f"; trafo {v.max_trafo_loading_percent:.0f} %; trucks "
         f"{v.max_truck_loading_percent:.0f} %"
     )
+    worst = v.worst
+    parts = []
+    for key, label, unit in (
+        ("min_vm", "lowest voltage", "pu"),
+        ("max_line", "line", "%"),
+        ("max_truck", "truck", "%"),
+    ):
+        if key in worst and (key != "max_truck" or worst[key]["value"] > 0):
+            w = worst[key]
+            value = f"{w['value']:.3f} pu" if unit == "pu" else f"{w['value']:.1f} %"
+            parts.append(f"{label} {value} at {w['element']} ({w['time'][:16]})")
+    if parts:
+        click.echo(f"    worst: {'; '.join(parts)}")
     for violation in v.violations:
         click.echo(f"    - {violation.message}")
 
