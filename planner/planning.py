@@ -16,9 +16,10 @@ from planner.demand import StepGroup
 from planner.fleet import FleetState
 from planner.plan import StagePlan, Violation
 from planner.powerflow import TruckAt
+from planner.refs import ElementRef
 from planner.state import Switching, apply_switching
 from planner.topology import build_graph, energised_buses, islands_of
-from planner.transfer import find_transfers
+from planner.transfer import candidate_ties, find_transfers
 from planner.verify import StageCheck, StageSetup, check_stage
 
 __all__ = ["IslandInfo", "Progress", "plan_stage", "truck_islands"]
@@ -77,6 +78,42 @@ def truck_islands(ctx: StageContext, switching: Switching) -> list[IslandInfo]:
         )
         out.append(IslandInfo(buses, p_kw, q_kvar, points, bound))
     return out
+
+
+def merge_truck_islands(ctx: StageContext, switching: Switching) -> tuple[Switching, list[str]]:
+    """Close ties between truck islands where one island needs fewer trucks than the two.
+
+    Each island rounds its trucks up on its own; paralleling two islands through a normally-open
+    point (a bus coupler, a tie between two cut-off feeders) pools the remainders. A tie is
+    closed only if it joins two cut-off islands (nothing becomes grid-fed, no loop forms) and
+    the merged lower bound is smaller; verification then decides as for any island.
+    """
+    notes: list[str] = []
+    used = {*switching.close, *switching.in_service}
+    while True:
+        infos = truck_islands(ctx, switching)
+        before = sum(i.lower_bound for i in infos)
+        buses = frozenset().union(*(i.buses for i in infos)) if infos else frozenset()
+        best: tuple[int, ElementRef] | None = None
+        for tie in candidate_ties(ctx):
+            if tie in used:
+                continue
+            trial = switching.with_tie(tie, ())
+            merged = truck_islands(ctx, trial)
+            merged_buses = frozenset().union(*(i.buses for i in merged)) if merged else frozenset()
+            if len(merged) != len(infos) - 1 or merged_buses != buses:
+                continue  # joins no two truck islands, or something else changed
+            after = sum(i.lower_bound for i in merged)
+            if after < before and (best is None or after < best[0]):
+                best = (after, tie)
+        if best is None:
+            return switching, notes
+        switching = switching.with_tie(best[1], ())
+        used.add(best[1])
+        notes.append(
+            f"truck islands paralleled through {best[1].text}: "
+            f"{before} trucks by lower bound become {best[0]}"
+        )
 
 
 def _label(info: IslandInfo, island_id: str) -> str:
@@ -205,14 +242,16 @@ def _plan_with_screening(
     switching, transfers, _ = (
         find_transfers(ctx, extra_groups) if ctx.cut_off else (Switching(), [], 0)
     )
-    infos = truck_islands(ctx, switching)
-    counts = [info.lower_bound for info in infos]
     notes = [
         f"transfer via {t.tie.text}"
         + (f" with {', '.join(o.text for o in t.opened)} opened" if t.opened else "")
         + f": {len(t.buses)} buses, {t.total_kw:,.0f} kW"
         for t in transfers
     ]
+    switching, merges = merge_truck_islands(ctx, switching)
+    notes += merges
+    infos = truck_islands(ctx, switching)
+    counts = [info.lower_bound for info in infos]
     ids = [f"island at bus {min(i.buses)}" for i in infos]
     check: StageCheck | None = None
     extra_violations: list[Violation] = []

@@ -77,6 +77,20 @@ def test_substation_transformer_out(planned) -> None:  # type: ignore[no-untyped
     assert stage.verification.max_trafo_loading_percent <= 100.0
 
 
+def test_truck_islands_are_paralleled_where_that_saves_a_truck(planned) -> None:  # type: ignore[no-untyped-def]
+    case, plan = planned("case33bw_paralleled")
+    [stage] = plan.stages
+    assert plan.feasible and plan.trucks_used == 2
+    assert [r.text for r in stage.switching.in_service] == ["line:#35"]
+    [island] = stage.islands
+    assert island.supply is Supply.TRUCKS and len(island.buses) == 10
+    assert any(
+        "paralleled through line:#35: 3 trucks by lower bound become 2" in n for n in stage.notes
+    )
+    # separately, the two islands need 1 + 2 trucks
+    assert [a.lower_bound_trucks for a in affected_area(case)[0].islands] == [1, 2]
+
+
 def test_transfer_and_trucks_together(planned) -> None:  # type: ignore[no-untyped-def]
     _, plan = planned("oberrhein_transfer_and_trucks")
     [stage] = plan.stages
@@ -120,7 +134,8 @@ def _switchings(ctx: StageContext) -> list[Switching]:
 
 
 @pytest.mark.parametrize(
-    "name", ["case33bw_trucks", "oberrhein_trucks", "cigre_transfer_and_trucks"]
+    "name",
+    ["case33bw_trucks", "oberrhein_trucks", "cigre_transfer_and_trucks", "case33bw_paralleled"],
 )
 def test_no_plan_with_fewer_trucks_verifies(planned, name: str) -> None:  # type: ignore[no-untyped-def]
     """Brute force: every switching with one tie (and one sectionaliser) and every placement."""
