@@ -1,6 +1,6 @@
 """The `planner` command: parse arguments, call the library, print.
 
-Exit codes: 0 success, 1 violations or infeasible, 2 invalid input or usage.
+Exit codes: 0 success, 1 violations or infeasible, 2 invalid input or usage, 3 a bug.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import click
 from planner import __version__
 from planner.errors import InputError, OutputError, PlannerError
 
-EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT = 0, 1, 2
+EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -39,6 +39,16 @@ def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
                 "\ninterrupted: nothing was written, earlier outputs are unchanged", err=True
             )
             sys.exit(130)
+        except Exception as exc:  # a bug: say so plainly; the traceback is for -v
+            context = click.get_current_context(silent=True)
+            if context is not None and context.find_root().params.get("verbose"):
+                raise
+            click.echo(
+                f"internal error: {type(exc).__name__}: {exc}\n"
+                "this is a bug in planner, not in your input; rerun with -v for the traceback",
+                err=True,
+            )
+            sys.exit(EXIT_INTERNAL)
 
     return wrapper
 

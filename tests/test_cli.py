@@ -106,3 +106,18 @@ def test_usage_error_exits_2(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("plan", CASES / "dashiqiao.toml")
     assert result.exit_code == 2
     assert "Missing option '--out'" in result.output
+
+
+def test_an_internal_error_is_a_message_not_a_traceback(cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import planner.affected
+
+    def broken(case):  # type: ignore[no-untyped-def]
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(planner.affected, "affected_area", broken)
+    result = cli("inspect", CASES / "case33bw_trucks.toml")
+    assert result.exit_code == 3
+    assert "internal error: ZeroDivisionError: division by zero" in result.output
+    assert "Traceback" not in result.output
+    with pytest.raises(ZeroDivisionError):
+        cli("-v", "inspect", CASES / "case33bw_trucks.toml")
