@@ -205,3 +205,25 @@ def test_independent_check_from_plan_json(cli, tmp_path) -> None:  # type: ignor
     assert min(vm) == pytest.approx(v["min_vm_pu"], abs=1e-4)
     assert max(vm) == pytest.approx(v["max_vm_pu"], abs=1e-4)
     assert max(loadings) == pytest.approx(v["max_truck_loading_percent"], abs=0.01)
+
+
+def test_n_1_reserve_adds_a_truck_and_is_checked_every_hour(planned) -> None:  # type: ignore[no-untyped-def]
+    case, plan = planned("case33bw_reserve")
+    [stage] = plan.stages
+    assert plan.feasible and plan.trucks_used == 3
+    assert all(len(hour["online"]) == 3 for hour in stage.schedule)
+    # the two trucks that suffice without reserve fail the n-1 check, with the numbers
+    ctx = StageContext.build(case, case.stages[0])
+    two = tuple(TruckAt(f"T{i}", bus, 500.0, 625.0) for i, bus in ((1, 30), (2, 30)))
+    check = check_stage(ctx, StageSetup(Switching(), two))
+    reserve = [v for v in check.verification.violations if v.kind == "reserve"]
+    assert reserve and not check.verification.passed
+    message = reserve[0].message
+    assert message.startswith("island I1 with truck T1 tripped: truck T2 at ")
+    assert message.endswith("% of its kVA rating") and reserve[0].value > 150.0
+    assert reserve[0].time  # the hour it happens
+    # without the reserve rule the same two trucks verify
+    plain = planner.load_case(CASES / "case33bw_trucks.toml")
+    assert check_stage(
+        StageContext.build(plain, plain.stages[0]), StageSetup(Switching(), two)
+    ).verification.passed
