@@ -19,6 +19,7 @@ import numpy as np
 import pandapower as pp
 import pandas as pd
 
+from planner.engine import BatchModel, Unsupported
 from planner.network import BUS_COLUMNS
 
 __all__ = [
@@ -203,20 +204,27 @@ def solve_island(sub: pp.pandapowerNet, trucks: list[TruckAt]) -> IslandSolution
     return IslandSolution(True, vm, line, trafo, "", p_kw, q_kvar)
 
 
-def solve_island_fast(sub: pp.pandapowerNet, trucks: list[TruckAt]) -> IslandSolution:
-    """`solve_island` through the batched engine (one pandapower run instead of one per
-    sharing iteration); falls back to `solve_island` where the engine does not apply."""
-    from planner.engine import BatchModel, Unsupported
-
-    slack, *others = trucks
+def island_model(sub: pp.pandapowerNet, trucks: list[TruckAt]) -> BatchModel | None:
+    """The batched engine's model of a prepared island, `trucks[0]` its slack and the others
+    its sharing PQ trucks; None where the engine does not apply (pandapower then solves it)."""
+    others = trucks[1:]
     is_truck = sub.sgen.type == "truck"
     sub.sgen.loc[is_truck, "in_service"] = sub.sgen.loc[is_truck, "name"].isin(
         [t.id for t in others]
     )
     by_name = {str(name): int(idx) for idx, name in sub.sgen.name[is_truck].items()}
     try:
-        model = BatchModel(copy.deepcopy(sub), [by_name[t.id] for t in others])
+        return BatchModel(copy.deepcopy(sub), [by_name[t.id] for t in others])
     except Unsupported:
+        return None
+
+
+def solve_island_fast(sub: pp.pandapowerNet, trucks: list[TruckAt]) -> IslandSolution:
+    """`solve_island` through the batched engine (one pandapower run instead of one per
+    sharing iteration); falls back to `solve_island` where the engine does not apply."""
+    slack, *others = trucks
+    model = island_model(sub, trucks)
+    if model is None:
         return solve_island(sub, trucks)
     scale = sub.load.scaling.to_numpy()
     res = model.solve(

@@ -25,7 +25,7 @@ from planner.demand import StepGroup
 from planner.engine import BatchModel, Unsupported
 from planner.limits import TOL, Findings
 from planner.plan import IslandPlan, Supply, TruckPlan, Verification, Violation
-from planner.powerflow import TruckAt, prepare_island, solve_grid, solve_island
+from planner.powerflow import TruckAt, island_model, prepare_island, solve_grid, solve_island
 from planner.refs import ref_for
 from planner.state import Switching, apply_switching
 from planner.topology import build_graph, cyclomatic, energised_buses, islands_of
@@ -264,15 +264,7 @@ def _island(ctx, island: _Island, groups, whens, findings: Findings, n_1: bool):
     sub = island.net
     assert sub is not None
     set_design_loads(sub, ctx, groups[0])
-    truck_sgens = [
-        int(i)
-        for t in trucks[1:]
-        for i in sub.sgen.index[(sub.sgen.type == "truck") & (sub.sgen.name == t.id)]
-    ]
-    try:
-        model = BatchModel(copy.deepcopy(sub), truck_sgens)
-    except Unsupported:
-        model = None
+    model = island_model(sub, trucks)
     out: list[_IslandHour | None] = [None] * len(groups)
     todo = list(range(len(groups)))
     if model is not None:
@@ -405,15 +397,7 @@ def _check_n_1(
         label = f"island {island.id} with truck {gone.id} tripped"
         scratch = Findings(f.net, f.limits)
         set_design_loads(sub, ctx, groups[0])
-        truck_sgens = [
-            int(i)
-            for t in rest[1:]
-            for i in sub.sgen.index[(sub.sgen.type == "truck") & (sub.sgen.name == t.id)]
-        ]
-        try:
-            model = BatchModel(copy.deepcopy(sub), truck_sgens)
-        except Unsupported:
-            model = None
+        model = island_model(sub, rest)
         if model is None:  # pandapower at the island's peak hour only
             peak = max(range(len(groups)), key=lambda k: ctx.load_kw(island.served, groups[k])[0])
             set_design_loads(sub, ctx, groups[peak])

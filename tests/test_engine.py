@@ -11,7 +11,7 @@ import pandapower.networks as pn
 import pytest
 
 import planner
-from planner import verify
+from planner import powerflow, verify
 from planner.context import StageContext
 from planner.engine import BatchModel, Unsupported
 from planner.powerflow import TruckAt, prepare_island, solve_island
@@ -111,11 +111,16 @@ def test_verification_with_and_without_the_engine_agree(monkeypatch) -> None:  #
     setup = StageSetup(stage.switching, trucks)
     fast = check_stage(ctx, setup)
 
+    refused = []
+
     def unsupported(*args, **kwargs):  # type: ignore[no-untyped-def]
+        refused.append(1)
         raise Unsupported("forced for the test")
 
     monkeypatch.setattr(verify, "BatchModel", unsupported)
+    monkeypatch.setattr(powerflow, "BatchModel", unsupported)
     slow = check_stage(ctx, setup)
+    assert len(refused) == 3  # the grid part and both truck islands went to pandapower
     a, b = fast.verification, slow.verification
     assert a.passed == b.passed
     assert a.min_vm_pu == pytest.approx(b.min_vm_pu, abs=VM_TOL)
