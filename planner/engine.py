@@ -73,7 +73,9 @@ class BatchModel:
                 pp.runpp(net, numba=False, lightsim2grid=False, max_iteration=30)
         except Exception as exc:  # pandapower raises several kinds on states it cannot solve
             raise Unsupported(f"the model-building load flow failed: {exc}") from exc
-        ppci = net._ppc["internal"]
+        ppci = net._ppc.get("internal", {}) if isinstance(net._ppc, dict) else {}
+        if not {"baseMVA", "Ybus", "Yf", "Yt", "bus", "branch", "V", "ref", "pq"} <= set(ppci):
+            raise Unsupported("pandapower built no internal model (nothing energised?)")
         self.base_mva = float(ppci["baseMVA"])
         lookup = net._pd2ppc_lookups["bus"]
         n = ppci["bus"].shape[0]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import settings
 
 import planner
 from planner.cli import main
@@ -16,6 +18,11 @@ CASES = ROOT / "cases"
 DATA = Path(__file__).resolve().parent / "data"
 
 logging.getLogger("pandapower").setLevel(logging.ERROR)
+
+# CI replays fixed examples (a red run means a bug, not bad luck); locally they are random
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import tomli_w
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import planner
@@ -80,13 +80,16 @@ mutation = st.tuples(st.sampled_from(PATHS), values, st.sampled_from(["set", "de
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(mutation, min_size=1, max_size=3))
+@example([(("stages", 0), [], "set"), (("format",), [], "swap")])
 def test_mutated_cases_only_raise_planner_errors(tmp_path_factory, mutations) -> None:  # type: ignore[no-untyped-def]
     data = copy.deepcopy(BASE)
     for path, value, kind in mutations:
         try:
-            if kind == "swap" and data.get("stages"):
-                stage = data["stages"][0]
-                stage["start"], stage["end"] = stage.get("end"), stage.get("start")
+            stages = data.get("stages")
+            if kind == "swap" and isinstance(stages, list) and stages:
+                if isinstance(stages[0], dict):
+                    stage = stages[0]
+                    stage["start"], stage["end"] = stage.get("end"), stage.get("start")
             else:
                 _set(data, path, value, delete=kind == "delete")
         except (KeyError, IndexError, TypeError):

@@ -131,3 +131,16 @@ def test_verification_with_and_without_the_engine_agree(monkeypatch) -> None:  #
         assert ha.online == hb.online
         for truck, kw in ha.truck_kw.items():
             assert kw == pytest.approx(hb.truck_kw[truck], abs=0.01)
+
+
+def test_no_internal_model_from_pandapower_is_unsupported(monkeypatch) -> None:
+    """pandapower can return without an internal model (a property test found such a state):
+    the engine must then step aside for the per-state path, not fail."""
+    net = pn.case33bw()
+
+    def runpp_without_model(net, **kwargs):  # type: ignore[no-untyped-def]
+        net["_ppc"] = {"internal": {}}
+
+    monkeypatch.setattr(pp, "runpp", runpp_without_model)
+    with pytest.raises(Unsupported, match="no internal model"):
+        BatchModel(net)
