@@ -9,6 +9,7 @@ import numpy as np
 import pandapower as pp
 
 from planner.case import Limits
+from planner.engine import BatchModel, BatchResult
 from planner.plan import Violation
 from planner.powerflow import GridSolution
 from planner.refs import ref_for
@@ -90,6 +91,29 @@ class Findings:
         lines, line = arrays(sol.line_loading_percent)
         trafos, trafo = arrays(sol.trafo_loading_percent)
         self.check_batch(buses, vm, lines, line, trafos, trafo, [when], where, island)
+
+    def check_result(
+        self,
+        model: BatchModel,
+        res: BatchResult,
+        rows: list[int],
+        whens: list[str],
+        where: str,
+        island: str = "",
+    ) -> None:
+        """`check_batch` on rows of a batched-engine result, `whens[i]` the time of `rows[i]`."""
+        if rows:
+            self.check_batch(
+                model.bus_ids,
+                res.vm_pu[rows],
+                model.lines,
+                res.line_loading_percent[rows],
+                model.trafos,
+                res.trafo_loading_percent[rows],
+                whens,
+                where,
+                island,
+            )
 
     def check_batch(
         self,

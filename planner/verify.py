@@ -219,20 +219,10 @@ def _grid(ctx, net, grid, groups, whens, findings: Findings) -> list[tuple[float
         res = model.solve(p, q)
         findings.load_flows += len(groups)
         ok = np.nonzero(res.converged)[0].tolist()
-        if len(ok):
-            findings.check_batch(
-                model.bus_ids,
-                res.vm_pu[ok],
-                model.lines,
-                res.line_loading_percent[ok],
-                model.trafos,
-                res.trafo_loading_percent[ok],
-                [whens[k] for k in ok],
-                "grid",
-            )
-            for k in ok:
-                vm = res.vm_pu[k]
-                out[k] = (float(vm.min(initial=math.inf)), float(vm.max(initial=-math.inf)))
+        findings.check_result(model, res, ok, [whens[k] for k in ok], "grid")
+        for k in ok:
+            vm = res.vm_pu[k]
+            out[k] = (float(vm.min(initial=math.inf)), float(vm.max(initial=-math.inf)))
         todo = [k for k in todo if not res.converged[k]]
     for k in todo:  # pandapower's Newton-Raphson where the engine does not apply or converge
         set_design_loads(net, ctx, groups[k])
@@ -295,16 +285,8 @@ def _island(ctx, island: _Island, groups, whens, findings: Findings, n_1: bool):
                     retry.append(k)
                     continue
                 vm = res.vm_pu[row]
-                findings.check_batch(
-                    model.bus_ids,
-                    vm[None, :],
-                    model.lines,
-                    res.line_loading_percent[row][None, :],
-                    model.trafos,
-                    res.trafo_loading_percent[row][None, :],
-                    [whens[k]],
-                    f"island {island.id}",
-                    island.id,
+                findings.check_result(
+                    model, res, [row], [whens[k]], f"island {island.id}", island.id
                 )
                 for truck_id, value in loading.items():
                     findings.observe_truck(truck_id, value, island.id, whens[k])
@@ -436,18 +418,7 @@ def _check_n_1(
                     )
                 )
             ok = np.nonzero(res.converged)[0].tolist()
-            if ok:
-                scratch.check_batch(
-                    model.bus_ids,
-                    res.vm_pu[ok],
-                    model.lines,
-                    res.line_loading_percent[ok],
-                    model.trafos,
-                    res.trafo_loading_percent[ok],
-                    [whens[k] for k in ok],
-                    label,
-                    island.id,
-                )
+            scratch.check_result(model, res, ok, [whens[k] for k in ok], label, island.id)
             for k in ok:
                 kw = [res.slack_p_mw[k, 0], *res.truck_p_mw[k, : running[k] - 1]]
                 kvar = [res.slack_q_mvar[k, 0], *res.truck_q_mvar[k, : running[k] - 1]]
