@@ -21,7 +21,11 @@ demo: setup
 	$(BIN)/planner plan $(DEMO_CASE) --out $(DEMO_OUT) --force
 	@echo "outputs are in $(DEMO_OUT)/: plan.json, schedule.csv, plan.md, report.html"
 
+# the wings: imports point only down (../shared/tools/layers.py is the project's checker)
+LAYERS := ../shared/tools/layers.py
+
 lint: setup
+	$(PYTHON) $(LAYERS) planner
 	$(BIN)/ruff check planner tests networks benchmarks
 	$(BIN)/ruff format --check planner tests networks benchmarks
 	$(BIN)/mypy planner

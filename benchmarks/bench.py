@@ -1,9 +1,9 @@
 """Benchmark: hourly verification with the batched engine against a plain pandapower loop.
 
 For each network, the state of one planned stage (works, switching, trucks) is verified at the
-same hourly design loads twice: by `planner.engine.BatchModel` (the planner's engine) and by a
+same hourly design loads twice: by `planner.grid.engine.BatchModel` (the planner's engine) and by a
 plain loop of pandapower `runpp` calls (truck islands with the explicit sharing iterations of
-`planner.powerflow.solve_island`). Printed per network: steps, time per step of each, the ratio
+`planner.grid.powerflow.solve_island`). Printed per network: steps, time per step of each, the ratio
 and the largest differences. Then `planner plan` end to end on each case, in a child process,
 with its wall time and peak memory.
 
@@ -25,14 +25,14 @@ from pathlib import Path
 import numpy as np
 
 import planner
-from planner.context import StageContext
-from planner.demand import design_matrix
-from planner.engine import BatchModel
-from planner.planning import plan_stage
-from planner.powerflow import prepare_island, run, solve_island
-from planner.profiles import hours_of
-from planner.state import apply_switching
-from planner.topology import build_graph, energised_buses, islands_of
+from planner.decide.planning import plan_stage
+from planner.grid.context import StageContext
+from planner.grid.engine import BatchModel
+from planner.grid.powerflow import prepare_island, run, solve_island
+from planner.grid.state import apply_switching
+from planner.grid.topology import build_graph, energised_buses, islands_of
+from planner.inputs.demand import design_matrix
+from planner.inputs.profiles import hours_of
 
 ROOT = Path(__file__).resolve().parent.parent
 NETWORKS = [

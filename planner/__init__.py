@@ -1,12 +1,12 @@
 """planner: outage-free relocation of power lines with mobile generator trucks."""
 
-from planner.case import Case, load_case
-from planner.dispatch import plan_case
-from planner.errors import CaseError, InputError, NetworkError, PlanFileError, PlannerError
-from planner.plan import Plan
-from planner.validation import Report, validate
-
-__version__ = "0.1.0"
+from planner.checks.validation import Report, validate
+from planner.core.errors import CaseError, InputError, NetworkError, PlanFileError, PlannerError
+from planner.core.plan import Plan
+from planner.core.version import __version__
+from planner.dispatch.pipeline import plan_case
+from planner.inputs.case import Case
+from planner.inputs.case_file import load_case
 
 __all__ = [
     "Case",

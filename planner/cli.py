@@ -15,8 +15,8 @@ from typing import Any
 
 import click
 
-from planner import __version__
-from planner.errors import InputError, OutputError, PlannerError
+from planner.core.errors import InputError, OutputError, PlannerError
+from planner.core.version import __version__
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -67,7 +67,7 @@ def main(verbose: bool) -> None:
 
 
 def _load(case_path: str):
-    from planner.case import load_case
+    from planner.inputs.case_file import load_case
 
     return load_case(case_path)
 
@@ -108,7 +108,7 @@ def check(case: str) -> None:
 @main.command()
 def networks() -> None:
     """List the shipped networks and the pandapower shortcuts."""
-    from planner.network import shipped_networks
+    from planner.inputs.network import shipped_networks
 
     root = Path(__file__).resolve().parent.parent / "networks"
     for name, text in shipped_networks(root if root.is_dir() else Path("networks")):
@@ -121,7 +121,7 @@ def networks() -> None:
 @_friendly
 def inspect(case: str, as_json: bool) -> None:
     """Show, per stage, what the works cut off and the lower bound on trucks."""
-    from planner.affected import affected_area
+    from planner.decide.affected import affected_area
 
     c = _load(case)
     areas = affected_area(c)
@@ -211,10 +211,10 @@ class _Progress:
 @_friendly
 def plan(case: str, out_dir: str, force: bool) -> None:
     """Plan transfers and trucks for every stage, verify every hour and write the dispatch."""
-    from planner.dispatch import plan_dispatch
-    from planner.outputs import prepare_out_dir, write_outputs
-    from planner.reports import crew_orders, html_report
-    from planner.schedule import to_csv
+    from planner.dispatch.pipeline import plan_dispatch
+    from planner.dispatch.schedule import to_csv
+    from planner.outputs.files import prepare_out_dir, write_outputs
+    from planner.outputs.reports import crew_orders, html_report
 
     c = _load(case)
     out = Path(out_dir)
@@ -264,7 +264,7 @@ def plan(case: str, out_dir: str, force: bool) -> None:
 @_friendly
 def validate(case: str, plan_file: str) -> None:
     """Re-verify a plan file (hand-edited or from elsewhere) against its case."""
-    from planner.validation import validate_file
+    from planner.checks.validation import validate_file
 
     c = _load(case)
     report = validate_file(c, plan_file)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import CASES, DATA, ROOT
+from tests.conftest import CASES, DATA, ROOT
 
 SHIPPED = sorted(p.stem for p in CASES.glob("*.toml"))
 
@@ -109,12 +109,12 @@ def test_usage_error_exits_2(cli) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_an_internal_error_is_a_message_not_a_traceback(cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import planner.affected
+    import planner.decide.affected
 
     def broken(case):  # type: ignore[no-untyped-def]
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(planner.affected, "affected_area", broken)
+    monkeypatch.setattr(planner.decide.affected, "affected_area", broken)
     result = cli("inspect", CASES / "case33bw_trucks.toml")
     assert result.exit_code == 3
     assert "internal error: ZeroDivisionError: division by zero" in result.output

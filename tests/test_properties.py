@@ -15,9 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import planner
-from planner.errors import PlannerError
-
-from .conftest import ROOT
+from planner.core.errors import PlannerError
+from tests.conftest import ROOT
 
 CASE = """[case]
 name = "perturbed"

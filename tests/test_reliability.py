@@ -18,9 +18,8 @@ import pandapower.networks as pn
 import pytest
 
 import planner
-from planner.errors import CaseError, PlanFileError
-
-from .conftest import CASES, DATA, ROOT
+from planner.core.errors import CaseError, PlanFileError
+from tests.conftest import CASES, DATA, ROOT
 
 BROKEN = DATA / "broken"
 NETWORKS = json.loads((BROKEN / "networks.json").read_text())

@@ -1,0 +1,149 @@
+"""What a stage's checks found, beyond the load flows' limits: fleet and bay rules, unserved load,
+and the stage result (islands, trucks, verification) assembled from the findings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from planner.checks.islands import Island, StageSetup
+from planner.core.plan import IslandPlan, Supply, TruckPlan, Verification, Violation
+from planner.core.refs import ref_for
+from planner.grid.context import StageContext
+from planner.grid.limits import TOL, Findings
+from planner.inputs.demand import StepGroup
+
+__all__ = ["HourResult", "StageCheck", "check_fleet", "check_unserved", "stage_result"]
+
+
+@dataclass(frozen=True)
+class HourResult:
+    """One hour of a stage: trucks online and their output, island loads, voltage range."""
+
+    time: datetime
+    online: tuple[str, ...]
+    truck_kw: dict[str, float]
+    truck_kvar: dict[str, float]
+    island_load_kw: dict[str, float]
+    island_losses_kw: dict[str, float]
+    min_vm_pu: float
+    max_vm_pu: float
+
+
+@dataclass
+class StageCheck:
+    """A stage set-up verified: its islands and trucks, the verdict, and every hour solved."""
+
+    islands: list[IslandPlan]
+    trucks: list[TruckPlan]
+    verification: Verification
+    hours: list[HourResult] = field(default_factory=list)
+    setup: StageSetup = field(default_factory=StageSetup)
+
+
+def check_fleet(ctx: StageContext, setup: StageSetup, f: Findings) -> None:
+    """Fleet rules of a set-up: no more trucks than the fleet, unique ids, the fleet's rating,
+    trucks only at connection points and within their bays."""
+    case = ctx.case
+    fleet = case.fleet
+    if len(setup.trucks) > fleet.trucks:
+        message = f"{len(setup.trucks)} trucks placed, the fleet has {fleet.trucks}"
+        f.add(Violation("fleet", message, value=len(setup.trucks), limit=fleet.trucks))
+    per_bus: dict[int, int] = {}
+    seen_ids: set[str] = set()
+    for truck in setup.trucks:
+        if truck.id in seen_ids:
+            f.add(Violation("truck_id", f"truck id {truck.id} is used twice", truck.id))
+        seen_ids.add(truck.id)
+        per_bus[truck.bus] = per_bus.get(truck.bus, 0) + 1
+        if abs(truck.rating_kw - fleet.rating_kw) > TOL:
+            message = (
+                f"truck {truck.id} is rated {truck.rating_kw:g} kW, "
+                f"the fleet's trucks {fleet.rating_kw:g} kW"
+            )
+            f.add(Violation("truck_rating", message, truck.id, truck.rating_kw, fleet.rating_kw))
+    for bus, count in sorted(per_bus.items()):
+        bays = case.bays_at(bus)
+        ref = ref_for(ctx.base_net, "bus", bus).text
+        if bays == 0:
+            message = f"{ref} is not a connection point: no bay for {count} truck(s)"
+            f.add(Violation("no_bay", message, ref, count, 0))
+        elif count > bays:
+            message = f"{ref} has {bays} bay(s), {count} trucks placed"
+            f.add(Violation("bays", message, ref, count, bays))
+
+
+def check_unserved(ctx: StageContext, island: Island, group: StepGroup, findings: Findings) -> None:
+    """Protected load of an island nobody supplies, at one load state."""
+    p_kw, _ = ctx.load_kw(island.served, group)
+    findings.unserved_kw = max(findings.unserved_kw, p_kw)
+    if p_kw > TOL:
+        message = (
+            f"island {island.id} ({len(island.buses)} buses): "
+            f"{p_kw:,.0f} kW of protected load has no supply"
+        )
+        when = group.times[0].isoformat()
+        findings.add(
+            Violation(
+                "unserved", message, island=island.id, value=round(p_kw, 1), limit=0.0, time=when
+            )
+        )
+
+
+def stage_result(ctx, setup, islands: list[Island], findings: Findings, hours) -> StageCheck:
+    """The stage's islands, trucks and verification, assembled from what the checks found."""
+    plans = []
+    for island in islands:
+        loads = ctx.loads_on(island.buses)
+        protected = [i for i in loads if i in ctx.protected]
+        supplied = island.kind is not Supply.NONE
+        p_kw, q_kvar = ctx.peak_kw(island.served)
+        all_kw, _ = ctx.peak_kw(loads)
+        plans.append(
+            IslandPlan(
+                id=island.id,
+                buses=tuple(sorted(island.buses)),
+                supply=island.kind,
+                design_peak_kw=p_kw,
+                trucks=tuple(t.id for t in island.trucks),
+                households=ctx.households(island.served if supplied else []),
+                design_peak_kvar=q_kvar,
+                protected_kw=ctx.peak_kw(protected)[0],
+                shed_kw=max(all_kw - p_kw, 0.0) if supplied else all_kw,
+                loads=tuple(loads),
+            )
+        )
+    truck_island = {t.id: isl.id for isl in islands for t in isl.trucks}
+    trucks = [
+        TruckPlan(
+            t.id,
+            t.bus,
+            ref_for(ctx.base_net, "bus", t.bus).text,
+            truck_island.get(t.id, ""),
+            t.rating_kw,
+        )
+        for t in setup.trucks
+    ]
+    violations = findings.sorted_violations()
+    f = findings
+    verification = Verification(
+        passed=not violations,
+        time_steps=len(ctx.demand.times),
+        min_vm_pu=f.min_vm.value if f.min_vm else None,
+        max_vm_pu=f.max_vm.value if f.max_vm else None,
+        max_line_loading_percent=f.max_line.value if f.max_line else 0.0,
+        max_trafo_loading_percent=f.max_trafo.value if f.max_trafo else 0.0,
+        max_truck_loading_percent=f.max_truck.value if f.max_truck else 0.0,
+        unserved_protected_kw=f.unserved_kw,
+        violations=violations,
+        load_flows=f.load_flows,
+        worst=f.worst_json(),
+        min_loading_not_kept=tuple(sorted(set(f.min_loading_hours))),
+    )
+    return StageCheck(
+        islands=plans,
+        trucks=trucks,
+        verification=verification,
+        hours=hours,
+        setup=setup,
+    )

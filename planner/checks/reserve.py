@@ -1,0 +1,98 @@
+"""The n-1 reserve of a truck island: its largest truck tripped, at every hour of the stage."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandapower as pp
+
+from planner.checks.islands import Island
+from planner.checks.solve import loads_array
+from planner.core.plan import Violation
+from planner.grid.context import StageContext, set_design_loads
+from planner.grid.limits import Findings
+from planner.grid.powerflow import island_model, prepare_island, solve_island
+from planner.inputs.case import SgenMode
+
+__all__ = ["check_n_1"]
+
+
+def check_n_1(
+    ctx: StageContext,
+    net: pp.pandapowerNet,
+    island: Island,
+    f: Findings,
+    counts: list[int],
+) -> None:
+    """The island with its largest truck tripped, at every hour: of the trucks online that hour
+    (`counts`), one fewer must carry the island within every limit."""
+    fleet = ctx.case.fleet
+    trucks = island.trucks
+    if len(trucks) < 2:
+        message = f"island {island.id}: n-1 reserve needs at least 2 trucks, has {len(trucks)}"
+        f.add(Violation("reserve", message, island=island.id, value=len(trucks), limit=2))
+        return
+    groups = list(ctx.demand.groups)
+    whens = [g.times[0].isoformat() for g in groups]
+    largest = max(t.rating_kva for t in trucks)
+    keep = ctx.case.islanded_sgen == SgenMode.KEEP
+    shed = set(ctx.loads_on(island.buses)) - set(island.served)
+    tried = set()
+    for gone in trucks:
+        if gone.rating_kva < largest or gone.bus in tried:
+            continue
+        tried.add(gone.bus)
+        rest = [t for t in trucks if t is not gone]
+        sub = prepare_island(net, island.buses, rest, fleet.vm_setpoint_pu, keep, shed)
+        label = f"island {island.id} with truck {gone.id} tripped"
+        scratch = Findings(f.net, f.limits)
+        set_design_loads(sub, ctx, groups[0])
+        model = island_model(sub, rest)
+        if model is None:  # pandapower at the island's peak hour only
+            peak = max(range(len(groups)), key=lambda k: ctx.load_kw(island.served, groups[k])[0])
+            set_design_loads(sub, ctx, groups[peak])
+            on = rest[: max(counts[peak] - 1, 1)]
+            sol = solve_island(sub, on)
+            f.load_flows += 1
+            if not sol.converged:
+                f.add(
+                    Violation(
+                        "reserve",
+                        f"{label}: {sol.error}",
+                        gone.id,
+                        island=island.id,
+                        time=whens[peak],
+                    )
+                )
+                continue
+            scratch.check(sol, label, whens[peak], island.id)
+            for truck_id, loading in sol.truck_loading_percent(on).items():
+                scratch.observe_truck(truck_id, loading, island.id, whens[peak])
+        else:
+            p, q = loads_array(sub, ctx, groups)
+            running = [max(count - 1, 1) for count in counts]
+            online = np.array([[j < n - 1 for j in range(len(rest) - 1)] for n in running])
+            online = online.reshape(len(groups), len(rest) - 1)
+            res = model.solve(p, q, online, np.array([t.rating_kva for t in rest]))
+            f.load_flows += len(groups)
+            for k in np.nonzero(~res.converged)[0].tolist():
+                f.add(
+                    Violation(
+                        "reserve",
+                        f"{label}: load flow did not converge",
+                        gone.id,
+                        island=island.id,
+                        time=whens[k],
+                    )
+                )
+            ok = np.nonzero(res.converged)[0].tolist()
+            scratch.check_result(model, res, ok, [whens[k] for k in ok], label, island.id)
+            for k in ok:
+                kw = [res.slack_p_mw[k, 0], *res.truck_p_mw[k, : running[k] - 1]]
+                kvar = [res.slack_q_mvar[k, 0], *res.truck_q_mvar[k, : running[k] - 1]]
+                for t, p_mw, q_mvar in zip(rest, kw, kvar, strict=False):
+                    loading = float(np.hypot(p_mw, q_mvar)) * 1000 / t.rating_kva * 100
+                    scratch.observe_truck(t.id, loading, island.id, whens[k])
+        for v in scratch.violations.values():
+            text = v.message.removeprefix(f"island {island.id}: ")
+            message = text if text.startswith(label) else f"{label}: {text}"
+            f.add(Violation("reserve", message, v.element, v.value, v.limit, island.id, v.time))

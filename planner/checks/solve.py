@@ -1,0 +1,176 @@
+"""Solving a stage state at every load state: the grid-fed part and each truck island.
+
+The batched engine solves all load states of a part at once; where it does not apply or does not
+converge, pandapower's Newton-Raphson solves the state alone. Truck islands run the hourly
+commitment's trucks, one more where losses push the online ones over their rating.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandapower as pp
+import pandas as pd
+
+from planner.checks.commitment import online_count
+from planner.checks.islands import Island
+from planner.core.plan import Violation
+from planner.grid.context import StageContext, set_design_loads
+from planner.grid.engine import BatchModel, Unsupported
+from planner.grid.limits import TOL, Findings
+from planner.grid.powerflow import island_model, solve_grid, solve_island
+from planner.inputs.demand import StepGroup
+
+__all__ = ["IslandHour", "loads_array", "solve_grid_states", "solve_island_states"]
+
+
+@dataclass(frozen=True)
+class IslandHour:
+    """One load state of a truck island: trucks online, their output, the voltage range."""
+
+    online: list[str]
+    p_kw: dict[str, float]
+    q_kvar: dict[str, float]
+    vm_min: float
+    vm_max: float
+
+
+def loads_array(net: pp.pandapowerNet, ctx: StageContext, groups: list[StepGroup]):
+    """Design P and Q (MW, Mvar) of `net`'s loads at each load state, one row per state."""
+    pos = pd.Index(ctx.demand.loads).get_indexer(net.load.index)
+    p = np.array([g.p_mw[pos] for g in groups])
+    q = np.array([g.q_mvar[pos] for g in groups])
+    return p, q
+
+
+def solve_grid_states(
+    ctx, net, grid, groups, whens, findings: Findings
+) -> list[tuple[float, float]]:
+    """Grid-connected part at every load state: the batched engine, else pandapower per state."""
+    set_design_loads(net, ctx, groups[0])
+    try:
+        model = BatchModel(copy.deepcopy(net))
+    except Unsupported:
+        model = None
+    out: list[tuple[float, float]] = [(math.nan, math.nan)] * len(groups)
+    todo = list(range(len(groups)))
+    if model is not None:
+        p, q = loads_array(net, ctx, groups)
+        res = model.solve(p, q)
+        findings.load_flows += len(groups)
+        ok = np.nonzero(res.converged)[0].tolist()
+        findings.check_result(model, res, ok, [whens[k] for k in ok], "grid")
+        for k in ok:
+            vm = res.vm_pu[k]
+            out[k] = (float(vm.min(initial=math.inf)), float(vm.max(initial=-math.inf)))
+        todo = [k for k in todo if not res.converged[k]]
+    for k in todo:  # pandapower's Newton-Raphson where the engine does not apply or converge
+        set_design_loads(net, ctx, groups[k])
+        sol = solve_grid(net, grid)
+        findings.load_flows += 1
+        if not sol.converged:
+            message = f"grid part at {whens[k]}: {sol.error}"
+            findings.add(Violation("not_converged", message, time=whens[k]))
+            continue
+        findings.check(sol, "grid", whens[k])
+        vms = list(sol.vm_pu.values())
+        out[k] = (min(vms, default=math.nan), max(vms, default=math.nan))
+    return out
+
+
+def solve_island_states(ctx, island: Island, groups, whens, findings: Findings, n_1: bool):
+    """A truck island at every load state, with the hourly commitment of its trucks."""
+    fleet = ctx.case.fleet
+    trucks = island.trucks
+    counts = []
+    for group in groups:
+        p_kw, q_kvar = ctx.load_kw(island.served, group)
+        count, kept = online_count(
+            math.hypot(p_kw, q_kvar), len(trucks), fleet.rating_kva, fleet.min_loading, n_1
+        )
+        if not kept:
+            findings.min_loading_hours.extend(t.isoformat() for t in group.times)
+        counts.append(count)
+    sub = island.net
+    assert sub is not None
+    set_design_loads(sub, ctx, groups[0])
+    model = island_model(sub, trucks)
+    out: list[IslandHour | None] = [None] * len(groups)
+    todo = list(range(len(groups)))
+    if model is not None:
+        p, q = loads_array(sub, ctx, groups)
+        shares = np.array([t.rating_kva for t in trucks])
+        pending = todo
+        while pending:
+            online = np.array(
+                [[j < counts[k] - 1 for j in range(len(trucks) - 1)] for k in pending]
+            ).reshape(len(pending), len(trucks) - 1)
+            res = model.solve(p[pending], q[pending], online, shares)
+            findings.load_flows += len(pending)
+            retry = []
+            for row, k in enumerate(pending):
+                if not res.converged[row]:
+                    continue
+                on = trucks[: counts[k]]
+                p_kw = {trucks[0].id: float(res.slack_p_mw[row, 0]) * 1000}
+                q_kvar = {trucks[0].id: float(res.slack_q_mvar[row, 0]) * 1000}
+                for j, t in enumerate(trucks[1 : counts[k]]):
+                    p_kw[t.id] = float(res.truck_p_mw[row, j]) * 1000
+                    q_kvar[t.id] = float(res.truck_q_mvar[row, j]) * 1000
+                loading = {
+                    t.id: math.hypot(p_kw[t.id], q_kvar[t.id]) / t.rating_kva * 100 for t in on
+                }
+                if max(loading.values()) > 100.0 + TOL and counts[k] < len(trucks):
+                    counts[k] += 1  # losses pushed the online trucks over their rating
+                    retry.append(k)
+                    continue
+                vm = res.vm_pu[row]
+                findings.check_result(
+                    model, res, [row], [whens[k]], f"island {island.id}", island.id
+                )
+                for truck_id, value in loading.items():
+                    findings.observe_truck(truck_id, value, island.id, whens[k])
+                out[k] = IslandHour(
+                    [t.id for t in on], p_kw, q_kvar, float(vm.min()), float(vm.max())
+                )
+            pending = retry
+        todo = [k for k in todo if out[k] is None]
+    for k in todo:
+        out[k] = _island_step(ctx, island, groups[k], whens[k], counts[k], findings)
+    return out
+
+
+def _island_step(
+    ctx, island: Island, group: StepGroup, when: str, count: int, findings: Findings
+) -> IslandHour | None:
+    """One load state of a truck island with pandapower (the engine's fallback)."""
+    sub = island.net
+    assert sub is not None
+    set_design_loads(sub, ctx, group)
+    while True:
+        online = island.trucks[:count]
+        sol = solve_island(sub, online)
+        findings.load_flows += 1
+        loadings = sol.truck_loading_percent(online) if sol.converged else {}
+        overloaded = any(v > 100.0 + TOL for v in loadings.values())
+        if (sol.converged and not overloaded) or count >= len(island.trucks):
+            break
+        count += 1
+    if not sol.converged:
+        message = f"island {island.id} at {when}: {sol.error} with {len(online)} truck(s) online"
+        findings.add(Violation("not_converged", message, island=island.id, time=when))
+        return None
+    findings.check(sol, f"island {island.id}", when, island.id)
+    for truck_id, loading in loadings.items():
+        findings.observe_truck(truck_id, loading, island.id, when)
+    vms = list(sol.vm_pu.values())
+    return IslandHour(
+        [t.id for t in online],
+        dict(sol.truck_p_kw or {}),
+        dict(sol.truck_q_kvar or {}),
+        min(vms),
+        max(vms),
+    )

@@ -1,0 +1,228 @@
+"""The dispatch plan (`planner.plan/1`): dataclasses that serialise to the spec'd JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from planner.core.refs import ElementRef
+from planner.core.switching import Switching
+
+__all__ = [
+    "FORMAT",
+    "IslandPlan",
+    "Plan",
+    "StagePlan",
+    "Supply",
+    "TruckPlan",
+    "Verification",
+    "Violation",
+]
+
+FORMAT = "planner.plan/1"
+
+
+class Supply(StrEnum):
+    """How an island cut off by the works is supplied."""
+
+    GRID = "grid"
+    TRANSFER = "transfer"
+    TRUCKS = "trucks"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One limit broken, with the element and the numbers."""
+
+    kind: str
+    message: str
+    element: str = ""
+    value: float | None = None
+    limit: float | None = None
+    island: str = ""
+    time: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind, "message": self.message}
+        for key in ("element", "value", "limit", "island", "time"):
+            value = getattr(self, key)
+            if value not in ("", None):
+                out[key] = value
+        return out
+
+
+@dataclass(frozen=True)
+class TruckPlan:
+    id: str
+    bus: int
+    connection_point: str
+    island: str
+    rating_kw: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "bus": self.bus,
+            "connection_point": self.connection_point,
+            "island": self.island,
+            "rating_kw": self.rating_kw,
+        }
+
+
+@dataclass(frozen=True)
+class IslandPlan:
+    id: str
+    buses: tuple[int, ...]
+    supply: Supply
+    design_peak_kw: float
+    trucks: tuple[str, ...]
+    households: int
+    design_peak_kvar: float = 0.0
+    protected_kw: float = 0.0
+    shed_kw: float = 0.0
+    loads: tuple[int, ...] = ()
+    tie: ElementRef | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "buses": list(self.buses),
+            "supply": str(self.supply),
+            "design_peak_kw": round(self.design_peak_kw, 1),
+            "trucks": list(self.trucks),
+            "households": self.households,
+            "design_peak_kvar": round(self.design_peak_kvar, 1),
+            "protected_kw": round(self.protected_kw, 1),
+            "shed_kw": round(self.shed_kw, 1),
+            "loads": list(self.loads),
+        }
+        if self.tie is not None:
+            out["tie"] = self.tie.as_json()
+        return out
+
+
+@dataclass(frozen=True)
+class Verification:
+    passed: bool
+    time_steps: int
+    min_vm_pu: float | None
+    max_vm_pu: float | None
+    max_line_loading_percent: float
+    max_trafo_loading_percent: float
+    max_truck_loading_percent: float
+    unserved_protected_kw: float
+    violations: tuple[Violation, ...] = ()
+    load_flows: int = 0
+    worst: dict[str, Any] = field(default_factory=dict)
+    min_loading_not_kept: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "time_steps": self.time_steps,
+            "min_vm_pu": _round(self.min_vm_pu, 5),
+            "max_vm_pu": _round(self.max_vm_pu, 5),
+            "max_line_loading_percent": round(self.max_line_loading_percent, 2),
+            "max_trafo_loading_percent": round(self.max_trafo_loading_percent, 2),
+            "max_truck_loading_percent": round(self.max_truck_loading_percent, 2),
+            "unserved_protected_kw": round(self.unserved_protected_kw, 1),
+            "violations": [v.as_json() for v in self.violations],
+            "load_flows": self.load_flows,
+            "worst": self.worst,
+            "min_loading_not_kept": list(self.min_loading_not_kept),
+        }
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    name: str
+    start: str
+    end: str
+    out_of_service: tuple[ElementRef, ...]
+    switching: Switching
+    trucks: tuple[TruckPlan, ...]
+    islands: tuple[IslandPlan, ...]
+    design_peak_kw: float
+    peak_factor: float
+    margin: float
+    verification: Verification
+    schedule: tuple[dict[str, Any], ...] = ()
+    sequence: tuple[dict[str, Any], ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "start": self.start,
+            "end": self.end,
+            "out_of_service": [r.as_json() for r in self.out_of_service],
+            "switching": {
+                "close": [r.as_json() for r in self.switching.close],
+                "open": [r.as_json() for r in self.switching.open],
+                "in_service": [r.as_json() for r in self.switching.in_service],
+            },
+            "trucks": [t.as_json() for t in self.trucks],
+            "islands": [i.as_json() for i in self.islands],
+            "demand": {
+                "design_peak_kw": round(self.design_peak_kw, 1),
+                "peak_factor": round(self.peak_factor, 4),
+                "margin": self.margin,
+            },
+            "verification": self.verification.as_json(),
+            "schedule": list(self.schedule),
+            "sequence": list(self.sequence),
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    planner_version: str
+    case_name: str
+    case_file: str
+    network: str
+    feasible: bool
+    trucks_available: int
+    trucks_used: int
+    rating_kw: float
+    power_factor: float
+    stages: tuple[StagePlan, ...]
+    case_sha256: str = ""
+    network_sha256: str = ""
+    summary: dict[str, Any] = field(default_factory=dict)
+    refuelling: tuple[dict[str, Any], ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "planner_version": self.planner_version,
+            "case": {
+                "name": self.case_name,
+                "file": self.case_file,
+                "network": self.network,
+                "sha256": self.case_sha256,
+                "network_sha256": self.network_sha256,
+            },
+            "feasible": self.feasible,
+            "fleet": {
+                "trucks_available": self.trucks_available,
+                "trucks_used": self.trucks_used,
+                "rating_kw": self.rating_kw,
+                "power_factor": self.power_factor,
+            },
+            "stages": [s.as_json() for s in self.stages],
+            "summary": self.summary,
+            "refuelling": list(self.refuelling),
+            "warnings": list(self.warnings),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_json(), indent=2, ensure_ascii=False) + "\n"

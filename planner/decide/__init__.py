@@ -1,0 +1,1 @@
+"""Decide: what the works cut off, tie transfers, truck allocation, fleet, the planning loop."""

@@ -1,0 +1,131 @@
+"""What the works cut off, stage by stage, before any decision: the basis of `planner inspect`."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from planner.core.refs import ref_for
+from planner.decide.allocation import trucks_needed
+from planner.decide.transfer import candidate_ties, sectionalisers
+from planner.grid.context import StageContext
+from planner.grid.topology import build_graph, islands_of
+from planner.inputs.case import Case, Reserve
+
+__all__ = ["AffectedIsland", "StageArea", "affected_area"]
+
+
+@dataclass(frozen=True)
+class AffectedIsland:
+    id: str
+    buses: tuple[int, ...]
+    loads: tuple[int, ...]
+    households: int
+    design_peak_kw: float
+    design_peak_kvar: float
+    protected_kw: float
+    protected_kvar: float
+    ties: tuple[str, ...]
+    sectionalisers: tuple[str, ...]
+    connection_points: tuple[tuple[str, int], ...]
+    lower_bound_trucks: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "buses": list(self.buses),
+            "loads": list(self.loads),
+            "households": self.households,
+            "design_peak_kw": round(self.design_peak_kw, 1),
+            "design_peak_kvar": round(self.design_peak_kvar, 1),
+            "protected_kw": round(self.protected_kw, 1),
+            "protected_kvar": round(self.protected_kvar, 1),
+            "ties": list(self.ties),
+            "sectionalisers": list(self.sectionalisers),
+            "connection_points": [{"bus": b, "bays": n} for b, n in self.connection_points],
+            "lower_bound_trucks": self.lower_bound_trucks,
+        }
+
+
+@dataclass(frozen=True)
+class StageArea:
+    name: str
+    start: str
+    end: str
+    islands: tuple[AffectedIsland, ...]
+
+    @property
+    def lower_bound_trucks(self) -> int:
+        return sum(i.lower_bound_trucks for i in self.islands)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "start": self.start,
+            "end": self.end,
+            "islands": [i.as_json() for i in self.islands],
+            "lower_bound_trucks": self.lower_bound_trucks,
+        }
+
+
+def _ties_touching(ctx: StageContext, buses: frozenset[int]) -> list[str]:
+    net = ctx.base_net
+    out = []
+    for tie in candidate_ties(ctx):
+        if tie.table == "switch":
+            sw = net.switch.loc[tie.index]
+            ends = {int(sw.bus)}
+            if sw.et == "b":
+                ends.add(int(sw.element))
+            elif sw.et == "l":
+                line = net.line.loc[int(sw.element)]
+                ends |= {int(line.from_bus), int(line.to_bus)}
+        else:
+            line = net.line.loc[tie.index]
+            ends = {int(line.from_bus), int(line.to_bus)}
+        if ends & buses:
+            out.append(tie.text)
+    return out
+
+
+def affected_area(case: Case) -> list[StageArea]:
+    """Per stage: the islands the works cut off, with loads, ties, points and the truck bound."""
+    areas = []
+    n_1 = case.fleet.reserve == Reserve.N_1
+    for stage in case.stages:
+        ctx = StageContext.build(case, stage)
+        graph = build_graph(ctx.works_net)
+        islands = []
+        for k, buses in enumerate(islands_of(graph, ctx.cut_off)):
+            loads = ctx.loads_on(buses)
+            protected = [i for i in loads if i in ctx.protected]
+            p, q = ctx.peak_kw(loads)
+            pp_, pq = ctx.peak_kw(protected)
+            points = tuple(
+                (ref_for(ctx.base_net, "bus", c.bus.index).text, c.bays)
+                for c in case.connection_points
+                if c.bus.index in buses
+            )
+            islands.append(
+                AffectedIsland(
+                    id=f"A{k + 1}",
+                    buses=tuple(sorted(buses)),
+                    loads=tuple(loads),
+                    households=ctx.households(loads),
+                    design_peak_kw=p,
+                    design_peak_kvar=q,
+                    protected_kw=pp_,
+                    protected_kvar=pq,
+                    ties=tuple(_ties_touching(ctx, buses)),
+                    sectionalisers=tuple(s.text for s in sectionalisers(ctx.base_net, buses)),
+                    connection_points=points,
+                    lower_bound_trucks=trucks_needed(
+                        math.hypot(pp_, pq), case.fleet.rating_kva, n_1
+                    ),
+                )
+            )
+        areas.append(
+            StageArea(stage.name, stage.start.isoformat(), stage.end.isoformat(), tuple(islands))
+        )
+    return areas

@@ -1,0 +1,114 @@
+"""Truck allocation to connection points as a mixed-integer programme (scipy `milp` / HiGHS).
+
+Trucks are counted first: every truck costs 1. A small secondary cost spreads them: a truck at a
+point costs more the farther the point is, electrically, from the island's load (load-weighted
+impedance distance), and each further truck at the same point costs a little more than the one
+before, so trucks spread over good points instead of piling onto one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from planner.grid.topology import Graph
+
+__all__ = ["IslandNeed", "allocate", "point_costs", "trucks_needed"]
+
+CROWDING = 0.5  # extra secondary cost of each further truck at the same point
+
+
+@dataclass(frozen=True)
+class IslandNeed:
+    """An island that trucks must carry: its points (bus, bays, cost 0..1) and truck count."""
+
+    key: int
+    points: tuple[tuple[int, int, float], ...]
+    trucks: int
+
+
+def trucks_needed(design_kva: float, rating_kva: float, n_1: bool) -> int:
+    """Lower bound on trucks for an island: its design apparent power over one truck's kVA."""
+    if design_kva <= 0:
+        return 0
+    n = math.ceil(design_kva / rating_kva - 1e-9)
+    return n + 1 if n_1 else n
+
+
+def point_costs(
+    graph: Graph, buses: frozenset[int], points: list[int], load_kw: dict[int, float]
+) -> dict[int, float]:
+    """Load-weighted impedance distance from each point to the island's load, scaled to 0..1."""
+    order = sorted(buses)
+    pos = {b: i for i, b in enumerate(order)}
+    rows, cols, weights = [], [], []
+    for (a, b), ohm in zip(graph.edges, graph.edge_ohm, strict=True):
+        ba, bb = int(graph.buses[a]), int(graph.buses[b])
+        if ba in pos and bb in pos:
+            rows.append(pos[ba])
+            cols.append(pos[bb])
+            weights.append(float(ohm) + 1e-9)
+    n = len(order)
+    matrix = coo_matrix((weights, (rows, cols)), shape=(n, n)).tocsr()
+    sources = [pos[p] for p in points if p in pos]
+    if not sources:
+        return {}
+    dist = dijkstra(matrix, directed=False, indices=sources)
+    weight = np.array([load_kw.get(b, 0.0) for b in order])
+    moments = np.where(np.isfinite(dist), dist, 0.0) @ weight
+    top = float(moments.max()) if len(moments) else 0.0
+    return {p: (float(m) / top if top > 0 else 0.0) for p, m in zip(points, moments, strict=True)}
+
+
+def allocate(needs: list[IslandNeed], fleet: int) -> dict[int, list[int]] | None:
+    """Buses for each island's trucks (one entry per truck), or None when no allocation exists."""
+    slots: list[tuple[int, int, int, float]] = []  # (island key, bus, k-th truck there, cost)
+    for need in needs:
+        for bus, bays, cost in need.points:
+            for k in range(bays):
+                slots.append((need.key, bus, k, cost))
+    if sum(n.trucks for n in needs) == 0:
+        return {n.key: [] for n in needs}
+    if not slots:
+        return None
+    n = len(slots)
+    max_bays = max(b for need in needs for _, b, _ in need.points) if slots else 1
+    eps = 0.5 / (n * (1.0 + CROWDING * max_bays))
+    c = np.array([1.0 + eps * (cost + CROWDING * k) for _, _, k, cost in slots])
+    rows: list[np.ndarray] = []
+    lower: list[float] = []
+    upper: list[float] = []
+    for need in needs:
+        rows.append(np.array([1.0 if s[0] == need.key else 0.0 for s in slots]))
+        lower.append(need.trucks)
+        upper.append(np.inf)
+    rows.append(np.ones(n))
+    lower.append(0)
+    upper.append(fleet)
+    index = {(s[0], s[1], s[2]): i for i, s in enumerate(slots)}
+    for (key, bus, k), i in index.items():
+        j = index.get((key, bus, k + 1))
+        if j is not None:  # the (k+1)-th truck at a point only after the k-th
+            row = np.zeros(n)
+            row[i], row[j] = 1.0, -1.0
+            rows.append(row)
+            lower.append(0)
+            upper.append(np.inf)
+    result = milp(
+        c,
+        constraints=LinearConstraint(np.array(rows), lower, upper),
+        integrality=np.ones(n),
+        bounds=Bounds(0, 1),
+    )
+    if result.status != 0 or result.x is None:
+        return None
+    out: dict[int, list[int]] = {need.key: [] for need in needs}
+    for value, (key, bus, _, _) in zip(result.x, slots, strict=True):
+        if value > 0.5:
+            out[key].append(bus)
+    return {key: sorted(buses) for key, buses in out.items()}

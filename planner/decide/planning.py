@@ -1,0 +1,331 @@
+"""Planning a case: per stage, transfer first, then the fewest trucks that verify."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from planner.checks.stage import StageCheck, StageSetup, check_stage
+from planner.core.plan import StagePlan, Violation
+from planner.core.refs import ElementRef
+from planner.core.switching import Switching
+from planner.decide.allocation import IslandNeed, allocate, point_costs, trucks_needed
+from planner.decide.fleet import FleetState
+from planner.decide.transfer import candidate_ties, find_transfers
+from planner.grid.context import StageContext
+from planner.grid.powerflow import TruckAt
+from planner.grid.state import apply_switching
+from planner.grid.topology import build_graph, energised_buses, islands_of
+from planner.inputs.case import Reserve
+from planner.inputs.demand import StepGroup
+
+__all__ = ["IslandInfo", "Progress", "plan_stage", "truck_islands"]
+
+log = logging.getLogger(__name__)
+
+MAX_ROUNDS = 12
+ISLAND_KINDS = (
+    "truck_overload",
+    "vm_min",
+    "vm_max",
+    "line_loading",
+    "trafo_loading",
+    "not_converged",
+    "reserve",
+)
+GRID_KINDS = ("vm_min", "vm_max", "line_loading", "trafo_loading", "not_converged")
+
+
+@dataclass(frozen=True)
+class IslandInfo:
+    """An island left to trucks after transfer, with what sizing it needs."""
+
+    buses: frozenset[int]
+    design_kw: float
+    design_kvar: float
+    points: tuple[tuple[int, int, float], ...]
+    lower_bound: int
+
+    @property
+    def design_kva(self) -> float:
+        return math.hypot(self.design_kw, self.design_kvar)
+
+
+def truck_islands(ctx: StageContext, switching: Switching) -> list[IslandInfo]:
+    """Islands still cut off after `switching` that hold protected load, with their sizing."""
+    case = ctx.case
+    net = copy.deepcopy(ctx.works_net)
+    apply_switching(net, switching)
+    graph = build_graph(net)
+    affected = ctx.base_energised - energised_buses(graph)
+    out = []
+    for buses in islands_of(graph, affected):
+        protected = [i for i in ctx.loads_on(buses) if i in ctx.protected]
+        p_kw, q_kvar = ctx.peak_kw(protected)
+        if p_kw <= 0 and q_kvar <= 0:
+            continue
+        load_kw: dict[int, float] = {}
+        for i in protected:
+            load_kw[ctx.load_bus[i]] = load_kw.get(ctx.load_bus[i], 0.0) + ctx.peak_kw([i])[0]
+        on_island = sorted(p.bus.index for p in case.connection_points if p.bus.index in buses)
+        costs = point_costs(graph, buses, on_island, load_kw)
+        points = tuple((b, case.bays_at(b), costs.get(b, 0.0)) for b in on_island)
+        bound = trucks_needed(
+            math.hypot(p_kw, q_kvar), case.fleet.rating_kva, case.fleet.reserve == Reserve.N_1
+        )
+        out.append(IslandInfo(buses, p_kw, q_kvar, points, bound))
+    return out
+
+
+def merge_truck_islands(ctx: StageContext, switching: Switching) -> tuple[Switching, list[str]]:
+    """Close ties between truck islands where one island needs fewer trucks than the two.
+
+    Each island rounds its trucks up on its own; paralleling two islands through a normally-open
+    point (a bus coupler, a tie between two cut-off feeders) pools the remainders. A tie is
+    closed only if it joins two cut-off islands (nothing becomes grid-fed, no loop forms) and
+    the merged lower bound is smaller; verification then decides as for any island.
+    """
+    notes: list[str] = []
+    used = {*switching.close, *switching.in_service}
+    while True:
+        infos = truck_islands(ctx, switching)
+        before = sum(i.lower_bound for i in infos)
+        buses = frozenset().union(*(i.buses for i in infos)) if infos else frozenset()
+        best: tuple[int, ElementRef] | None = None
+        for tie in candidate_ties(ctx):
+            if tie in used:
+                continue
+            trial = switching.with_tie(tie, ())
+            merged = truck_islands(ctx, trial)
+            merged_buses = frozenset().union(*(i.buses for i in merged)) if merged else frozenset()
+            if len(merged) != len(infos) - 1 or merged_buses != buses:
+                continue  # joins no two truck islands, or something else changed
+            after = sum(i.lower_bound for i in merged)
+            if after < before and (best is None or after < best[0]):
+                best = (after, tie)
+        if best is None:
+            return switching, notes
+        switching = switching.with_tie(best[1], ())
+        used.add(best[1])
+        notes.append(
+            f"truck islands paralleled through {best[1].text}: "
+            f"{before} trucks by lower bound become {best[0]}"
+        )
+
+
+def _label(info: IslandInfo, island_id: str) -> str:
+    return f"island {island_id} ({len(info.buses)} buses, {info.design_kw:,.0f} kW design peak)"
+
+
+def _shortfalls(
+    infos: list[IslandInfo], counts: list[int], fleet: int, rating_kva: float, ids: list[str]
+) -> list[Violation]:
+    """Why no allocation exists: islands without points, too few bays, too small a fleet."""
+    out = []
+    for info, n, island in zip(infos, counts, ids, strict=True):
+        bays = sum(b for _, b, _ in info.points)
+        if not info.points:
+            out.append(
+                Violation(
+                    "shortfall",
+                    f"{_label(info, island)} has no connection point "
+                    "for trucks: its protected load cannot be supplied",
+                    island=island,
+                    value=round(info.design_kw, 1),
+                    limit=0.0,
+                )
+            )
+        elif bays < n:
+            short = info.design_kva - bays * rating_kva
+            out.append(
+                Violation(
+                    "shortfall",
+                    f"{_label(info, island)} needs {n} trucks, its "
+                    f"connection points have {bays} bays: short by {short:,.0f} kVA",
+                    island=island,
+                    value=bays,
+                    limit=n,
+                )
+            )
+    need = sum(counts)
+    if need > fleet:
+        if len(infos) == 1:
+            info = infos[0]
+            short = info.design_kva - fleet * rating_kva
+            short_text = f"short by {short:,.0f} kVA" if short > 0 else "no reserve truck left"
+            out.append(
+                Violation(
+                    "shortfall",
+                    f"{_label(info, ids[0])} needs {need} trucks, {fleet} available: {short_text}",
+                    island=ids[0],
+                    value=fleet,
+                    limit=need,
+                )
+            )
+        else:
+            listed = ", ".join(f"{i} {n}" for i, n in zip(ids, counts, strict=True))
+            out.append(
+                Violation(
+                    "shortfall",
+                    f"the stage needs {need} trucks ({listed}), "
+                    f"{fleet} available: short by {need - fleet}",
+                    value=fleet,
+                    limit=need,
+                )
+            )
+    return out
+
+
+def _best_effort(infos: list[IslandInfo], counts: list[int], fleet: int) -> dict[int, list[int]]:
+    """Place what the fleet and bays allow, island by island, best points first."""
+    left = fleet
+    out: dict[int, list[int]] = {}
+    for k, (info, n) in enumerate(zip(infos, counts, strict=True)):
+        buses: list[int] = []
+        for bus, bays, _ in sorted(info.points, key=lambda p: p[2]):
+            take = min(bays, n - len(buses), left)
+            buses += [bus] * take
+            left -= take
+        out[k] = buses
+    return out
+
+
+Progress = Callable[[str, int, int], None]
+
+
+def _stage_progress(
+    progress: Progress | None, label: str, total: int
+) -> Callable[[int], None] | None:
+    """A per-hour callback for one verification run, or None."""
+    if progress is None:
+        return None
+    return lambda hours: progress(label, hours, total)
+
+
+def plan_stage(
+    ctx: StageContext, fleet: FleetState | None = None, progress: Progress | None = None
+) -> tuple[StagePlan, StageCheck]:
+    """Transfer, then trucks, verified; more trucks where the load flow proves the bound short.
+
+    When full verification finds the grid outside its limits at an hour the transfer screening
+    did not look at, that hour joins the screening and the stage is planned again.
+    """
+    extra_groups: tuple[StepGroup, ...] = ()
+    for _ in range(MAX_ROUNDS):
+        plan, check = _plan_with_screening(ctx, extra_groups, fleet, progress)
+        grid_times = {
+            v.time for v in check.verification.violations if not v.island and v.kind in GRID_KINDS
+        }
+        more = tuple(
+            g
+            for g in ctx.demand.groups
+            if g.times[0].isoformat() in grid_times and all(g is not h for h in extra_groups)
+        )
+        if (not plan.switching.close and not plan.switching.in_service) or not more:
+            return plan, check
+        extra_groups += more
+    return plan, check
+
+
+def _plan_with_screening(
+    ctx: StageContext,
+    extra_groups: tuple[StepGroup, ...],
+    fleet_state: FleetState | None,
+    progress: Progress | None,
+) -> tuple[StagePlan, StageCheck]:
+    case, stage = ctx.case, ctx.stage
+    fleet = case.fleet
+    fleet_state = fleet_state or FleetState(fleet.trucks, fleet.setup_hours)
+    switching, transfers, _ = (
+        find_transfers(ctx, extra_groups) if ctx.cut_off else (Switching(), [], 0)
+    )
+    notes = [
+        f"transfer via {t.tie.text}"
+        + (f" with {', '.join(o.text for o in t.opened)} opened" if t.opened else "")
+        + f": {len(t.buses)} buses, {t.total_kw:,.0f} kW"
+        for t in transfers
+    ]
+    switching, merges = merge_truck_islands(ctx, switching)
+    notes += merges
+    infos = truck_islands(ctx, switching)
+    counts = [info.lower_bound for info in infos]
+    ids = [f"island at bus {min(i.buses)}" for i in infos]
+    check: StageCheck | None = None
+    extra_violations: list[Violation] = []
+    for _ in range(MAX_ROUNDS):
+        needs = [
+            IslandNeed(k, info.points, n)
+            for k, (info, n) in enumerate(zip(infos, counts, strict=True))
+        ]
+        alloc = allocate(needs, fleet.trucks)
+        if alloc is None:
+            alloc = _best_effort(infos, counts, fleet.trucks)
+            extra_violations = _shortfalls(infos, counts, fleet.trucks, fleet.rating_kva, ids)
+        buses = [bus for k in range(len(infos)) for bus in alloc.get(k, [])]
+        names, timing = fleet_state.assign(stage.start, buses)
+        trucks = [
+            TruckAt(n, b, fleet.rating_kw, fleet.rating_kva)
+            for n, b in zip(names, buses, strict=True)
+        ]
+        step = _stage_progress(
+            progress, f"{stage.name}: verifying {len(trucks)} truck(s)", len(ctx.demand.times)
+        )
+        check = check_stage(ctx, StageSetup(switching, tuple(trucks)), progress=step)
+        by_min_bus = {min(i.buses): i.id for i in check.islands}
+        ids = [by_min_bus.get(min(info.buses), "?") for info in infos]
+        if extra_violations:
+            extra_violations = _shortfalls(infos, counts, fleet.trucks, fleet.rating_kva, ids)
+            break
+        if check.verification.passed:
+            break
+        failing = {
+            v.island for v in check.verification.violations if v.kind in ISLAND_KINDS and v.island
+        }
+        grown = False
+        for k, island in enumerate(ids):
+            if island in failing:
+                kinds = sorted(
+                    {v.kind for v in check.verification.violations if v.island == island}
+                )
+                notes.append(
+                    f"island {island}: {counts[k]} truck(s) (lower bound "
+                    f"{infos[k].lower_bound}) failed verification ({', '.join(kinds)}); "
+                    "adding one"
+                )
+                counts[k] += 1
+                grown = True
+        if not grown:
+            break
+    assert check is not None
+    verification = check.verification
+    extra_violations += [Violation("fleet_timing", text) for text in timing]
+    if extra_violations:
+        verification = dataclasses.replace(
+            verification, passed=False, violations=(*extra_violations, *verification.violations)
+        )
+    for k, info in enumerate(infos):
+        if counts[k] > info.lower_bound and verification.passed:
+            notes.append(
+                f"island {ids[k]}: the lower bound of {info.lower_bound} truck(s) "
+                f"({info.design_kva:,.0f} kVA design) was not enough by load flow; "
+                f"{counts[k]} verified"
+            )
+    affected_loads = ctx.loads_on(ctx.cut_off)
+    return StagePlan(
+        name=stage.name,
+        start=stage.start.isoformat(),
+        end=stage.end.isoformat(),
+        out_of_service=stage.out_of_service,
+        switching=switching,
+        trucks=tuple(check.trucks),
+        islands=tuple(check.islands),
+        design_peak_kw=ctx.peak_kw(affected_loads)[0],
+        peak_factor=ctx.demand.peak_factor,
+        margin=case.loads.margin,
+        verification=verification,
+        notes=tuple(notes),
+    ), check

@@ -1,0 +1,1 @@
+"""Dispatch: hourly schedule, switching sequence, and the pipeline from case to plan."""

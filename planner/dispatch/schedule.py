@@ -1,0 +1,224 @@
+"""Hourly dispatch: each stage's schedule, and per truck where it is, what it runs and its fuel.
+
+Fuel is `fuel_l_per_kwh` times the energy a truck delivers in the hour. A tank starts full
+(`tank_l`); a truck is refuelled in place, to full, before an hour that would take its tank
+below the 10 % kept in reserve. Outside its stages a truck is at the depot, setting up
+(`setup_hours` before its stage starts) or standing by at its last bay.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from planner.checks.stage import StageCheck
+from planner.inputs.case import Case, Stage
+
+__all__ = ["FleetHour", "Refuel", "fleet_timeline", "stage_schedule", "to_csv"]
+
+RESERVE_SHARE = 0.1
+CSV_COLUMNS = (
+    "time",
+    "truck",
+    "status",
+    "stage",
+    "location",
+    "bus",
+    "island",
+    "online",
+    "p_kw",
+    "q_kvar",
+    "loading_percent",
+    "fuel_l",
+    "tank_l",
+    "refuel_l",
+)
+
+
+def _hours(start: datetime, end: datetime, t: datetime) -> float:
+    return (min(t + timedelta(hours=1), end) - t).total_seconds() / 3600.0
+
+
+def stage_schedule(case: Case, stage: Stage, check: StageCheck) -> list[dict[str, Any]]:
+    """One entry per hour: trucks online, their kW/kvar, island loads and the voltage range."""
+    fleet = case.fleet
+    out = []
+    for hour in check.hours:
+        duration = _hours(stage.start, stage.end, hour.time)
+        entry: dict[str, Any] = {
+            "time": hour.time.isoformat(),
+            "online": list(hour.online),
+            "truck_kw": {t: round(v, 1) for t, v in sorted(hour.truck_kw.items())},
+            "truck_kvar": {t: round(v, 1) for t, v in sorted(hour.truck_kvar.items())},
+            "fuel_l": {
+                t: round(max(v, 0.0) * duration * fleet.fuel_l_per_kwh, 1)
+                for t, v in sorted(hour.truck_kw.items())
+            },
+            "island_load_kw": {i: round(v, 1) for i, v in sorted(hour.island_load_kw.items())},
+            "island_losses_kw": {i: round(v, 2) for i, v in sorted(hour.island_losses_kw.items())},
+            "min_vm_pu": None if math.isnan(hour.min_vm_pu) else round(hour.min_vm_pu, 5),
+            "max_vm_pu": None if math.isnan(hour.max_vm_pu) else round(hour.max_vm_pu, 5),
+        }
+        out.append(entry)
+    return out
+
+
+@dataclass(frozen=True)
+class FleetHour:
+    """One truck in one hour of the works."""
+
+    time: datetime
+    truck: str
+    status: str  # depot | setup | online | standby | idle
+    stage: str
+    location: str
+    bus: int | None
+    island: str
+    online: bool
+    p_kw: float
+    q_kvar: float
+    loading_percent: float
+    fuel_l: float
+    tank_l: float
+    refuel_l: float
+    energy_kwh: float
+
+
+@dataclass(frozen=True)
+class Refuel:
+    truck: str
+    time: str
+    location: str
+    litres: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "truck": self.truck,
+            "time": self.time,
+            "location": self.location,
+            "litres": round(self.litres, 1),
+        }
+
+
+def fleet_timeline(
+    case: Case, stages: list[tuple[Stage, StageCheck]]
+) -> tuple[list[FleetHour], list[Refuel]]:
+    """Every used truck, every hour from the first set-up to the end of the works."""
+    fleet = case.fleet
+    setup = timedelta(hours=fleet.setup_hours)
+    used = sorted({t.id for _, c in stages for t in c.trucks}, key=lambda s: (len(s), s))
+    if not used:
+        return [], []
+    ordered = sorted(stages, key=lambda sc: sc[0].start)
+    first = min(s.start for s, c in ordered if c.trucks) - setup
+    last = max(s.end for s, _ in ordered)
+    times = {h.time for _, c in ordered for h in c.hours}
+    t = first
+    while t < last:  # hours between stages, on the grid of the first set-up
+        if not any(s.start <= t < s.end for s, _ in ordered):
+            times.add(t)
+        t += timedelta(hours=1)
+    per_hour: dict[tuple[str, datetime], tuple[Stage, StageCheck, Any]] = {}
+    for stage, check in ordered:
+        for hour in check.hours:
+            for truck in check.trucks:
+                per_hour[(truck.id, hour.time)] = (stage, check, hour)
+    rows: list[FleetHour] = []
+    refuels: list[Refuel] = []
+    for truck_id in used:
+        tank = fleet.tank_l
+        where: tuple[str, int | None, str] = ("depot", None, "")
+        for t in sorted(times):
+            status, stage_name, online, p, q, duration = "depot", "", False, 0.0, 0.0, 1.0
+            hit = _hour_at(per_hour, truck_id, t)
+            if hit is not None:
+                stage, check, hour = hit
+                truck = next(x for x in check.trucks if x.id == truck_id)
+                where = (truck.connection_point, truck.bus, truck.island)
+                stage_name = stage.name
+                online = truck_id in hour.online
+                status = "online" if online else "standby"
+                p, q = hour.truck_kw.get(truck_id, 0.0), hour.truck_kvar.get(truck_id, 0.0)
+                duration = _hours(stage.start, stage.end, t)
+            else:
+                upcoming = _next_use(ordered, truck_id, t)
+                if upcoming is not None and upcoming[0].start - setup <= t < upcoming[0].start:
+                    status, stage_name = "setup", upcoming[0].name
+                    where = (upcoming[1].connection_point, upcoming[1].bus, upcoming[1].island)
+                elif where[0] != "depot":
+                    status = "idle"
+            energy = max(p, 0.0) * duration if online else 0.0
+            fuel = energy * fleet.fuel_l_per_kwh
+            refuel = 0.0
+            if online and tank - fuel < RESERVE_SHARE * fleet.tank_l:
+                refuel = fleet.tank_l - tank
+                tank = fleet.tank_l
+                refuels.append(Refuel(truck_id, t.isoformat(), where[0], refuel))
+            tank -= fuel
+            s_kva = math.hypot(p, q)
+            rows.append(
+                FleetHour(
+                    t,
+                    truck_id,
+                    status,
+                    stage_name,
+                    where[0],
+                    where[1],
+                    where[2] if hit else "",
+                    online,
+                    p,
+                    q,
+                    s_kva / fleet.rating_kva * 100.0,
+                    fuel,
+                    tank,
+                    refuel,
+                    energy,
+                )
+            )
+    rows.sort(key=lambda r: (r.time, len(r.truck), r.truck))
+    refuels.sort(key=lambda r: (r.time, len(r.truck), r.truck))
+    return rows, refuels
+
+
+def _hour_at(per_hour, truck_id: str, t: datetime):
+    return per_hour.get((truck_id, t))
+
+
+def _next_use(ordered, truck_id: str, t: datetime):
+    for stage, check in ordered:
+        if stage.start > t:
+            for truck in check.trucks:
+                if truck.id == truck_id:
+                    return stage, truck
+    return None
+
+
+def to_csv(rows: list[FleetHour]) -> str:
+    """schedule.csv: one row per truck per hour."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for r in rows:
+        writer.writerow(
+            [
+                r.time.isoformat(),
+                r.truck,
+                r.status,
+                r.stage,
+                r.location,
+                "" if r.bus is None else r.bus,
+                r.island,
+                int(r.online),
+                f"{r.p_kw:.1f}",
+                f"{r.q_kvar:.1f}",
+                f"{r.loading_percent:.1f}",
+                f"{r.fuel_l:.1f}",
+                f"{r.tank_l:.1f}",
+                f"{r.refuel_l:.1f}",
+            ]
+        )
+    return buffer.getvalue()

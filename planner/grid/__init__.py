@@ -1,0 +1,1 @@
+"""Grid: topology, switching state, stage context, the load-flow engine and its fallback, limits."""

@@ -1,0 +1,93 @@
+"""A stage's fixed context: its network before and after the works, and its design demand."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+import pandapower as pp
+import pandas as pd
+
+from planner.grid.state import apply_works, stage_base_net
+from planner.grid.topology import Graph, build_graph, energised_buses
+from planner.inputs.case import Case, Stage
+from planner.inputs.demand import Demand, StepGroup, stage_demand
+
+__all__ = ["StageContext", "set_design_loads"]
+
+
+@dataclass(frozen=True)
+class StageContext:
+    """Everything about a stage that does not depend on the plan, computed once."""
+
+    case: Case
+    stage: Stage
+    base_net: pp.pandapowerNet
+    works_net: pp.pandapowerNet
+    base_graph: Graph
+    base_energised: frozenset[int]
+    works_energised: frozenset[int]
+    demand: Demand
+    load_bus: dict[int, int]
+    protected: frozenset[int]
+
+    @classmethod
+    def build(cls, case: Case, stage: Stage) -> StageContext:
+        base = stage_base_net(case, stage)
+        works = copy.deepcopy(base)
+        apply_works(works, stage)
+        base_graph = build_graph(base)
+        loads = base.load
+        return cls(
+            case=case,
+            stage=stage,
+            base_net=base,
+            works_net=works,
+            base_graph=base_graph,
+            base_energised=energised_buses(base_graph),
+            works_energised=energised_buses(build_graph(works)),
+            demand=stage_demand(case, base, stage),
+            load_bus={int(i): int(b) for i, b in zip(loads.index, loads.bus, strict=True)},
+            protected=case.loads.protected,
+        )
+
+    @property
+    def cut_off(self) -> frozenset[int]:
+        """Buses the works cut off from every source."""
+        return self.base_energised - self.works_energised
+
+    def loads_on(self, buses: frozenset[int] | set[int]) -> list[int]:
+        return sorted(i for i, b in self.load_bus.items() if b in buses)
+
+    def _positions(self, loads: list[int]) -> np.ndarray:
+        return np.asarray(pd.Index(self.demand.loads).get_indexer(loads), dtype=int)
+
+    def load_kw(self, loads: list[int], group: StepGroup) -> tuple[float, float]:
+        pos = self._positions(loads)
+        return float(group.p_mw[pos].sum() * 1000.0), float(group.q_mvar[pos].sum() * 1000.0)
+
+    def peak_kw(self, loads: list[int]) -> tuple[float, float]:
+        """Largest design P over the stage's time steps, and the Q at that step."""
+        if not loads:
+            return 0.0, 0.0
+        pos = self._positions(loads)
+        p = self.demand.p_matrix[:, pos].sum(axis=1)
+        k = int(np.argmax(p))
+        if p[k] <= 0:
+            return 0.0, 0.0
+        return float(p[k] * 1000.0), float(self.demand.q_matrix[k, pos].sum() * 1000.0)
+
+    def households(self, loads: list[int]) -> int:
+        column = self.base_net.load.get("households")
+        if column is None:
+            return 0
+        return int(np.nansum(column.reindex(loads).to_numpy(dtype=float)))
+
+
+def set_design_loads(net: pp.pandapowerNet, ctx: StageContext, group: StepGroup) -> None:
+    """Put the design load of one time step on `net` (indices of the stage's network)."""
+    pos = pd.Index(ctx.demand.loads).get_indexer(net.load.index)
+    net.load["p_mw"] = group.p_mw[pos]
+    net.load["q_mvar"] = group.q_mvar[pos]
+    net.load["scaling"] = 1.0

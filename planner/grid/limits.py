@@ -1,0 +1,202 @@
+"""Collecting limit checks over many load flows: violations (worst per element) and extremes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandapower as pp
+
+from planner.core.plan import Violation
+from planner.core.refs import ref_for
+from planner.grid.engine import BatchModel, BatchResult
+from planner.grid.powerflow import GridSolution
+from planner.inputs.case import Limits
+
+__all__ = ["TOL", "Extreme", "Findings"]
+
+TOL = 1e-6
+
+
+@dataclass(frozen=True)
+class Extreme:
+    """The worst value of a quantity, where and when it occurred."""
+
+    value: float
+    element: str
+    time: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"value": round(self.value, 5), "element": self.element, "time": self.time}
+
+
+@dataclass
+class Findings:
+    """Everything a stage's load flows found: violations (one per kind and element) and extremes."""
+
+    net: pp.pandapowerNet
+    limits: Limits
+    violations: dict[tuple[str, str], Violation] = field(default_factory=dict)
+    min_vm: Extreme | None = None
+    max_vm: Extreme | None = None
+    max_line: Extreme | None = None
+    max_trafo: Extreme | None = None
+    max_truck: Extreme | None = None
+    unserved_kw: float = 0.0
+    load_flows: int = 0
+    min_loading_hours: list[str] = field(default_factory=list)
+
+    def add(self, v: Violation, higher_is_worse: bool = True) -> None:
+        """Keep the worst violation per (kind, element, island)."""
+        key = (v.kind, f"{v.element}|{v.island}")
+        old = self.violations.get(key)
+        if old is None or (
+            old.value is not None
+            and v.value is not None
+            and v.value != old.value
+            and (v.value > old.value) == higher_is_worse
+        ):
+            self.violations[key] = v
+
+    def _extreme(self, name: str, value: float, element: str, when: str, low: bool) -> None:
+        old = getattr(self, name)
+        if old is None or (value < old.value if low else value > old.value):
+            setattr(self, name, Extreme(value, element, when))
+
+    def observe_truck(self, truck_id: str, loading: float, island: str, when: str) -> None:
+        self._extreme("max_truck", loading, truck_id, when, low=False)
+        if loading > 100.0 + TOL:
+            self.add(
+                Violation(
+                    "truck_overload",
+                    f"island {island}: truck {truck_id} at {loading:.1f} % of its kVA rating",
+                    truck_id,
+                    round(loading, 2),
+                    100.0,
+                    island,
+                    when,
+                )
+            )
+
+    def check(self, sol: GridSolution, where: str, when: str, island: str = "") -> None:
+        """Voltage and loading limits of one solved state."""
+
+        def arrays(values: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
+            ids = np.fromiter(values.keys(), dtype=int, count=len(values))
+            data = np.fromiter(values.values(), dtype=float, count=len(values))
+            return ids, data[None, :]
+
+        buses, vm = arrays(sol.vm_pu)
+        lines, line = arrays(sol.line_loading_percent)
+        trafos, trafo = arrays(sol.trafo_loading_percent)
+        self.check_batch(buses, vm, lines, line, trafos, trafo, [when], where, island)
+
+    def check_result(
+        self,
+        model: BatchModel,
+        res: BatchResult,
+        rows: list[int],
+        whens: list[str],
+        where: str,
+        island: str = "",
+    ) -> None:
+        """`check_batch` on rows of a batched-engine result, `whens[i]` the time of `rows[i]`."""
+        if rows:
+            self.check_batch(
+                model.bus_ids,
+                res.vm_pu[rows],
+                model.lines,
+                res.line_loading_percent[rows],
+                model.trafos,
+                res.trafo_loading_percent[rows],
+                whens,
+                where,
+                island,
+            )
+
+    def check_batch(
+        self,
+        buses: np.ndarray,
+        vm: np.ndarray,
+        lines: np.ndarray,
+        line_loading: np.ndarray,
+        trafos: np.ndarray,
+        trafo_loading: np.ndarray,
+        whens: list[str],
+        where: str,
+        island: str = "",
+    ) -> None:
+        """`check` for many time steps at once: arrays are (steps, elements)."""
+        limits = self.limits
+        scan = (
+            ("bus", buses, vm, "min_vm", "vm_min", limits.vm_min_pu, True),
+            ("bus", buses, vm, "max_vm", "vm_max", limits.vm_max_pu, False),
+            (
+                "line",
+                lines,
+                line_loading,
+                "max_line",
+                "line_loading",
+                limits.max_line_loading_percent,
+                False,
+            ),
+            (
+                "trafo",
+                trafos,
+                trafo_loading,
+                "max_trafo",
+                "trafo_loading",
+                limits.max_trafo_loading_percent,
+                False,
+            ),
+        )
+        for table, ids, values, extreme, kind, limit, low in scan:
+            if values.size:
+                self._scan(table, ids, values, whens, where, island, extreme, kind, limit, low)
+
+    def _scan(
+        self,
+        table: str,
+        ids: np.ndarray,
+        values: np.ndarray,
+        whens: list[str],
+        where: str,
+        island: str,
+        extreme: str,
+        kind: str,
+        limit: float,
+        low: bool,
+    ) -> None:
+        """Track the extreme of one quantity and report each element past its limit, once."""
+        pick = np.argmin if low else np.argmax
+        t, j = (int(x) for x in np.unravel_index(pick(values), values.shape))
+        ref = ref_for(self.net, table, int(ids[j])).text
+        self._extreme(extreme, float(values[t, j]), ref, whens[t], low=low)
+        worst = values.min(axis=0) if low else values.max(axis=0)
+        past = worst < limit - TOL if low else worst > limit + TOL
+        for j in np.nonzero(past)[0].tolist():
+            t = int(pick(values[:, j]))
+            ref = ref_for(self.net, table, int(ids[j])).text
+            value = float(values[t, j])
+            if table == "bus":
+                side = "below" if low else "above"
+                message = f"{where}: {ref} at {value:.4f} pu, {side} {limit} pu"
+            else:
+                message = f"{where}: {ref} loaded {value:.1f} %, above {limit:g} %"
+            digits = 5 if table == "bus" else 2
+            violation = Violation(kind, message, ref, round(value, digits), limit, island, whens[t])
+            self.add(violation, higher_is_worse=not low)
+
+    def sorted_violations(self) -> tuple[Violation, ...]:
+        return tuple(
+            sorted(self.violations.values(), key=lambda v: (v.kind, v.island, v.element, v.time))
+        )
+
+    def worst_json(self) -> dict[str, Any]:
+        out = {}
+        for name in ("min_vm", "max_vm", "max_line", "max_trafo", "max_truck"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value.as_json()
+        return out

@@ -1,0 +1,59 @@
+"""Network states of a stage: earlier permanent changes, the works, and the stage's switching."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import Iterator
+
+import pandapower as pp
+
+from planner.core.switching import Switching
+from planner.inputs.case import Case, Stage
+
+__all__ = ["apply_switching", "apply_works", "stage_base_net", "switched"]
+
+
+def stage_base_net(case: Case, stage: Stage) -> pp.pandapowerNet:
+    """A copy of the case's network with the `after` changes of every stage ended before `stage`."""
+    net = copy.deepcopy(case.network.net)
+    for earlier in case.stages:
+        if earlier is stage or earlier.end > stage.start:
+            continue
+        for ref, fields in earlier.after:
+            for column, value in fields:
+                net[ref.table].at[ref.index, column] = value
+    return net
+
+
+def apply_works(net: pp.pandapowerNet, stage: Stage) -> None:
+    """Take the stage's elements out: switches are opened, other elements put out of service."""
+    for ref in stage.out_of_service:
+        if ref.table == "switch":
+            net.switch.at[ref.index, "closed"] = False
+        else:
+            net[ref.table].at[ref.index, "in_service"] = False
+
+
+@contextlib.contextmanager
+def switched(net: pp.pandapowerNet, switching: Switching) -> Iterator[pp.pandapowerNet]:
+    """`net` with `switching` applied for the duration of the block, then as it was."""
+    saved = [(r, net.switch.at[r.index, "closed"]) for r in (*switching.close, *switching.open)]
+    saved_lines = [(r, net[r.table].at[r.index, "in_service"]) for r in switching.in_service]
+    apply_switching(net, switching)
+    try:
+        yield net
+    finally:
+        for ref, value in saved:
+            net.switch.at[ref.index, "closed"] = value
+        for ref, value in saved_lines:
+            net[ref.table].at[ref.index, "in_service"] = value
+
+
+def apply_switching(net: pp.pandapowerNet, switching: Switching) -> None:
+    for ref in switching.close:
+        net.switch.at[ref.index, "closed"] = True
+    for ref in switching.open:
+        net.switch.at[ref.index, "closed"] = False
+    for ref in switching.in_service:
+        net[ref.table].at[ref.index, "in_service"] = True

@@ -1,0 +1,1 @@
+"""Inputs: reading and checking the case, the network, profiles; the design demand."""

@@ -1,0 +1,116 @@
+"""The migration case (`planner.case/1`) as frozen dataclasses: what a checked case holds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from planner.core.refs import ElementRef
+from planner.inputs.network import Network
+from planner.inputs.profiles import CsvProfile
+
+__all__ = [
+    "FORMAT",
+    "Case",
+    "ConnectionPoint",
+    "Fleet",
+    "Limits",
+    "Loads",
+    "Reserve",
+    "SgenMode",
+    "Stage",
+]
+
+FORMAT = "planner.case/1"
+
+
+class Reserve(StrEnum):
+    NONE = "none"
+    N_1 = "n-1"
+
+
+class SgenMode(StrEnum):
+    TRIP = "trip"
+    KEEP = "keep"
+
+
+@dataclass(frozen=True)
+class Limits:
+    vm_min_pu: float = 0.93
+    vm_max_pu: float = 1.07
+    max_line_loading_percent: float = 100.0
+    max_trafo_loading_percent: float = 100.0
+
+
+@dataclass(frozen=True)
+class Fleet:
+    trucks: int
+    rating_kw: float = 2000.0
+    power_factor: float = 0.8
+    vm_setpoint_pu: float = 1.0
+    min_loading: float = 0.3
+    reserve: Reserve = Reserve.NONE
+    setup_hours: float = 2.0
+    fuel_l_per_kwh: float = 0.27
+    tank_l: float = 1500.0
+
+    @property
+    def rating_kva(self) -> float:
+        """A truck's limit: its apparent power rating."""
+        return self.rating_kw / self.power_factor
+
+
+@dataclass(frozen=True)
+class ConnectionPoint:
+    bus: ElementRef
+    bays: int = 1
+
+
+@dataclass(frozen=True)
+class Loads:
+    protected: frozenset[int]
+    profile: str = "flat"
+    csv_profile: CsvProfile | None = None
+    scaling: float = 1.0
+    margin: float = 0.1
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    start: datetime
+    end: datetime
+    out_of_service: tuple[ElementRef, ...]
+    after: tuple[tuple[ElementRef, tuple[tuple[str, Any], ...]], ...] = ()
+
+    @property
+    def hours(self) -> float:
+        return (self.end - self.start).total_seconds() / 3600.0
+
+
+@dataclass(frozen=True)
+class Case:
+    """A checked case: every reference resolved against `network`."""
+
+    name: str
+    file: str
+    network: Network
+    fleet: Fleet
+    stages: tuple[Stage, ...]
+    connection_points: tuple[ConnectionPoint, ...]
+    loads: Loads
+    sha256: str
+    description: str = ""
+    limits: Limits = field(default_factory=Limits)
+    islanded_sgen: SgenMode = SgenMode.TRIP
+    ties: tuple[ElementRef, ...] | None = None  # None: "auto"
+    ties_mode: str = "auto"
+    network_warnings: tuple[str, ...] = ()
+
+    def bays_at(self, bus: int) -> int:
+        for point in self.connection_points:
+            if point.bus.index == bus:
+                return point.bays
+        return 0

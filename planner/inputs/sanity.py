@@ -1,0 +1,153 @@
+"""Network sanity checks before planning: what would make results meaningless, and what is odd.
+
+Errors stop the run (exit 2) and are reported like case errors: the network, the element
+(`table:name` or `table:#index`), the field and the value. Warnings go into the plan.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandapower as pp
+import pandas as pd
+
+from planner.core.errors import Problem
+from planner.core.refs import ref_for
+from planner.inputs.network import BUS_COLUMNS
+
+__all__ = ["check_network"]
+
+# (table, field, rule): "pos" > 0, "nonneg" >= 0, "num" any finite number
+_NUMBERS = {
+    "bus": (("vn_kv", "pos"),),
+    "line": (
+        ("length_km", "pos"),
+        ("r_ohm_per_km", "nonneg"),
+        ("x_ohm_per_km", "nonneg"),
+        ("c_nf_per_km", "nonneg"),
+        ("max_i_ka", "pos"),
+        ("parallel", "pos"),
+    ),
+    "trafo": (
+        ("sn_mva", "pos"),
+        ("vn_hv_kv", "pos"),
+        ("vn_lv_kv", "pos"),
+        ("vk_percent", "pos"),
+        ("vkr_percent", "nonneg"),
+        ("pfe_kw", "nonneg"),
+        ("i0_percent", "nonneg"),
+    ),
+    "load": (("p_mw", "num"), ("q_mvar", "num"), ("scaling", "nonneg")),
+    "sgen": (("p_mw", "num"), ("q_mvar", "num"), ("scaling", "nonneg")),
+    "ext_grid": (("vm_pu", "pos"),),
+}
+_RULES = {
+    "pos": ("must be a number greater than 0", lambda v: v > 0),
+    "nonneg": ("must be a number of 0 or more", lambda v: v >= 0),
+    "num": ("must be a number", lambda v: np.ones_like(v, dtype=bool)),
+}
+
+
+def check_network(net: pp.pandapowerNet, source: str) -> tuple[list[Problem], list[str]]:
+    """Problems that stop planning, and warnings worth printing in the plan."""
+    problems: list[Problem] = []
+    warnings: list[str] = []
+
+    def error(table: str, index: int, field: str, message: str, value: object = None) -> None:
+        ref = ref_for(net, table, index).text
+        if isinstance(value, np.generic):
+            value = value.item()
+        got = "" if value is None else f", got {value!r}"
+        problems.append(Problem(source, f"{ref}.{field}", f"{message}{got}"))
+
+    for table, fields in BUS_COLUMNS.items():
+        if table not in net or not len(net[table]):
+            continue
+        df = net[table]
+        for field in fields:
+            missing = ~pd.to_numeric(df[field], errors="coerce").isin(net.bus.index)
+            for index in df.index[missing.to_numpy()]:
+                error(
+                    table,
+                    int(index),
+                    field,
+                    "refers to a bus the network does not have",
+                    df.at[index, field],
+                )
+    if len(net.switch):
+        sw = net.switch
+        kinds = {"b": "bus", "l": "line", "t": "trafo", "t3": "trafo3w"}
+        for index in sw.index[~sw.et.isin(list(kinds)).to_numpy()]:
+            error(
+                "switch", int(index), "et", "must be one of 'b', 'l', 't', 't3'", sw.at[index, "et"]
+            )
+        for et, table in kinds.items():
+            known = net[table].index if table in net else []
+            rows = (sw.et == et).to_numpy()
+            missing = rows & ~pd.to_numeric(sw.element, errors="coerce").isin(known).to_numpy()
+            for index in sw.index[missing]:
+                error(
+                    "switch",
+                    int(index),
+                    "element",
+                    f"refers to a {table} the network does not have",
+                    sw.at[index, "element"],
+                )
+    for table, checks in _NUMBERS.items():
+        if table not in net or not len(net[table]):
+            continue
+        df = net[table]
+        for field, rule in checks:
+            if field not in df.columns:
+                continue
+            text, ok = _RULES[rule]
+            values = pd.to_numeric(df[field], errors="coerce").to_numpy(dtype=float)
+            with np.errstate(invalid="ignore"):
+                bad = ~np.isfinite(values) | ~ok(values)
+            for index in df.index[bad]:
+                error(table, int(index), field, text, df.at[index, field])
+    if len(net.line):
+        line = net.line
+        zero = (line.r_ohm_per_km.fillna(-1) == 0) & (line.x_ohm_per_km.fillna(-1) == 0)
+        for index in line.index[zero]:
+            error(
+                "line",
+                int(index),
+                "r_ohm_per_km",
+                "r_ohm_per_km and x_ohm_per_km are both 0: the line has no impedance; "
+                "model it as a bus-bus switch",
+            )
+    if len(net.trafo):
+        trafo = net.trafo
+        for index in trafo.index[trafo.vkr_percent.fillna(0) > trafo.vk_percent.fillna(np.inf)]:
+            error(
+                "trafo",
+                int(index),
+                "vkr_percent",
+                f"must not exceed vk_percent ({trafo.at[index, 'vk_percent']})",
+                trafo.at[index, "vkr_percent"],
+            )
+    in_service_grid = (
+        net.ext_grid[net.ext_grid.in_service.astype(bool)] if len(net.ext_grid) else []
+    )
+    if len(in_service_grid) == 0:
+        problems.append(
+            Problem(
+                source, "ext_grid", "the network has no in-service ext_grid: nothing supplies it"
+            )
+        )
+    if len(net.load):
+        out = ~net.bus.in_service.astype(bool)
+        stranded = net.load.in_service.astype(bool) & net.load.bus.isin(net.bus.index[out])
+        for index in net.load.index[stranded.to_numpy()]:
+            bus = int(net.load.at[index, "bus"])
+            warnings.append(
+                f"{ref_for(net, 'load', int(index)).text} is on out-of-service "
+                f"{ref_for(net, 'bus', bus).text}: it is never supplied"
+            )
+        negative = net.load.index[net.load.p_mw.fillna(0) < 0]
+        for index in negative:
+            warnings.append(
+                f"{ref_for(net, 'load', int(index)).text} has negative p_mw "
+                f"({net.load.at[index, 'p_mw']}): generation modelled as a load"
+            )
+    return problems, warnings

@@ -1,0 +1,1 @@
+"""Outputs: atomic output sets, the crew and manager reports, drawings."""

@@ -1,0 +1,333 @@
+"""Human outputs of a dispatch: crew orders (plan.md) and a self-contained report (report.html)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from html import escape
+
+from planner.core.plan import StagePlan, Supply
+from planner.dispatch.pipeline import Dispatch
+from planner.inputs.case import Case
+from planner.outputs.drawing import line_chart, network_svg
+
+__all__ = ["crew_orders", "html_report"]
+
+
+def _when(text: str) -> str:
+    return datetime.fromisoformat(text).strftime("%Y-%m-%d %H:%M")
+
+
+def _truck_hours(dispatch: Dispatch) -> dict[str, dict[str, float]]:
+    totals: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for row in dispatch.fleet_hours:
+        t = totals[row.truck]
+        t["online_h"] += 1 if row.online else 0
+        t["energy_kwh"] += row.energy_kwh
+        t["fuel_l"] += row.fuel_l
+        t["refuels"] += 1 if row.refuel_l > 0 else 0
+    return totals
+
+
+def _fleet_table(dispatch: Dispatch) -> list[str]:
+    totals = _truck_hours(dispatch)
+    if not totals:
+        return []
+    out = [
+        "## Trucks over the whole works",
+        "",
+        "| truck | hours online | energy kWh | fuel L | refuels |",
+        "|---|---|---|---|---|",
+    ]
+    for truck in sorted(totals, key=lambda t: (len(t), t)):
+        t = totals[truck]
+        out.append(
+            f"| {truck} | {t['online_h']:.0f} | {t['energy_kwh']:,.0f} | "
+            f"{t['fuel_l']:,.0f} | {t['refuels']:.0f} |"
+        )
+    return [*out, ""]
+
+
+def crew_orders(case: Case, dispatch: Dispatch) -> str:
+    """plan.md: where each truck goes and when, which bay, the switching order, and fuel."""
+    plan = dispatch.plan
+    setup = timedelta(hours=case.fleet.setup_hours)
+    s = plan.summary
+    out = [
+        f"# Dispatch plan: {plan.case_name}",
+        "",
+        f"- Network: `{plan.network}`; case file `{plan.case_file}`",
+        f"- Result: **{'feasible, every stage verified' if plan.feasible else 'NOT FEASIBLE'}**; "
+        f"{plan.trucks_used} of {plan.trucks_available} trucks of {plan.rating_kw:g} kW "
+        f"(pf {plan.power_factor:g}, {plan.rating_kw / plan.power_factor:g} kVA)",
+        f"- Households kept supplied: {s['households_kept_supplied']:,}; customer-hours of "
+        f"interruption avoided: {s['customer_hours_avoided']:,.0f}",
+        f"- Truck energy {s['truck_energy_kwh']:,.0f} kWh, fuel {s['fuel_l']:,.0f} L, "
+        f"{s['refuels']} refuels, {s['truck_running_hours']:,} truck-hours running",
+        "",
+    ]
+    for number, stage in enumerate(plan.stages, start=1):
+        out += _stage_orders(number, stage, setup)
+    out += _fleet_table(dispatch)
+    out += ["## Refuelling", ""]
+    if not dispatch.refuels:
+        out.append("No refuelling needed.")
+    by_day: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for r in dispatch.refuels:
+        when = datetime.fromisoformat(r.time)
+        by_day[when.strftime("%Y-%m-%d")][r.truck].append(when.strftime("%H:%M"))
+    if dispatch.refuels:
+        out += [
+            "Refuel in place to a full tank "
+            f"({case.fleet.tank_l:g} L) at these times (local time of the stage):",
+            "",
+            "| day | truck | times |",
+            "|---|---|---|",
+        ]
+        for day in sorted(by_day):
+            for truck in sorted(by_day[day], key=lambda t: (len(t), t)):
+                out.append(f"| {day} | {truck} | {', '.join(by_day[day][truck])} |")
+    out.append("")
+    return "\n".join(out)
+
+
+def _stage_orders(number: int, stage: StagePlan, setup: timedelta) -> list[str]:
+    start = datetime.fromisoformat(stage.start)
+    out = [
+        f"## Stage {number}: {stage.name}",
+        "",
+        f"{_when(stage.start)} to {_when(stage.end)}. Works: "
+        f"{', '.join(r.text for r in stage.out_of_service) or 'none'}.",
+        "",
+    ]
+    v = stage.verification
+    out.append(
+        f"Verification: **{'passed' if v.passed else 'FAILED'}** over {v.time_steps} "
+        f"hours ({v.load_flows} load flows)."
+    )
+    for violation in v.violations:
+        out.append(f"- {violation.message}")
+    out.append("")
+    if stage.islands:
+        out += [
+            "| island | buses | supply | design peak kW | trucks | households |",
+            "|---|---|---|---|---|---|",
+        ]
+        for i in stage.islands:
+            out.append(
+                f"| {i.id} | {len(i.buses)} | {i.supply} | {i.design_peak_kw:,.0f} | "
+                f"{', '.join(i.trucks) or '-'} | {i.households:,} |"
+            )
+        out.append("")
+    if stage.trucks:
+        out += [
+            f"Trucks: be connected and synchronised by {(start).strftime('%Y-%m-%d %H:%M')}"
+            f" (leave {setup.total_seconds() / 3600:g} h for driving, connecting and "
+            "synchronising).",
+            "",
+            "| truck | bay (connection point) | bus | island | hours online | energy kWh | "
+            "fuel L |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        online: dict[str, int] = defaultdict(int)
+        energy: dict[str, float] = defaultdict(float)
+        fuel: dict[str, float] = defaultdict(float)
+        for hour in stage.schedule:
+            for t in hour["online"]:
+                online[t] += 1
+                energy[t] += max(hour["truck_kw"].get(t, 0.0), 0.0)
+                fuel[t] += hour["fuel_l"].get(t, 0.0)
+        for t in stage.trucks:
+            out.append(
+                f"| {t.id} | {t.connection_point} | {t.bus} | {t.island} | {online[t.id]} "
+                f"| {energy[t.id]:,.0f} | {fuel[t.id]:,.0f} |"
+            )
+        out.append("")
+    if stage.sequence:
+        out += ["Switching sequence (make before break; every step load-flow checked):", ""]
+        for step in stage.sequence:
+            r = step["result"]
+            ok = "ok" if not r["violations"] else "; ".join(r["violations"])
+            sync = (
+                f" (synchronise {', '.join(step['synchronise'])})"
+                if step.get("synchronise")
+                else ""
+            )
+            out.append(
+                f"{step['step']}. {_when(step['time'])} **{step['action']}** "
+                f"{step['element']}{sync} — vm {r['min_vm_pu']}-{r['max_vm_pu']} pu, {ok}"
+            )
+        out.append("")
+    for note in stage.notes:
+        out.append(f"- note: {note}")
+    if stage.notes:
+        out.append("")
+    return out
+
+
+CSS = """
+body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1000px}
+h1{font-size:24px}
+h2{font-size:19px;border-bottom:2px solid #e67e22;padding-bottom:4px;margin-top:34px}
+table{border-collapse:collapse;margin:8px 0;font-size:13px}
+td,th{border:1px solid #ccc;padding:3px 7px} th{background:#f3f0ea}
+.ok{color:#1e8449;font-weight:bold} .bad{color:#c0392b;font-weight:bold}
+.cards{display:flex;gap:12px;flex-wrap:wrap}
+.card{background:#f7f4ee;border-radius:6px;padding:10px 14px}
+.card b{display:block;font-size:20px}
+svg{max-width:100%;height:auto;border:1px solid #ddd;margin:6px 0}
+"""
+
+
+def html_report(case: Case, dispatch: Dispatch) -> str:
+    """report.html: self-contained (inline CSS and SVG, no scripts, nothing fetched)."""
+    plan = dispatch.plan
+    s = plan.summary
+    status = (
+        '<span class="ok">feasible, every stage verified</span>'
+        if plan.feasible
+        else '<span class="bad">NOT FEASIBLE</span>'
+    )
+    cards = [
+        ("trucks", f"{plan.trucks_used} of {plan.trucks_available}"),
+        ("households kept supplied", f"{s['households_kept_supplied']:,}"),
+        ("customer-hours avoided", f"{s['customer_hours_avoided']:,.0f}"),
+        ("truck energy", f"{s['truck_energy_kwh']:,.0f} kWh"),
+        ("fuel", f"{s['fuel_l']:,.0f} L"),
+        ("refuels", f"{s['refuels']}"),
+    ]
+    body = [
+        f"<h1>Dispatch plan: {escape(plan.case_name)}</h1>",
+        f"<p>Network <code>{escape(plan.network)}</code>; {status}.</p>",
+        '<div class="cards">'
+        + "".join(f'<div class="card"><b>{escape(v)}</b>{escape(k)}</div>' for k, v in cards)
+        + "</div>",
+    ]
+    for number, (stage, ctx) in enumerate(zip(plan.stages, dispatch.contexts, strict=True), 1):
+        body += _stage_html(number, stage, ctx.base_net, case)
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(plan.case_name)}: dispatch plan</title><style>{CSS}</style></head>"
+        "<body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )
+
+
+def _stage_html(number: int, stage: StagePlan, net, case: Case) -> list[str]:
+    v = stage.verification
+    verdict = '<span class="ok">passed</span>' if v.passed else '<span class="bad">FAILED</span>'
+    out = [
+        f"<h2>Stage {number}: {escape(stage.name)}</h2>",
+        f"<p>{_when(stage.start)} to {_when(stage.end)}; works: "
+        f"{escape(', '.join(r.text for r in stage.out_of_service) or 'none')}; "
+        f"verification {verdict} over {v.time_steps} h.</p>",
+        network_svg(net, stage),
+    ]
+    if stage.islands:
+        out.append(
+            "<table><tr><th>island</th><th>buses</th><th>supply</th><th>design peak kW</th>"
+            "<th>trucks</th><th>households</th></tr>"
+        )
+        for i in stage.islands:
+            out.append(
+                f"<tr><td>{i.id}</td><td>{len(i.buses)}</td><td>{i.supply}</td>"
+                f"<td>{i.design_peak_kw:,.0f}</td><td>{escape(', '.join(i.trucks) or '-')}"
+                f"</td><td>{i.households:,}</td></tr>"
+            )
+        out.append("</table>")
+    if stage.trucks:
+        out.append(
+            "<table><tr><th>truck</th><th>connection point</th><th>bus</th><th>island</th></tr>"
+        )
+        for t in stage.trucks:
+            out.append(
+                f"<tr><td>{escape(t.id)}</td><td>{escape(t.connection_point)}</td>"
+                f"<td>{t.bus}</td><td>{t.island}</td></tr>"
+            )
+        out.append("</table>")
+    labels = [datetime.fromisoformat(h["time"]).strftime("%d %H:%M") for h in stage.schedule]
+    if stage.trucks and stage.schedule:
+        kva = case.fleet.rating_kva
+        series = {
+            t.id: [
+                ((h["truck_kw"].get(t.id, 0.0) ** 2 + h["truck_kvar"].get(t.id, 0.0) ** 2) ** 0.5)
+                / kva
+                * 100
+                for h in stage.schedule
+            ]
+            for t in stage.trucks
+        }
+        out.append(
+            line_chart(
+                series,
+                labels,
+                "Truck loading over time",
+                "% of kVA rating",
+                (100.0, case.fleet.min_loading * 100),
+            )
+        )
+    if stage.schedule:
+        vm = {
+            "min vm": [
+                h["min_vm_pu"] if h["min_vm_pu"] is not None else float("nan")
+                for h in stage.schedule
+            ],
+            "max vm": [
+                h["max_vm_pu"] if h["max_vm_pu"] is not None else float("nan")
+                for h in stage.schedule
+            ],
+        }
+        out.append(
+            line_chart(
+                vm,
+                labels,
+                "Voltage range over time",
+                "pu",
+                (case.limits.vm_min_pu, case.limits.vm_max_pu),
+            )
+        )
+    worst = v.worst
+    if worst:
+        out.append("<ul>")
+        for key, label in (
+            ("min_vm", "lowest voltage"),
+            ("max_vm", "highest voltage"),
+            ("max_line", "highest line loading"),
+            ("max_trafo", "highest transformer loading"),
+            ("max_truck", "highest truck loading"),
+        ):
+            if key in worst:
+                w = worst[key]
+                out.append(
+                    f"<li>{label}: {w['value']:.4g} at {escape(w['element'])}, "
+                    f"{_when(w['time'])}</li>"
+                )
+        out.append("</ul>")
+    if v.violations:
+        out.append(
+            '<ul class="bad">'
+            + "".join(f"<li>{escape(x.message)}</li>" for x in v.violations)
+            + "</ul>"
+        )
+    if stage.sequence:
+        out.append(
+            "<table><tr><th>step</th><th>time</th><th>action</th><th>element</th>"
+            "<th>min vm</th><th>unserved kW</th><th>result</th></tr>"
+        )
+        for step in stage.sequence:
+            r = step["result"]
+            result = (
+                '<span class="ok">ok</span>'
+                if not r["violations"]
+                else f'<span class="bad">{escape("; ".join(r["violations"]))}</span>'
+            )
+            out.append(
+                f"<tr><td>{step['step']}</td><td>{_when(step['time'])}</td>"
+                f"<td>{escape(step['action'])}</td><td>{escape(step['element'])}</td>"
+                f"<td>{r['min_vm_pu']}</td><td>{r['unserved_protected_kw']}</td>"
+                f"<td>{result}</td></tr>"
+            )
+        out.append("</table>")
+    supplies = {i.supply for i in stage.islands}
+    if Supply.NONE in supplies and not stage.verification.passed:
+        out.append('<p class="bad">Some cut-off load has no supply in this stage.</p>')
+    return out

@@ -1,0 +1,124 @@
+"""`planner validate` re-verifies plans, and catches hand-broken ones with the right violation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import planner
+from tests.conftest import CASES
+
+
+@pytest.fixture(scope="module")
+def plans(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """plan.json of two small cases, written by the CLI once."""
+    from click.testing import CliRunner
+
+    from planner.cli import main
+
+    out = {}
+    for name in ("case33bw_trucks", "oberrhein_transfer"):
+        folder = tmp_path_factory.mktemp(name)
+        result = CliRunner().invoke(
+            main, ["plan", str(CASES / f"{name}.toml"), "--out", str(folder)]
+        )
+        assert result.exit_code == 0, result.output
+        out[name] = json.loads((folder / "plan.json").read_text())
+    return out
+
+
+def _write(tmp_path: Path, data: dict) -> Path:  # type: ignore[type-arg]
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_unedited_plans_hold(cli, plans, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    for name, data in plans.items():
+        result = cli("validate", CASES / f"{name}.toml", _write(tmp_path, data))
+        assert result.exit_code == 0, result.output
+        assert "holds" in result.output
+
+
+def test_truck_moved_to_a_bus_without_bay(cli, plans, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    data = json.loads(json.dumps(plans["case33bw_trucks"]))
+    data["stages"][0]["trucks"][0]["bus"] = 31
+    result = cli("validate", CASES / "case33bw_trucks.toml", _write(tmp_path, data))
+    assert result.exit_code == 1
+    assert "bus:#31 is not a connection point: no bay for 1 truck(s)" in result.output
+
+
+def test_too_many_trucks_at_one_bay(cli, plans, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    data = json.loads(json.dumps(plans["case33bw_trucks"]))
+    for truck in data["stages"][0]["trucks"]:
+        truck["bus"] = 32
+    result = cli("validate", CASES / "case33bw_trucks.toml", _write(tmp_path, data))
+    assert result.exit_code == 1
+    assert "bus:#32 has 1 bay(s), 2 trucks placed" in result.output
+
+
+def test_truck_removed(cli, plans, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    data = json.loads(json.dumps(plans["case33bw_trucks"]))
+    removed = data["stages"][0]["trucks"].pop()
+    result = cli("validate", CASES / "case33bw_trucks.toml", _write(tmp_path, data))
+    assert result.exit_code == 1
+    kept = data["stages"][0]["trucks"][0]["id"]
+    assert f"island I1: truck {kept} at " in result.output and "of its kVA rating" in result.output
+    assert removed["id"] not in result.output.split("DOES NOT HOLD")[1]
+
+
+def test_tie_left_open(cli, plans, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    data = json.loads(json.dumps(plans["oberrhein_transfer"]))
+    data["stages"][0]["switching"]["close"] = []
+    result = cli("validate", CASES / "oberrhein_transfer.toml", _write(tmp_path, data))
+    assert result.exit_code == 1
+    assert "island I1 (10 buses): 2,732 kW of protected load has no supply" in result.output
+
+
+def test_plan_of_another_case_is_refused(cli, plans, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = cli(
+        "validate", CASES / "oberrhein_trucks.toml", _write(tmp_path, plans["oberrhein_transfer"])
+    )
+    assert result.exit_code == 2
+    assert "the plan was made for a different case file" in result.output
+
+
+def test_stale_network_is_refused(plans, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    data = json.loads(json.dumps(plans["case33bw_trucks"]))
+    data["case"]["network_sha256"] = "0" * 64
+    case = planner.load_case(CASES / "case33bw_trucks.toml")
+    with pytest.raises(planner.PlanFileError) as info:
+        planner.validate(case, data)
+    assert "has changed since the plan was made" in str(info.value)
+
+
+def test_plan_that_does_not_match_the_network(cli, plans, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    data = json.loads(json.dumps(plans["case33bw_trucks"]))
+    data["stages"][0]["trucks"][0]["bus"] = 999
+    data["stages"][0]["switching"]["close"] = [{"ref": "switch:#5", "table": "switch", "index": 5}]
+    result = cli("validate", CASES / "case33bw_trucks.toml", _write(tmp_path, data))
+    assert result.exit_code == 2
+    assert "stages[0].trucks[0].bus: the case's network has no bus 999" in result.output
+    assert "stages[0].switching.close[0].index: the case's network has no switch with index 5" in (
+        result.output
+    )
+
+
+def test_not_json(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "plan.json"
+    path.write_text("{not json")
+    result = cli("validate", CASES / "case33bw_trucks.toml", path)
+    assert result.exit_code == 2
+    assert "not valid JSON" in result.output
+
+
+def test_existing_plan_is_not_overwritten_without_force(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "plan.json").write_text("earlier")
+    result = cli("plan", CASES / "case33bw_trucks.toml", "--out", tmp_path)
+    assert result.exit_code == 2
+    assert "holds a plan already; use --force" in result.output
+    assert (tmp_path / "plan.json").read_text() == "earlier"
+    assert cli("plan", CASES / "case33bw_trucks.toml", "--out", tmp_path, "--force").exit_code == 0
+    assert json.loads((tmp_path / "plan.json").read_text())["format"] == "planner.plan/1"

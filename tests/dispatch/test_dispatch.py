@@ -1,0 +1,147 @@
+"""Dispatch over time: commitment, fleet moves, schedule.csv, fuel and switching sequences."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from planner.checks.commitment import online_count
+from planner.decide.fleet import FleetState
+from planner.dispatch.schedule import to_csv
+from planner.outputs.reports import crew_orders
+from tests.conftest import CASES
+
+CST = timezone(timedelta(hours=8))
+
+
+@pytest.mark.parametrize(
+    ("kva", "placed", "n_1", "expected"),
+    [
+        (12800, 6, False, (6, True)),  # evening peak: all six
+        (4200, 6, False, (5, True)),  # night: 6 would run at 28 %, 5 keep 34 %
+        (600, 6, False, (1, False)),  # one truck below 30 %: reported
+        (4200, 6, True, (5, True)),  # n-1: at least ceil(4200/2500)+1 = 3
+        (7600, 4, True, (4, True)),
+        (0, 3, False, (1, False)),
+    ],
+)
+def test_online_count(kva, placed, n_1, expected) -> None:  # type: ignore[no-untyped-def]
+    assert online_count(kva, placed, 2500.0, 0.3, n_1) == expected
+
+
+def test_fleet_keeps_a_truck_at_its_bus_and_needs_setup_time_to_move() -> None:
+    fleet = FleetState(size=2, setup_hours=2.0)
+    day = datetime(2025, 5, 13, 6, tzinfo=CST)
+    ids, problems = fleet.assign(day, [7, 8])
+    assert ids == ["T1", "T2"] and problems == []
+    fleet.commit(day + timedelta(hours=10), [("T1", 7), ("T2", 8)])
+    later = day + timedelta(hours=11)  # one hour after: staying is fine, moving is not
+    ids, problems = fleet.assign(later, [8, 7])
+    assert ids == ["T2", "T1"] and problems == []
+    ids, problems = fleet.assign(later, [9])
+    assert len(problems) == 1 and "setup_hours" in problems[0]
+    ids, problems = fleet.assign(day + timedelta(hours=12), [9])
+    assert problems == []
+
+
+def test_reference_schedule_two_weeks_hourly(planned) -> None:  # type: ignore[no-untyped-def]
+    from planner.dispatch.pipeline import plan_dispatch
+
+    case, _ = planned("dashiqiao")
+    dispatch = plan_dispatch(case)
+    works = dispatch.plan.stages[1]
+    assert len(works.schedule) == 312 == works.verification.time_steps
+    online = [len(h["online"]) for h in works.schedule]
+    assert max(online) == 6 and min(online) < 6
+    by_hour = {datetime.fromisoformat(h["time"]).hour: len(h["online"]) for h in works.schedule}
+    assert by_hour[19] == 6 and by_hour[3] < 6
+    # every online truck within rating; min_loading kept where possible
+    for h in works.schedule:
+        for t in h["online"]:
+            s = (h["truck_kw"][t] ** 2 + h["truck_kvar"][t] ** 2) ** 0.5
+            assert s <= case.fleet.rating_kva * (1 + 1e-9)
+    assert works.verification.passed
+
+    rows = list(csv.DictReader(io.StringIO(to_csv(list(dispatch.fleet_hours)))))
+    trucks = {r["truck"] for r in rows}
+    assert trucks == {f"T{i}" for i in range(1, 7)}
+    hours = {r["time"] for r in rows}
+    assert len(rows) == 6 * len(hours)
+    # schedule.csv sums agree with the island loads hour by hour, within the reported losses
+    kw: dict[tuple[str, str], float] = defaultdict(float)
+    for r in rows:
+        if r["online"] == "1":
+            kw[(r["time"], r["island"])] += float(r["p_kw"])
+    for h in works.schedule:
+        for island, load in h["island_load_kw"].items():
+            losses = h["island_losses_kw"][island]
+            assert 0 <= losses < 0.03 * load
+            assert kw[(h["time"], island)] == pytest.approx(load + losses, abs=0.1 * 6)
+    # fuel: energy x fuel_l_per_kwh; tanks never below the 10 % reserve nor above full
+    for r in rows:
+        assert float(r["fuel_l"]) == pytest.approx(
+            float(r["p_kw"]) * 0.27 * (r["online"] == "1"), abs=0.06
+        )
+        assert 150.0 - 1e-6 <= float(r["tank_l"]) <= 1500.0 + 1e-6
+    refuels = dispatch.plan.refuelling
+    assert refuels and all(r["litres"] > 0 for r in refuels)
+    assert dispatch.plan.summary["refuels"] == len(refuels)
+    total_fuel = sum(float(r["fuel_l"]) for r in rows)
+    assert dispatch.plan.summary["fuel_l"] == pytest.approx(total_fuel, abs=0.05 * len(rows))
+    # the conventional comparison
+    s = dispatch.plan.summary
+    assert s["households_kept_supplied"] == 6424
+    assert s["customer_hours_avoided"] == pytest.approx(6424 * 312)
+
+    text = crew_orders(case, dispatch)
+    assert "| T1 | bus:RMU Y1-3 |" in text and "## Refuelling" in text
+
+
+def test_every_switching_step_is_checked_and_keeps_protected_load(planned) -> None:  # type: ignore[no-untyped-def]
+    for name in (
+        "dashiqiao",
+        "oberrhein_transfer",
+        "oberrhein_transfer_and_trucks",
+        "case33bw_trucks",
+    ):
+        _, plan = planned(name)
+        for stage in plan.stages:
+            if stage.trucks or stage.switching.close:
+                assert stage.sequence, (name, stage.name)
+            for step in stage.sequence:
+                assert step["checked"] is True
+                result = step["result"]
+                assert result["converged"] is True
+                assert result["unserved_protected_kw"] == 0.0, (name, step)
+                assert result["min_vm_pu"] is not None
+
+
+def test_reference_sequence_is_make_before_break(planned) -> None:  # type: ignore[no-untyped-def]
+    _, plan = planned("dashiqiao")
+    actions = [(s["action"], s["element"]) for s in plan.stages[1].sequence]
+    first_take_out = next(i for i, a in enumerate(actions) if a[0] == "take_out")
+    paralleled = [i for i, a in enumerate(actions) if a[0] == "parallel_truck"]
+    closes = [i for i, a in enumerate(actions) if a[0] == "close" and "Tie" in a[1]]
+    opens = [i for i, a in enumerate(actions) if a[0] == "open" and "breaker" in a[1]]
+    assert len(paralleled) == 6 and max(paralleled) < min(closes)
+    assert max(closes) < min(opens) < max(opens) < first_take_out
+    resync = [s for s in plan.stages[1].sequence if s.get("synchronise")]
+    assert resync, "the islands are resynchronised to the grid at the end"
+
+
+def test_plan_writes_all_outputs(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = cli("plan", CASES / "case33bw_trucks.toml", "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    for name in ("plan.json", "schedule.csv", "plan.md", "report.html"):
+        assert (tmp_path / name).stat().st_size > 0
+        assert f"wrote {tmp_path / name}" in result.output
+    data = json.loads((tmp_path / "plan.json").read_text())
+    assert len(data["stages"][0]["schedule"]) == 12
+    assert "verifying 2 truck(s)" in result.output or "verifying 2 truck(s)" in result.stderr
+    md = (tmp_path / "plan.md").read_text()
+    assert "## Stage 1: Line 28 out" in md and "**parallel_truck** T1" in md

@@ -1,0 +1,95 @@
+"""plan.json carries every field of the `planner.plan/1` contract, with the documented types."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import CASES
+
+NUMBER = (int, float)
+CONTRACT = {
+    "format": str,
+    "planner_version": str,
+    "case": {"name": str, "file": str, "network": str},
+    "feasible": bool,
+    "fleet": {
+        "trucks_available": int,
+        "trucks_used": int,
+        "rating_kw": NUMBER,
+        "power_factor": NUMBER,
+    },
+    "summary": {"households_kept_supplied": int, "truck_energy_kwh": NUMBER, "fuel_l": NUMBER},
+}
+STAGE = {
+    "name": str,
+    "start": str,
+    "end": str,
+    "out_of_service": list,
+    "switching": {"close": list, "open": list, "in_service": list},
+    "trucks": list,
+    "islands": list,
+    "demand": {"design_peak_kw": NUMBER, "peak_factor": NUMBER, "margin": NUMBER},
+    "verification": {
+        "passed": bool,
+        "time_steps": int,
+        "min_vm_pu": NUMBER,
+        "max_vm_pu": NUMBER,
+        "max_line_loading_percent": NUMBER,
+        "max_trafo_loading_percent": NUMBER,
+        "max_truck_loading_percent": NUMBER,
+        "unserved_protected_kw": NUMBER,
+        "violations": list,
+    },
+    "schedule": list,
+    "sequence": list,
+}
+REF = {"ref": str, "table": str, "index": int}
+TRUCK = {"id": str, "bus": int, "connection_point": str, "island": str, "rating_kw": NUMBER}
+ISLAND = {
+    "id": str,
+    "buses": list,
+    "supply": str,
+    "design_peak_kw": NUMBER,
+    "trucks": list,
+    "households": int,
+}
+SCHEDULE = {"time": str, "online": list, "truck_kw": dict}
+STEP = {"step": int, "action": str, "element": str, "at": str, "checked": bool}
+
+
+def _conforms(data: dict, shape: dict, where: str) -> None:  # type: ignore[type-arg]
+    for key, kind in shape.items():
+        assert key in data, f"{where}.{key} is missing"
+        if isinstance(kind, dict):
+            _conforms(data[key], kind, f"{where}.{key}")
+        else:
+            assert isinstance(data[key], kind) and not (
+                kind is int and isinstance(data[key], bool)
+            ), f"{where}.{key}: {data[key]!r}"
+
+
+def test_plan_json_follows_the_contract(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert (
+        cli("plan", CASES / "oberrhein_transfer_and_trucks.toml", "--out", tmp_path).exit_code == 0
+    )
+    data = json.loads((tmp_path / "plan.json").read_text())
+    _conforms(data, CONTRACT, "plan")
+    assert data["format"] == "planner.plan/1"
+    for i, stage in enumerate(data["stages"]):
+        where = f"stages[{i}]"
+        _conforms(stage, STAGE, where)
+        for part in ("close", "open", "in_service"):
+            for ref in stage["switching"][part]:
+                _conforms(ref, REF, f"{where}.switching.{part}")
+        for ref in stage["out_of_service"]:
+            _conforms(ref, REF, f"{where}.out_of_service")
+        for truck in stage["trucks"]:
+            _conforms(truck, TRUCK, f"{where}.trucks")
+        for island in stage["islands"]:
+            _conforms(island, ISLAND, f"{where}.islands")
+            assert island["supply"] in ("grid", "transfer", "trucks", "none")
+        for entry in stage["schedule"]:
+            _conforms(entry, SCHEDULE, f"{where}.schedule")
+        for step in stage["sequence"]:
+            _conforms(step, STEP, f"{where}.sequence")
+        assert stage["schedule"] and stage["sequence"] and stage["switching"]["close"]
