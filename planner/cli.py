@@ -213,6 +213,7 @@ def plan(case: str, out_dir: str, force: bool) -> None:
     """Plan transfers and trucks for every stage, verify every hour and write the dispatch."""
     from planner.dispatch.pipeline import plan_dispatch
     from planner.dispatch.schedule import to_csv
+    from planner.outputs.benefit import benefit_text
     from planner.outputs.files import prepare_out_dir, write_outputs
     from planner.outputs.reports import crew_orders, html_report
 
@@ -247,10 +248,10 @@ def plan(case: str, out_dir: str, force: bool) -> None:
         _print_verification("verification", stage.verification)
     s = result.summary
     click.echo(
-        f"  households kept supplied {s['households_kept_supplied']:,}, customer-hours avoided "
-        f"{s['customer_hours_avoided']:,.0f}, truck energy {s['truck_energy_kwh']:,.0f} kWh, "
-        f"fuel {s['fuel_l']:,.0f} L"
+        f"  households kept supplied {s['households_kept_supplied']:,}, truck energy "
+        f"{s['truck_energy_kwh']:,.0f} kWh, fuel {s['fuel_l']:,.0f} L"
     )
+    click.echo(f"  benefit: {benefit_text(s)}")
     for warning in result.warnings:
         click.echo(f"  warning: {warning}")
     for path in written:
@@ -271,4 +272,6 @@ def validate(case: str, plan_file: str) -> None:
     click.echo(f"plan {plan_file} for {c.name!r}: {'holds' if report.passed else 'DOES NOT HOLD'}")
     for name, verification in report.verifications():
         _print_verification(name, verification)
+    for v in report.plan_violations:
+        click.echo(f"  across stages: {v.kind}: {v.message}")
     sys.exit(EXIT_OK if report.passed else EXIT_VIOLATIONS)

@@ -13,7 +13,14 @@ from planner.grid.context import StageContext
 from planner.grid.limits import TOL, Findings
 from planner.inputs.demand import StepGroup
 
-__all__ = ["HourResult", "StageCheck", "check_fleet", "check_unserved", "stage_result"]
+__all__ = [
+    "HourResult",
+    "StageCheck",
+    "check_fleet",
+    "check_unserved",
+    "check_works",
+    "stage_result",
+]
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,29 @@ def check_fleet(ctx: StageContext, setup: StageSetup, f: Findings) -> None:
             f.add(Violation("bays", message, ref, count, bays))
 
 
+_SWITCH_ELEMENT_TABLE = {"l": "line", "t": "trafo", "t3": "trafo3w", "b": "bus"}
+
+
+def check_works(ctx: StageContext, setup: StageSetup, f: Findings) -> None:
+    """The works stay dead: the switching may not close or put back in service an element the
+    stage takes out, nor close a switch onto one (its isolating point)."""
+    works = {(r.table, r.index): r for r in ctx.stage.out_of_service}
+    switch = ctx.base_net.switch
+    for ref in (*setup.switching.close, *setup.switching.in_service):
+        hit = works.get((ref.table, ref.index))
+        if hit is None and ref.table == "switch" and ref.index in switch.index:
+            row = switch.loc[ref.index]
+            table = _SWITCH_ELEMENT_TABLE.get(str(row["et"]), "")
+            hit = works.get((table, int(row["element"]))) or works.get(("bus", int(row["bus"])))
+        if hit is None:
+            continue
+        if (hit.table, hit.index) == (ref.table, ref.index):
+            message = f"the switching re-energises {ref.text}, which the works take out"
+        else:
+            message = f"the switching closes {ref.text} onto {hit.text}, which the works take out"
+        f.add(Violation("works_energised", message, ref.text))
+
+
 def check_unserved(ctx: StageContext, island: Island, group: StepGroup, findings: Findings) -> None:
     """Protected load of an island nobody supplies, at one load state."""
     p_kw, _ = ctx.load_kw(island.served, group)
@@ -111,6 +141,7 @@ def stage_result(ctx, setup, islands: list[Island], findings: Findings, hours) -
                 protected_kw=ctx.peak_kw(protected)[0],
                 shed_kw=max(all_kw - p_kw, 0.0) if supplied else all_kw,
                 loads=tuple(loads),
+                curtailed_sgen_kw=island.curtailed_kw,
             )
         )
     truck_island = {t.id: isl.id for isl in islands for t in isl.trucks}

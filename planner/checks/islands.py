@@ -21,7 +21,7 @@ from planner.grid.powerflow import TruckAt
 from planner.grid.state import apply_switching
 from planner.grid.topology import build_graph, cyclomatic, energised_buses, islands_of
 
-__all__ = ["Island", "StageSetup", "classify"]
+__all__ = ["Island", "StageSetup", "classify", "kept_generation_limit_mw"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class Island:
     trucks: list[TruckAt] = field(default_factory=list)
     served: list[int] = field(default_factory=list)
     net: pp.pandapowerNet | None = None
+    curtailed_kw: float = 0.0
 
 
 def classify(ctx: StageContext, setup: StageSetup, findings: Findings):
@@ -84,3 +85,9 @@ def classify(ctx: StageContext, setup: StageSetup, findings: Findings):
         )
         findings.add(Violation("not_radial", message, value=extra_loops, limit=0))
     return net, grid, islands
+
+
+def kept_generation_limit_mw(ctx: StageContext, island: Island) -> float:
+    """The most generation a truck island can keep without its trucks absorbing active power at
+    any load state: its lowest served design load over the stage (MW)."""
+    return min(ctx.load_kw(island.served, g)[0] for g in ctx.demand.groups) / 1000.0

@@ -5,12 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pandapower as pp
 
-from planner.checks.islands import Island
+from planner.checks.islands import Island, kept_generation_limit_mw
 from planner.checks.solve import loads_array
 from planner.core.plan import Violation
 from planner.grid.context import StageContext, set_design_loads
 from planner.grid.limits import Findings
-from planner.grid.powerflow import island_model, prepare_island, solve_island
+from planner.grid.powerflow import (
+    curtail_kept_sgen,
+    island_model,
+    prepare_island,
+    solve_island,
+)
 from planner.inputs.case import SgenMode
 
 __all__ = ["check_n_1"]
@@ -43,6 +48,8 @@ def check_n_1(
         tried.add(gone.bus)
         rest = [t for t in trucks if t is not gone]
         sub = prepare_island(net, island.buses, rest, fleet.vm_setpoint_pu, keep, shed)
+        if keep:
+            curtail_kept_sgen(sub, kept_generation_limit_mw(ctx, island))
         label = f"island {island.id} with truck {gone.id} tripped"
         scratch = Findings(f.net, f.limits)
         set_design_loads(sub, ctx, groups[0])
@@ -65,8 +72,9 @@ def check_n_1(
                 )
                 continue
             scratch.check(sol, label, whens[peak], island.id)
-            for truck_id, loading in sol.truck_loading_percent(on).items():
-                scratch.observe_truck(truck_id, loading, island.id, whens[peak])
+            scratch.observe_trucks(
+                on, sol.truck_p_kw or {}, sol.truck_q_kvar or {}, island.id, whens[peak]
+            )
         else:
             p, q = loads_array(sub, ctx, groups)
             running = [max(count - 1, 1) for count in counts]
@@ -90,8 +98,9 @@ def check_n_1(
                 kw = [res.slack_p_mw[k, 0], *res.truck_p_mw[k, : running[k] - 1]]
                 kvar = [res.slack_q_mvar[k, 0], *res.truck_q_mvar[k, : running[k] - 1]]
                 for t, p_mw, q_mvar in zip(rest, kw, kvar, strict=False):
-                    loading = float(np.hypot(p_mw, q_mvar)) * 1000 / t.rating_kva * 100
-                    scratch.observe_truck(t.id, loading, island.id, whens[k])
+                    scratch.observe_truck(
+                        t, float(p_mw) * 1000, float(q_mvar) * 1000, island.id, whens[k]
+                    )
         for v in scratch.violations.values():
             text = v.message.removeprefix(f"island {island.id}: ")
             message = text if text.startswith(label) else f"{label}: {text}"

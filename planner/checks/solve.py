@@ -89,7 +89,7 @@ def solve_island_states(ctx, island: Island, groups, whens, findings: Findings, 
     for group in groups:
         p_kw, q_kvar = ctx.load_kw(island.served, group)
         count, kept = online_count(
-            math.hypot(p_kw, q_kvar), len(trucks), fleet.rating_kva, fleet.min_loading, n_1
+            p_kw, q_kvar, len(trucks), fleet.rating_kw, fleet.rating_kva, fleet.min_loading, n_1
         )
         if not kept:
             findings.min_loading_hours.extend(t.isoformat() for t in group.times)
@@ -120,9 +120,7 @@ def solve_island_states(ctx, island: Island, groups, whens, findings: Findings, 
                 for j, t in enumerate(trucks[1 : counts[k]]):
                     p_kw[t.id] = float(res.truck_p_mw[row, j]) * 1000
                     q_kvar[t.id] = float(res.truck_q_mvar[row, j]) * 1000
-                loading = {
-                    t.id: math.hypot(p_kw[t.id], q_kvar[t.id]) / t.rating_kva * 100 for t in on
-                }
+                loading = {t.id: t.loading_percent(p_kw[t.id], q_kvar[t.id]) for t in on}
                 if max(loading.values()) > 100.0 + TOL and counts[k] < len(trucks):
                     counts[k] += 1  # losses pushed the online trucks over their rating
                     retry.append(k)
@@ -131,8 +129,7 @@ def solve_island_states(ctx, island: Island, groups, whens, findings: Findings, 
                 findings.check_result(
                     model, res, [row], [whens[k]], f"island {island.id}", island.id
                 )
-                for truck_id, value in loading.items():
-                    findings.observe_truck(truck_id, value, island.id, whens[k])
+                findings.observe_trucks(on, p_kw, q_kvar, island.id, whens[k])
                 out[k] = IslandHour(
                     [t.id for t in on], p_kw, q_kvar, float(vm.min()), float(vm.max())
                 )
@@ -164,8 +161,7 @@ def _island_step(
         findings.add(Violation("not_converged", message, island=island.id, time=when))
         return None
     findings.check(sol, f"island {island.id}", when, island.id)
-    for truck_id, loading in loadings.items():
-        findings.observe_truck(truck_id, loading, island.id, when)
+    findings.observe_trucks(online, sol.truck_p_kw or {}, sol.truck_q_kvar or {}, island.id, when)
     vms = list(sol.vm_pu.values())
     return IslandHour(
         [t.id for t in online],

@@ -16,15 +16,16 @@ from planner.checks.findings import (
     StageCheck,
     check_fleet,
     check_unserved,
+    check_works,
     stage_result,
 )
-from planner.checks.islands import StageSetup, classify
+from planner.checks.islands import StageSetup, classify, kept_generation_limit_mw
 from planner.checks.reserve import check_n_1
 from planner.checks.solve import solve_grid_states, solve_island_states
 from planner.core.plan import Supply
 from planner.grid.context import StageContext
 from planner.grid.limits import Findings
-from planner.grid.powerflow import prepare_island
+from planner.grid.powerflow import curtail_kept_sgen, prepare_island
 from planner.inputs.case import Reserve, SgenMode
 
 __all__ = ["HourResult", "StageCheck", "StageSetup", "check_stage"]
@@ -43,6 +44,7 @@ def check_stage(
     findings = Findings(ctx.base_net, case.limits)
     net, grid, islands = classify(ctx, setup, findings)
     check_fleet(ctx, setup, findings)
+    check_works(ctx, setup, findings)
     keep_sgen = case.islanded_sgen == SgenMode.KEEP
     for island in islands:
         if island.trucks:
@@ -50,6 +52,9 @@ def check_stage(
             island.net = prepare_island(
                 net, island.buses, island.trucks, fleet.vm_setpoint_pu, keep_sgen, shed
             )
+            if keep_sgen:
+                limit_mw = kept_generation_limit_mw(ctx, island)
+                island.curtailed_kw = curtail_kept_sgen(island.net, limit_mw)
     groups = list(ctx.demand.groups)
     whens = [g.times[0].isoformat() for g in groups]
     grid_vm = solve_grid_states(ctx, net, grid, groups, whens, findings)

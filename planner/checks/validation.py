@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from planner.checks.stage import StageCheck, StageSetup, check_stage
 from planner.core.errors import PlanFileError, Problem
-from planner.core.plan import FORMAT, Verification
+from planner.core.plan import FORMAT, Verification, Violation
 from planner.core.refs import ElementRef
 from planner.core.switching import Switching
 from planner.grid.context import StageContext
 from planner.grid.powerflow import TruckAt
-from planner.inputs.case import Case
+from planner.inputs import schema
+from planner.inputs.case import Case, Stage
 from planner.inputs.schema import Reader, join_key
 
 __all__ = ["Report", "read_plan", "validate", "validate_file"]
@@ -22,13 +24,16 @@ __all__ = ["Report", "read_plan", "validate", "validate_file"]
 
 @dataclass(frozen=True)
 class Report:
-    """The result of re-verifying a plan: one check per stage."""
+    """The result of re-verifying a plan: one check per stage, and what holds across stages."""
 
     stages: tuple[tuple[str, StageCheck], ...]
+    plan_violations: tuple[Violation, ...] = ()
 
     @property
     def passed(self) -> bool:
-        return all(check.verification.passed for _, check in self.stages)
+        return not self.plan_violations and all(
+            check.verification.passed for _, check in self.stages
+        )
 
     def verifications(self) -> list[tuple[str, Verification]]:
         return [(name, check.verification) for name, check in self.stages]
@@ -77,6 +82,13 @@ def _setups(data: dict[str, Any], case: Case, file: str) -> list[tuple[int, Stag
     if data.get("format") != FORMAT:
         r.error("format", f"expected {FORMAT!r}, got {data.get('format')!r}")
     meta: dict[str, Any] = data["case"] if isinstance(data.get("case"), dict) else {}
+    for digest, what in (("sha256", "case file"), ("network_sha256", "network")):
+        if not isinstance(meta.get(digest), str) or not meta.get(digest):
+            r.error(
+                join_key("case", digest),
+                f"missing: without the {what}'s SHA-256 the plan cannot be shown to belong to "
+                f"{case.file}; it is unprovable: plan again",
+            )
     if meta.get("sha256") and meta["sha256"] != case.sha256:
         r.error(
             "case.sha256",
@@ -108,7 +120,11 @@ def _setups(data: dict[str, Any], case: Case, file: str) -> list[tuple[int, Stag
                 f"the case has no stage {name!r} (stages: {', '.join(repr(s) for s in by_name)})",
             )
             continue
+        if by_name[name] in seen:
+            r.error(join_key(key, "name"), f"stage {name!r} appears twice in the plan")
+            continue
         seen.add(by_name[name])
+        _check_times(r, stage, case.stages[by_name[name]], key)
         sw = stage.get("switching", {})
         if not isinstance(sw, dict):
             r.error(join_key(key, "switching"), "expected an object with close/open/in_service")
@@ -140,7 +156,7 @@ def _setups(data: dict[str, Any], case: Case, file: str) -> list[tuple[int, Stag
                 continue
             tid = r.value(truck, "id", tkey, str)
             bus = r.value(truck, "bus", tkey, int)
-            rating = r.value(truck, "rating_kw", tkey, float, case.fleet.rating_kw)
+            rating = r.value(truck, "rating_kw", tkey, float, case.fleet.rating_kw, schema.positive)
             if bus is not None and bus not in case.network.net.bus.index:
                 r.error(join_key(tkey, "bus"), f"the case's network has no bus {bus}")
                 continue
@@ -158,13 +174,74 @@ def _setups(data: dict[str, Any], case: Case, file: str) -> list[tuple[int, Stag
     return out
 
 
+def _check_times(r: Reader, stage: dict[str, Any], case_stage: Stage, key: str) -> None:
+    """A plan's stage must say the times the case gives that stage."""
+    for field, want in (("start", case_stage.start), ("end", case_stage.end)):
+        raw = stage.get(field)
+        try:
+            said = datetime.fromisoformat(raw) if isinstance(raw, str) else None
+        except ValueError:
+            said = None
+        if said is None or said.tzinfo is None:
+            r.error(join_key(key, field), "expected an ISO 8601 time with offset")
+        elif said != want:
+            r.error(
+                join_key(key, field),
+                f"the case's stage {case_stage.name!r} has {field} {want.isoformat()}, the "
+                f"plan says {said.isoformat()}: plan again for the case's times",
+            )
+
+
 def validate(case: Case, data: dict[str, Any], file: str = "plan.json") -> Report:
     """Re-verify a plan (as parsed JSON) with the planner's own checks."""
+    setups = _setups(data, case, file)
     checks = []
-    for k, setup in _setups(data, case, file):
+    for k, setup in setups:
         stage = case.stages[k]
         checks.append((stage.name, check_stage(StageContext.build(case, stage), setup)))
-    return Report(tuple(checks))
+    return Report(tuple(checks), tuple(_across_stages(case, data, setups)))
+
+
+def _across_stages(
+    case: Case, data: dict[str, Any], setups: list[tuple[int, StageSetup]]
+) -> list[Violation]:
+    """What a plan claims across its stages: the trucks it uses, and that each truck can get
+    from one stage's bus to the next in `setup_hours`."""
+    out = []
+    fleet = case.fleet
+    ids = sorted({t.id for _, setup in setups for t in setup.trucks})
+    if len(ids) > fleet.trucks:
+        message = f"the plan uses {len(ids)} distinct trucks, the fleet has {fleet.trucks}"
+        out.append(Violation("fleet", message, "fleet", len(ids), fleet.trucks))
+    claimed = data["fleet"].get("trucks_used") if isinstance(data.get("fleet"), dict) else None
+    if claimed != len(ids):
+        message = f"fleet.trucks_used says {claimed!r}, the stages use {len(ids)} distinct truck(s)"
+        out.append(Violation("trucks_used", message, "fleet.trucks_used", None, len(ids)))
+    last: dict[str, tuple[int, Stage]] = {}
+    for k, setup in sorted(setups, key=lambda item: case.stages[item[0]].start):
+        stage = case.stages[k]
+        for truck in setup.trucks:
+            if truck.id in last:
+                bus, before = last[truck.id]
+                gap_h = (stage.start - before.end).total_seconds() / 3600.0
+                if bus != truck.bus and gap_h < fleet.setup_hours - 1e-9:
+                    message = (
+                        f"truck {truck.id} moves from bus {bus} (stage {before.name!r}) to bus "
+                        f"{truck.bus} (stage {stage.name!r}) in {gap_h:g} h; a move takes "
+                        f"setup_hours = {fleet.setup_hours:g} h"
+                    )
+                    out.append(
+                        Violation(
+                            "fleet_timing",
+                            message,
+                            truck.id,
+                            round(gap_h, 3),
+                            fleet.setup_hours,
+                            time=stage.start.isoformat(),
+                        )
+                    )
+            last[truck.id] = (truck.bus, stage)
+    return out
 
 
 def validate_file(case: Case, path: str | Path) -> Report:

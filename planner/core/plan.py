@@ -85,6 +85,7 @@ class IslandPlan:
     shed_kw: float = 0.0
     loads: tuple[int, ...] = ()
     tie: ElementRef | None = None
+    curtailed_sgen_kw: float = 0.0
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -101,6 +102,8 @@ class IslandPlan:
         }
         if self.tie is not None:
             out["tie"] = self.tie.as_json()
+        if self.curtailed_sgen_kw > 0:
+            out["curtailed_sgen_kw"] = round(self.curtailed_sgen_kw, 1)
         return out
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,7 +120,7 @@ def affected_area(case: Case) -> list[StageArea]:
                     sectionalisers=tuple(s.text for s in sectionalisers(ctx.base_net, buses)),
                     connection_points=points,
                     lower_bound_trucks=trucks_needed(
-                        math.hypot(pp_, pq), case.fleet.rating_kva, n_1
+                        pp_, pq, case.fleet.rating_kw, case.fleet.rating_kva, n_1
                     ),
                 )
             )

@@ -32,11 +32,15 @@ class IslandNeed:
     trucks: int
 
 
-def trucks_needed(design_kva: float, rating_kva: float, n_1: bool) -> int:
-    """Lower bound on trucks for an island: its design apparent power over one truck's kVA."""
-    if design_kva <= 0:
+def trucks_needed(
+    p_kw: float, q_kvar: float, rating_kw: float, rating_kva: float, n_1: bool
+) -> int:
+    """Lower bound on trucks for an island: its design load over one truck's limits, kW over
+    `rating_kw` and kVA over `rating_kva`, whichever needs more (plus one spare under n-1)."""
+    need = max(p_kw / rating_kw, math.hypot(p_kw, q_kvar) / rating_kva)
+    if need <= 0:
         return 0
-    n = math.ceil(design_kva / rating_kva - 1e-9)
+    n = math.ceil(need - 1e-9)
     return n + 1 if n_1 else n
 
 

@@ -20,7 +20,7 @@ from planner.grid.context import StageContext
 from planner.grid.powerflow import TruckAt
 from planner.grid.state import apply_switching
 from planner.grid.topology import build_graph, energised_buses, islands_of
-from planner.inputs.case import Reserve
+from planner.inputs.case import Fleet, Reserve
 from planner.inputs.demand import StepGroup
 
 __all__ = ["IslandInfo", "Progress", "plan_stage", "truck_islands"]
@@ -74,8 +74,9 @@ def truck_islands(ctx: StageContext, switching: Switching) -> list[IslandInfo]:
         on_island = sorted(p.bus.index for p in case.connection_points if p.bus.index in buses)
         costs = point_costs(graph, buses, on_island, load_kw)
         points = tuple((b, case.bays_at(b), costs.get(b, 0.0)) for b in on_island)
+        fleet = case.fleet
         bound = trucks_needed(
-            math.hypot(p_kw, q_kvar), case.fleet.rating_kva, case.fleet.reserve == Reserve.N_1
+            p_kw, q_kvar, fleet.rating_kw, fleet.rating_kva, fleet.reserve == Reserve.N_1
         )
         out.append(IslandInfo(buses, p_kw, q_kvar, points, bound))
     return out
@@ -121,10 +122,25 @@ def _label(info: IslandInfo, island_id: str) -> str:
     return f"island {island_id} ({len(info.buses)} buses, {info.design_kw:,.0f} kW design peak)"
 
 
+def _short_by(info: IslandInfo, trucks: int, rating_kw: float, rating_kva: float) -> str:
+    """How far `trucks` trucks fall short of an island's design load, in the binding unit."""
+    short_kw = info.design_kw - trucks * rating_kw
+    short_kva = info.design_kva - trucks * rating_kva
+    if short_kw <= 0 and short_kva <= 0:
+        return "no reserve truck left"
+    if short_kw / rating_kw >= short_kva / rating_kva:
+        return f"short by {short_kw:,.0f} kW"
+    return f"short by {short_kva:,.0f} kVA"
+
+
 def _shortfalls(
-    infos: list[IslandInfo], counts: list[int], fleet: int, rating_kva: float, ids: list[str]
+    infos: list[IslandInfo],
+    counts: list[int],
+    fleet_spec: Fleet,
+    ids: list[str],
 ) -> list[Violation]:
     """Why no allocation exists: islands without points, too few bays, too small a fleet."""
+    fleet, rating_kw, rating_kva = fleet_spec.trucks, fleet_spec.rating_kw, fleet_spec.rating_kva
     out = []
     for info, n, island in zip(infos, counts, ids, strict=True):
         bays = sum(b for _, b, _ in info.points)
@@ -140,12 +156,12 @@ def _shortfalls(
                 )
             )
         elif bays < n:
-            short = info.design_kva - bays * rating_kva
+            short = _short_by(info, bays, rating_kw, rating_kva)
             out.append(
                 Violation(
                     "shortfall",
                     f"{_label(info, island)} needs {n} trucks, its "
-                    f"connection points have {bays} bays: short by {short:,.0f} kVA",
+                    f"connection points have {bays} bays: {short}",
                     island=island,
                     value=bays,
                     limit=n,
@@ -155,8 +171,7 @@ def _shortfalls(
     if need > fleet:
         if len(infos) == 1:
             info = infos[0]
-            short = info.design_kva - fleet * rating_kva
-            short_text = f"short by {short:,.0f} kVA" if short > 0 else "no reserve truck left"
+            short_text = _short_by(info, fleet, rating_kw, rating_kva)
             out.append(
                 Violation(
                     "shortfall",
@@ -264,7 +279,7 @@ def _plan_with_screening(
         alloc = allocate(needs, fleet.trucks)
         if alloc is None:
             alloc = _best_effort(infos, counts, fleet.trucks)
-            extra_violations = _shortfalls(infos, counts, fleet.trucks, fleet.rating_kva, ids)
+            extra_violations = _shortfalls(infos, counts, fleet, ids)
         buses = [bus for k in range(len(infos)) for bus in alloc.get(k, [])]
         names, timing = fleet_state.assign(stage.start, buses)
         trucks = [
@@ -278,7 +293,7 @@ def _plan_with_screening(
         by_min_bus = {min(i.buses): i.id for i in check.islands}
         ids = [by_min_bus.get(min(info.buses), "?") for info in infos]
         if extra_violations:
-            extra_violations = _shortfalls(infos, counts, fleet.trucks, fleet.rating_kva, ids)
+            extra_violations = _shortfalls(infos, counts, fleet, ids)
             break
         if check.verification.passed:
             break
@@ -311,7 +326,8 @@ def _plan_with_screening(
         if counts[k] > info.lower_bound and verification.passed:
             notes.append(
                 f"island {ids[k]}: the lower bound of {info.lower_bound} truck(s) "
-                f"({info.design_kva:,.0f} kVA design) was not enough by load flow; "
+                f"({info.design_kw:,.0f} kW, {info.design_kva:,.0f} kVA design) was not enough "
+                "by load flow; "
                 f"{counts[k]} verified"
             )
     affected_loads = ctx.loads_on(ctx.cut_off)

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from planner.checks.stage import StageCheck
+from planner.grid.powerflow import truck_loading_percent
 from planner.inputs.case import Case, Stage
 
 __all__ = ["FleetHour", "Refuel", "fleet_timeline", "stage_schedule", "to_csv"]
@@ -159,7 +160,6 @@ def fleet_timeline(
                 tank = fleet.tank_l
                 refuels.append(Refuel(truck_id, t.isoformat(), where[0], refuel))
             tank -= fuel
-            s_kva = math.hypot(p, q)
             rows.append(
                 FleetHour(
                     t,
@@ -172,7 +172,7 @@ def fleet_timeline(
                     online,
                     p,
                     q,
-                    s_kva / fleet.rating_kva * 100.0,
+                    truck_loading_percent(p, q, fleet.rating_kw, fleet.rating_kva),
                     fuel,
                     tank,
                     refuel,

@@ -22,7 +22,13 @@ from planner.core.plan import Violation
 from planner.core.refs import ElementRef, ref_for
 from planner.grid.context import StageContext, set_design_loads
 from planner.grid.limits import Findings
-from planner.grid.powerflow import TruckAt, prepare_island, solve_grid, solve_island_fast
+from planner.grid.powerflow import (
+    TruckAt,
+    curtail_kept_sgen,
+    prepare_island,
+    solve_grid,
+    solve_island_fast,
+)
 from planner.grid.topology import build_graph, energised_buses, islands_of
 from planner.inputs.case import SgenMode
 from planner.inputs.demand import StepGroup
@@ -70,14 +76,18 @@ def _solve(
         if not trucks:
             continue
         sub = prepare_island(net, buses, trucks, ctx.case.fleet.vm_setpoint_pu, keep, set())
+        if keep:  # kept generation beyond the island's load at this hour is curtailed
+            served = sub.load.in_service.astype(bool)
+            curtail_kept_sgen(sub, float((sub.load.p_mw * sub.load.scaling)[served].sum()))
         island_sol = solve_island_fast(sub, trucks)
         converged = converged and island_sol.converged
         if island_sol.converged:
             findings.check(
                 island_sol, f"island at {ref_for(ctx.base_net, 'bus', min(buses)).text}", when
             )
-            for truck_id, loading in island_sol.truck_loading_percent(trucks).items():
-                findings.observe_truck(truck_id, loading, "", when)
+            findings.observe_trucks(
+                trucks, island_sol.truck_p_kw or {}, island_sol.truck_q_kvar or {}, "", when
+            )
         live |= buses
     in_service = net.load.in_service.astype(bool)
     lost = [

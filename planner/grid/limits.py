@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,12 +12,13 @@ import pandapower as pp
 from planner.core.plan import Violation
 from planner.core.refs import ref_for
 from planner.grid.engine import BatchModel, BatchResult
-from planner.grid.powerflow import GridSolution
+from planner.grid.powerflow import GridSolution, TruckAt
 from planner.inputs.case import Limits
 
 __all__ = ["TOL", "Extreme", "Findings"]
 
 TOL = 1e-6
+REVERSE_TOL_KW = 0.5  # below the load flow's tolerance on a truck's output
 
 
 @dataclass(frozen=True)
@@ -64,20 +66,63 @@ class Findings:
         if old is None or (value < old.value if low else value > old.value):
             setattr(self, name, Extreme(value, element, when))
 
-    def observe_truck(self, truck_id: str, loading: float, island: str, when: str) -> None:
-        self._extreme("max_truck", loading, truck_id, when, low=False)
+    def observe_trucks(
+        self,
+        trucks: list[TruckAt],
+        p_kw: dict[str, float],
+        q_kvar: dict[str, float],
+        island: str,
+        when: str,
+    ) -> dict[str, float]:
+        """Check solved truck outputs against 0..`rating_kw` and the kVA rating; their loading."""
+        out = {}
+        for truck in trucks:
+            if truck.id in p_kw:
+                out[truck.id] = self.observe_truck(
+                    truck, p_kw[truck.id], q_kvar.get(truck.id, 0.0), island, when
+                )
+        return out
+
+    def observe_truck(
+        self, truck: TruckAt, p_kw: float, q_kvar: float, island: str, when: str
+    ) -> float:
+        """One truck's solved output: its loading, an overload (naming the limit it breaks) and
+        reverse power (a truck never absorbs active power)."""
+        loading = truck.loading_percent(p_kw, q_kvar)
+        self._extreme("max_truck", loading, truck.id, when, low=False)
+        where = f"island {island}: " if island else ""
         if loading > 100.0 + TOL:
+            kva = math.hypot(p_kw, q_kvar)
+            if p_kw / truck.rating_kw >= kva / truck.rating_kva:
+                what = f"{p_kw:,.0f} kW, {loading:.1f} % of its {truck.rating_kw:,.0f} kW rating"
+            else:
+                what = f"{kva:,.0f} kVA, {loading:.1f} % of its {truck.rating_kva:,.0f} kVA rating"
             self.add(
                 Violation(
                     "truck_overload",
-                    f"island {island}: truck {truck_id} at {loading:.1f} % of its kVA rating",
-                    truck_id,
+                    f"{where}truck {truck.id} at {what}",
+                    truck.id,
                     round(loading, 2),
                     100.0,
                     island,
                     when,
                 )
             )
+        if p_kw < -REVERSE_TOL_KW:
+            self.add(
+                Violation(
+                    "truck_reverse_power",
+                    f"{where}truck {truck.id} would absorb {-p_kw:,.0f} kW "
+                    "(a truck cannot take active power)",
+                    truck.id,
+                    round(p_kw, 1),
+                    0.0,
+                    island,
+                    when,
+                ),
+                higher_is_worse=False,
+            )
+        return loading
 
     def check(self, sol: GridSolution, where: str, when: str, island: str = "") -> None:
         """Voltage and loading limits of one solved state."""

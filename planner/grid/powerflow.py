@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import functools
 import logging
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -26,10 +27,12 @@ __all__ = [
     "GridSolution",
     "IslandSolution",
     "TruckAt",
+    "curtail_kept_sgen",
     "prepare_island",
     "run",
     "solve_grid",
     "solve_island",
+    "truck_loading_percent",
 ]
 
 log = logging.getLogger(__name__)
@@ -40,10 +43,22 @@ SHARING_MAX_ITER = 30
 
 @dataclass(frozen=True)
 class TruckAt:
+    """A truck placed at a bus, with its two limits: active power and apparent power."""
+
     id: str
     bus: int
     rating_kw: float
     rating_kva: float
+
+    def loading_percent(self, p_kw: float, q_kvar: float) -> float:
+        """This truck's loading at the given output (see `truck_loading_percent`)."""
+        return truck_loading_percent(p_kw, q_kvar, self.rating_kw, self.rating_kva)
+
+
+def truck_loading_percent(p_kw: float, q_kvar: float, rating_kw: float, rating_kva: float) -> float:
+    """A truck's loading against the tighter of its two limits: kW over `rating_kw` (the engine)
+    and kVA over `rating_kva` (the alternator). 100 % is the most a truck may run at."""
+    return max(p_kw / rating_kw, math.hypot(p_kw, q_kvar) / rating_kva) * 100.0
 
 
 @dataclass(frozen=True)
@@ -61,12 +76,9 @@ class IslandSolution(GridSolution):
     truck_q_kvar: dict[str, float] | None = None
 
     def truck_loading_percent(self, trucks: list[TruckAt]) -> dict[str, float]:
-        out = {}
-        for t in trucks:
-            p = (self.truck_p_kw or {}).get(t.id, 0.0)
-            q = (self.truck_q_kvar or {}).get(t.id, 0.0)
-            out[t.id] = float(np.hypot(p, q) / t.rating_kva * 100.0)
-        return out
+        """Each truck's loading against the tighter of its kW and kVA limits."""
+        p, q = self.truck_p_kw or {}, self.truck_q_kvar or {}
+        return {t.id: t.loading_percent(p.get(t.id, 0.0), q.get(t.id, 0.0)) for t in trucks}
 
 
 def run(net: pp.pandapowerNet) -> str:
@@ -160,6 +172,22 @@ def prepare_island(
     for truck in others:
         pp.create_sgen(sub, truck.bus, p_mw=0.0, q_mvar=0.0, name=truck.id, type="truck")
     return sub
+
+
+def curtail_kept_sgen(sub: pp.pandapowerNet, limit_mw: float) -> float:
+    """Scale an island's kept generation down to `limit_mw` in total (P and Q alike), so that
+    its trucks never absorb power; returns the kW curtailed (0 when it fits)."""
+    kept = (sub.sgen.type != "truck") & sub.sgen.in_service.astype(bool)
+    if not kept.any():
+        return 0.0
+    total_mw = float((sub.sgen.p_mw[kept] * sub.sgen.scaling[kept]).sum())
+    limit_mw = max(limit_mw, 0.0)
+    if total_mw <= limit_mw:
+        return 0.0
+    factor = limit_mw / total_mw
+    sub.sgen.loc[kept, "p_mw"] = sub.sgen.p_mw[kept] * factor
+    sub.sgen.loc[kept, "q_mvar"] = sub.sgen.q_mvar[kept] * factor
+    return (total_mw - limit_mw) * 1000.0
 
 
 def solve_island(sub: pp.pandapowerNet, trucks: list[TruckAt]) -> IslandSolution:

@@ -108,6 +108,7 @@ class Case:
     ties: tuple[ElementRef, ...] | None = None  # None: "auto"
     ties_mode: str = "auto"
     network_warnings: tuple[str, ...] = ()
+    conventional_outage_hours: float | None = None  # [benefit]; None: each stage's duration
 
     def bays_at(self, bus: int) -> int:
         for point in self.connection_points:

@@ -37,6 +37,7 @@ _TOP = {
     "generation",
     "transfer",
     "stages",
+    "benefit",
 }
 _CASE = {"name", "network", "description"}
 _LIMITS = {"vm_min_pu", "vm_max_pu", "max_line_loading_percent", "max_trafo_loading_percent"}
@@ -91,6 +92,10 @@ class CaseBuilder:
             gen, "islanded_sgen", "generation", str, "trip", schema.one_of("trip", "keep")
         )
         ties_mode, ties = self._ties(data)
+        benefit = r.table(data, "benefit", "benefit", {"conventional_outage_hours"}) or {}
+        outage_h = r.value(
+            benefit, "conventional_outage_hours", "benefit", float, None, schema.positive
+        )
         if r.problems or self.network is None:
             raise CaseError(r.problems)
         return Case(
@@ -108,6 +113,7 @@ class CaseBuilder:
             stages=stages,
             sha256=self.sha256,
             network_warnings=tuple(warnings),
+            conventional_outage_hours=outage_h,
         )
 
     def ref(self, text: Any, key: str, tables: tuple[str, ...] = TABLES) -> ElementRef | None:

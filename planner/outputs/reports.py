@@ -8,7 +8,9 @@ from html import escape
 
 from planner.core.plan import StagePlan, Supply
 from planner.dispatch.pipeline import Dispatch
+from planner.grid.powerflow import truck_loading_percent
 from planner.inputs.case import Case
+from planner.outputs.benefit import benefit_text, customer_hours_text
 from planner.outputs.drawing import line_chart, network_svg
 
 __all__ = ["crew_orders", "html_report"]
@@ -60,8 +62,8 @@ def crew_orders(case: Case, dispatch: Dispatch) -> str:
         f"- Result: **{'feasible, every stage verified' if plan.feasible else 'NOT FEASIBLE'}**; "
         f"{plan.trucks_used} of {plan.trucks_available} trucks of {plan.rating_kw:g} kW "
         f"(pf {plan.power_factor:g}, {plan.rating_kw / plan.power_factor:g} kVA)",
-        f"- Households kept supplied: {s['households_kept_supplied']:,}; customer-hours of "
-        f"interruption avoided: {s['customer_hours_avoided']:,.0f}",
+        f"- Households kept supplied: {s['households_kept_supplied']:,}",
+        f"- Benefit: {benefit_text(s)}",
         f"- Truck energy {s['truck_energy_kwh']:,.0f} kWh, fuel {s['fuel_l']:,.0f} L, "
         f"{s['refuels']} refuels, {s['truck_running_hours']:,} truck-hours running",
         "",
@@ -191,7 +193,7 @@ def html_report(case: Case, dispatch: Dispatch) -> str:
     cards = [
         ("trucks", f"{plan.trucks_used} of {plan.trucks_available}"),
         ("households kept supplied", f"{s['households_kept_supplied']:,}"),
-        ("customer-hours avoided", f"{s['customer_hours_avoided']:,.0f}"),
+        ("benefit", customer_hours_text(s)),
         ("truck energy", f"{s['truck_energy_kwh']:,.0f} kWh"),
         ("fuel", f"{s['fuel_l']:,.0f} L"),
         ("refuels", f"{s['refuels']}"),
@@ -246,12 +248,15 @@ def _stage_html(number: int, stage: StagePlan, net, case: Case) -> list[str]:
         out.append("</table>")
     labels = [datetime.fromisoformat(h["time"]).strftime("%d %H:%M") for h in stage.schedule]
     if stage.trucks and stage.schedule:
-        kva = case.fleet.rating_kva
+        fleet = case.fleet
         series = {
             t.id: [
-                ((h["truck_kw"].get(t.id, 0.0) ** 2 + h["truck_kvar"].get(t.id, 0.0) ** 2) ** 0.5)
-                / kva
-                * 100
+                truck_loading_percent(
+                    h["truck_kw"].get(t.id, 0.0),
+                    h["truck_kvar"].get(t.id, 0.0),
+                    fleet.rating_kw,
+                    fleet.rating_kva,
+                )
                 for h in stage.schedule
             ]
             for t in stage.trucks

@@ -65,7 +65,8 @@ def test_truck_removed(cli, plans, tmp_path) -> None:  # type: ignore[no-untyped
     result = cli("validate", CASES / "case33bw_trucks.toml", _write(tmp_path, data))
     assert result.exit_code == 1
     kept = data["stages"][0]["trucks"][0]["id"]
-    assert f"island I1: truck {kept} at " in result.output and "of its kVA rating" in result.output
+    assert f"island I1: truck {kept} at " in result.output
+    assert "% of its 625 kVA rating" in result.output
     assert removed["id"] not in result.output.split("DOES NOT HOLD")[1]
 
 
@@ -122,3 +123,62 @@ def test_existing_plan_is_not_overwritten_without_force(cli, tmp_path) -> None: 
     assert (tmp_path / "plan.json").read_text() == "earlier"
     assert cli("plan", CASES / "case33bw_trucks.toml", "--out", tmp_path, "--force").exit_code == 0
     assert json.loads((tmp_path / "plan.json").read_text())["format"] == "planner.plan/1"
+
+
+# tampered plans: each must be refused with a finding (exit 1) or as not a valid plan (exit 2)
+def _tampered(plans, edit):  # type: ignore[no-untyped-def]
+    data = json.loads(json.dumps(plans["case33bw_trucks"]))
+    edit(data)
+    return data
+
+
+TAMPERED = {
+    "works line back in service": (
+        lambda d: d["stages"][0]["switching"]["in_service"].append(
+            {"ref": "line:#28", "table": "line", "index": 28}
+        ),
+        1,
+        "- the switching re-energises line:#28, which the works take out",
+    ),
+    "case digest stripped": (
+        lambda d: d["case"].pop("sha256"),
+        2,
+        "case.sha256: missing: without the case file's SHA-256 the plan cannot be shown",
+    ),
+    "network digest emptied": (
+        lambda d: d["case"].update(network_sha256=""),
+        2,
+        "case.network_sha256: missing: without the network's SHA-256",
+    ),
+    "trucks_used false": (
+        lambda d: d["fleet"].update(trucks_used=1),
+        1,
+        "trucks_used: fleet.trucks_used says 1, the stages use 2 distinct truck(s)",
+    ),
+    "stage listed twice": (
+        lambda d: d["stages"].append(json.loads(json.dumps(d["stages"][0]))),
+        2,
+        "stages[1].name: stage 'Line 28 out' appears twice in the plan",
+    ),
+    "stage times moved": (
+        lambda d: d["stages"][0].update(start="2025-07-01T10:00:00+00:00"),
+        2,
+        "the case's stage 'Line 28 out' has start 2025-07-01T08:00:00+00:00, the plan says "
+        "2025-07-01T10:00:00+00:00",
+    ),
+    "zero kW truck": (
+        lambda d: d["stages"][0]["trucks"][0].update(rating_kw=0),
+        2,
+        "stages[0].trucks[0].rating_kw: must be greater than 0, got 0",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TAMPERED))
+def test_tampered_plan_is_refused(name: str, cli, plans, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    edit, code, message = TAMPERED[name]
+    data = _tampered(plans, edit)
+    result = cli("validate", CASES / "case33bw_trucks.toml", _write(tmp_path, data))
+    assert result.exit_code == code, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output

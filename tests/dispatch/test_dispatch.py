@@ -20,18 +20,24 @@ CST = timezone(timedelta(hours=8))
 
 
 @pytest.mark.parametrize(
-    ("kva", "placed", "n_1", "expected"),
+    ("p_kw", "q_kvar", "placed", "n_1", "expected"),
     [
-        (12800, 6, False, (6, True)),  # evening peak: all six
-        (4200, 6, False, (5, True)),  # night: 6 would run at 28 %, 5 keep 34 %
-        (600, 6, False, (1, False)),  # one truck below 30 %: reported
-        (4200, 6, True, (5, True)),  # n-1: at least ceil(4200/2500)+1 = 3
-        (7600, 4, True, (4, True)),
-        (0, 3, False, (1, False)),
+        # load at the trucks' own power factor (0.8): kW and kVA bind alike (2000 kW, 2500 kVA)
+        (10240, 7680, 6, False, (6, True)),  # evening peak, 12,800 kVA: all six
+        (3360, 2520, 6, False, (5, True)),  # night, 4,200 kVA: 6 would run at 28 %, 5 keep 34 %
+        (480, 360, 6, False, (1, False)),  # one truck below 30 %: reported
+        (3360, 2520, 6, True, (5, True)),  # n-1: at least ceil(4200/2500)+1 = 3
+        (6080, 4560, 4, True, (4, True)),
+        (0, 0, 3, False, (1, False)),
+        # unity power factor: the 2,000 kW engine binds, not the 2,500 kVA alternator
+        (2200, 0, 6, False, (3, True)),  # 1.1 trucks' worth of kW: 2 needed, 3 keep 37 %
+        (4100, 0, 3, False, (3, True)),  # 4,100 kVA fits 2 trucks' kVA, not their 4,000 kW
+        (700, 0, 6, False, (1, True)),  # 35 % of 2,000 kW (28 % of the kVA) keeps min_loading
+        (-300, 100, 2, False, (1, False)),  # generation exceeds load: one truck, reported
     ],
 )
-def test_online_count(kva, placed, n_1, expected) -> None:  # type: ignore[no-untyped-def]
-    assert online_count(kva, placed, 2500.0, 0.3, n_1) == expected
+def test_online_count(p_kw, q_kvar, placed, n_1, expected) -> None:  # type: ignore[no-untyped-def]
+    assert online_count(p_kw, q_kvar, placed, 2000.0, 2500.0, 0.3, n_1) == expected
 
 
 def test_fleet_keeps_a_truck_at_its_bus_and_needs_setup_time_to_move() -> None:
@@ -96,7 +102,12 @@ def test_reference_schedule_two_weeks_hourly(planned) -> None:  # type: ignore[n
     # the conventional comparison
     s = dispatch.plan.summary
     assert s["households_kept_supplied"] == 6424
-    assert s["customer_hours_avoided"] == pytest.approx(6424 * 312)
+    # the counterfactual is the works done de-energised with the same ties: only the 5,396
+    # truck-fed households would lose supply, for the whole 312-hour stage (no [benefit] hours)
+    b = s["benefit"]
+    assert (b["households_truck_fed"], b["households_transferred"]) == (5396, 1028)
+    assert b["conventional_outage_hours"] is None
+    assert s["customer_hours_avoided"] == b["customer_hours_avoided"] == pytest.approx(5396 * 312)
 
     text = crew_orders(case, dispatch)
     assert "| T1 | bus:RMU Y1-3 |" in text and "## Refuelling" in text
