@@ -63,14 +63,19 @@ def test_reference_schedule_two_weeks_hourly(planned) -> None:  # type: ignore[n
     works = dispatch.plan.stages[1]
     assert len(works.schedule) == 312 == works.verification.time_steps
     online = [len(h["online"]) for h in works.schedule]
-    assert max(online) == 6 and min(online) < 6
+    assert max(online) == 6
     by_hour = {datetime.fromisoformat(h["time"]).hour: len(h["online"]) for h in works.schedule}
-    assert by_hour[19] == 6 and by_hour[3] < 6
-    # every online truck within rating; min_loading kept where possible
+    assert by_hour[19] == 6
+    # every online truck within 0..rating_kw and its kVA; as many run as keep min_loading (30 %
+    # of the tighter limit, which for these loads is the engine's kW): all six, even at night
+    fleet = case.fleet
     for h in works.schedule:
         for t in h["online"]:
-            s = (h["truck_kw"][t] ** 2 + h["truck_kvar"][t] ** 2) ** 0.5
-            assert s <= case.fleet.rating_kva * (1 + 1e-9)
+            kw = h["truck_kw"][t]
+            s = (kw**2 + h["truck_kvar"][t] ** 2) ** 0.5
+            assert 0.0 <= kw <= fleet.rating_kw * (1 + 1e-9)
+            assert s <= fleet.rating_kva * (1 + 1e-9)
+            assert max(kw / fleet.rating_kw, s / fleet.rating_kva) >= fleet.min_loading - 1e-6
     assert works.verification.passed
 
     rows = list(csv.DictReader(io.StringIO(to_csv(list(dispatch.fleet_hours)))))
