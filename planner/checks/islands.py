@@ -17,11 +17,12 @@ from planner.core.refs import ref_for
 from planner.core.switching import Switching
 from planner.grid.context import StageContext
 from planner.grid.limits import Findings
-from planner.grid.powerflow import TruckAt
+from planner.grid.powerflow import TruckAt, curtail_kept_sgen, prepare_island
 from planner.grid.state import apply_switching
 from planner.grid.topology import build_graph, cyclomatic, energised_buses, islands_of
+from planner.inputs.case import SgenMode
 
-__all__ = ["Island", "StageSetup", "classify", "kept_generation_limit_mw"]
+__all__ = ["Island", "StageSetup", "classify", "truck_island_net"]
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,16 @@ def classify(ctx: StageContext, setup: StageSetup, findings: Findings):
     return net, grid, islands
 
 
-def kept_generation_limit_mw(ctx: StageContext, island: Island) -> float:
-    """The most generation a truck island can keep without its trucks absorbing active power at
-    any load state: its lowest served design load over the stage (MW)."""
-    return min(ctx.load_kw(island.served, g)[0] for g in ctx.demand.groups) / 1000.0
+def truck_island_net(
+    ctx: StageContext, net: pp.pandapowerNet, island: Island, trucks: list[TruckAt]
+) -> tuple[pp.pandapowerNet, float]:
+    """The island as its own network fed by `trucks`: unprotected loads shed, generation tripped,
+    or with `islanded_sgen = "keep"` curtailed to the island's lowest served design load over the
+    stage, so that its trucks never absorb active power. Returns the net and the kW curtailed."""
+    keep = ctx.case.islanded_sgen == SgenMode.KEEP
+    shed = set(ctx.loads_on(island.buses)) - set(island.served)
+    sub = prepare_island(net, island.buses, trucks, ctx.case.fleet.vm_setpoint_pu, keep, shed)
+    if not keep:
+        return sub, 0.0
+    lowest_kw = min(ctx.load_kw(island.served, g)[0] for g in ctx.demand.groups)
+    return sub, curtail_kept_sgen(sub, lowest_kw / 1000.0)

@@ -5,18 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandapower as pp
 
-from planner.checks.islands import Island, kept_generation_limit_mw
+from planner.checks.islands import Island, truck_island_net
 from planner.checks.solve import loads_array
 from planner.core.plan import Violation
 from planner.grid.context import StageContext, set_design_loads
 from planner.grid.limits import Findings
-from planner.grid.powerflow import (
-    curtail_kept_sgen,
-    island_model,
-    prepare_island,
-    solve_island,
-)
-from planner.inputs.case import SgenMode
+from planner.grid.powerflow import island_model, solve_island
 
 __all__ = ["check_n_1"]
 
@@ -30,7 +24,6 @@ def check_n_1(
 ) -> None:
     """The island with its largest truck tripped, at every hour: of the trucks online that hour
     (`counts`), one fewer must carry the island within every limit."""
-    fleet = ctx.case.fleet
     trucks = island.trucks
     if len(trucks) < 2:
         message = f"island {island.id}: n-1 reserve needs at least 2 trucks, has {len(trucks)}"
@@ -39,17 +32,13 @@ def check_n_1(
     groups = list(ctx.demand.groups)
     whens = [g.times[0].isoformat() for g in groups]
     largest = max(t.rating_kva for t in trucks)
-    keep = ctx.case.islanded_sgen == SgenMode.KEEP
-    shed = set(ctx.loads_on(island.buses)) - set(island.served)
     tried = set()
     for gone in trucks:
         if gone.rating_kva < largest or gone.bus in tried:
             continue
         tried.add(gone.bus)
         rest = [t for t in trucks if t is not gone]
-        sub = prepare_island(net, island.buses, rest, fleet.vm_setpoint_pu, keep, shed)
-        if keep:
-            curtail_kept_sgen(sub, kept_generation_limit_mw(ctx, island))
+        sub, _ = truck_island_net(ctx, net, island, rest)
         label = f"island {island.id} with truck {gone.id} tripped"
         scratch = Findings(f.net, f.limits)
         set_design_loads(sub, ctx, groups[0])

@@ -19,14 +19,13 @@ from planner.checks.findings import (
     check_works,
     stage_result,
 )
-from planner.checks.islands import StageSetup, classify, kept_generation_limit_mw
+from planner.checks.islands import StageSetup, classify, truck_island_net
 from planner.checks.reserve import check_n_1
 from planner.checks.solve import solve_grid_states, solve_island_states
 from planner.core.plan import Supply
 from planner.grid.context import StageContext
 from planner.grid.limits import Findings
-from planner.grid.powerflow import curtail_kept_sgen, prepare_island
-from planner.inputs.case import Reserve, SgenMode
+from planner.inputs.case import Reserve
 
 __all__ = ["HourResult", "StageCheck", "StageSetup", "check_stage"]
 
@@ -45,16 +44,9 @@ def check_stage(
     net, grid, islands = classify(ctx, setup, findings)
     check_fleet(ctx, setup, findings)
     check_works(ctx, setup, findings)
-    keep_sgen = case.islanded_sgen == SgenMode.KEEP
     for island in islands:
         if island.trucks:
-            shed = set(ctx.loads_on(island.buses)) - set(island.served)
-            island.net = prepare_island(
-                net, island.buses, island.trucks, fleet.vm_setpoint_pu, keep_sgen, shed
-            )
-            if keep_sgen:
-                limit_mw = kept_generation_limit_mw(ctx, island)
-                island.curtailed_kw = curtail_kept_sgen(island.net, limit_mw)
+            island.net, island.curtailed_kw = truck_island_net(ctx, net, island, island.trucks)
     groups = list(ctx.demand.groups)
     whens = [g.times[0].isoformat() for g in groups]
     grid_vm = solve_grid_states(ctx, net, grid, groups, whens, findings)

@@ -85,21 +85,15 @@ def plan_case(case: Case, progress: Progress | None = None) -> Plan:
 
 def _summary(case, stages, contexts, checks, rows, refuels) -> dict[str, Any]:
     """Totals, and the benefit against doing the works conventionally (de-energised)."""
-    kept: dict[int, int] = {}
-    affected_households = 0
-    for plan, ctx in zip(stages, contexts, strict=True):
-        cut = ctx.loads_on(ctx.cut_off)
-        affected_households = max(affected_households, ctx.households(cut))
-        for island in plan.islands:
-            if island.supply in (Supply.TRANSFER, Supply.TRUCKS):
-                for i in _served(island, ctx):
-                    kept[i] = ctx.households([i])
-    benefit = _benefit(case, stages, contexts, checks)
+    affected_households = max(
+        (ctx.households(ctx.loads_on(ctx.cut_off)) for ctx in contexts), default=0
+    )
+    benefit, kept = _benefit(case, stages, contexts, checks)
     energy_kwh = sum(r.energy_kwh for r in rows)
     fuel_l = sum(r.fuel_l for r in rows)
     running = sum(1 for r in rows if r.online)
     return {
-        "households_kept_supplied": int(sum(kept.values())),
+        "households_kept_supplied": contexts[0].households(sorted(kept)),
         "households_affected_conventionally": affected_households,
         "customer_hours_avoided": benefit["customer_hours_avoided"],
         "truck_energy_kwh": round(energy_kwh, 1),
@@ -119,11 +113,13 @@ def _served(island, ctx: StageContext) -> list[int]:
     return [i for i in island.loads if i in ctx.protected]
 
 
-def _benefit(case: Case, stages, contexts, checks) -> dict[str, Any]:
-    """What the plan saves customers. The counterfactual is the conventional way: the works done
-    de-energised, ties transferring what they can (as any utility would), so only the customers
-    the trucks carry would have been cut off, each for `[benefit] conventional_outage_hours` per
-    stage (default: the stage's duration). Counted once per household and stage."""
+def _benefit(case: Case, stages, contexts, checks) -> tuple[dict[str, Any], set[int]]:
+    """What the plan saves customers, and the loads it keeps supplied in any stage.
+
+    The counterfactual is the conventional way: the works done de-energised, ties transferring
+    what they can (as any utility would), so only the customers the trucks carry would have been
+    cut off, each for `[benefit] conventional_outage_hours` per stage (default: the stage's
+    duration). Counted once per household and stage."""
     has_households = "households" in case.network.net.load.columns
     truck_fed: set[int] = set()
     transferred: set[int] = set()
@@ -147,7 +143,7 @@ def _benefit(case: Case, stages, contexts, checks) -> dict[str, Any]:
             energy_kwh += step_h * sum(kw for i, kw in h.island_load_kw.items() if i in islands)
 
     def households(loads: set[int]) -> int | None:
-        return int(sum(contexts[0].households([i]) for i in loads)) if has_households else None
+        return contexts[0].households(sorted(loads)) if has_households else None
 
     return {
         "households_truck_fed": households(truck_fed),
@@ -164,4 +160,4 @@ def _benefit(case: Case, stages, contexts, checks) -> dict[str, Any]:
                 else "supply for the whole of each stage"
             )
         ),
-    }
+    }, truck_fed | transferred
