@@ -69,6 +69,7 @@ class TruckPlan:
             "connection_point": self.connection_point,
             "island": self.island,
             "rating_kw": self.rating_kw,
+            "type": None,  # the [[fleet.types]] name; null for a single-type fleet
         }
 
 

@@ -44,7 +44,14 @@ STAGE = {
     "sequence": list,
 }
 REF = {"ref": str, "table": str, "index": int}
-TRUCK = {"id": str, "bus": int, "connection_point": str, "island": str, "rating_kw": NUMBER}
+TRUCK = {
+    "id": str,
+    "bus": int,
+    "connection_point": str,
+    "island": str,
+    "rating_kw": NUMBER,
+    "type": type(None),  # a single-type fleet
+}
 ISLAND = {
     "id": str,
     "buses": list,
