@@ -155,8 +155,9 @@ def _print_verification(name: str, v: Any) -> None:
     status = "passed" if v.passed else "FAILED"
     vm = f"vm {v.min_vm_pu:.3f}-{v.max_vm_pu:.3f} pu" if v.min_vm_pu is not None else "vm n/a"
     click.echo(
-        f"  {name}: {status}; {v.time_steps} h; {vm}; line {v.max_line_loading_percent:.0f} %"
-        f"; trafo {v.max_trafo_loading_percent:.0f} %; trucks "
+        f"  {name}: {status}; {v.time_steps} time steps; {vm}; "
+        f"line {v.max_line_loading_percent:.0f} %; "
+        f"trafo {v.max_trafo_loading_percent:.0f} %; trucks "
         f"{v.max_truck_loading_percent:.0f} %"
     )
     worst = v.worst

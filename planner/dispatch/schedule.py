@@ -18,6 +18,7 @@ from typing import Any
 from planner.checks.stage import StageCheck
 from planner.grid.powerflow import truck_loading_percent
 from planner.inputs.case import Case, Stage
+from planner.inputs.profiles import step_hours
 
 __all__ = ["FleetHour", "Refuel", "fleet_timeline", "stage_schedule", "to_csv"]
 
@@ -40,16 +41,20 @@ CSV_COLUMNS = (
 )
 
 
-def _hours(start: datetime, end: datetime, t: datetime) -> float:
-    return (min(t + timedelta(hours=1), end) - t).total_seconds() / 3600.0
+def _durations(stage: Stage, check: StageCheck) -> dict[datetime, float]:
+    """How long each checked time of a stage holds (an hour, or a profile row's quarter)."""
+    times = [h.time for h in check.hours]
+    return dict(zip(times, step_hours(times, stage.end), strict=True))
 
 
 def stage_schedule(case: Case, stage: Stage, check: StageCheck) -> list[dict[str, Any]]:
-    """One entry per hour: trucks online, their kW/kvar, island loads and the voltage range."""
+    """One entry per check time (every profile row): trucks online, their kW/kvar, island loads
+    and the voltage range."""
     fleet = case.fleet
     out = []
+    durations = _durations(stage, check)
     for hour in check.hours:
-        duration = _hours(stage.start, stage.end, hour.time)
+        duration = durations[hour.time]
         entry: dict[str, Any] = {
             "time": hour.time.isoformat(),
             "online": list(hour.online),
@@ -124,7 +129,9 @@ def fleet_timeline(
             times.add(t)
         t += timedelta(hours=1)
     per_hour: dict[tuple[str, datetime], tuple[Stage, StageCheck, Any]] = {}
+    durations: dict[datetime, float] = {}
     for stage, check in ordered:
+        durations |= _durations(stage, check)
         for hour in check.hours:
             for truck in check.trucks:
                 per_hour[(truck.id, hour.time)] = (stage, check, hour)
@@ -144,7 +151,7 @@ def fleet_timeline(
                 online = truck_id in hour.online
                 status = "online" if online else "standby"
                 p, q = hour.truck_kw.get(truck_id, 0.0), hour.truck_kvar.get(truck_id, 0.0)
-                duration = _hours(stage.start, stage.end, t)
+                duration = durations[t]
             else:
                 upcoming = _next_use(ordered, truck_id, t)
                 if upcoming is not None and upcoming[0].start - setup <= t < upcoming[0].start:

@@ -18,9 +18,11 @@ __all__ = [
     "Fleet",
     "Limits",
     "Loads",
+    "Protection",
     "Reserve",
     "SgenMode",
     "Stage",
+    "SwitchingRules",
 ]
 
 FORMAT = "planner.case/1"
@@ -55,11 +57,45 @@ class Fleet:
     setup_hours: float = 2.0
     fuel_l_per_kwh: float = 0.27
     tank_l: float = 1500.0
+    tanker_l: float = 6000.0
+    xdss_pu: float = 0.15
+    xds_pu: float = 0.25
+    xd_pu: float = 2.0
+    tds_s: float = 0.15
+    excitation: str = "none"
+    sc_support_multiple: float = 3.0
+    mv_earthing: str = "none"
+    load_step_percent: float = 50.0
 
     @property
     def rating_kva(self) -> float:
         """A truck's limit: its apparent power rating."""
         return self.rating_kw / self.power_factor
+
+
+DEVICES = ("CB", "LBS", "DS")
+
+
+@dataclass(frozen=True)
+class SwitchingRules:
+    """`[switching]`: how steps are carried out and what a closing device must see."""
+
+    device: str = "LBS"  # type of a switch whose `type` column is empty or unknown
+    sync_max_dv_percent: float = 3.0
+    sync_max_dtheta_deg: float = 10.0
+    sync_max_df_hz: float = 0.1
+    step_minutes: float = 5.0
+
+
+@dataclass(frozen=True)
+class Protection:
+    """`[protection]`: the overcurrent devices that clear faults in truck islands."""
+
+    pickup_a: float = 600.0
+    delay_s: float = 0.5
+    sensitivity: float = 1.5
+    require_earthing: bool = False
+    shed: str | tuple[ElementRef, ...] = "none"
 
 
 @dataclass(frozen=True)
@@ -109,6 +145,8 @@ class Case:
     ties_mode: str = "auto"
     network_warnings: tuple[str, ...] = ()
     conventional_outage_hours: float | None = None  # [benefit]; None: each stage's duration
+    switching: SwitchingRules = field(default_factory=SwitchingRules)
+    protection: Protection | None = None  # None: no [protection] table in the case
 
     def bays_at(self, bus: int) -> int:
         for point in self.connection_points:

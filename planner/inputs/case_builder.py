@@ -11,13 +11,16 @@ from planner.core.errors import CaseError, NetworkError
 from planner.core.refs import TABLES, ElementRef, resolve_ref
 from planner.inputs import schema
 from planner.inputs.case import (
+    DEVICES,
     FORMAT,
     Case,
     ConnectionPoint,
     Fleet,
     Limits,
+    Protection,
     Reserve,
     SgenMode,
+    SwitchingRules,
 )
 from planner.inputs.case_loads import read_loads
 from planner.inputs.case_stages import read_stages
@@ -38,6 +41,8 @@ _TOP = {
     "transfer",
     "stages",
     "benefit",
+    "switching",
+    "protection",
 }
 _CASE = {"name", "network", "description"}
 _LIMITS = {"vm_min_pu", "vm_max_pu", "max_line_loading_percent", "max_trafo_loading_percent"}
@@ -51,7 +56,25 @@ _FLEET = {
     "setup_hours",
     "fuel_l_per_kwh",
     "tank_l",
+    "tanker_l",
+    "xdss_pu",
+    "xds_pu",
+    "xd_pu",
+    "tds_s",
+    "excitation",
+    "sc_support_multiple",
+    "mv_earthing",
+    "load_step_percent",
+    "types",
 }
+_SWITCHING = {
+    "device",
+    "sync_max_dv_percent",
+    "sync_max_dtheta_deg",
+    "sync_max_df_hz",
+    "step_minutes",
+}
+_PROTECTION = {"pickup_a", "delay_s", "sensitivity", "require_earthing", "shed"}
 _POINT = {"bus", "bays"}
 
 
@@ -96,6 +119,8 @@ class CaseBuilder:
         outage_h = r.value(
             benefit, "conventional_outage_hours", "benefit", float, None, schema.positive
         )
+        switching = self._switching(data)
+        protection = self._protection(data)
         if r.problems or self.network is None:
             raise CaseError(r.problems)
         return Case(
@@ -114,6 +139,8 @@ class CaseBuilder:
             sha256=self.sha256,
             network_warnings=tuple(warnings),
             conventional_outage_hours=outage_h,
+            switching=switching,
+            protection=protection,
         )
 
     def ref(self, text: Any, key: str, tables: tuple[str, ...] = TABLES) -> ElementRef | None:
@@ -178,6 +205,30 @@ class CaseBuilder:
         setup = r.value(t, "setup_hours", p, float, d.setup_hours, schema.non_negative)
         fuel = r.value(t, "fuel_l_per_kwh", p, float, d.fuel_l_per_kwh, schema.positive)
         tank = r.value(t, "tank_l", p, float, d.tank_l, schema.positive)
+        if "types" in t:
+            r.error(
+                "fleet.types",
+                "mixed fleets ([[fleet.types]]) are not supported by this version of the planner; "
+                "give one truck type in [fleet]",
+            )
+        machine = {
+            key: r.value(t, key, p, float, getattr(d, key), schema.positive)
+            for key in ("tanker_l", "xdss_pu", "xds_pu", "xd_pu", "tds_s", "sc_support_multiple")
+        }
+        step = r.value(
+            t,
+            "load_step_percent",
+            p,
+            float,
+            d.load_step_percent,
+            schema.between(0, 100, low_open=True),
+        )
+        excitation = r.value(
+            t, "excitation", p, str, d.excitation, schema.one_of("none", "support")
+        )
+        earthing = r.value(
+            t, "mv_earthing", p, str, d.mv_earthing, schema.one_of("none", "earthed")
+        )
         return Fleet(
             trucks=trucks or 0,
             rating_kw=rating or d.rating_kw,
@@ -188,6 +239,75 @@ class CaseBuilder:
             setup_hours=d.setup_hours if setup is None else setup,
             fuel_l_per_kwh=fuel or d.fuel_l_per_kwh,
             tank_l=tank or d.tank_l,
+            **{key: value or getattr(d, key) for key, value in machine.items()},
+            excitation=excitation or d.excitation,
+            mv_earthing=earthing or d.mv_earthing,
+            load_step_percent=step or d.load_step_percent,
+        )
+
+    def _switching(self, data: dict[str, Any]) -> SwitchingRules:
+        r, d, p = self.r, SwitchingRules(), "switching"
+        t = r.table(data, p, p, _SWITCHING) or {}
+        device = r.value(t, "device", p, str, d.device, schema.one_of(*DEVICES))
+        dv = r.value(t, "sync_max_dv_percent", p, float, d.sync_max_dv_percent, schema.positive)
+        dtheta = r.value(
+            t,
+            "sync_max_dtheta_deg",
+            p,
+            float,
+            d.sync_max_dtheta_deg,
+            schema.between(0, 180, low_open=True),
+        )
+        df = r.value(t, "sync_max_df_hz", p, float, d.sync_max_df_hz, schema.positive)
+        minutes = r.value(
+            t, "step_minutes", p, float, d.step_minutes, schema.between(0, 24 * 60, low_open=True)
+        )
+        return SwitchingRules(
+            device or d.device,
+            dv or d.sync_max_dv_percent,
+            dtheta or d.sync_max_dtheta_deg,
+            df or d.sync_max_df_hz,
+            minutes or d.step_minutes,
+        )
+
+    def _protection(self, data: dict[str, Any]) -> Protection | None:
+        r, d, p = self.r, Protection(), "protection"
+        if p not in data:
+            return None
+        t = r.table(data, p, p, _PROTECTION)
+        if t is None:
+            return None
+        pickup = r.value(t, "pickup_a", p, float, d.pickup_a, schema.positive)
+        delay = r.value(t, "delay_s", p, float, d.delay_s, schema.between(0, 60))
+        sensitivity = r.value(t, "sensitivity", p, float, d.sensitivity, schema.positive)
+        earthing = r.value(t, "require_earthing", p, bool, d.require_earthing)
+        raw = t.get("shed", "none")
+        shed: str | tuple[ElementRef, ...] = "none"
+        if raw in ("none", "unprotected"):
+            shed = raw
+        elif isinstance(raw, list):
+            refs = [
+                self.ref(x, join_key("protection.shed", i), ("load",)) for i, x in enumerate(raw)
+            ]
+            shed = tuple(ref for ref in refs if ref is not None)
+        else:
+            r.error(
+                "protection.shed", 'expected "none", "unprotected" or a list of load references'
+            )
+        # Parsed and checked so the file's errors are reported, but not yet acted on: a case that
+        # makes protection a requirement must not get a plan that says "verified" without it.
+        r.error(
+            "protection",
+            "protection adequacy of truck islands is not checked by this version of the planner; "
+            "remove [protection] to plan without it (islands' fault levels must then be checked "
+            "by hand)",
+        )
+        return Protection(
+            pickup or d.pickup_a,
+            d.delay_s if delay is None else delay,
+            sensitivity or d.sensitivity,
+            bool(earthing),
+            shed,
         )
 
     def _connection_points(self, data: dict[str, Any]) -> tuple[ConnectionPoint, ...]:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = ["read_stages"]
 
-_STAGE = {"name", "start", "end", "out_of_service", "after"}
+_STAGE = {"name", "start", "end", "out_of_service", "after", "daily"}
 
 
 def read_stages(b: CaseBuilder, data: dict[str, Any]) -> tuple[Stage, ...]:
@@ -71,6 +71,12 @@ def _stage(b: CaseBuilder, item: dict[str, Any], key: str) -> Stage | None:
         r.error(
             join_key(key, "end"),
             f"end {end.isoformat()} must be after start {start.isoformat()}",
+        )
+    if "daily" in item:
+        r.error(
+            join_key(key, "daily"),
+            "daily windows are not supported by this version of the planner; give each "
+            "window as its own stage",
         )
     oos_raw = item.get("out_of_service", schema.MISSING)
     oos: list[ElementRef] = []

@@ -25,7 +25,12 @@ __all__ = [
     "hours_of",
     "load_csv_profile",
     "shape_factor",
+    "simbench_rows",
+    "step_hours",
+    "steps_of",
 ]
+
+SIMBENCH_STEP = timedelta(minutes=15)
 
 _RESIDENTIAL_WEEKDAY = (
     0.46, 0.39, 0.35, 0.33, 0.33, 0.37, 0.50, 0.63, 0.61, 0.55, 0.54, 0.58,
@@ -68,6 +73,46 @@ def hours_of(start: datetime, end: datetime) -> list[datetime]:
     return steps
 
 
+def steps_of(
+    start: datetime, end: datetime, rows: Sequence[datetime] = (), every: timedelta | None = None
+) -> list[datetime]:
+    """The check times of a window: every hour, every profile row inside it (a CSV row holds until
+    the next), and every `every` (SimBench's quarter hours) from the start."""
+    steps = set(hours_of(start, end))
+    steps.update(t for t in rows if start < t < end)
+    if every is not None:
+        t = start + every
+        while t < end:
+            steps.add(t)
+            t += every
+    return sorted(steps)
+
+
+def step_hours(times: Sequence[datetime], end: datetime) -> list[float]:
+    """How long each check time's state holds: until the next time, the last until `end`."""
+    bounds = [*times[1:], end]
+    return [(b - t).total_seconds() / 3600.0 for t, b in zip(times, bounds, strict=True)]
+
+
+def simbench_rows(times: Sequence[datetime], steps_per_year: int) -> list[int]:
+    """Rows of a SimBench profile (quarter hours of 2016) for local times `times`.
+
+    Read at the local date and time as written; another year is read at the 2016 date with the
+    same ISO week (week 53 reads week 52) and weekday, at the same time of day."""
+    rows = []
+    for t in times:
+        _, week, weekday = t.isocalendar()
+        if t.year == 2016:
+            day = datetime(2016, t.month, t.day)
+        else:
+            day = datetime.fromisocalendar(2016, min(week, 52), weekday)
+            if day.year != 2016:  # ISO week 1 of 2016 starts on 4 Jan; 53 of 2015 ends on 3 Jan
+                day = datetime(2016, 1, 1) if day.year < 2016 else datetime(2016, 12, 31)
+        minutes = (day - datetime(2016, 1, 1)).days * 1440 + t.hour * 60 + t.minute
+        rows.append(int(minutes // 15) % steps_per_year)
+    return rows
+
+
 @dataclass(frozen=True)
 class CsvProfile:
     """A `time,factor` profile; the factor at t is that of the last row at or before t."""
@@ -77,9 +122,14 @@ class CsvProfile:
     factors: tuple[float, ...]
 
     def factor(self, when: datetime) -> float:
+        return float(self.factors_at([when])[0])
+
+    def factors_at(self, times: Sequence[datetime]) -> np.ndarray:
+        """Factors at `times`, each that of the last row at or before it (or the first row)."""
         stamps = np.array([t.timestamp() for t in self.times])
-        i = int(np.searchsorted(stamps, when.timestamp(), side="right")) - 1
-        return self.factors[max(i, 0)]
+        wanted = np.array([t.timestamp() for t in times])
+        rows = np.maximum(np.searchsorted(stamps, wanted, side="right") - 1, 0)
+        return np.asarray(self.factors, dtype=float)[rows]
 
     def covers(self, start: datetime, end: datetime) -> bool:
         return self.times[0] <= start and self.times[-1] >= end - timedelta(hours=1)

@@ -105,7 +105,7 @@ def _stage_orders(number: int, stage: StagePlan, setup: timedelta) -> list[str]:
     v = stage.verification
     out.append(
         f"Verification: **{'passed' if v.passed else 'FAILED'}** over {v.time_steps} "
-        f"hours ({v.load_flows} load flows)."
+        f"time steps ({v.load_flows} load flows)."
     )
     for violation in v.violations:
         out.append(f"- {violation.message}")
@@ -221,7 +221,7 @@ def _stage_html(number: int, stage: StagePlan, net, case: Case) -> list[str]:
         f"<h2>Stage {number}: {escape(stage.name)}</h2>",
         f"<p>{_when(stage.start)} to {_when(stage.end)}; works: "
         f"{escape(', '.join(r.text for r in stage.out_of_service) or 'none')}; "
-        f"verification {verdict} over {v.time_steps} h.</p>",
+        f"verification {verdict} over {v.time_steps} time steps.</p>",
         network_svg(net, stage),
     ]
     if stage.islands:

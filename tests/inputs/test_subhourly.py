@@ -1,0 +1,89 @@
+"""Checks at every profile row: quarter-hour CSV profiles, SimBench's quarter hours and its
+reactive profiles, read at the right 2016 date for other years."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+
+import planner
+from planner.grid.context import StageContext
+from planner.inputs.profiles import simbench_rows, step_hours, steps_of
+from tests.conftest import DATA
+
+CEST = timezone(timedelta(hours=2))
+SAFETY = DATA / "cases" / "safety"
+
+
+def test_check_times_include_every_profile_row_inside_the_window() -> None:
+    start = datetime(2025, 8, 5, 7, tzinfo=CEST)
+    end = start + timedelta(hours=2)
+    rows = [start - timedelta(minutes=15), start + timedelta(minutes=20), end]
+    times = steps_of(start, end, rows)
+    assert [t.strftime("%H:%M") for t in times] == ["07:00", "07:20", "08:00"]
+    assert step_hours(times, end) == pytest.approx([20 / 60, 40 / 60, 1.0])
+    quarters = steps_of(start, end, every=timedelta(minutes=15))
+    assert len(quarters) == 8 and step_hours(quarters, end) == pytest.approx([0.25] * 8)
+
+
+def test_simbench_rows_keep_the_iso_week_and_weekday_for_other_years() -> None:
+    year = 35136  # 366 days of quarter hours
+    # 2016 is read as written: 5 Jan 2016 00:15 is row 4 x 96 + 1
+    assert simbench_rows([datetime(2016, 1, 5, 0, 15)], year) == [4 * 96 + 1]
+    # Tuesday 5 Aug 2025 (ISO week 32) reads Tuesday of week 32 in 2016: 9 Aug 2016
+    aug = datetime(2025, 8, 5, 12, 15, tzinfo=CEST)
+    day = (datetime(2016, 8, 9) - datetime(2016, 1, 1)).days
+    assert simbench_rows([aug], year) == [day * 96 + 12 * 4 + 1]
+    # week 53 (Friday 1 Jan 2021) reads week 52 of 2016: Friday 30 Dec 2016
+    assert simbench_rows([datetime(2021, 1, 1, 0, 0)], year) == [
+        (datetime(2016, 12, 30) - datetime(2016, 1, 1)).days * 96
+    ]
+
+
+def test_a_quarter_hour_peak_sizes_the_trucks(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = cli("plan", SAFETY / "quarter_hour.toml", "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert "feasible, 3 of 4 trucks used" in result.output
+    assert "48 time steps" in result.output
+    stage = json.loads((tmp_path / "out" / "plan.json").read_text())["stages"][0]
+    assert stage["verification"]["time_steps"] == 48
+    rows = {r["time"][11:16]: r for r in stage["schedule"]}
+    assert len(rows) == 48 and "12:15" in rows and "12:30" in rows
+    peak = rows["12:15"]
+    # 1,127 kW of design load (and losses) on three 500 kW trucks; none above its rating
+    assert sum(peak["truck_kw"].values()) == pytest.approx(1127, abs=15)
+    for row in stage["schedule"]:
+        assert all(0 <= kw <= 500.0 for kw in row["truck_kw"].values())
+    assert sum(rows["12:00"]["truck_kw"].values()) == pytest.approx(0.6 * 1127, abs=10)
+    # fuel follows the quarter hour: the 12:15 row holds for 15 minutes
+    assert peak["fuel_l"]["T1"] == pytest.approx(peak["truck_kw"]["T1"] * 0.25 * 0.27, abs=0.1)
+
+
+def test_simbench_checks_quarter_hours_and_follows_the_reactive_profile(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    text = (
+        '[case]\nname = "sb"\nnetwork = "simbench:1-MV-rural--0-sw"\n[fleet]\ntrucks = 0\n'
+        '[loads]\nprofile = "simbench"\nmargin = 0.0\n[transfer]\nties = "none"\n'
+        '[[stages]]\nname = "s"\nstart = 2016-03-01T10:00:00+01:00\n'
+        "end = 2016-03-01T11:00:00+01:00\nout_of_service = []\n"
+    )
+    path = tmp_path / "sb.toml"
+    path.write_text(text)
+    case = planner.load_case(path)
+    ctx = StageContext.build(case, case.stages[0])
+    assert [t.strftime("%H:%M") for t in ctx.demand.times] == ["10:00", "10:15", "10:30", "10:45"]
+    net = ctx.base_net
+    table = net.profiles["load"]
+    row = (datetime(2016, 3, 1) - datetime(2016, 1, 1)).days * 96 + 10 * 4 + 1  # 10:15
+    group = next(g for g in ctx.demand.groups if ctx.demand.times[1] in g.times)
+    k = int(np.flatnonzero(net.load.q_mvar.to_numpy() != 0)[0])
+    profile = str(net.load.profile.iloc[k])
+    scale = float(net.load.scaling.iloc[k])
+    assert group.p_mw[k] == pytest.approx(
+        net.load.p_mw.iloc[k] * scale * table[f"{profile}_pload"].iloc[row]
+    )
+    assert group.q_mvar[k] == pytest.approx(
+        net.load.q_mvar.iloc[k] * scale * table[f"{profile}_qload"].iloc[row]
+    )
