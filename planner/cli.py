@@ -247,6 +247,12 @@ def plan(case: str, out_dir: str, force: bool) -> None:
         )
         click.echo(f"  {stage.name}: {supplies or 'nothing cut off'}")
         _print_verification("verification", stage.verification)
+        for cut in stage.interruptions:
+            click.echo(
+                f"    NOT OUTAGE-FREE: switching step {cut['step']} interrupts "
+                f"{cut['kw']:,.0f} kW of protected load for {cut['minutes']:g} min "
+                "(break-before-make: no device can synchronise or close the loop here)"
+            )
     s = result.summary
     click.echo(
         f"  households kept supplied {s['households_kept_supplied']:,}, truck energy "
@@ -274,5 +280,5 @@ def validate(case: str, plan_file: str) -> None:
     for name, verification in report.verifications():
         _print_verification(name, verification)
     for v in report.plan_violations:
-        click.echo(f"  across stages: {v.kind}: {v.message}")
+        click.echo(f"  plan: {v.kind}: {v.message}")
     sys.exit(EXIT_OK if report.passed else EXIT_VIOLATIONS)

@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from planner.checks.claims import check_schedule, check_sequence, read_steps
 from planner.checks.stage import StageCheck, StageSetup, check_stage
 from planner.core.errors import PlanFileError, Problem
 from planner.core.plan import FORMAT, Verification, Violation
@@ -195,11 +196,25 @@ def _check_times(r: Reader, stage: dict[str, Any], case_stage: Stage, key: str) 
 def validate(case: Case, data: dict[str, Any], file: str = "plan.json") -> Report:
     """Re-verify a plan (as parsed JSON) with the planner's own checks."""
     setups = _setups(data, case, file)
+    raw = {s.get("name"): s for s in data["stages"] if isinstance(s, dict)}
+    r = Reader(file)
+    steps = {
+        k: read_steps(r, raw[case.stages[k].name].get("sequence"), f"stages[{i}].sequence")
+        for i, (k, _) in enumerate(setups)
+    }
+    if r.problems:
+        raise PlanFileError(r.problems)
     checks = []
+    claims: list[Violation] = []
     for k, setup in setups:
         stage = case.stages[k]
-        checks.append((stage.name, check_stage(StageContext.build(case, stage), setup)))
-    return Report(tuple(checks), tuple(_across_stages(case, data, setups)))
+        ctx = StageContext.build(case, stage)
+        check = check_stage(ctx, setup)
+        checks.append((stage.name, check))
+        said = raw[stage.name]
+        claims += check_schedule(ctx, check, said.get("schedule"))
+        claims += check_sequence(ctx, check, steps[k], said.get("interruptions"))
+    return Report(tuple(checks), (*claims, *_across_stages(case, data, setups)))
 
 
 def _across_stages(

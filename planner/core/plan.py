@@ -160,6 +160,12 @@ class StagePlan:
     schedule: tuple[dict[str, Any], ...] = ()
     sequence: tuple[dict[str, Any], ...] = ()
     notes: tuple[str, ...] = ()
+    interruptions: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def outage_free(self) -> bool:
+        """No protected customer loses supply, in the stage or while switching."""
+        return self.verification.passed and not self.interruptions
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -182,6 +188,8 @@ class StagePlan:
             "verification": self.verification.as_json(),
             "schedule": list(self.schedule),
             "sequence": list(self.sequence),
+            "interruptions": list(self.interruptions),
+            "outage_free": self.outage_free,
             "notes": list(self.notes),
         }
 

@@ -41,7 +41,8 @@ def plan_dispatch(case: Case, progress: Progress | None = None) -> Dispatch:
         fleet.commit(stage.end, [(t.id, t.bus) for t in check.trucks])
         if progress:
             progress(f"{stage.name}: switching sequence", 0, 1)
-        steps, problems = switching_sequence(ctx, check)
+        switching = switching_sequence(ctx, check)
+        problems = switching.violations
         verification = plan.verification
         if problems:
             verification = dataclasses.replace(
@@ -51,7 +52,8 @@ def plan_dispatch(case: Case, progress: Progress | None = None) -> Dispatch:
             plan,
             verification=verification,
             schedule=tuple(stage_schedule(case, stage, check)),
-            sequence=tuple(steps),
+            sequence=tuple(switching.steps),
+            interruptions=tuple(switching.interruptions),
         )
         done[i] = (plan, check, ctx)
     stages = [done[i][0] for i in range(len(case.stages))]

@@ -1,229 +1,185 @@
-"""Make-before-break switching sequences, every intermediate state load-flow checked.
+"""A stage's switching sequence: make-before-break where a device can synchronise, timed steps.
 
-At the start of a stage: trucks are connected at their bays, started, synchronised and
-paralleled with the grid (while paralleled they are PQ injections at the output they will carry);
-unprotected load in the future truck islands is disconnected; ties are closed before the
-sectionalisers open (a short closed-loop transfer); then the works' elements are taken out and
-the islands form with the trucks already carrying them. At the end the same in reverse: the
-works' elements go back (each island is resynchronised to the grid at that breaker), loads are
-restored, sectionalisers closed, ties opened, and the trucks ramp down and disconnect.
+Before the stage (ending at its start, `[switching] step_minutes` apart): unprotected load of the
+future truck islands is disconnected; every placed truck is connected at its bay (its own breaker
+synchronises it to the live bus) and ramped to its share of the island it is to carry; ties are
+closed before sectionalisers open; then the works' elements go out and the islands form with the
+trucks already carrying them. After the stage, the same in reverse: each island is re-joined to
+the grid where the works' elements go back. A device that cannot synchronise (anything but a
+breaker) cannot join a live island to the grid: there the island's trucks are disconnected first,
+an honest break-before-make transfer that the plan reports under `interruptions`. Then
+sectionalisers close, ties open, loads are reconnected and the trucks ramp down and disconnect.
+
+Every step is replayed and solved by `planner.checks.sequence`, as `planner validate` does.
 """
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass
-from typing import Any
+from datetime import datetime, timedelta
 
-import pandapower as pp
-
+from planner.checks.sequence import SequenceCheck, Step, replay, stage_state
 from planner.checks.stage import StageCheck
-from planner.core.plan import Violation
+from planner.core.plan import Supply
 from planner.core.refs import ElementRef, ref_for
-from planner.grid.context import StageContext, set_design_loads
-from planner.grid.limits import Findings
-from planner.grid.powerflow import (
-    TruckAt,
-    curtail_kept_sgen,
-    prepare_island,
-    solve_grid,
-    solve_island_fast,
-)
+from planner.grid.context import StageContext
+from planner.grid.devices import device_of, sides_of
 from planner.grid.topology import build_graph, energised_buses, islands_of
-from planner.inputs.case import SgenMode
-from planner.inputs.demand import StepGroup
 
 __all__ = ["switching_sequence"]
 
 
-@dataclass
-class _State:
-    net: pp.pandapowerNet
-    paralleled: dict[str, TruckAt]
+Steps = list[tuple[str, str, str]]
 
 
-def _solve(
-    ctx: StageContext,
-    state: _State,
-    group: StepGroup,
-    output: dict[str, tuple[float, float]],
-    when: str,
-    normal: frozenset[tuple[str, str]] = frozenset(),
-) -> dict[str, Any]:
-    """Load flow of one intermediate state: grid with paralleled trucks, islands on trucks.
+def _start_steps(ctx: StageContext, check: StageCheck, ties_first: bool = True) -> Steps:
+    """Loads shed, trucks connected, then ties closed before sectionalisers open (make before
+    break) or, with `ties_first` false, after (break before make), then the works go out."""
+    setup = check.setup
+    steps: Steps = []
+    for island in check.islands:
+        if island.supply is Supply.TRUCKS:
+            for load in island.loads:
+                if load not in ctx.protected:
+                    steps.append(("disconnect_load", ref_for(ctx.base_net, "load", load).text, ""))
+    for truck in setup.trucks:
+        steps.append(("connect_truck", truck.id, ref_for(ctx.base_net, "bus", truck.bus).text))
+    ties: Steps = [("close", ref.text, "") for ref in setup.switching.close]
+    ties += [("put_in_service", ref.text, "") for ref in setup.switching.in_service]
+    opens: Steps = [("open", ref.text, "") for ref in setup.switching.open]
+    steps += ties + opens if ties_first else opens + ties
+    for ref in ctx.stage.out_of_service:
+        steps.append(("take_out", ref.text, ""))
+    return steps
 
-    Limits already broken in the network's normal state at that hour (`normal`: kind and
-    element) are not the switching's doing and are not reported against the step.
-    """
-    net = copy.deepcopy(state.net)
-    set_design_loads(net, ctx, group)
+
+def _end_steps(ctx: StageContext, check: StageCheck, order: str = "rejoin") -> Steps:
+    """The way back. "rejoin": each island re-joined to the grid where the works go back (shut
+    down first where only a non-synchronising device can do it), sectionalisers closed before
+    ties open; "ties_first": ties opened before the works go back (break before make for the
+    transfers); "islands_first": every truck island shut down, then "ties_first"."""
+    setup = check.setup
+    online = list(check.hours[-1].online) if check.hours else []
+    connected = {t.id for t in setup.trucks if t.id in online}
+    by_island = {isl.id: [t for t in isl.trucks if t in connected] for isl in check.islands}
+    trucked = [isl for isl in check.islands if isl.supply is Supply.TRUCKS]
+    bus_island = {b: isl.id for isl in trucked for b in isl.buses}
+    net = stage_state(ctx, check)
+    steps: Steps = []
+    if order == "islands_first":
+        for island in trucked:
+            if by_island.get(island.id):
+                steps.append(("shut_down_island", island.id, ""))
+                by_island[island.id] = []
+    ties: Steps = [
+        ("take_out_of_service", r.text, "") for r in reversed(setup.switching.in_service)
+    ]
+    ties += [("open", ref.text, "") for ref in reversed(setup.switching.close)]
+    if order != "rejoin":
+        steps += ties
+        for ref in (*setup.switching.in_service, *setup.switching.close):
+            _toggle(net, ref, False)
+    for ref in reversed(ctx.stage.out_of_service):
+        live = {t.bus for t in setup.trucks if any(t.id in v for v in by_island.values())}
+        sources = _sources(ctx, net, live)
+        _rejoin(ctx, ref, sources, bus_island, by_island, ctx.case.switching.device, steps)
+        steps.append(("put_back", ref.text, ""))
+        _toggle(net, ref, True)
+    for ref in reversed(setup.switching.open):
+        steps.append(("close", ref.text, ""))
+    if order == "rejoin":
+        steps += ties
+    for island in check.islands:
+        if island.supply is Supply.TRUCKS:
+            for load in island.loads:
+                if load not in ctx.protected:
+                    steps.append(("reconnect_load", ref_for(ctx.base_net, "load", load).text, ""))
+    still = {t for trucks in by_island.values() for t in trucks}
+    for truck in setup.trucks:
+        if truck.id in still:
+            steps.append(("disconnect_truck", truck.id, ""))
+    return steps
+
+
+def _sources(ctx: StageContext, net, truck_buses: set[int]) -> dict[int, str]:
+    """What feeds each bus, by topology: "grid", "island@<lowest bus>" (trucks) or nothing."""
     graph = build_graph(net)
     grid = energised_buses(graph)
-    findings = Findings(ctx.base_net, ctx.case.limits)
-    for truck in state.paralleled.values():
-        if truck.bus in grid:
-            p_kw, q_kvar = output.get(truck.id, (0.0, 0.0))
-            pp.create_sgen(net, truck.bus, p_mw=p_kw / 1000, q_mvar=q_kvar / 1000, name=truck.id)
-    sol = solve_grid(net, grid)
-    converged = sol.converged
-    if converged:
-        findings.check(sol, "grid", when)
-    live = set(grid)
-    unfed = set(ctx.base_energised) - grid
-    keep = ctx.case.islanded_sgen == SgenMode.KEEP
-    for buses in islands_of(graph, unfed):
-        trucks = [t for t in state.paralleled.values() if t.bus in buses]
-        if not trucks:
-            continue
-        sub = prepare_island(net, buses, trucks, ctx.case.fleet.vm_setpoint_pu, keep, set())
-        if keep:  # kept generation beyond the island's load at this hour is curtailed
-            served = sub.load.in_service.astype(bool)
-            curtail_kept_sgen(sub, float((sub.load.p_mw * sub.load.scaling)[served].sum()))
-        island_sol = solve_island_fast(sub, trucks)
-        converged = converged and island_sol.converged
-        if island_sol.converged:
-            findings.check(
-                island_sol, f"island at {ref_for(ctx.base_net, 'bus', min(buses)).text}", when
-            )
-            findings.observe_trucks(
-                trucks, island_sol.truck_p_kw or {}, island_sol.truck_q_kvar or {}, "", when
-            )
-        live |= buses
-    in_service = net.load.in_service.astype(bool)
-    lost = [
-        int(i)
-        for i in net.load.index[in_service]
-        if int(i) in ctx.protected and int(net.load.at[i, "bus"]) not in live
-    ]
-    unserved_kw = float(net.load.p_mw.loc[lost].sum() * 1000) if lost else 0.0
-    violations = [
-        v.message for v in findings.sorted_violations() if (v.kind, v.element) not in normal
-    ]
-    if not converged:
-        violations.insert(0, "load flow did not converge")
-    if unserved_kw > 0:
-        violations.append(f"{unserved_kw:,.0f} kW of protected load without supply")
-    f = findings
-    return {
-        "converged": converged,
-        "min_vm_pu": round(f.min_vm.value, 5) if f.min_vm else None,
-        "max_vm_pu": round(f.max_vm.value, 5) if f.max_vm else None,
-        "max_line_loading_percent": round(f.max_line.value, 2) if f.max_line else 0.0,
-        "max_trafo_loading_percent": round(f.max_trafo.value, 2) if f.max_trafo else 0.0,
-        "max_truck_loading_percent": round(f.max_truck.value, 2) if f.max_truck else 0.0,
-        "unserved_protected_kw": round(unserved_kw, 1),
-        "violations": violations,
-        "_broken": frozenset((v.kind, v.element) for v in findings.sorted_violations()),
-    }
+    source = dict.fromkeys(grid, "grid")
+    for buses in islands_of(graph, set(ctx.base_energised) - grid):
+        if buses & truck_buses:
+            source |= dict.fromkeys(buses, f"island@{min(buses)}")
+    return source
 
 
-def _toggle(net: pp.pandapowerNet, ref: ElementRef, on: bool) -> None:
+def _toggle(net, ref: ElementRef, on: bool) -> None:
     if ref.table == "switch":
         net.switch.at[ref.index, "closed"] = on
     else:
         net[ref.table].at[ref.index, "in_service"] = on
 
 
-def switching_sequence(ctx: StageContext, check: StageCheck) -> tuple[list[dict], list[Violation]]:
-    """The stage's start and end sequences, each step with its load-flow result."""
-    stage, setup = ctx.stage, check.setup
-    if not setup.trucks and not setup.switching.close and not setup.switching.in_service:
-        return [], []
-    by_id = {t.id: t for t in setup.trucks}
-    bay = {t.id: t.connection_point for t in check.trucks}
-    first, last = check.hours[0], check.hours[-1]
-    group_at = {t: g for g in ctx.demand.groups for t in g.times}
-    truck_loads = set()
-    for island in check.islands:
-        if island.trucks:
-            truck_loads |= {i for i in island.loads if i not in ctx.protected}
-    shed = [ref_for(ctx.base_net, "load", i) for i in sorted(truck_loads)]
-    ties = [*setup.switching.close, *setup.switching.in_service]
-    steps: list[dict] = []
-    problems: list[Violation] = []
+def _rejoin(ctx, ref, source, bus_island, by_island, default, steps) -> None:
+    """Before a works element goes back: if it joins a truck island to a live system and is no
+    breaker, the island's trucks come off first (break-before-make)."""
+    sides = sides_of(ctx.base_net, ref)
+    if sides is None or device_of(ctx.base_net, ref, default) == "CB":
+        return
+    a, b = sides
+    if source.get(a) is None or source.get(b) is None or source.get(a) == source.get(b):
+        return
+    for bus in sides:
+        island = bus_island.get(bus)
+        if (
+            island is not None
+            and by_island.get(island)
+            and source.get(bus, "").startswith("island")
+        ):
+            steps.append(("shut_down_island", island, ""))
+            by_island[island] = []
 
-    normal_state = _State(copy.deepcopy(ctx.base_net), {})
-    normal = {
-        hour.time: _solve(ctx, normal_state, group_at[hour.time], {}, "")["_broken"]
-        for hour in (first, last)
-    }
 
-    def record(action: str, element: str, at: str, state: _State, hour, when: str, **extra) -> None:
-        output = {t: (hour.truck_kw.get(t, 0.0), hour.truck_kvar.get(t, 0.0)) for t in hour.online}
-        result = _solve(ctx, state, group_at[hour.time], output, when, normal[hour.time])
-        del result["_broken"]
-        step = {
-            "step": len(steps) + 1,
-            "time": when,
-            "action": action,
-            "element": element,
-            "at": at,
-            "checked": True,
-            **extra,
-            "result": result,
-        }
-        steps.append(step)
-        for text in result["violations"]:
-            problems.append(
-                Violation(
-                    "sequence",
-                    f"switching step {step['step']} ({action} {element}) at {when}: {text}",
-                    element,
-                    time=when,
-                )
-            )
+def _timed(ctx: StageContext, start: Steps, end: Steps) -> list[Step]:
+    minutes = timedelta(minutes=ctx.case.switching.step_minutes)
+    steps = [
+        Step(ctx.stage.start - minutes * (len(start) - k), action, element, at)
+        for k, (action, element, at) in enumerate(start)
+    ]
+    return steps + [
+        Step(ctx.stage.end + minutes * k, action, element, at)
+        for k, (action, element, at) in enumerate(end)
+    ]
 
-    when = stage.start.isoformat()
-    state = _State(copy.deepcopy(ctx.base_net), {})
-    for truck_id in first.online:
-        truck = by_id[truck_id]
-        record("connect_truck", truck_id, bay[truck_id], state, first, when)
-        state.paralleled[truck_id] = truck
-        record("parallel_truck", truck_id, bay[truck_id], state, first, when)
-    for ref in shed:
-        state.net.load.at[ref.index, "in_service"] = False
-        record("disconnect_load", ref.text, ref.text, state, first, when)
-    for ref in ties:
-        _toggle(state.net, ref, True)
-        record(
-            "close" if ref.table == "switch" else "put_in_service",
-            ref.text,
-            ref.text,
-            state,
-            first,
-            when,
-        )
-    for ref in setup.switching.open:
-        _toggle(state.net, ref, False)
-        record("open", ref.text, ref.text, state, first, when)
-    for ref in stage.out_of_service:
-        _toggle(state.net, ref, False)
-        record("take_out", ref.text, ref.text, state, first, when)
 
-    when = stage.end.isoformat()
-    state.paralleled = {t: by_id[t] for t in last.online}
+def _score(ctx: StageContext, result: SequenceCheck, start: bool) -> tuple[int, float]:
+    """A phase's violations and the kW it interrupts: fewer is better."""
 
-    def switch_back(action: str, ref: ElementRef, on: bool) -> None:
-        """Operate `ref`; a truck island that joins the grid here is resynchronised."""
-        before = energised_buses(build_graph(state.net))
-        _toggle(state.net, ref, on)
-        after = energised_buses(build_graph(state.net))
-        joined = sorted(
-            t.id for t in state.paralleled.values() if t.bus not in before and t.bus in after
-        )
-        extra = {"synchronise": joined} if joined else {}
-        record(action, ref.text, ref.text, state, last, when, **extra)
+    def ours(when: str | None) -> bool:
+        return when is not None and (datetime.fromisoformat(when) <= ctx.stage.start) == start
 
-    for ref in reversed(stage.out_of_service):
-        switch_back("put_back", ref, True)
-    for ref in reversed(setup.switching.open):
-        switch_back("close", ref, True)
-    for ref in reversed(ties):
-        switch_back("open" if ref.table == "switch" else "take_out_of_service", ref, False)
-    for ref in shed:
-        state.net.load.at[ref.index, "in_service"] = True
-        record("reconnect_load", ref.text, ref.text, state, last, when)
-    for truck_id in last.online:
-        del state.paralleled[truck_id]
-        record("disconnect_truck", truck_id, bay[truck_id], state, last, when)
-    return steps, problems
+    bad = sum(
+        1 for v in result.violations if ours(v.time) or v.element == ("start" if start else "end")
+    )
+    cut = sum(c["kw"] for c in result.interruptions if ours(result.steps[c["step"] - 1]["time"]))
+    return bad, cut
+
+
+def switching_sequence(ctx: StageContext, check: StageCheck) -> SequenceCheck:
+    """The stage's start and end sequences, each step replayed and solved. Make before break
+    first; where a state of that fails (a loop that cannot be closed, a weak state while an
+    island re-joins), break-before-make orders are tried and the best kept."""
+    starts = [_start_steps(ctx, check), _start_steps(ctx, check, ties_first=False)]
+    ends = [_end_steps(ctx, check, order) for order in ("rejoin", "ties_first", "islands_first")]
+    start, end = starts[0], ends[0]
+    best = replay(ctx, check, _timed(ctx, start, end))
+    for phase, options in ((True, starts[1:]), (False, ends[1:])):
+        for option in options:
+            score = _score(ctx, best, phase)
+            if score[0] == 0:
+                break
+            if option == (start if phase else end):
+                continue
+            trial_start, trial_end = (option, end) if phase else (start, option)
+            trial = replay(ctx, check, _timed(ctx, trial_start, trial_end))
+            if _score(ctx, trial, phase) < score:
+                best, start, end = trial, trial_start, trial_end
+    return best

@@ -146,18 +146,23 @@ def _stage_orders(number: int, stage: StagePlan, setup: timedelta) -> list[str]:
             )
         out.append("")
     if stage.sequence:
-        out += ["Switching sequence (make before break; every step load-flow checked):", ""]
+        out += [
+            "Switching sequence (every step load-flow checked at its own time and the stage's "
+            "worst time):",
+            "",
+        ]
         for step in stage.sequence:
-            r = step["result"]
-            ok = "ok" if not r["violations"] else "; ".join(r["violations"])
-            sync = (
-                f" (synchronise {', '.join(step['synchronise'])})"
-                if step.get("synchronise")
-                else ""
-            )
+            out.append(f"{step['step']}. {step_text(step)}")
+        out.append("")
+    if stage.interruptions:
+        out.append(
+            f"**Not outage-free:** {len(stage.interruptions)} break-before-make transfer(s) "
+            "where no device can synchronise:"
+        )
+        for cut in stage.interruptions:
             out.append(
-                f"{step['step']}. {_when(step['time'])} **{step['action']}** "
-                f"{step['element']}{sync} — vm {r['min_vm_pu']}-{r['max_vm_pu']} pu, {ok}"
+                f"- step {cut['step']}: {_households(cut['households'])}{cut['kw']:,.0f} kW "
+                f"off for {cut['minutes']:g} min"
             )
         out.append("")
     for note in stage.notes:
@@ -165,6 +170,36 @@ def _stage_orders(number: int, stage: StagePlan, setup: timedelta) -> list[str]:
     if stage.notes:
         out.append("")
     return out
+
+
+def _sync(step: dict) -> str:
+    """What a device sees: differences before a closing, the power an opening breaks."""
+    if "sync" in step:
+        sync = step["sync"]
+        joins = f" joins {' + '.join(step['joins'])}" if step.get("joins") else ""
+        return f"dV {sync['dv_percent']:g} %, dθ {sync['dtheta_deg']:g}°{joins}"
+    if step.get("across_kw") is not None:
+        return f"breaks {step['across_kw']:,.0f} kW"
+    return ""
+
+
+def _households(count: int | None) -> str:
+    return f"{count:,} households, " if count else ""
+
+
+def step_text(step: dict) -> str:
+    """One switching step as a crew reads it."""
+    problems = step.get("violations", [])
+    solved = step.get("solved", {})
+    verdict = "ok" if not problems else "**" + "; ".join(problems) + "**"
+    at = f" at {step['at']}" if step.get("at") else ""
+    device = f" ({step['device']})" if step.get("device") else ""
+    detail = _sync(step)
+    return (
+        f"{_when(step['time'])} **{step['action']}** {step['element']}{at}{device}"
+        f"{'; ' + detail if detail else ''} — vm {solved.get('min_vm_pu')}-"
+        f"{solved.get('max_vm_pu')} pu, {verdict}"
+    )
 
 
 CSS = """
@@ -315,23 +350,34 @@ def _stage_html(number: int, stage: StagePlan, net, case: Case) -> list[str]:
         )
     if stage.sequence:
         out.append(
-            "<table><tr><th>step</th><th>time</th><th>action</th><th>element</th>"
-            "<th>min vm</th><th>unserved kW</th><th>result</th></tr>"
+            "<table><tr><th>step</th><th>time</th><th>action</th><th>element</th><th>device</th>"
+            "<th>sync / across</th><th>vm pu</th><th>result</th></tr>"
         )
         for step in stage.sequence:
-            r = step["result"]
+            solved = step.get("solved", {})
+            problems = step.get("violations", [])
             result = (
                 '<span class="ok">ok</span>'
-                if not r["violations"]
-                else f'<span class="bad">{escape("; ".join(r["violations"]))}</span>'
+                if not problems
+                else f'<span class="bad">{escape("; ".join(problems))}</span>'
             )
             out.append(
                 f"<tr><td>{step['step']}</td><td>{_when(step['time'])}</td>"
                 f"<td>{escape(step['action'])}</td><td>{escape(step['element'])}</td>"
-                f"<td>{r['min_vm_pu']}</td><td>{r['unserved_protected_kw']}</td>"
+                f"<td>{escape(str(step.get('device', '')))}</td><td>{escape(_sync(step))}</td>"
+                f"<td>{solved.get('min_vm_pu')}-{solved.get('max_vm_pu')}</td>"
                 f"<td>{result}</td></tr>"
             )
         out.append("</table>")
+    if stage.interruptions:
+        out.append(
+            '<p class="bad">Not outage-free: '
+            + "; ".join(
+                f"step {c['step']}: {c['kw']:,.0f} kW off for {c['minutes']:g} min"
+                for c in stage.interruptions
+            )
+            + "</p>"
+        )
     supplies = {i.supply for i in stage.islands}
     if Supply.NONE in supplies and not stage.verification.passed:
         out.append('<p class="bad">Some cut-off load has no supply in this stage.</p>')

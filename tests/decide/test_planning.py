@@ -120,7 +120,7 @@ def test_infeasible_case_exits_1_and_names_the_shortfall(cli, tmp_path) -> None:
 def test_simbench_profiles_drive_the_demand(planned) -> None:  # type: ignore[no-untyped-def]
     case, plan = planned("simbench_mv_urban")
     ctx = StageContext.build(case, case.stages[0])
-    assert len(ctx.demand.groups) == 12  # every hour its own load state
+    assert len(ctx.demand.groups) == 48  # every quarter hour its own load state
     assert 0.0 < plan.stages[0].peak_factor < 1.0
 
 

@@ -1,0 +1,134 @@
+"""What a plan file claims beyond its set-up, checked against the planner's own solve: the
+schedule (every check time, the trucks online and their output) and the switching sequence
+(replayed step by step, its interruptions owned up to)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any
+
+from planner.checks.findings import StageCheck
+from planner.checks.sequence import Step, replay
+from planner.core.plan import Violation
+from planner.grid.context import StageContext
+from planner.inputs.schema import Reader, join_key
+
+__all__ = ["KW_TOL", "check_schedule", "check_sequence", "read_steps"]
+
+KW_TOL = 0.01  # a claimed truck output may differ from the solve by 1 % of its rating
+
+
+def read_steps(r: Reader, raw: Any, key: str) -> list[Step]:
+    """The plan's `sequence`, as steps; what cannot be read is a problem of the file."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        r.error(key, "expected a list of steps")
+        return []
+    steps = []
+    for i, item in enumerate(raw):
+        skey = join_key(key, i)
+        if not isinstance(item, dict):
+            r.error(skey, "expected an object")
+            continue
+        action = r.value(item, "action", skey, str)
+        element = r.value(item, "element", skey, str)
+        text = r.value(item, "time", skey, str)
+        when = None
+        if text is not None:
+            try:
+                when = datetime.fromisoformat(text)
+            except ValueError:
+                when = None
+            if when is None or when.tzinfo is None:
+                r.error(join_key(skey, "time"), "expected an ISO 8601 time with offset")
+                when = None
+        if action is not None and element is not None and when is not None:
+            at = item.get("at")
+            number = item.get("step")
+            number = number if isinstance(number, int) and not isinstance(number, bool) else 0
+            steps.append(Step(when, action, element, at if isinstance(at, str) else "", number))
+    return steps
+
+
+def check_sequence(
+    ctx: StageContext, check: StageCheck, steps: list[Step], claimed: Any
+) -> list[Violation]:
+    """Replay the plan's steps; they must reach the stage's state and back, every state must
+    hold, and every interruption they cause must be in the plan's `interruptions`."""
+    result = replay(ctx, check, sorted(steps, key=lambda s: s.time))
+    out = [
+        dataclasses.replace(v, message=f"stage {ctx.stage.name!r}: {v.message}")
+        for v in result.violations
+    ]
+    said = claimed if isinstance(claimed, list) else []
+    said_kw = sum(c.get("kw", 0) for c in said if isinstance(c, dict) and _number(c.get("kw")))
+    found_kw = sum(c["kw"] for c in result.interruptions)
+    if found_kw > said_kw + 1.0:
+        steps_text = ", ".join(str(c["step"]) for c in result.interruptions)
+        message = (
+            f"stage {ctx.stage.name!r}: the switching sequence interrupts {found_kw:,.0f} kW of "
+            f"protected load (steps {steps_text}); the plan's interruptions claim "
+            f"{said_kw:,.0f} kW"
+        )
+        out.append(Violation("interruptions", message, ctx.stage.name, round(found_kw, 1)))
+    return out
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def check_schedule(ctx: StageContext, check: StageCheck, raw: Any) -> list[Violation]:
+    """Every check time of the stage has a schedule row; its online trucks and their kW and
+    kvar are what the solve gives (within 1 % of a truck's rating)."""
+    name = ctx.stage.name
+    out: list[Violation] = []
+    rows: dict[datetime, dict[str, Any]] = {}
+    for row in raw if isinstance(raw, list) else []:
+        try:
+            rows[datetime.fromisoformat(row["time"])] = row
+        except (TypeError, KeyError, ValueError):
+            continue
+    ratings = {t.id: t.rating_kw for t in check.setup.trucks}
+    if not check.setup.trucks:
+        return out
+    missing = [h.time for h in check.hours if h.time not in rows]
+    if missing:
+        message = (
+            f"stage {name!r}: the schedule has no row for {len(missing)} of its "
+            f"{len(check.hours)} check times (first {missing[0].isoformat()})"
+        )
+        out.append(Violation("schedule", message, name, time=missing[0].isoformat()))
+    for hour in check.hours:
+        row = rows.get(hour.time)
+        if row is None:
+            continue
+        when = hour.time.isoformat()
+        online = row.get("online")
+        if not isinstance(online, list) or sorted(map(str, online)) != sorted(hour.online):
+            message = (
+                f"stage {name!r} at {when}: the schedule says trucks {online!r} are online, "
+                f"the solve runs {sorted(hour.online)}"
+            )
+            out.append(Violation("schedule", message, name, time=when))
+            continue
+        for column, unit, solved in (
+            ("truck_kw", "kW", hour.truck_kw),
+            ("truck_kvar", "kvar", hour.truck_kvar),
+        ):
+            said = row.get(column)
+            said = said if isinstance(said, dict) else {}
+            for truck, value in sorted(solved.items()):
+                claim = said.get(truck)
+                tol = KW_TOL * ratings.get(truck, 1000.0)
+                if not isinstance(claim, int | float) or abs(claim - value) > tol:
+                    message = (
+                        f"stage {name!r} at {when}: the schedule says truck {truck} runs "
+                        f"{claim!r} {unit}, the load flow gives {value:,.1f} {unit}"
+                    )
+                    out.append(
+                        Violation("schedule", message, truck, claim, round(value, 1), "", when)
+                    )
+    return out[:50]

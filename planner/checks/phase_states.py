@@ -1,0 +1,55 @@
+"""Where a switching sequence starts and must arrive: the stage's state (works out, switching
+made, unprotected load of truck islands disconnected) and the network's normal state."""
+
+from __future__ import annotations
+
+import copy
+
+import pandapower as pp
+
+from planner.checks.findings import StageCheck
+from planner.core.plan import Supply
+from planner.core.refs import ref_for
+from planner.grid.context import StageContext
+from planner.grid.powerflow import TruckAt
+from planner.grid.state import apply_switching
+
+__all__ = ["differences", "stage_state"]
+
+
+def stage_state(ctx: StageContext, check: StageCheck) -> pp.pandapowerNet:
+    """The network as the stage runs: works out, switching made, unprotected load of truck
+    islands disconnected."""
+    net = copy.deepcopy(ctx.works_net)
+    apply_switching(net, check.setup.switching)
+    for island in check.islands:
+        if island.supply is Supply.TRUCKS:
+            shed = [i for i in island.loads if i not in ctx.protected]
+            net.load.loc[shed, "in_service"] = False
+    return net
+
+
+def differences(net, target, trucks: dict[str, TruckAt], want: dict[str, TruckAt]) -> list[str]:
+    """How a network state and its connected trucks differ from where a phase should end."""
+    out = []
+    words = {"closed": ("open", "closed"), "in_service": ("out of service", "in service")}
+    for table, column in (
+        ("switch", "closed"),
+        ("line", "in_service"),
+        ("trafo", "in_service"),
+        ("trafo3w", "in_service"),
+        ("load", "in_service"),
+    ):
+        if table not in net or not len(net[table]):
+            continue
+        have = net[table][column].astype(bool)
+        should = target[table][column].astype(bool).reindex(have.index)
+        word = words[column] if table != "load" else ("disconnected", "connected")
+        for index in have.index[have != should]:
+            ref = ref_for(target, table, int(index)).text
+            out.append(
+                f"{ref} is {word[int(have[index])]}, it should be {word[int(should[index])]}"
+            )
+    for tid in sorted(set(trucks) ^ set(want)):
+        out.append(f"truck {tid} is {'still' if tid in trucks else 'not'} connected")
+    return out

@@ -1,0 +1,379 @@
+"""Replaying a stage's switching sequence step by step, whoever wrote it.
+
+The planner's own sequence and a plan file's are checked by the same replay: each step is applied
+to the network state, the state after it is solved at the step's own time and at the stage's
+worst time, every closing is checked for voltage and angle difference (and, joining separately
+fed systems, for a device that can synchronise), every opening for a device that can break what
+flows through it. Protected load left without supply by a step is an interruption until a later
+step restores it; the start steps must reach the stage's checked state, the end steps the
+network's normal state.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from planner.checks.findings import StageCheck
+from planner.checks.phase_states import differences, stage_state
+from planner.checks.step_state import SolvedState, match_voltage, solve_state
+from planner.core.plan import Violation
+from planner.core.refs import ElementRef, ref_for, resolve_ref
+from planner.grid.context import StageContext
+from planner.grid.devices import CAN_BREAK, across_kva, device_of, sides_of
+from planner.grid.limits import TOL
+from planner.grid.powerflow import TruckAt
+from planner.inputs.demand import StepGroup, design_matrix
+
+__all__ = ["ACTIONS", "SequenceCheck", "Step", "replay", "stage_state"]
+
+CLOSING = {"close", "put_back", "put_in_service", "reconnect_load"}
+OPENING = {"open", "take_out", "take_out_of_service", "disconnect_load"}
+ACTIONS = CLOSING | OPENING | {"connect_truck", "disconnect_truck", "shut_down_island"}
+BREAK_TOL_KVA = 1.0  # what a disconnector may interrupt: nothing but rounding
+
+
+@dataclass(frozen=True)
+class Step:
+    """One switching step as crews carry it out."""
+
+    time: datetime
+    action: str
+    element: str  # element reference, or a truck id
+    at: str = ""  # where a truck connects
+    number: int = 0  # as the plan numbers it (0: by position)
+
+
+@dataclass
+class SequenceCheck:
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+    interruptions: list[dict[str, Any]] = field(default_factory=list)
+
+
+class _Replay:
+    def __init__(self, ctx: StageContext, check: StageCheck) -> None:
+        self.ctx, self.check = ctx, check
+        self.rules = ctx.case.switching
+        self.by_id = {t.id: t for t in check.setup.trucks}
+        self.island_of = {tid: isl for isl in check.islands for tid in isl.trucks}
+        self.out = SequenceCheck()
+        self.groups: dict[datetime, StepGroup] = {}
+        self.normal: dict[int, frozenset[tuple[str, str]]] = {}
+        self.peak = ctx.demand.peak
+        self.carrying: set[str] = set()  # the trucks that carry the islands in this phase
+
+    # -- load states --------------------------------------------------------------------------
+    def group_at(self, when: datetime) -> StepGroup:
+        if when not in self.groups:
+            for g in self.ctx.demand.groups:
+                if when in g.times:
+                    self.groups[when] = g
+                    break
+            else:
+                p, q = design_matrix(self.ctx.case, self.ctx.base_net, [when])
+                self.groups[when] = StepGroup((when,), p[0], q[0])
+        return self.groups[when]
+
+    def output_kw(self, trucks: dict[str, TruckAt], group: StepGroup) -> dict[str, float]:
+        """Each connected truck's ramped output: its rating's share of its island's served load
+        among the island's trucks that carry it."""
+        out = {}
+        for tid, truck in trucks.items():
+            island = self.island_of.get(tid)
+            if island is None:
+                continue
+            mates = [self.by_id[t] for t in island.trucks if t in self.carrying or t in trucks]
+            served = [i for i in island.loads if i in self.ctx.protected]
+            load_kw = self.ctx.load_kw(served, group)[0]
+            out[tid] = load_kw * truck.rating_kw / sum(t.rating_kw for t in mates)
+        return out
+
+    def broken_normally(self, group: StepGroup) -> frozenset[tuple[str, str]]:
+        """Limits already broken in the network's normal state (not the switching's doing)."""
+        key = id(group)
+        if key not in self.normal:
+            state = solve_state(self.ctx, self.ctx.base_net, {}, {}, group, "")
+            self.normal[key] = frozenset(
+                (v.kind, v.element) for v in state.findings.violations.values()
+            )
+        return self.normal[key]
+
+    # -- one step -----------------------------------------------------------------------------
+    def solve(self, net, trucks, when: datetime) -> tuple[SolvedState, dict[str, Any], list[str]]:
+        """The state after a step at its own time and at the stage's worst time."""
+        times = [when] + ([self.peak.times[0]] if self.group_at(when) is not self.peak else [])
+        problems: list[str] = []
+        summary: dict[str, Any] = {"at": [t.isoformat() for t in times]}
+        first: SolvedState | None = None
+        vmin, vmax, loading, truck_kw = math.inf, -math.inf, 0.0, 0.0
+        for t in times:
+            group = self.group_at(t)
+            state = solve_state(
+                self.ctx, net, trucks, self.output_kw(trucks, group), group, t.isoformat()
+            )
+            first = first or state
+            normal = self.broken_normally(group)
+            if not state.converged:
+                problems.append(f"load flow did not converge at {t.isoformat()}")
+            for v in state.findings.sorted_violations():
+                if (v.kind, v.element) not in normal and v.message not in problems:
+                    problems.append(f"{v.message} (at {t.isoformat()})")
+            f = state.findings
+            if f.min_vm:
+                vmin, vmax = (
+                    min(vmin, f.min_vm.value),
+                    max(vmax, f.max_vm.value if f.max_vm else vmax),
+                )
+            loading = max(loading, f.max_line.value if f.max_line else 0.0,
+                          f.max_trafo.value if f.max_trafo else 0.0)  # fmt: skip
+            truck_kw = max([truck_kw, *state.truck_kw.values()])
+        summary |= {
+            "min_vm_pu": round(vmin, 4) if math.isfinite(vmin) else None,
+            "max_vm_pu": round(vmax, 4) if math.isfinite(vmax) else None,
+            "max_loading_percent": round(loading, 1),
+            "max_truck_kw": round(truck_kw, 1),
+        }
+        assert first is not None
+        return first, summary, problems
+
+    def closing(
+        self, ref: ElementRef, device: str, before: SolvedState, trucks: dict[str, TruckAt]
+    ) -> tuple[dict, list[str]]:
+        """What a closing device sees before it closes, and what it may not do."""
+        sides = sides_of(self.ctx.base_net, ref)
+        if sides is None:
+            return {}, []
+        a, b = sides
+        src_a, src_b = before.source.get(a), before.source.get(b)
+        extra: dict[str, Any] = {}
+        problems: list[str] = []
+        if src_a is None or src_b is None:  # energising a dead section
+            dead = b if src_a else a
+            if src_a is None and src_b is None:
+                return {}, []
+            if device not in CAN_BREAK and self._has_load(dead, before):
+                problems.append(f"a disconnector ({device}) cannot pick up load")
+            return extra, problems
+        dv = abs(before.vm[a] - before.vm[b]) * 100.0
+        limits = self.rules
+        if src_a == src_b:  # closing a loop in one system
+            dtheta = abs((before.va[a] - before.va[b] + 180.0) % 360.0 - 180.0)
+            extra["sync"] = {
+                "dv_percent": round(dv, 2),
+                "dtheta_deg": round(dtheta, 2),
+                "df_hz": 0.0,
+            }
+            if device not in CAN_BREAK:
+                problems.append(f"a disconnector ({device}) cannot close a loop carrying load")
+        else:  # two separately fed systems: only a synchronising breaker joins them
+            dtheta = 0.0  # a synchronising close waits for the phases to coincide
+            extra["joins"] = sorted({self._name(src_a), self._name(src_b)})
+            if device != "CB":
+                problems.append(
+                    f"joins {' and '.join(extra['joins'])}, which are separately fed, with a "
+                    f"{device} that cannot synchronise"
+                )
+            dv, setpoint, found = match_voltage(self.ctx, a, b, before, trucks)
+            problems += found
+            extra["sync"] = {"dv_percent": round(dv, 2), "dtheta_deg": 0.0, "df_hz": 0.0}
+            if setpoint is not None:
+                extra["sync"]["vm_setpoint_pu"] = round(setpoint, 4)
+        if dv > limits.sync_max_dv_percent + TOL:
+            problems.append(
+                f"voltage difference {dv:.1f} % across it, above {limits.sync_max_dv_percent:g} %"
+            )
+        if dtheta > limits.sync_max_dtheta_deg + TOL:
+            problems.append(
+                f"angle difference {dtheta:.1f} deg across it, above "
+                f"{limits.sync_max_dtheta_deg:g} deg"
+            )
+        return extra, problems
+
+    def _name(self, source: str) -> str:
+        if source == "grid":
+            return "grid"
+        bus = int(source.split("@")[1])
+        for island in self.check.islands:
+            if bus in island.buses:
+                return island.id
+        return f"island at {ref_for(self.ctx.base_net, 'bus', bus).text}"
+
+    def _has_load(self, bus: int, state: SolvedState) -> bool:
+        return any(b == bus for b in self.ctx.load_bus.values())
+
+    def opening(self, ref: ElementRef, device: str, before: SolvedState) -> tuple[dict, list[str]]:
+        sides = sides_of(self.ctx.base_net, ref) if ref.table != "load" else None
+        bus = sides[0] if sides else int(self.ctx.load_bus.get(ref.index, -1))
+        net = before.net_of(bus)
+        flow = across_kva(net, ref) if net is not None else (0.0, 0.0)
+        if flow is None:
+            return {"across_kw": None}, []
+        kw, kva = flow
+        problems = []
+        if device not in CAN_BREAK and kva > BREAK_TOL_KVA:
+            problems.append(f"a disconnector ({device}) cannot break {kva:,.0f} kVA")
+        return {"across_kw": round(kw, 1)}, problems
+
+    def problem(self, number: int, step: Step, text: str) -> None:
+        when = step.time.isoformat()
+        message = f"switching step {number} ({step.action} {step.element}) at {when}: {text}"
+        self.out.violations.append(Violation("sequence", message, step.element, time=when))
+
+    def phase(self, first, steps, start_net, trucks, target, target_trucks, what) -> None:
+        """Replay one phase (the start or the end steps) and check where it leaves the network."""
+        net, trucks = copy.deepcopy(start_net), dict(trucks)
+        self.carrying = set(target_trucks) | set(trucks)
+        when = steps[0].time if steps else self.ctx.stage.start
+        prev, _, _ = self.solve(net, trucks, when)
+        opened: dict[int, tuple[int, Step]] = {}  # unfed protected load -> step that cut it
+        for position, step in enumerate(steps, start=first):
+            number = step.number or position
+            entry: dict[str, Any] = {
+                "step": number,
+                "time": step.time.isoformat(),
+                "action": step.action,
+                "element": step.element,
+            }
+            problems = self.apply(step, net, trucks, prev, entry)
+            state, summary, found = self.solve(net, trucks, step.time)
+            problems += found
+            for load in state.unfed - prev.unfed:
+                opened.setdefault(load, (number, step))
+            self._restore(opened, state.unfed, step)
+            entry |= {"checked": True, "holds": not problems, "solved": summary}
+            if problems:
+                entry["violations"] = problems
+            for text in problems:
+                self.problem(number, step, text)
+            self.out.steps.append(entry)
+            prev = state
+        left: dict[int, tuple[Step, list[str]]] = {}
+        for load, (number, step) in sorted(opened.items()):
+            left.setdefault(number, (step, []))[1].append(
+                ref_for(self.ctx.base_net, "load", load).text
+            )
+        for number, (step, names) in sorted(left.items()):
+            self.problem(number, step, f"leaves protected load without supply: {', '.join(names)}")
+        goal = "the stage's state" if what == "start" else "the network's normal state"
+        for text in differences(net, target, trucks, target_trucks):
+            message = f"the {what} steps do not reach {goal}: {text}"
+            self.out.violations.append(Violation("sequence", message, what))
+
+    def _restore(
+        self, opened: dict[int, tuple[int, Step]], unfed: frozenset[int], at: Step
+    ) -> None:
+        """Close the interruptions a step ends: customers, kW and minutes, per cutting step."""
+        ended: dict[int, list[int]] = {}
+        for load, (number, _) in opened.items():
+            if load not in unfed:
+                ended.setdefault(number, []).append(load)
+        for number, loads in sorted(ended.items()):
+            step = opened[loads[0]][1]
+            for load in loads:
+                del opened[load]
+            loads.sort()
+            kw = self.ctx.load_kw(loads, self.group_at(step.time))[0]
+            minutes = (at.time - step.time).total_seconds() / 60.0 or self.rules.step_minutes
+            self.out.interruptions.append(
+                {
+                    "step": number,
+                    "households": self.ctx.households(loads),
+                    "kw": round(kw, 1),
+                    "minutes": round(minutes, 1),
+                    "loads": [ref_for(self.ctx.base_net, "load", i).text for i in loads],
+                    "reason": f"break-before-make: step {number} ({step.action} {step.element}) "
+                    f"cuts them off until step {at.action} {at.element} restores them",
+                }
+            )
+
+    def apply(
+        self, step: Step, net, trucks: dict[str, TruckAt], before: SolvedState, entry
+    ) -> list[str]:
+        """Carry out one step on `net`/`trucks`; what the device sees and may not do."""
+        if step.action not in ACTIONS:
+            return [f"unknown action {step.action!r} (known: {', '.join(sorted(ACTIONS))})"]
+        if step.action in ("connect_truck", "disconnect_truck"):
+            return self._truck(step, trucks, before, entry)
+        if step.action == "shut_down_island":  # every truck of the island off at once
+            island = next((i for i in self.check.islands if i.id == step.element), None)
+            if island is None:
+                return [f"the stage has no island {step.element!r}"]
+            off = [t for t in island.trucks if trucks.pop(t, None)]
+            entry |= {"trucks": off, "device": "CB"}
+            return [] if off else [f"island {island.id} has no truck connected"]
+        ref = resolve_ref(self.ctx.base_net, step.element, _TABLES.get(step.action, _BRANCHES))
+        if isinstance(ref, str):
+            return [ref]
+        entry["element"] = ref.text
+        if ref.table == "load":
+            device = self.rules.device
+        else:
+            device = device_of(self.ctx.base_net, ref, self.rules.device)
+        entry["device"] = device
+        closing = step.action in CLOSING
+        if closing:
+            extra, problems = (
+                self.closing(ref, device, before, trucks) if ref.table != "load" else ({}, [])
+            )
+        else:
+            extra, problems = self.opening(ref, device, before)
+        entry |= extra
+        if ref.table == "switch":
+            net.switch.at[ref.index, "closed"] = closing
+        else:
+            net[ref.table].at[ref.index, "in_service"] = closing
+        return problems
+
+    def _truck(
+        self, step: Step, trucks: dict[str, TruckAt], before: SolvedState, entry
+    ) -> list[str]:
+        truck = self.by_id.get(step.element)
+        if truck is None:
+            return [f"truck {step.element!r} is not placed in this stage"]
+        entry |= {"at": ref_for(self.ctx.base_net, "bus", truck.bus).text, "device": "CB"}
+        if step.action == "disconnect_truck":
+            entry["across_kw"] = 0.0  # ramped down before its breaker opens
+            return [] if trucks.pop(truck.id, None) else [f"truck {truck.id} is not connected"]
+        if truck.id in trucks:
+            return [f"truck {truck.id} is already connected"]
+        source = before.source.get(truck.bus)
+        if source is not None:  # the truck's own breaker synchronises it to the live bus
+            entry["sync"] = {"dv_percent": 0.0, "dtheta_deg": 0.0, "df_hz": 0.0}
+            entry["joins"] = sorted([self._name(source), truck.id])
+        trucks[truck.id] = truck
+        return []
+
+
+_BRANCHES = ("switch", "line", "trafo", "trafo3w")
+_TABLES = {
+    "open": ("switch",),
+    "close": ("switch",),
+    "disconnect_load": ("load",),
+    "reconnect_load": ("load",),
+    "put_in_service": ("line", "trafo", "trafo3w"),
+    "take_out_of_service": ("line", "trafo", "trafo3w"),
+}
+
+
+def replay(ctx: StageContext, check: StageCheck, steps: list[Step]) -> SequenceCheck:
+    """Check `steps` (start steps up to the stage's start, end steps from its end) against the
+    stage's checked set-up `check`."""
+    r = _Replay(ctx, check)
+    stage = ctx.stage
+    before = [s for s in steps if s.time <= stage.start]
+    after = [s for s in steps if s.time >= stage.end]
+    for k, step in enumerate(steps, start=1):
+        if stage.start < step.time < stage.end:
+            text = "happens inside the stage: start steps come before it, end steps after"
+            r.problem(step.number or k, step, text)
+    target = stage_state(ctx, check)
+    everyone = {t.id: t for t in check.setup.trucks}
+    r.phase(1, before, ctx.base_net, {}, target, everyone, "start")
+    last = check.hours[-1].online if check.hours else ()
+    online = {t: everyone[t] for t in last if t in everyone}
+    r.phase(len(before) + 1, after, target, online, ctx.base_net, {}, "end")
+    return r.out

@@ -1,0 +1,112 @@
+"""Switching devices: what type operates an element, which buses it joins, what flows through it.
+
+A switch's type comes from the network's `switch.type` column (pandapower's "CB", "LBS", "LS",
+"DS"; "LS" is a load-break switch); a line or transformer is operated by the best switch at its
+ends, and anything else (or a switch of unknown type) by the case's `[switching] device`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandapower as pp
+
+from planner.core.refs import ElementRef
+
+__all__ = ["CAN_BREAK", "RANK", "across_kva", "device_of", "sides_of"]
+
+_TYPES = {"CB": "CB", "LBS": "LBS", "LS": "LBS", "DS": "DS"}
+RANK = {"CB": 3, "LBS": 2, "DS": 1}
+CAN_BREAK = ("CB", "LBS")  # a disconnector never makes or breaks load
+_ET_TABLE = {"l": "line", "t": "trafo", "t3": "trafo3w"}
+
+
+def _switch_type(net: pp.pandapowerNet, index: int, default: str) -> str:
+    raw = net.switch.at[index, "type"] if "type" in net.switch.columns else None
+    return _TYPES.get(str(raw).strip().upper(), default) if isinstance(raw, str) else default
+
+
+def device_of(net: pp.pandapowerNet, ref: ElementRef, default: str) -> str:
+    """The type of device that operates `ref`: "CB", "LBS" or "DS"."""
+    if ref.table == "switch":
+        return _switch_type(net, ref.index, default)
+    et = {"line": "l", "trafo": "t", "trafo3w": "t3"}.get(ref.table)
+    if et is None:
+        return default
+    sw = net.switch
+    at_ends = sw.index[(sw.et == et) & (sw.element == ref.index)]
+    types = [_switch_type(net, int(i), default) for i in at_ends]
+    return max(types, key=RANK.__getitem__) if types else default
+
+
+def sides_of(net: pp.pandapowerNet, ref: ElementRef) -> tuple[int, int] | None:
+    """The two buses a closing of `ref` joins (for a branch switch, its bus and the branch's
+    other end), or None for an element that joins nothing."""
+    if ref.table == "switch":
+        row = net.switch.loc[ref.index]
+        bus, element, et = int(row["bus"]), int(row["element"]), str(row["et"])
+        if et == "b":
+            return bus, element
+        table = _ET_TABLE.get(et)
+        if table is None:
+            return None
+        ends = _ends(net, ElementRef(table, element, ""))
+        other = [b for b in ends if b != bus]
+        return (bus, other[0]) if other else None
+    ends = _ends(net, ref)
+    return (ends[0], ends[1]) if len(ends) >= 2 else None
+
+
+def _ends(net: pp.pandapowerNet, ref: ElementRef) -> list[int]:
+    row = net[ref.table].loc[ref.index]
+    columns = {
+        "line": ("from_bus", "to_bus"),
+        "trafo": ("hv_bus", "lv_bus"),
+        "trafo3w": ("hv_bus", "mv_bus", "lv_bus"),
+    }.get(ref.table, ())
+    return [int(row[c]) for c in columns]
+
+
+def across_kva(net: pp.pandapowerNet, ref: ElementRef) -> tuple[float, float] | None:
+    """(kW, kVA) flowing through `ref` in `net`'s last load flow; None where the flow through it
+    is not known (a bus-bus switch that the load flow merged)."""
+    if ref.table == "switch":
+        row = net.switch.loc[ref.index]
+        et, element, bus = str(row["et"]), int(row["element"]), int(row["bus"])
+        table = _ET_TABLE.get(et)
+        if table is None:
+            res = net.get("res_switch")
+            if res is None or ref.index not in res.index or "p_from_mw" not in res.columns:
+                return None
+            p, q = float(res.at[ref.index, "p_from_mw"]), float(res.at[ref.index, "q_from_mw"])
+        else:
+            p, q = _end_flow(net, table, element, bus)
+    elif ref.table == "load":
+        if not bool(net.load.at[ref.index, "in_service"]) or ref.index not in net.res_load.index:
+            return 0.0, 0.0
+        p, q = (
+            float(net.res_load.at[ref.index, "p_mw"]),
+            float(net.res_load.at[ref.index, "q_mvar"]),
+        )
+    else:
+        ends = _ends(net, ref)
+        flows = [_end_flow(net, ref.table, ref.index, b) for b in ends[:2]]
+        p, q = max(flows, key=lambda f: math.hypot(*f))
+    if not (math.isfinite(p) and math.isfinite(q)):
+        return 0.0, 0.0
+    return abs(p) * 1000.0, math.hypot(p, q) * 1000.0
+
+
+def _end_flow(net: pp.pandapowerNet, table: str, index: int, bus: int) -> tuple[float, float]:
+    """P and Q (MW, Mvar) into a branch at its end at `bus`."""
+    res = net.get(f"res_{table}")
+    if res is None or index not in res.index:
+        return 0.0, 0.0
+    row = net[table].loc[index]
+    if table == "line":
+        end = "from" if int(row["from_bus"]) == bus else "to"
+    elif table == "trafo":
+        end = "hv" if int(row["hv_bus"]) == bus else "lv"
+    else:
+        end = next((e for e in ("hv", "mv", "lv") if int(row[f"{e}_bus"]) == bus), "hv")
+    return float(res.at[index, f"p_{end}_mw"]), float(res.at[index, f"q_{end}_mvar"])
