@@ -161,7 +161,7 @@ class _Replay:
         dv = abs(before.vm[a] - before.vm[b]) * 100.0
         limits = self.rules
         if src_a == src_b:  # closing a loop in one system
-            dtheta = abs((before.va[a] - before.va[b] + 180.0) % 360.0 - 180.0)
+            dtheta = abs((before.angle(a) - before.angle(b) + 180.0) % 360.0 - 180.0)
             extra["sync"] = {
                 "dv_percent": round(dv, 2),
                 "dtheta_deg": round(dtheta, 2),
@@ -230,6 +230,7 @@ class _Replay:
         when = steps[0].time if steps else self.ctx.stage.start
         prev, _, _ = self.solve(net, trucks, when)
         opened: dict[int, tuple[int, Step]] = {}  # unfed protected load -> step that cut it
+        out: set[tuple[str, int]] = set()  # works elements taken out so far
         for position, step in enumerate(steps, start=first):
             number = step.number or position
             entry: dict[str, Any] = {
@@ -239,6 +240,8 @@ class _Replay:
                 "element": step.element,
             }
             problems = self.apply(step, net, trucks, prev, entry)
+            if what == "start":
+                problems += self._works_stay_out(net, out)
             state, summary, found = self.solve(net, trucks, step.time)
             problems += found
             for load in state.unfed - prev.unfed:
@@ -289,6 +292,18 @@ class _Replay:
                     f"cuts them off until step {at.action} {at.element} restores them",
                 }
             )
+
+    def _works_stay_out(self, net, out: set[tuple[str, int]]) -> list[str]:
+        """Once a works element is out it stays out: no step may put it back or close it."""
+        found = []
+        for ref in self.ctx.stage.out_of_service:
+            column = "closed" if ref.table == "switch" else "in_service"
+            if not bool(net[ref.table].at[ref.index, column]):
+                out.add((ref.table, ref.index))
+            elif (ref.table, ref.index) in out:
+                found.append(f"re-energises {ref.text}, which the works have taken out")
+                out.discard((ref.table, ref.index))
+        return found
 
     def apply(
         self, step: Step, net, trucks: dict[str, TruckAt], before: SolvedState, entry

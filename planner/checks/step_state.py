@@ -27,6 +27,7 @@ from planner.grid.powerflow import (
     curtail_kept_sgen,
     prepare_island,
     solve_island,
+    solve_island_fast,
 )
 from planner.grid.topology import build_graph, energised_buses, islands_of
 from planner.inputs.case import SgenMode
@@ -48,13 +49,27 @@ class SolvedState:
     unfed: frozenset[int] = frozenset()
     nets: list[tuple[frozenset[int], pp.pandapowerNet]] = field(default_factory=list)
     truck_kw: dict[str, float] = field(default_factory=dict)
+    # islands solved by the batched engine, not yet by pandapower: their trucks
+    unsolved: dict[frozenset[int], list[TruckAt]] = field(default_factory=dict)
 
     def net_of(self, bus: int) -> pp.pandapowerNet | None:
-        """The solved network that holds `bus` (the grid's or an island's)."""
+        """The network holding `bus` (the grid's or an island's) with pandapower's results; an
+        island the engine solved is solved by pandapower here, once, when its flows or angles
+        are needed."""
         for buses, net in self.nets:
             if bus in buses:
+                trucks = self.unsolved.pop(buses, None)
+                if trucks is not None and solve_island(net, trucks).converged:
+                    for b in buses:
+                        if b in net.res_bus.index:
+                            self.va[b] = float(net.res_bus.at[b, "va_degree"])
                 return net
         return None
+
+    def angle(self, bus: int) -> float:
+        if bus not in self.va:
+            self.net_of(bus)
+        return self.va.get(bus, math.nan)
 
 
 def _run(net: pp.pandapowerNet) -> str:
@@ -136,7 +151,7 @@ def solve_state(
         if keep:  # kept generation beyond the island's load is curtailed
             served = sub.load.in_service.astype(bool)
             curtail_kept_sgen(sub, float((sub.load.p_mw * sub.load.scaling)[served].sum()))
-        island_sol = solve_island(sub, carried)
+        island_sol = solve_island_fast(sub, carried)
         if not island_sol.converged:
             state.converged = False
             continue
@@ -146,7 +161,10 @@ def solve_state(
             carried, island_sol.truck_p_kw or {}, island_sol.truck_q_kvar or {}, "", when
         )
         state.truck_kw |= island_sol.truck_p_kw or {}
-        _record(state, sub, buses, f"island@{min(buses)}")
+        for bus, bus_vm in island_sol.vm_pu.items():
+            state.vm[bus], state.source[bus] = bus_vm, f"island@{min(buses)}"
+        state.nets.append((buses, sub))
+        state.unsolved[buses] = carried
         live |= buses
     on = net.load.in_service.astype(bool)
     state.unfed = frozenset(

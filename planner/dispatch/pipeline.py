@@ -93,14 +93,14 @@ def _summary(case, stages, contexts, checks, rows, refuels) -> dict[str, Any]:
     benefit, kept = _benefit(case, stages, contexts, checks)
     energy_kwh = sum(r.energy_kwh for r in rows)
     fuel_l = sum(r.fuel_l for r in rows)
-    running = sum(1 for r in rows if r.online)
+    running = sum(r.hours for r in rows if r.online)
     return {
         "households_kept_supplied": contexts[0].households(sorted(kept)),
         "households_affected_conventionally": affected_households,
         "customer_hours_avoided": benefit["customer_hours_avoided"],
         "truck_energy_kwh": round(energy_kwh, 1),
         "fuel_l": round(fuel_l, 1),
-        "truck_running_hours": running,
+        "truck_running_hours": round(running, 2),
         "refuels": len(refuels),
         "stages_verified": sum(1 for s in stages if s.verification.passed),
         "stages": len(stages),

@@ -92,6 +92,7 @@ class FleetHour:
     tank_l: float
     refuel_l: float
     energy_kwh: float
+    hours: float = 1.0  # how long this row holds (a quarter hour with a quarter-hour profile)
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,7 @@ def fleet_timeline(
                     tank,
                     refuel,
                     energy,
+                    duration,
                 )
             )
     rows.sort(key=lambda r: (r.time, len(r.truck), r.truck))

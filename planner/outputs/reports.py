@@ -10,6 +10,7 @@ from planner.core.plan import StagePlan, Supply
 from planner.dispatch.pipeline import Dispatch
 from planner.grid.powerflow import truck_loading_percent
 from planner.inputs.case import Case
+from planner.inputs.profiles import step_hours
 from planner.outputs.benefit import benefit_text, customer_hours_text
 from planner.outputs.drawing import line_chart, network_svg
 
@@ -24,7 +25,7 @@ def _truck_hours(dispatch: Dispatch) -> dict[str, dict[str, float]]:
     totals: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for row in dispatch.fleet_hours:
         t = totals[row.truck]
-        t["online_h"] += 1 if row.online else 0
+        t["online_h"] += row.hours if row.online else 0
         t["energy_kwh"] += row.energy_kwh
         t["fuel_l"] += row.fuel_l
         t["refuels"] += 1 if row.refuel_l > 0 else 0
@@ -131,17 +132,19 @@ def _stage_orders(number: int, stage: StagePlan, setup: timedelta) -> list[str]:
             "fuel L |",
             "|---|---|---|---|---|---|---|",
         ]
-        online: dict[str, int] = defaultdict(int)
+        online: dict[str, float] = defaultdict(float)
         energy: dict[str, float] = defaultdict(float)
         fuel: dict[str, float] = defaultdict(float)
-        for hour in stage.schedule:
+        times = [datetime.fromisoformat(h["time"]) for h in stage.schedule]
+        durations = step_hours(times, datetime.fromisoformat(stage.end))
+        for hour, duration in zip(stage.schedule, durations, strict=True):
             for t in hour["online"]:
-                online[t] += 1
-                energy[t] += max(hour["truck_kw"].get(t, 0.0), 0.0)
+                online[t] += duration
+                energy[t] += max(hour["truck_kw"].get(t, 0.0), 0.0) * duration
                 fuel[t] += hour["fuel_l"].get(t, 0.0)
         for t in stage.trucks:
             out.append(
-                f"| {t.id} | {t.connection_point} | {t.bus} | {t.island} | {online[t.id]} "
+                f"| {t.id} | {t.connection_point} | {t.bus} | {t.island} | {online[t.id]:g} "
                 f"| {energy[t.id]:,.0f} | {fuel[t.id]:,.0f} |"
             )
         out.append("")

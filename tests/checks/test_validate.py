@@ -211,6 +211,27 @@ TAMPERED = {
         1,
         "the schedule has no row for 1 of its 12 check times (first 2025-07-01T08:00:00+00:00)",
     ),
+    "works put back between start steps": (
+        lambda d: d["stages"][0]["sequence"].extend(
+            [
+                {
+                    "step": 6,
+                    "time": "2025-07-01T07:57:00+00:00",
+                    "action": "put_back",
+                    "element": "line:#28",
+                },
+                {
+                    "step": 7,
+                    "time": "2025-07-01T07:58:00+00:00",
+                    "action": "take_out",
+                    "element": "line:#28",
+                },
+            ]
+        ),
+        1,
+        "switching step 6 (put_back line:#28) at 2025-07-01T07:57:00+00:00: re-energises "
+        "line:#28, which the works have taken out",
+    ),
     "step moved into the stage": (
         lambda d: d["stages"][0]["sequence"][-1].update(time="2025-07-01T12:00:00+00:00"),
         1,

@@ -9,7 +9,7 @@ import pytest
 
 import planner
 from planner.core.errors import CaseError
-from planner.inputs.case import Reserve, SgenMode
+from planner.inputs.case import Reserve, SgenMode, SwitchingRules
 from tests.conftest import DATA
 
 VALID = DATA / "cases" / "valid"
@@ -68,6 +68,11 @@ def test_full_case_reads_every_key() -> None:
         0.3,
         1200.0,
     )
+    machine = (f.tanker_l, f.xdss_pu, f.xds_pu, f.xd_pu, f.tds_s, f.sc_support_multiple)
+    assert machine == (5000.0, 0.12, 0.2, 1.8, 0.2, 2.5)
+    assert (f.excitation, f.mv_earthing, f.load_step_percent) == ("support", "earthed", 40.0)
+    assert case.switching == SwitchingRules("CB", 2.0, 8.0, 0.2, 7.5)
+    assert case.conventional_outage_hours == 6.0
     assert [(p.bus.index, p.bays) for p in case.connection_points] == [(5, 2), (6, 1)]
     assert case.loads.protected == frozenset({3, 4})
     assert (case.loads.profile, case.loads.scaling, case.loads.margin) == ("commercial", 0.8, 0.15)

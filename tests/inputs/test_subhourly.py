@@ -60,6 +60,9 @@ def test_a_quarter_hour_peak_sizes_the_trucks(cli, tmp_path) -> None:  # type: i
     assert sum(rows["12:00"]["truck_kw"].values()) == pytest.approx(0.6 * 1127, abs=10)
     # fuel follows the quarter hour: the 12:15 row holds for 15 minutes
     assert peak["fuel_l"]["T1"] == pytest.approx(peak["truck_kw"]["T1"] * 0.25 * 0.27, abs=0.1)
+    # 48 rows of a quarter hour are 12 hours online, not 48
+    md = (tmp_path / "out" / "plan.md").read_text()
+    assert "| T1 | bus:Bus 5 | 5 | I1 | 12 | 2,742 | 740 |" in md
 
 
 def test_simbench_checks_quarter_hours_and_follows_the_reactive_profile(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -61,7 +61,16 @@ ISLAND = {
     "households": int,
 }
 SCHEDULE = {"time": str, "online": list, "truck_kw": dict}
-STEP = {"step": int, "action": str, "element": str, "at": str, "checked": bool}
+STEP = {
+    "step": int,
+    "time": str,
+    "action": str,
+    "element": str,
+    "device": str,
+    "checked": bool,
+    "solved": {"at": list, "min_vm_pu": NUMBER, "max_vm_pu": NUMBER, "max_truck_kw": NUMBER},
+}
+INTERRUPTION = {"step": int, "kw": NUMBER, "minutes": NUMBER, "reason": str}
 
 
 def _conforms(data: dict, shape: dict, where: str) -> None:  # type: ignore[type-arg]
@@ -99,4 +108,21 @@ def test_plan_json_follows_the_contract(cli, tmp_path) -> None:  # type: ignore[
             _conforms(entry, SCHEDULE, f"{where}.schedule")
         for step in stage["sequence"]:
             _conforms(step, STEP, f"{where}.sequence")
+            if step["action"] == "connect_truck":
+                assert isinstance(step["at"], str) and step["at"].startswith("bus:")
+            if step["action"] in ("open", "take_out", "disconnect_load"):
+                assert isinstance(step["across_kw"], NUMBER)
+            if "joins" in step:
+                _conforms(
+                    step["sync"],
+                    {"dv_percent": NUMBER, "dtheta_deg": NUMBER, "df_hz": NUMBER},
+                    where,
+                )
+        assert isinstance(stage["interruptions"], list)
+        for cut in stage["interruptions"]:
+            _conforms(cut, INTERRUPTION, f"{where}.interruptions")
+            assert cut["households"] is None or isinstance(cut["households"], int)
+        assert stage["outage_free"] is (
+            not stage["interruptions"] and stage["verification"]["passed"]
+        )
         assert stage["schedule"] and stage["sequence"] and stage["switching"]["close"]
