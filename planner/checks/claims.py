@@ -53,26 +53,50 @@ def read_steps(r: Reader, raw: Any, key: str) -> list[Step]:
 
 
 def check_sequence(
-    ctx: StageContext, check: StageCheck, steps: list[Step], claimed: Any
+    ctx: StageContext, check: StageCheck, steps: list[Step], claimed: Any, outage_free: Any = None
 ) -> list[Violation]:
     """Replay the plan's steps; they must reach the stage's state and back, every state must
     hold, and every interruption they cause must be in the plan's `interruptions`."""
     result = replay(ctx, check, sorted(steps, key=lambda s: s.time))
+    if not steps and result.violations:
+        message = (
+            f"stage {ctx.stage.name!r}: the plan gives no switching sequence, so nothing shows "
+            "how crews reach the stage's state and back (the works out, "
+            f"{len(check.setup.trucks)} truck(s) connected); plan again to get one"
+        )
+        return [Violation("sequence", message, ctx.stage.name)]
     out = [
         dataclasses.replace(v, message=f"stage {ctx.stage.name!r}: {v.message}")
         for v in result.violations
     ]
-    said = claimed if isinstance(claimed, list) else []
-    said_kw = sum(c.get("kw", 0) for c in said if isinstance(c, dict) and _number(c.get("kw")))
-    found_kw = sum(c["kw"] for c in result.interruptions)
-    if found_kw > said_kw + 1.0:
-        steps_text = ", ".join(str(c["step"]) for c in result.interruptions)
+    said = [c for c in claimed if isinstance(c, dict)] if isinstance(claimed, list) else []
+    found = result.interruptions
+
+    def kw_minutes(cuts: list[dict[str, Any]]) -> float:
+        return sum(
+            float(c["kw"]) * float(c["minutes"])
+            for c in cuts
+            if _number(c.get("kw")) and _number(c.get("minutes"))
+        )
+
+    said_kw = sum(float(c["kw"]) for c in said if _number(c.get("kw")))
+    found_kw = sum(c["kw"] for c in found)
+    if found_kw > said_kw + 1.0 or kw_minutes(found) > kw_minutes(said) * 1.01 + 1.0:
+        what = "; ".join(
+            f"step {c['step']}: {c['kw']:,.0f} kW for {c['minutes']:g} min" for c in found
+        )
         message = (
             f"stage {ctx.stage.name!r}: the switching sequence interrupts {found_kw:,.0f} kW of "
-            f"protected load (steps {steps_text}); the plan's interruptions claim "
-            f"{said_kw:,.0f} kW"
+            f"protected load ({what}); the plan's interruptions claim {said_kw:,.0f} kW"
+            f" for {kw_minutes(said):,.0f} kW-minutes"
         )
         out.append(Violation("interruptions", message, ctx.stage.name, round(found_kw, 1)))
+    if found and outage_free is True:
+        message = (
+            f"stage {ctx.stage.name!r}: the plan calls it outage-free, but {len(found)} "
+            "switching step(s) interrupt protected load"
+        )
+        out.append(Violation("interruptions", message, ctx.stage.name))
     return out
 
 

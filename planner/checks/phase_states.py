@@ -12,15 +12,27 @@ from planner.core.plan import Supply
 from planner.core.refs import ref_for
 from planner.grid.context import StageContext
 from planner.grid.powerflow import TruckAt
-from planner.grid.state import apply_switching
+from planner.grid.state import apply_switching, apply_works
 
-__all__ = ["differences", "stage_state"]
+__all__ = ["after_stage", "differences", "stage_state"]
 
 
-def stage_state(ctx: StageContext, check: StageCheck) -> pp.pandapowerNet:
-    """The network as the stage runs: works out, switching made, unprotected load of truck
-    islands disconnected."""
-    net = copy.deepcopy(ctx.works_net)
+def after_stage(ctx: StageContext) -> pp.pandapowerNet:
+    """The network's normal state once the stage is over: its `[stages.after]` changes made."""
+    net = copy.deepcopy(ctx.base_net)
+    for ref, fields in ctx.stage.after:
+        for column, value in fields:
+            net[ref.table].at[ref.index, column] = value
+    return net
+
+
+def stage_state(
+    ctx: StageContext, check: StageCheck, base: pp.pandapowerNet | None = None
+) -> pp.pandapowerNet:
+    """The network as the stage runs (on `base`, else the network before the stage): works out,
+    switching made, unprotected load of truck islands disconnected."""
+    net = copy.deepcopy(ctx.base_net if base is None else base)
+    apply_works(net, ctx.stage)
     apply_switching(net, check.setup.switching)
     for island in check.islands:
         if island.supply is Supply.TRUCKS:
@@ -33,13 +45,8 @@ def differences(net, target, trucks: dict[str, TruckAt], want: dict[str, TruckAt
     """How a network state and its connected trucks differ from where a phase should end."""
     out = []
     words = {"closed": ("open", "closed"), "in_service": ("out of service", "in service")}
-    for table, column in (
-        ("switch", "closed"),
-        ("line", "in_service"),
-        ("trafo", "in_service"),
-        ("trafo3w", "in_service"),
-        ("load", "in_service"),
-    ):
+    tables = ("bus", "line", "trafo", "trafo3w", "load", "sgen", "gen", "ext_grid")
+    for table, column in (("switch", "closed"), *((t, "in_service") for t in tables)):
         if table not in net or not len(net[table]):
             continue
         have = net[table][column].astype(bool)

@@ -13,45 +13,30 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from planner.checks.findings import StageCheck
-from planner.checks.phase_states import differences, stage_state
+from planner.checks.phase_states import after_stage, differences, stage_state
 from planner.checks.step_state import SolvedState, match_voltage, solve_state
+from planner.checks.steps import (
+    ACTIONS,
+    BREAK_TOL_KVA,
+    CLOSING,
+    TABLES_OF,
+    SequenceCheck,
+    Step,
+)
 from planner.core.plan import Violation
-from planner.core.refs import ElementRef, ref_for, resolve_ref
+from planner.core.refs import TABLES, ElementRef, ref_for, resolve_ref
 from planner.grid.context import StageContext
 from planner.grid.devices import CAN_BREAK, across_kva, device_of, sides_of
 from planner.grid.limits import TOL
 from planner.grid.powerflow import TruckAt
+from planner.grid.topology import build_graph, islands_of
 from planner.inputs.demand import StepGroup, design_matrix
 
 __all__ = ["ACTIONS", "SequenceCheck", "Step", "replay", "stage_state"]
-
-CLOSING = {"close", "put_back", "put_in_service", "reconnect_load"}
-OPENING = {"open", "take_out", "take_out_of_service", "disconnect_load"}
-ACTIONS = CLOSING | OPENING | {"connect_truck", "disconnect_truck", "shut_down_island"}
-BREAK_TOL_KVA = 1.0  # what a disconnector may interrupt: nothing but rounding
-
-
-@dataclass(frozen=True)
-class Step:
-    """One switching step as crews carry it out."""
-
-    time: datetime
-    action: str
-    element: str  # element reference, or a truck id
-    at: str = ""  # where a truck connects
-    number: int = 0  # as the plan numbers it (0: by position)
-
-
-@dataclass
-class SequenceCheck:
-    steps: list[dict[str, Any]] = field(default_factory=list)
-    violations: list[Violation] = field(default_factory=list)
-    interruptions: list[dict[str, Any]] = field(default_factory=list)
 
 
 class _Replay:
@@ -65,6 +50,7 @@ class _Replay:
         self.normal: dict[int, frozenset[tuple[str, str]]] = {}
         self.peak = ctx.demand.peak
         self.carrying: set[str] = set()  # the trucks that carry the islands in this phase
+        self.standby: set[str] = set()  # placed, on site, breaker open
 
     # -- load states --------------------------------------------------------------------------
     def group_at(self, when: datetime) -> StepGroup:
@@ -120,7 +106,7 @@ class _Replay:
             if not state.converged:
                 problems.append(f"load flow did not converge at {t.isoformat()}")
             for v in state.findings.sorted_violations():
-                if (v.kind, v.element) not in normal and v.message not in problems:
+                if (v.kind, v.element) not in normal:
                     problems.append(f"{v.message} (at {t.isoformat()})")
             f = state.findings
             if f.min_vm:
@@ -141,13 +127,13 @@ class _Replay:
         return first, summary, problems
 
     def closing(
-        self, ref: ElementRef, device: str, before: SolvedState, trucks: dict[str, TruckAt]
+        self, ref: ElementRef, device: str, before: SolvedState, trucks: dict[str, TruckAt], net
     ) -> tuple[dict, list[str]]:
         """What a closing device sees before it closes, and what it may not do."""
         sides = sides_of(self.ctx.base_net, ref)
         if sides is None:
             return {}, []
-        a, b = sides
+        a, b, shift = sides
         src_a, src_b = before.source.get(a), before.source.get(b)
         extra: dict[str, Any] = {}
         problems: list[str] = []
@@ -155,13 +141,15 @@ class _Replay:
             dead = b if src_a else a
             if src_a is None and src_b is None:
                 return {}, []
-            if device not in CAN_BREAK and self._has_load(dead, before):
+            if device not in CAN_BREAK and self._section_has_load(net, dead, before):
                 problems.append(f"a disconnector ({device}) cannot pick up load")
             return extra, problems
         dv = abs(before.vm[a] - before.vm[b]) * 100.0
         limits = self.rules
         if src_a == src_b:  # closing a loop in one system
-            dtheta = abs((before.angle(a) - before.angle(b) + 180.0) % 360.0 - 180.0)
+            dtheta = abs((before.angle(a) - shift - before.angle(b) + 180.0) % 360.0 - 180.0)
+            if math.isnan(dtheta):
+                problems.append("the angle across it is not known (a state did not solve)")
             extra["sync"] = {
                 "dv_percent": round(dv, 2),
                 "dtheta_deg": round(dtheta, 2),
@@ -202,16 +190,26 @@ class _Replay:
                 return island.id
         return f"island at {ref_for(self.ctx.base_net, 'bus', bus).text}"
 
-    def _has_load(self, bus: int, state: SolvedState) -> bool:
-        return any(b == bus for b in self.ctx.load_bus.values())
+    def _section_has_load(self, net, bus: int, state: SolvedState) -> bool:
+        """Does the dead section a closing would energise hold load in service?"""
+        graph = build_graph(net)
+        dead = set(int(b) for b in net.bus.index) - set(state.source)
+        section = next((c for c in islands_of(graph, dead) if bus in c), frozenset({bus}))
+        load = net.load
+        on = load.in_service.astype(bool) & load.bus.isin(list(section))
+        return bool(on.any())
 
     def opening(self, ref: ElementRef, device: str, before: SolvedState) -> tuple[dict, list[str]]:
-        sides = sides_of(self.ctx.base_net, ref) if ref.table != "load" else None
-        bus = sides[0] if sides else int(self.ctx.load_bus.get(ref.index, -1))
-        net = before.net_of(bus)
+        if ref.table == "load":
+            bus: int | None = self.ctx.load_bus.get(ref.index)
+        else:
+            sides = sides_of(self.ctx.base_net, ref)
+            bus = sides[0] if sides else None
+        net = before.net_of(bus) if bus is not None else None
         flow = across_kva(net, ref) if net is not None else (0.0, 0.0)
         if flow is None:
-            return {"across_kw": None}, []
+            unknown = f"a disconnector ({device}) cannot be shown to break no load (flow unknown)"
+            return {"across_kw": None}, [] if device in CAN_BREAK else [unknown]
         kw, kva = flow
         problems = []
         if device not in CAN_BREAK and kva > BREAK_TOL_KVA:
@@ -262,7 +260,8 @@ class _Replay:
         for number, (step, names) in sorted(left.items()):
             self.problem(number, step, f"leaves protected load without supply: {', '.join(names)}")
         goal = "the stage's state" if what == "start" else "the network's normal state"
-        for text in differences(net, target, trucks, target_trucks):
+        leftover = [f"truck {t} (on standby) is never disconnected" for t in sorted(self.standby)]
+        for text in [*differences(net, target, trucks, target_trucks), *leftover]:
             message = f"the {what} steps do not reach {goal}: {text}"
             self.out.violations.append(Violation("sequence", message, what))
 
@@ -318,9 +317,10 @@ class _Replay:
             if island is None:
                 return [f"the stage has no island {step.element!r}"]
             off = [t for t in island.trucks if trucks.pop(t, None)]
+            self.standby.update(off)  # breakers open, still at their bays
             entry |= {"trucks": off, "device": "CB"}
             return [] if off else [f"island {island.id} has no truck connected"]
-        ref = resolve_ref(self.ctx.base_net, step.element, _TABLES.get(step.action, _BRANCHES))
+        ref = resolve_ref(self.ctx.base_net, step.element, TABLES_OF.get(step.action, TABLES))
         if isinstance(ref, str):
             return [ref]
         entry["element"] = ref.text
@@ -330,10 +330,13 @@ class _Replay:
             device = device_of(self.ctx.base_net, ref, self.rules.device)
         entry["device"] = device
         closing = step.action in CLOSING
-        if closing:
-            extra, problems = (
-                self.closing(ref, device, before, trucks) if ref.table != "load" else ({}, [])
-            )
+        extra: dict[str, Any] = {}
+        problems: list[str] = []
+        if closing and ref.table == "load":
+            if device not in CAN_BREAK:
+                problems.append(f"a disconnector ({device}) cannot pick up load")
+        elif closing:
+            extra, problems = self.closing(ref, device, before, trucks, net)
         else:
             extra, problems = self.opening(ref, device, before)
         entry |= extra
@@ -352,9 +355,13 @@ class _Replay:
         entry |= {"at": ref_for(self.ctx.base_net, "bus", truck.bus).text, "device": "CB"}
         if step.action == "disconnect_truck":
             entry["across_kw"] = 0.0  # ramped down before its breaker opens
-            return [] if trucks.pop(truck.id, None) else [f"truck {truck.id} is not connected"]
+            if trucks.pop(truck.id, None) is None and truck.id not in self.standby:
+                return [f"truck {truck.id} is not connected"]
+            self.standby.discard(truck.id)
+            return []
         if truck.id in trucks:
             return [f"truck {truck.id} is already connected"]
+        self.standby.discard(truck.id)
         source = before.source.get(truck.bus)
         if source is not None:  # the truck's own breaker synchronises it to the live bus
             entry["sync"] = {"dv_percent": 0.0, "dtheta_deg": 0.0, "df_hz": 0.0}
@@ -363,32 +370,26 @@ class _Replay:
         return []
 
 
-_BRANCHES = ("switch", "line", "trafo", "trafo3w")
-_TABLES = {
-    "open": ("switch",),
-    "close": ("switch",),
-    "disconnect_load": ("load",),
-    "reconnect_load": ("load",),
-    "put_in_service": ("line", "trafo", "trafo3w"),
-    "take_out_of_service": ("line", "trafo", "trafo3w"),
-}
-
-
 def replay(ctx: StageContext, check: StageCheck, steps: list[Step]) -> SequenceCheck:
     """Check `steps` (start steps up to the stage's start, end steps from its end) against the
     stage's checked set-up `check`."""
     r = _Replay(ctx, check)
     stage = ctx.stage
-    before = [s for s in steps if s.time <= stage.start]
+    latest = stage.start - timedelta(minutes=ctx.case.switching.step_minutes)
+    before = [s for s in steps if s.time <= latest]
     after = [s for s in steps if s.time >= stage.end]
     for k, step in enumerate(steps, start=1):
-        if stage.start < step.time < stage.end:
-            text = "happens inside the stage: start steps come before it, end steps after"
+        if latest < step.time < stage.end:
+            text = (
+                "happens inside the stage: start steps must be done by its start "
+                f"({ctx.case.switching.step_minutes:g} min each), end steps come after its end"
+            )
             r.problem(step.number or k, step, text)
-    target = stage_state(ctx, check)
     everyone = {t.id: t for t in check.setup.trucks}
-    r.phase(1, before, ctx.base_net, {}, target, everyone, "start")
+    r.phase(1, before, ctx.base_net, {}, stage_state(ctx, check), everyone, "start")
     last = check.hours[-1].online if check.hours else ()
     online = {t: everyone[t] for t in last if t in everyone}
-    r.phase(len(before) + 1, after, target, online, ctx.base_net, {}, "end")
+    normal = after_stage(ctx)  # the network once the stage is over, [stages.after] made
+    r.standby = set(everyone) - set(online)
+    r.phase(len(before) + 1, after, stage_state(ctx, check, normal), online, normal, {}, "end")
     return r.out

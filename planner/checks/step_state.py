@@ -152,8 +152,9 @@ def solve_state(
             served = sub.load.in_service.astype(bool)
             curtail_kept_sgen(sub, float((sub.load.p_mw * sub.load.scaling)[served].sum()))
         island_sol = solve_island_fast(sub, carried)
-        if not island_sol.converged:
+        if not island_sol.converged:  # a violation of its own, not an interruption
             state.converged = False
+            live |= buses
             continue
         name = ref_for(ctx.base_net, "bus", min(buses)).text
         state.findings.check(island_sol, f"island at {name}", when)
@@ -166,13 +167,15 @@ def solve_state(
         state.nets.append((buses, sub))
         state.unsolved[buses] = carried
         live |= buses
+    # protected load normally supplied that this state leaves without: cut off, or disconnected
+    normally = ctx.base_net.load.in_service.astype(bool)
     on = net.load.in_service.astype(bool)
     state.unfed = frozenset(
         int(i)
-        for i in net.load.index[on]
+        for i in net.load.index[normally.reindex(net.load.index, fill_value=False)]
         if int(i) in ctx.protected
         and int(net.load.at[i, "bus"]) in ctx.base_energised
-        and int(net.load.at[i, "bus"]) not in live
+        and (not on[i] or int(net.load.at[i, "bus"]) not in live)
     )
     return state
 

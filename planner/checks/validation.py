@@ -213,7 +213,9 @@ def validate(case: Case, data: dict[str, Any], file: str = "plan.json") -> Repor
         checks.append((stage.name, check))
         said = raw[stage.name]
         claims += check_schedule(ctx, check, said.get("schedule"))
-        claims += check_sequence(ctx, check, steps[k], said.get("interruptions"))
+        claims += check_sequence(
+            ctx, check, steps[k], said.get("interruptions"), said.get("outage_free")
+        )
     return Report(tuple(checks), (*claims, *_across_stages(case, data, setups)))
 
 

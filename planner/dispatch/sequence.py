@@ -93,10 +93,8 @@ def _end_steps(ctx: StageContext, check: StageCheck, order: str = "rejoin") -> S
             for load in island.loads:
                 if load not in ctx.protected:
                     steps.append(("reconnect_load", ref_for(ctx.base_net, "load", load).text, ""))
-    still = {t for trucks in by_island.values() for t in trucks}
-    for truck in setup.trucks:
-        if truck.id in still:
-            steps.append(("disconnect_truck", truck.id, ""))
+    for truck in setup.trucks:  # online, shut down or on standby: every truck leaves its bay
+        steps.append(("disconnect_truck", truck.id, ""))
     return steps
 
 
@@ -124,10 +122,10 @@ def _rejoin(ctx, ref, source, bus_island, by_island, default, steps) -> None:
     sides = sides_of(ctx.base_net, ref)
     if sides is None or device_of(ctx.base_net, ref, default) == "CB":
         return
-    a, b = sides
+    a, b, _ = sides
     if source.get(a) is None or source.get(b) is None or source.get(a) == source.get(b):
         return
-    for bus in sides:
+    for bus in (a, b):
         island = bus_island.get(bus)
         if (
             island is not None
@@ -154,7 +152,7 @@ def _score(ctx: StageContext, result: SequenceCheck, start: bool) -> tuple[int, 
     """A phase's violations and the kW it interrupts: fewer is better."""
 
     def ours(when: str | None) -> bool:
-        return when is not None and (datetime.fromisoformat(when) <= ctx.stage.start) == start
+        return bool(when) and (datetime.fromisoformat(str(when)) <= ctx.stage.start) == start
 
     bad = sum(
         1 for v in result.violations if ours(v.time) or v.element == ("start" if start else "end")

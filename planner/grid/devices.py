@@ -39,22 +39,37 @@ def device_of(net: pp.pandapowerNet, ref: ElementRef, default: str) -> str:
     return max(types, key=RANK.__getitem__) if types else default
 
 
-def sides_of(net: pp.pandapowerNet, ref: ElementRef) -> tuple[int, int] | None:
+def sides_of(net: pp.pandapowerNet, ref: ElementRef) -> tuple[int, int, float] | None:
     """The two buses a closing of `ref` joins (for a branch switch, its bus and the branch's
-    other end), or None for an element that joins nothing."""
+    other end) and the angle the second lags the first by at no load (a transformer's vector
+    group shift), or None for an element that joins nothing."""
     if ref.table == "switch":
         row = net.switch.loc[ref.index]
         bus, element, et = int(row["bus"]), int(row["element"]), str(row["et"])
         if et == "b":
-            return bus, element
+            return bus, element, 0.0
         table = _ET_TABLE.get(et)
-        if table is None:
+        if table is None or element not in net[table].index:
             return None
-        ends = _ends(net, ElementRef(table, element, ""))
+        branch = ElementRef(table, element, "")
+        ends = _ends(net, branch)
         other = [b for b in ends if b != bus]
-        return (bus, other[0]) if other else None
+        if not other:
+            return None
+        shift = _shift(net, branch)
+        return bus, other[0], (shift if bus == ends[0] else -shift)
+    if ref.table not in ("line", "trafo", "trafo3w"):
+        return None
     ends = _ends(net, ref)
-    return (ends[0], ends[1]) if len(ends) >= 2 else None
+    return (ends[0], ends[1], _shift(net, ref)) if len(ends) >= 2 else None
+
+
+def _shift(net: pp.pandapowerNet, ref: ElementRef) -> float:
+    """The phase shift (degrees) a transformer puts between its HV and LV side."""
+    if ref.table != "trafo" or "shift_degree" not in net.trafo.columns:
+        return 0.0
+    value = float(net.trafo.at[ref.index, "shift_degree"])
+    return value if math.isfinite(value) else 0.0
 
 
 def _ends(net: pp.pandapowerNet, ref: ElementRef) -> list[int]:
@@ -78,7 +93,10 @@ def across_kva(net: pp.pandapowerNet, ref: ElementRef) -> tuple[float, float] | 
             res = net.get("res_switch")
             if res is None or ref.index not in res.index or "p_from_mw" not in res.columns:
                 return None
-            p, q = float(res.at[ref.index, "p_from_mw"]), float(res.at[ref.index, "q_from_mw"])
+            p = float(res.at[ref.index, "p_from_mw"])
+            q = float(res.at[ref.index, "q_from_mvar"]) if "q_from_mvar" in res.columns else 0.0
+            if not (math.isfinite(p) and math.isfinite(q)):
+                return None  # a fused zero-impedance switch: the flow through it is not known
         else:
             p, q = _end_flow(net, table, element, bus)
     elif ref.table == "load":

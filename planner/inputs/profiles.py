@@ -106,8 +106,8 @@ def simbench_rows(times: Sequence[datetime], steps_per_year: int) -> list[int]:
             day = datetime(2016, t.month, t.day)
         else:
             day = datetime.fromisocalendar(2016, min(week, 52), weekday)
-            if day.year != 2016:  # ISO week 1 of 2016 starts on 4 Jan; 53 of 2015 ends on 3 Jan
-                day = datetime(2016, 1, 1) if day.year < 2016 else datetime(2016, 12, 31)
+            if day.year > 2016:  # Sunday of week 52 is 1 Jan 2017: the Sunday a week earlier
+                day -= timedelta(days=7)
         minutes = (day - datetime(2016, 1, 1)).days * 1440 + t.hour * 60 + t.minute
         rows.append(int(minutes // 15) % steps_per_year)
     return rows

@@ -69,7 +69,7 @@ def test_a_join_that_cannot_be_synchronised_becomes_a_break(cli, tmp_path) -> No
     assert "NOT OUTAGE-FREE: switching step 5 interrupts 4,950 kW" in result.output
     stage = json.loads((tmp_path / "out" / "plan.json").read_text())["stages"][0]
     actions = [s["action"] for s in stage["sequence"]][4:]
-    assert actions == ["shut_down_island", "put_back"]
+    assert actions == ["shut_down_island", "put_back", *["disconnect_truck"] * 3]
     [cut] = stage["interruptions"]
     assert cut["minutes"] == 5.0 and cut["kw"] == pytest.approx(4950.0)
     assert stage["outage_free"] is False and stage["verification"]["passed"] is True

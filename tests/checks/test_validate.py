@@ -133,7 +133,54 @@ def _tampered(plans, edit):  # type: ignore[no-untyped-def]
     return data
 
 
+def _hide_behind_load_disconnects(d: dict) -> None:  # type: ignore[type-arg]
+    """Disconnect the island's protected loads before shutting it down, reconnect them 25
+    minutes later, and claim no interruption."""
+    stage = d["stages"][0]
+    start = [x for x in stage["sequence"] if x["time"] < "2025-07-01T19"]
+    end = {x["action"]: x for x in stage["sequence"] if x["time"] > "2025-07-01T19"}
+    loads = ["load:#28", "load:#29", "load:#30", "load:#31"]
+
+    def step(time: str, action: str, element: str) -> dict:  # type: ignore[type-arg]
+        return {"time": f"2025-07-01T{time}:00+00:00", "action": action, "element": element}
+
+    steps = [*start, *(step("20:00", "disconnect_load", x) for x in loads)]
+    steps += [step("20:01", "shut_down_island", "I1"), step("20:02", "put_back", "line:#28")]
+    steps += [step("20:25", "reconnect_load", x) for x in loads]
+    steps += [step("20:30", "disconnect_truck", t) for t in ("T1", "T2")]
+    assert end["put_back"]["element"] == "line:#28"
+    stage.update(sequence=steps, interruptions=[], outage_free=True)
+
+
+def _works_back_and_out_again(d: dict) -> None:  # type: ignore[type-arg]
+    """Take the works out, put them back in and out again, all before the stage starts."""
+    sequence = d["stages"][0]["sequence"]
+    assert sequence[2]["action"] == "take_out"
+    sequence[2]["time"] = "2025-07-01T07:51:00+00:00"
+    for number, time, action in ((6, "07:52", "put_back"), (7, "07:53", "take_out")):
+        sequence.append(
+            {"step": number, "time": f"2025-07-01T{time}:00+00:00", "action": action,
+             "element": "line:#28"}
+        )  # fmt: skip
+
+
 TAMPERED = {
+    "interruption hidden behind load disconnects": (
+        _hide_behind_load_disconnects,
+        1,
+        "the switching sequence interrupts 682 kW of protected load (step 4: 220 kW for 25 min;",
+    ),
+    "outage-free claimed with an interruption": (
+        lambda d: d["stages"][0].update(outage_free=True),
+        1,
+        "the plan calls it outage-free, but 1 switching step(s) interrupt protected load",
+    ),
+    "standby truck left at its bay": (
+        lambda d: d["stages"][0]["sequence"].pop(),
+        1,
+        "the end steps do not reach the network's normal state: truck T2 (on standby) is never "
+        "disconnected",
+    ),
     "works line back in service": (
         lambda d: d["stages"][0]["switching"]["in_service"].append(
             {"ref": "line:#28", "table": "line", "index": 28}
@@ -181,14 +228,14 @@ TAMPERED = {
     "every step dropped": (
         lambda d: d["stages"][0].update(sequence=[]),
         1,
-        "the start steps do not reach the stage's state: line:#28 is in service, it should be "
-        "out of service",
+        "stage 'Line 28 out': the plan gives no switching sequence, so nothing shows how crews "
+        "reach the stage's state and back (the works out, 2 truck(s) connected)",
     ),
     "interruption hidden": (
         lambda d: d["stages"][0].update(interruptions=[]),
         1,
-        "the switching sequence interrupts 682 kW of protected load (steps 4); the plan's "
-        "interruptions claim 0 kW",
+        "the switching sequence interrupts 682 kW of protected load (step 4: 682 kW for 5 min); "
+        "the plan's interruptions claim 0 kW",
     ),
     "schedule claims less than the load flow": (
         lambda d: d["stages"][0]["schedule"][0]["truck_kw"].update(T1=100.0),
@@ -212,28 +259,13 @@ TAMPERED = {
         "the schedule has no row for 1 of its 12 check times (first 2025-07-01T08:00:00+00:00)",
     ),
     "works put back between start steps": (
-        lambda d: d["stages"][0]["sequence"].extend(
-            [
-                {
-                    "step": 6,
-                    "time": "2025-07-01T07:57:00+00:00",
-                    "action": "put_back",
-                    "element": "line:#28",
-                },
-                {
-                    "step": 7,
-                    "time": "2025-07-01T07:58:00+00:00",
-                    "action": "take_out",
-                    "element": "line:#28",
-                },
-            ]
-        ),
+        _works_back_and_out_again,
         1,
-        "switching step 6 (put_back line:#28) at 2025-07-01T07:57:00+00:00: re-energises "
+        "switching step 6 (put_back line:#28) at 2025-07-01T07:52:00+00:00: re-energises "
         "line:#28, which the works have taken out",
     ),
     "step moved into the stage": (
-        lambda d: d["stages"][0]["sequence"][-1].update(time="2025-07-01T12:00:00+00:00"),
+        lambda d: d["stages"][0]["sequence"][4].update(time="2025-07-01T12:00:00+00:00"),
         1,
         "switching step 5 (put_back line:#28) at 2025-07-01T12:00:00+00:00: happens inside the "
         "stage",

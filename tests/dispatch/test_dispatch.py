@@ -177,6 +177,7 @@ def test_a_boundary_without_a_breaker_is_an_honest_interruption(planned, cli, tm
     stage = plan.stages[0]
     assert [s["action"] for s in stage.sequence] == [
         "connect_truck", "connect_truck", "take_out", "shut_down_island", "put_back",
+        "disconnect_truck", "disconnect_truck",
     ]  # fmt: skip
     [cut] = stage.interruptions
     assert cut["step"] == 4 and cut["kw"] == pytest.approx(682.0) and cut["minutes"] == 5.0

@@ -41,6 +41,10 @@ def test_simbench_rows_keep_the_iso_week_and_weekday_for_other_years() -> None:
     assert simbench_rows([datetime(2021, 1, 1, 0, 0)], year) == [
         (datetime(2016, 12, 30) - datetime(2016, 1, 1)).days * 96
     ]
+    # Sunday 28 Dec 2025 (week 52): 2016's week-52 Sunday is 1 Jan 2017, so the Sunday before
+    sunday = simbench_rows([datetime(2025, 12, 28, 0, 0)], year)[0]
+    assert sunday == (datetime(2016, 12, 25) - datetime(2016, 1, 1)).days * 96
+    assert datetime(2016, 12, 25).weekday() == 6
 
 
 def test_a_quarter_hour_peak_sizes_the_trucks(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
