@@ -125,11 +125,25 @@ def solve_island_states(ctx, island: Island, groups, whens, findings: Findings, 
                     counts[k] += 1  # losses pushed the online trucks over their rating
                     retry.append(k)
                     continue
-                vm = res.vm_pu[row]
                 findings.check_result(
                     model, res, [row], [whens[k]], f"island {island.id}", island.id
                 )
                 findings.observe_trucks(on, p_kw, q_kvar, island.id, whens[k])
+                worst = max(loading.values())
+                if worst > 100.0 + TOL:  # too few trucks: what they could carry, the rest shed
+                    share = online[row : row + 1]
+                    factor = 100.0 / worst
+                    res = model.solve(p[[k]] * factor, q[[k]] * factor, share, shares)
+                    row = 0
+                    if not res.converged[0]:
+                        continue
+                    p_kw = {trucks[0].id: float(res.slack_p_mw[0, 0]) * 1000}
+                    q_kvar = {trucks[0].id: float(res.slack_q_mvar[0, 0]) * 1000}
+                    for j, t in enumerate(trucks[1 : counts[k]]):
+                        p_kw[t.id] = float(res.truck_p_mw[0, j]) * 1000
+                        q_kvar[t.id] = float(res.truck_q_mvar[0, j]) * 1000
+                    _shed(ctx, island, groups[k], whens[k], factor, findings)
+                vm = res.vm_pu[row]
                 out[k] = IslandHour(
                     [t.id for t in on], p_kw, q_kvar, float(vm.min()), float(vm.max())
                 )
@@ -138,6 +152,22 @@ def solve_island_states(ctx, island: Island, groups, whens, findings: Findings, 
     for k in todo:
         out[k] = _island_step(ctx, island, groups[k], whens[k], counts[k], findings)
     return out
+
+
+def _shed(ctx, island: Island, group: StepGroup, when: str, factor: float, findings) -> None:
+    """Every truck of an island online and still over its limit: the schedule shows what the
+    trucks can carry (the island's load scaled down to fit) and the rest is unserved."""
+    p_kw, _ = ctx.load_kw(island.served, group)
+    unserved = p_kw * (1.0 - factor)
+    findings.unserved_kw = max(findings.unserved_kw, unserved)
+    message = (
+        f"island {island.id} at {when}: its {len(island.trucks)} truck(s) carry at most "
+        f"{p_kw * factor:,.0f} of {p_kw:,.0f} kW of protected load: {unserved:,.0f} kW unserved"
+    )
+    findings.add(
+        Violation("unserved", message, island=island.id, value=round(unserved, 1), limit=0.0,
+                  time=when)
+    )  # fmt: skip
 
 
 def _island_step(
@@ -162,6 +192,15 @@ def _island_step(
         return None
     findings.check(sol, f"island {island.id}", when, island.id)
     findings.observe_trucks(online, sol.truck_p_kw or {}, sol.truck_q_kvar or {}, island.id, when)
+    worst = max(loadings.values(), default=0.0)
+    if worst > 100.0 + TOL:  # too few trucks: what they could carry, the rest shed
+        factor = 100.0 / worst
+        sub.load["p_mw"] = sub.load.p_mw * factor
+        sub.load["q_mvar"] = sub.load.q_mvar * factor
+        shed = solve_island(sub, online)
+        if shed.converged:
+            sol = shed
+            _shed(ctx, island, group, when, factor, findings)
     vms = list(sol.vm_pu.values())
     return IslandHour(
         [t.id for t in online],

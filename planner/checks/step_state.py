@@ -20,7 +20,7 @@ import pandapower as pp
 
 from planner.core.refs import ref_for
 from planner.grid.context import StageContext, set_design_loads
-from planner.grid.limits import Findings
+from planner.grid.limits import TOL, Findings
 from planner.grid.powerflow import (
     GridSolution,
     TruckAt,
@@ -161,6 +161,13 @@ def solve_state(
         state.findings.observe_trucks(
             carried, island_sol.truck_p_kw or {}, island_sol.truck_q_kvar or {}, "", when
         )
+        worst = max(island_sol.truck_loading_percent(carried).values(), default=0.0)
+        if worst > 100.0 + TOL:  # overloaded (a violation): what the trucks could carry
+            shed = copy.deepcopy(sub)
+            shed.load["p_mw"] = shed.load.p_mw * 100.0 / worst
+            shed.load["q_mvar"] = shed.load.q_mvar * 100.0 / worst
+            carried_sol = solve_island_fast(shed, carried)
+            island_sol = carried_sol if carried_sol.converged else island_sol
         state.truck_kw |= island_sol.truck_p_kw or {}
         for bus, bus_vm in island_sol.vm_pu.items():
             state.vm[bus], state.source[bus] = bus_vm, f"island@{min(buses)}"

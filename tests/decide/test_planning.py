@@ -115,6 +115,13 @@ def test_infeasible_case_exits_1_and_names_the_shortfall(cli, tmp_path) -> None:
     assert data["feasible"] is False
     messages = [v["message"] for v in data["stages"][0]["verification"]["violations"]]
     assert text in messages
+    # the schedule shows what the one truck can carry, never more than its rating; the rest is
+    # named as unserved, at every hour and in every switching state
+    stage = data["stages"][0]
+    shed = "island I1 at 2025-08-05T07:00:00+02:00: its 1 truck(s) carry at most 500 of 1,127 kW"
+    assert any(m.startswith(shed) and m.endswith("627 kW unserved") for m in messages)
+    assert all(0 <= kw <= 500.0 for row in stage["schedule"] for kw in row["truck_kw"].values())
+    assert all(step["solved"]["max_truck_kw"] <= 500.0 for step in stage["sequence"])
 
 
 def test_simbench_profiles_drive_the_demand(planned) -> None:  # type: ignore[no-untyped-def]
