@@ -247,6 +247,11 @@ def plan(case: str, out_dir: str, force: bool) -> None:
         )
         click.echo(f"  {stage.name}: {supplies or 'nothing cut off'}")
         _print_verification("verification", stage.verification)
+        for island in stage.islands:
+            found = (island.protection or {}).get("violations", [])
+            if found and (island.protection or {}).get("passed") is None:
+                for text in found:  # no [protection] in the case: figures given as warnings
+                    click.echo(f"    warning: island {island.id} protection: {text}")
         for cut in stage.interruptions:
             click.echo(
                 f"    NOT OUTAGE-FREE: switching step {cut['step']} interrupts "

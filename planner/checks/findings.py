@@ -120,8 +120,12 @@ def check_unserved(ctx: StageContext, island: Island, group: StepGroup, findings
         )
 
 
-def stage_result(ctx, setup, islands: list[Island], findings: Findings, hours) -> StageCheck:
-    """The stage's islands, trucks and verification, assembled from what the checks found."""
+def stage_result(
+    ctx, setup, islands: list[Island], findings: Findings, hours, assessed=None
+) -> StageCheck:
+    """The stage's islands, trucks and verification, assembled from what the checks found;
+    `assessed`: island id -> (protection, dynamic) of its truck islands."""
+    assessed = assessed or {}
     plans = []
     for island in islands:
         loads = ctx.loads_on(island.buses)
@@ -142,6 +146,8 @@ def stage_result(ctx, setup, islands: list[Island], findings: Findings, hours) -
                 shed_kw=max(all_kw - p_kw, 0.0) if supplied else all_kw,
                 loads=tuple(loads),
                 curtailed_sgen_kw=island.curtailed_kw,
+                protection=assessed.get(island.id, (None, None))[0],
+                dynamic=assessed.get(island.id, (None, None))[1],
             )
         )
     truck_island = {t.id: isl.id for isl in islands for t in isl.trucks}

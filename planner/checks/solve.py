@@ -81,8 +81,11 @@ def solve_grid_states(
     return out
 
 
-def solve_island_states(ctx, island: Island, groups, whens, findings: Findings, n_1: bool):
-    """A truck island at every load state, with the hourly commitment of its trucks."""
+def solve_island_states(
+    ctx, island: Island, groups, whens, findings: Findings, n_1: bool, floor: int = 1
+):
+    """A truck island at every load state, with the hourly commitment of its trucks (never
+    fewer than `floor` online: the fault current protection needs)."""
     fleet = ctx.case.fleet
     trucks = island.trucks
     counts = []
@@ -93,7 +96,7 @@ def solve_island_states(ctx, island: Island, groups, whens, findings: Findings, 
         )
         if not kept:
             findings.min_loading_hours.extend(t.isoformat() for t in group.times)
-        counts.append(count)
+        counts.append(max(count, min(floor, len(trucks))))
     sub = island.net
     assert sub is not None
     set_design_loads(sub, ctx, groups[0])

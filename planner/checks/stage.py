@@ -20,6 +20,7 @@ from planner.checks.findings import (
     stage_result,
 )
 from planner.checks.islands import StageSetup, classify, truck_island_net
+from planner.checks.protection import assess_island, protection_floor
 from planner.checks.reserve import check_n_1
 from planner.checks.solve import solve_grid_states, solve_island_states
 from planner.core.plan import Supply
@@ -51,7 +52,9 @@ def check_stage(
     whens = [g.times[0].isoformat() for g in groups]
     grid_vm = solve_grid_states(ctx, net, grid, groups, whens, findings)
     runs = {
-        isl.id: solve_island_states(ctx, isl, groups, whens, findings, n_1)
+        isl.id: solve_island_states(
+            ctx, isl, groups, whens, findings, n_1, floor=protection_floor(ctx, isl)
+        )
         for isl in islands
         if isl.trucks
     }
@@ -97,4 +100,5 @@ def check_stage(
                 counts = [len(h.online) if h else len(island.trucks) for h in runs[island.id]]
                 check_n_1(ctx, net, island, findings, counts)
     hours.sort(key=lambda h: h.time)
-    return stage_result(ctx, setup, islands, findings, hours)
+    assessed = {isl.id: assess_island(ctx, isl, hours, findings) for isl in islands if isl.trucks}
+    return stage_result(ctx, setup, islands, findings, hours, assessed)

@@ -87,6 +87,8 @@ class IslandPlan:
     loads: tuple[int, ...] = ()
     tie: ElementRef | None = None
     curtailed_sgen_kw: float = 0.0
+    protection: dict[str, Any] | None = None  # truck islands: fault currents against the relays
+    dynamic: dict[str, Any] | None = None  # truck islands: the largest sudden load step
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -105,6 +107,10 @@ class IslandPlan:
             out["tie"] = self.tie.as_json()
         if self.curtailed_sgen_kw > 0:
             out["curtailed_sgen_kw"] = round(self.curtailed_sgen_kw, 1)
+        if self.protection is not None:
+            out["protection"] = self.protection
+        if self.dynamic is not None:
+            out["dynamic"] = self.dynamic
         return out
 
 

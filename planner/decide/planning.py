@@ -36,6 +36,8 @@ ISLAND_KINDS = (
     "trafo_loading",
     "not_converged",
     "reserve",
+    "protection",
+    "load_step",
 )
 GRID_KINDS = ("vm_min", "vm_max", "line_loading", "trafo_loading", "not_converged")
 
@@ -127,7 +129,7 @@ def _short_by(info: IslandInfo, trucks: int, rating_kw: float, rating_kva: float
     short_kw = info.design_kw - trucks * rating_kw
     short_kva = info.design_kva - trucks * rating_kva
     if short_kw <= 0 and short_kva <= 0:
-        return "no reserve truck left"
+        return "its load fits, but its other checks (reserve, protection, limits) need one more"
     if short_kw / rating_kw >= short_kva / rating_kva:
         return f"short by {short_kw:,.0f} kW"
     return f"short by {short_kva:,.0f} kVA"

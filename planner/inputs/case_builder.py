@@ -294,14 +294,6 @@ class CaseBuilder:
             r.error(
                 "protection.shed", 'expected "none", "unprotected" or a list of load references'
             )
-        # Parsed and checked so the file's errors are reported, but not yet acted on: a case that
-        # makes protection a requirement must not get a plan that says "verified" without it.
-        r.error(
-            "protection",
-            "protection adequacy of truck islands is not checked by this version of the planner; "
-            "remove [protection] to plan without it (islands' fault levels must then be checked "
-            "by hand)",
-        )
         return Protection(
             pickup or d.pickup_a,
             d.delay_s if delay is None else delay,

@@ -13,6 +13,7 @@ from planner.inputs.case import Case
 from planner.inputs.profiles import step_hours
 from planner.outputs.benefit import benefit_text, customer_hours_text
 from planner.outputs.drawing import line_chart, network_svg
+from planner.outputs.steps import households_text, protection_table, step_sync, step_text
 
 __all__ = ["crew_orders", "html_report"]
 
@@ -148,6 +149,7 @@ def _stage_orders(number: int, stage: StagePlan, setup: timedelta) -> list[str]:
                 f"| {energy[t.id]:,.0f} | {fuel[t.id]:,.0f} |"
             )
         out.append("")
+    out += protection_table(stage)
     if stage.sequence:
         out += [
             "Switching sequence (every step load-flow checked at its own time and the stage's "
@@ -164,7 +166,7 @@ def _stage_orders(number: int, stage: StagePlan, setup: timedelta) -> list[str]:
         )
         for cut in stage.interruptions:
             out.append(
-                f"- step {cut['step']}: {_households(cut['households'])}{cut['kw']:,.0f} kW "
+                f"- step {cut['step']}: {households_text(cut['households'])}{cut['kw']:,.0f} kW "
                 f"off for {cut['minutes']:g} min"
             )
         out.append("")
@@ -173,36 +175,6 @@ def _stage_orders(number: int, stage: StagePlan, setup: timedelta) -> list[str]:
     if stage.notes:
         out.append("")
     return out
-
-
-def _sync(step: dict) -> str:
-    """What a device sees: differences before a closing, the power an opening breaks."""
-    if "sync" in step:
-        sync = step["sync"]
-        joins = f" joins {' + '.join(step['joins'])}" if step.get("joins") else ""
-        return f"dV {sync['dv_percent']:g} %, dθ {sync['dtheta_deg']:g}°{joins}"
-    if step.get("across_kw") is not None:
-        return f"breaks {step['across_kw']:,.0f} kW"
-    return ""
-
-
-def _households(count: int | None) -> str:
-    return f"{count:,} households, " if count else ""
-
-
-def step_text(step: dict) -> str:
-    """One switching step as a crew reads it."""
-    problems = step.get("violations", [])
-    solved = step.get("solved", {})
-    verdict = "ok" if not problems else "**" + "; ".join(problems) + "**"
-    at = f" at {step['at']}" if step.get("at") else ""
-    device = f" ({step['device']})" if step.get("device") else ""
-    detail = _sync(step)
-    return (
-        f"{_when(step['time'])} **{step['action']}** {step['element']}{at}{device}"
-        f"{'; ' + detail if detail else ''} — vm {solved.get('min_vm_pu')}-"
-        f"{solved.get('max_vm_pu')} pu, {verdict}"
-    )
 
 
 CSS = """
@@ -351,6 +323,18 @@ def _stage_html(number: int, stage: StagePlan, net, case: Case) -> list[str]:
             + "".join(f"<li>{escape(x.message)}</li>" for x in v.violations)
             + "</ul>"
         )
+    table = protection_table(stage)
+    if table:
+        out.append(f"<p>{escape(table[0])}</p><table>")
+        for k, line in enumerate(table[2:-1]):
+            if k == 1:
+                continue  # the Markdown separator row
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            tag = "th" if k == 0 else "td"
+            out.append(
+                "<tr>" + "".join(f"<{tag}>{escape(c.strip('*'))}</{tag}>" for c in cells) + "</tr>"
+            )
+        out.append("</table>")
     if stage.sequence:
         out.append(
             "<table><tr><th>step</th><th>time</th><th>action</th><th>element</th><th>device</th>"
@@ -367,7 +351,7 @@ def _stage_html(number: int, stage: StagePlan, net, case: Case) -> list[str]:
             out.append(
                 f"<tr><td>{step['step']}</td><td>{_when(step['time'])}</td>"
                 f"<td>{escape(step['action'])}</td><td>{escape(step['element'])}</td>"
-                f"<td>{escape(str(step.get('device', '')))}</td><td>{escape(_sync(step))}</td>"
+                f"<td>{escape(str(step.get('device', '')))}</td><td>{escape(step_sync(step))}</td>"
                 f"<td>{solved.get('min_vm_pu')}-{solved.get('max_vm_pu')}</td>"
                 f"<td>{result}</td></tr>"
             )

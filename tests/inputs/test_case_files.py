@@ -73,6 +73,15 @@ def test_full_case_reads_every_key() -> None:
     assert (f.excitation, f.mv_earthing, f.load_step_percent) == ("support", "earthed", 40.0)
     assert case.switching == SwitchingRules("CB", 2.0, 8.0, 0.2, 7.5)
     assert case.conventional_outage_hours == 6.0
+    rules = case.protection
+    assert rules is not None
+    assert (rules.pickup_a, rules.delay_s, rules.sensitivity, rules.require_earthing) == (
+        400.0,
+        0.3,
+        1.3,
+        True,
+    )
+    assert isinstance(rules.shed, tuple) and [r.text for r in rules.shed] == ["load:Load R5"]
     assert [(p.bus.index, p.bays) for p in case.connection_points] == [(5, 2), (6, 1)]
     assert case.loads.protected == frozenset({3, 4})
     assert (case.loads.profile, case.loads.scaling, case.loads.margin) == ("commercial", 0.8, 0.15)

@@ -1,0 +1,231 @@
+"""Protection and dynamic reserve of truck islands.
+
+Protection: a fault in a truck island is fed by its trucks alone. For the schedule's distinct sets
+of online trucks the island's lowest 2-phase fault current (`planner.grid.faults`) is found; the
+set with the lowest current at the relays' delay is reported, with the grid-fed value at the same
+bus, the largest 3-phase current with every placed truck on, and what earths the island's star
+point. With `[protection]` in the case it is a requirement: the at-delay current must reach
+`sensitivity x pickup_a` (the hourly commitment keeps enough trucks online for it, the planner
+places more when all of them are not enough) and, with `require_earthing`, something must earth
+the island. Without `[protection]` the same figures are reported and shortfalls are warnings.
+
+Dynamic reserve: under `reserve = "n-1"` a truck trip puts its output, as a sudden step, on the
+trucks left online; the largest step over the schedule is compared with `load_step_percent` of
+their rating. Under-frequency shedding of the loads `[protection] shed` allows, largest first,
+takes the excess where it can; what is shed is named with its kW.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from planner.checks.islands import Island
+from planner.core.plan import Violation
+from planner.core.refs import ref_for
+from planner.grid.context import StageContext
+from planner.grid.faults import (
+    FaultLevels,
+    at_delay_ka,
+    grid_min_2ph_ka,
+    island_faults,
+    island_max_3ph_ka,
+)
+from planner.grid.limits import TOL, Findings
+from planner.grid.powerflow import TruckAt
+from planner.inputs.case import Protection, Reserve
+
+__all__ = ["assess_island", "protection_floor"]
+
+DEFAULT = Protection()
+
+
+def _levels(ctx: StageContext, island: Island, online: list[TruckAt]) -> FaultLevels | None:
+    fleet = ctx.case.fleet
+    sustained = 1.0 / fleet.sc_support_multiple if fleet.excitation == "support" else fleet.xd_pu
+    assert island.net is not None
+    return island_faults(
+        island.net,
+        online,
+        xdss_pu=fleet.xdss_pu,
+        xds_pu=fleet.xds_pu,
+        sustained_x_pu=sustained,
+        power_factor=fleet.power_factor,
+    )
+
+
+def _required_ka(rules: Protection) -> float:
+    return rules.sensitivity * rules.pickup_a / 1000.0
+
+
+def protection_floor(ctx: StageContext, island: Island) -> int:
+    """The fewest trucks (the island's first ones, as the commitment brings them online) whose
+    fault current at the relays' delay reaches the requirement; all of them when none does."""
+    rules = ctx.case.protection
+    if rules is None:
+        return 1
+    fleet = ctx.case.fleet
+    for count in range(1, len(island.trucks) + 1):
+        levels = _levels(ctx, island, island.trucks[:count])
+        if levels and at_delay_ka(levels, rules.delay_s, fleet.tds_s) >= _required_ka(rules):
+            return count
+    return len(island.trucks)
+
+
+def _earthing(ctx: StageContext, island: Island) -> str | None:
+    """What earths the island's medium-voltage star point: a truck, or a transformer winding
+    with an earthed star (YN) on the island's side."""
+    if ctx.case.fleet.mv_earthing == "earthed" and island.trucks:
+        return f"truck {island.trucks[0].id}"
+    trafo = ctx.base_net.trafo
+    for index, row in trafo.iterrows():
+        match = re.match(r"^(YN|ZN|Y|D|Z)(yn|zn|y|d|z)", str(row.get("vector_group", "") or ""))
+        if match is None or not bool(row["in_service"]):
+            continue
+        hv_earthed = match.group(1) in ("YN", "ZN") and int(row["hv_bus"]) in island.buses
+        lv = int(row["lv_bus"])
+        lv_mv = lv in island.buses and float(ctx.base_net.bus.at[lv, "vn_kv"]) >= 1.0
+        if hv_earthed or (match.group(2) in ("yn", "zn") and lv_mv):
+            return ref_for(ctx.base_net, "trafo", int(index)).text
+    return None
+
+
+def _protection(ctx: StageContext, island: Island, hours) -> tuple[dict[str, Any], list[str]]:
+    rules = ctx.case.protection or DEFAULT
+    fleet = ctx.case.fleet
+    mine = {t.id for t in island.trucks}
+    sets: dict[tuple[str, ...], str] = {}
+    for hour in hours:
+        key = tuple(t for t in hour.online if t in mine)
+        if key:
+            sets.setdefault(key, hour.time.isoformat())
+    if not sets:
+        sets[tuple(t.id for t in island.trucks)] = ctx.stage.start.isoformat()
+    by_id = {t.id: t for t in island.trucks}
+    worst: tuple[float, tuple[str, ...], FaultLevels] | None = None
+    for key in sets:
+        levels = _levels(ctx, island, [by_id[t] for t in key])
+        if levels is not None:
+            delayed = at_delay_ka(levels, rules.delay_s, fleet.tds_s)
+            if worst is None or delayed < worst[0]:
+                worst = (delayed, key, levels)
+    if worst is None:
+        return {}, ["the island's fault currents could not be computed"]
+    delayed, key, levels = worst
+    assert island.net is not None
+    grid = grid_min_2ph_ka(ctx.base_net, levels.bus)
+    earthing = _earthing(ctx, island)
+    achieved = delayed * 1000.0 / rules.pickup_a
+    problems = []
+    bus = ref_for(ctx.base_net, "bus", levels.bus).text
+    if achieved < rules.sensitivity - TOL:
+        problems.append(
+            f"2-phase fault at {bus} gives {delayed:.2f} kA at {rules.delay_s:g} s with "
+            f"{len(key)} truck(s) online, below {rules.sensitivity:g} x {rules.pickup_a:g} A "
+            "(keep more trucks online, use excitation support, or lower the pickup)"
+        )
+    if earthing is None and ctx.case.protection and rules.require_earthing:
+        problems.append("nothing earths the island's star point (add an earthing transformer)")
+    passed = None if ctx.case.protection is None else not problems
+    return {
+        "online": list(key),
+        "time": sets[key],
+        "fault_bus": levels.bus,
+        "ik2_min_subtransient_ka": round(levels.subtransient_ka, 3),
+        "ik2_min_transient_ka": round(levels.transient_ka, 3),
+        "ik2_min_at_delay_ka": round(delayed, 3),
+        "grid_ik2_min_ka": None if grid is None else round(grid, 3),
+        "ik3_max_ka": round(
+            island_max_3ph_ka(island.net, island.trucks, fleet.xdss_pu, fleet.power_factor), 3
+        ),
+        "pickup_a": rules.pickup_a,
+        "delay_s": rules.delay_s,
+        "sensitivity_achieved": round(achieved, 3),
+        "sensitivity_required": rules.sensitivity,
+        "required_at_delay_ka": round(_required_ka(rules), 3),
+        "earthing": earthing,
+        "passed": passed,
+        "violations": problems,
+    }, problems
+
+
+def _dynamic(ctx: StageContext, island: Island, hours) -> tuple[dict[str, Any], list[str]]:
+    """The largest sudden step on the trucks left online, and what shedding would take it."""
+    fleet = ctx.case.fleet
+    rules = ctx.case.protection
+    by_id = {t.id: t for t in island.trucks}
+    event, step_kw, percent, at = None, 0.0, 0.0, None
+    if fleet.reserve == Reserve.N_1:
+        for hour in hours:
+            online = [t for t in hour.online if t in by_id]
+            if len(online) < 2:
+                continue
+            for trip in online:
+                rest = sum(by_id[t].rating_kw for t in online if t != trip)
+                p_kw = max(hour.truck_kw.get(trip, 0.0), 0.0)
+                if p_kw / rest * 100.0 > percent:
+                    event, step_kw, percent, at = f"trip {trip}", p_kw, p_kw / rest * 100, hour
+    limit = fleet.load_step_percent
+    shed: list[dict[str, Any]] = []
+    shed_kw = 0.0
+    if at is not None and percent > limit + TOL and rules is not None:
+        rest = step_kw / percent * 100.0
+        need = step_kw - limit / 100.0 * rest
+        for load, kw in _sheddable(ctx, island, at):
+            if shed_kw >= need:
+                break
+            shed.append({"load": ref_for(ctx.base_net, "load", load).text, "kw": round(kw, 1)})
+            shed_kw += kw
+    remaining = percent * (1.0 - (shed_kw / step_kw if step_kw > 0 else 0.0))
+    problems = []
+    if remaining > limit + TOL:
+        problems.append(
+            f"{event} at {at.time.isoformat() if at else ''} puts a {step_kw:,.0f} kW step "
+            f"({percent:.0f} % of the trucks left) on them, above {limit:g} %"
+            + (f" even after shedding {shed_kw:,.0f} kW" if shed else "")
+        )
+    return {
+        "event": event,
+        "time": at.time.isoformat() if at else None,
+        "largest_step_kw": round(step_kw, 1),
+        "step_percent": round(percent, 1),
+        "limit_percent": limit,
+        "shed": shed,
+        "shed_kw": round(shed_kw, 1),
+        "passed": not problems if rules is not None else None,
+    }, problems
+
+
+def _sheddable(ctx: StageContext, island: Island, hour) -> list[tuple[int, float]]:
+    """Loads of the island `[protection] shed` lets under-frequency relays drop, largest first,
+    with their design kW at `hour`."""
+    rules = ctx.case.protection
+    if rules is None or rules.shed == "none":
+        return []
+    if rules.shed == "unprotected":
+        allowed = [i for i in ctx.loads_on(island.buses) if i not in ctx.protected]
+    else:
+        allowed = [r.index for r in rules.shed] if isinstance(rules.shed, tuple) else []
+    served = [i for i in island.served if i in allowed]
+    group = next(g for g in ctx.demand.groups if hour.time in g.times)
+    loads = [(i, ctx.load_kw([i], group)[0]) for i in served]
+    return sorted(loads, key=lambda item: -item[1])
+
+
+def assess_island(
+    ctx: StageContext, island: Island, hours, findings: Findings
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Protection and dynamic reserve of a truck island; with `[protection]` in the case its
+    shortfalls are violations of the stage."""
+    protection, problems = _protection(ctx, island, hours)
+    dynamic, steps = _dynamic(ctx, island, hours)
+    if ctx.case.protection is not None:
+        for text in problems:
+            findings.add(Violation("protection", f"island {island.id}: {text}", island=island.id))
+        for text in steps:
+            findings.add(Violation("load_step", f"island {island.id}: {text}", island=island.id))
+    dynamic["violations"] = steps
+    if not math.isfinite(protection.get("ik2_min_at_delay_ka", 0.0)):
+        protection["ik2_min_at_delay_ka"] = None
+    return protection, dynamic
