@@ -156,6 +156,14 @@ def _dynamic(ctx: StageContext, island: Island, hours) -> tuple[dict[str, Any], 
     rules = ctx.case.protection
     by_id = {t.id: t for t in island.trucks}
     event, step_kw, percent, at = None, 0.0, 0.0, None
+    if hours:  # the island forms: its trucks, ramped to carry its load, pick up the losses too
+        first = hours[0]
+        online = [t for t in first.online if t in by_id]
+        carried = sum(max(first.truck_kw.get(t, 0.0), 0.0) for t in online)
+        losses = max(carried - first.island_load_kw.get(island.id, carried), 0.0)
+        rating = sum(by_id[t].rating_kw for t in online)
+        if rating > 0 and losses > 0:
+            event, step_kw, percent, at = "island forms", losses, losses / rating * 100, first
     if fleet.reserve == Reserve.N_1:
         for hour in hours:
             online = [t for t in hour.online if t in by_id]

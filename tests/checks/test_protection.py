@@ -115,6 +115,14 @@ def test_without_a_protection_section_the_figures_are_warnings(cli, tmp_path) ->
     p = plan["stages"][0]["islands"][0]["protection"]
     assert p["passed"] is None and p["violations"] and p["earthing"] is None
     assert plan["stages"][0]["verification"]["passed"] is True
+    # without n-1 the largest step is the island forming: the trucks, ramped to carry its load,
+    # pick up its losses when the boundary opens
+    dynamic = plan["stages"][0]["islands"][0]["dynamic"]
+    first = plan["stages"][0]["schedule"][0]
+    losses = sum(first["truck_kw"].values()) - first["island_load_kw"]["I1"]
+    assert dynamic["event"] == "island forms" and dynamic["time"] == first["time"]
+    assert dynamic["largest_step_kw"] == pytest.approx(losses, abs=0.2)
+    assert dynamic["step_percent"] == pytest.approx(losses / 1000.0 * 100, abs=0.05)
 
 
 def test_earthing_is_found_or_required(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
