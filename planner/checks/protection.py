@@ -145,6 +145,12 @@ def _protection(ctx: StageContext, island: Island, hours) -> tuple[dict[str, Any
         "sensitivity_required": rules.sensitivity,
         "required_at_delay_ka": round(_required_ka(rules), 3),
         "earthing": earthing,
+        # what each truck's own breaker sees of that fault, in proportion to its rating (exact
+        # for trucks at one bus): a truck relay set like the feeder's would not see it alone
+        "truck_share_at_delay_ka": {
+            t: round(delayed * by_id[t].rating_kva / sum(by_id[x].rating_kva for x in key), 3)
+            for t in key
+        },
         "passed": passed,
         "violations": problems,
     }, problems

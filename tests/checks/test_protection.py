@@ -92,6 +92,9 @@ def test_protection_places_and_keeps_online_the_trucks_its_fault_current_needs(
     assert p["required_at_delay_ka"] == 0.15 and p["pickup_a"] == 100.0
     assert p["ik2_min_subtransient_ka"] > p["ik2_min_transient_ka"] > p["ik2_min_at_delay_ka"]
     assert p["grid_ik2_min_ka"] > p["ik2_min_subtransient_ka"]
+    shares = p["truck_share_at_delay_ka"]
+    assert sorted(shares) == ["T1", "T2", "T3"]
+    assert sum(shares.values()) == pytest.approx(p["ik2_min_at_delay_ka"], abs=0.002)
     md = (tmp_path / "case" / "plan.md").read_text()
     assert "Protection of the truck islands" in md and "| passes |" in md
     # validate checks the same: the plan holds; without its third truck it does not
