@@ -133,20 +133,20 @@ def solve_island_states(
                 )
                 findings.observe_trucks(on, p_kw, q_kvar, island.id, whens[k])
                 worst = max(loading.values())
+                vm = res.vm_pu[row]
                 if worst > 100.0 + TOL:  # too few trucks: what they could carry, the rest shed
                     share = online[row : row + 1]
                     factor = 100.0 / worst
-                    res = model.solve(p[[k]] * factor, q[[k]] * factor, share, shares)
-                    row = 0
-                    if not res.converged[0]:
+                    cut = model.solve(p[[k]] * factor, q[[k]] * factor, share, shares)
+                    if not cut.converged[0]:
                         continue
-                    p_kw = {trucks[0].id: float(res.slack_p_mw[0, 0]) * 1000}
-                    q_kvar = {trucks[0].id: float(res.slack_q_mvar[0, 0]) * 1000}
+                    p_kw = {trucks[0].id: float(cut.slack_p_mw[0, 0]) * 1000}
+                    q_kvar = {trucks[0].id: float(cut.slack_q_mvar[0, 0]) * 1000}
                     for j, t in enumerate(trucks[1 : counts[k]]):
-                        p_kw[t.id] = float(res.truck_p_mw[0, j]) * 1000
-                        q_kvar[t.id] = float(res.truck_q_mvar[0, j]) * 1000
+                        p_kw[t.id] = float(cut.truck_p_mw[0, j]) * 1000
+                        q_kvar[t.id] = float(cut.truck_q_mvar[0, j]) * 1000
+                    vm = cut.vm_pu[0]
                     _shed(ctx, island, groups[k], whens[k], factor, findings)
-                vm = res.vm_pu[row]
                 out[k] = IslandHour(
                     [t.id for t in on], p_kw, q_kvar, float(vm.min()), float(vm.max())
                 )

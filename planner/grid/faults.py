@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import pandapower as pp
 import pandapower.shortcircuit as sc
 
-from planner.grid.powerflow import TruckAt
+from planner.grid.powerflow import TruckAt, subnet
 
 __all__ = ["END_TEMP_C", "FaultLevels", "at_delay_ka", "grid_min_2ph_ka", "island_faults"]
 
@@ -59,9 +59,20 @@ def _machines(net: pp.pandapowerNet, trucks: list[TruckAt], x_pu: float, cos_phi
         )  # fmt: skip
 
 
+def _medium_voltage(net: pp.pandapowerNet) -> pp.pandapowerNet:
+    """`net` without its low-voltage networks: without sources they add nothing to a fault at
+    medium voltage (loads are neglected), and left in they would make the short-circuit
+    computation's matrices as large as the whole network."""
+    keep = net.bus.index[net.bus.vn_kv >= MV_KV]
+    if len(keep) == len(net.bus):
+        return copy.deepcopy(net)
+    return subnet(net, {int(b) for b in keep})
+
+
 def _fault_net(sub: pp.pandapowerNet) -> pp.pandapowerNet:
-    """The island without its load-flow sources; lines at the end temperature."""
-    net = copy.deepcopy(sub)
+    """The island's medium-voltage part without its load-flow sources; lines at the end
+    temperature."""
+    net = _medium_voltage(sub)
     for table in ("ext_grid", "gen", "sgen", "storage"):
         if table in net and len(net[table]):
             net[table] = net[table].iloc[0:0]
@@ -127,7 +138,7 @@ def at_delay_ka(levels: FaultLevels, delay_s: float, tds_s: float) -> float:
 def grid_min_2ph_ka(net: pp.pandapowerNet, bus: int) -> float | None:
     """The grid-fed minimum 2-phase current at `bus` in the network's normal state; a source
     without short-circuit data gets 1,000 MVA (maximum) and 80 % of its maximum (minimum)."""
-    net = copy.deepcopy(net)
+    net = _medium_voltage(net)
     for table in ("gen", "sgen", "storage"):
         if table in net and len(net[table]):
             net[table]["in_service"] = False
