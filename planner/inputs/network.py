@@ -13,6 +13,7 @@ import pandapower as pp
 import pandapower.networks as pn
 
 from planner.core.errors import NetworkError, Problem
+from planner.inputs.safe_json import UnsafeNetwork, check_pandapower_json
 
 __all__ = [
     "BUS_COLUMNS",
@@ -146,15 +147,24 @@ def _from_file(path: Path, source: str, fail) -> pp.pandapowerNet:
     if not path.is_file():
         raise fail(f"network file {source!r} not found (looked at {path})")
     suffix = path.suffix.lower()
+    if suffix == ".json":
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise fail(f"cannot read network file {source!r}: {type(exc).__name__}") from exc
+        try:
+            check_pandapower_json(text)
+        except UnsafeNetwork as exc:
+            raise fail(f"network file {source!r} is refused: {exc}") from exc
     try:
         if suffix == ".json":
-            return _quiet(pp.from_json, str(path))
+            return _quiet(pp.from_json_string, text)
         if suffix in (".m", ".mat"):
             from pandapower.converter.matpower import from_mpc
 
             return _quiet(from_mpc, str(path))
     except Exception as exc:
-        raise fail(f"cannot read network file {source!r}: {type(exc).__name__}: {exc}") from exc
+        raise fail(f"cannot read network file {source!r}: {type(exc).__name__}") from exc
     raise fail(f"network file {source!r}: unknown format {suffix!r} (use .json, .m or .mat)")
 
 

@@ -1,0 +1,76 @@
+"""Reading a pandapower JSON network without running anything the file names.
+
+pandapower's `from_json` imports the module an object's `_module` field names before its own
+checks, and lets pandas read a DataFrame's `_object` string, which may name a file or a URL. A
+network file comes from other people, so its JSON is checked first: every object must be one of
+the few types a network consists of (the net itself, DataFrames and Series) and every table's data
+must be inline JSON text. Only then is it handed to pandapower (which keeps its own dtype and
+format handling). Anything else is refused, without echoing what the file says.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandapower as pp
+
+__all__ = ["UnsafeNetwork", "check_pandapower_json", "load_pandapower_json"]
+
+ALLOWED = frozenset(
+    {
+        ("pandapower.auxiliary", "pandapowerNet"),
+        ("pandas.core.frame", "DataFrame"),
+        ("pandas.core.series", "Series"),
+    }
+)
+TABLES = frozenset({("pandas.core.frame", "DataFrame"), ("pandas.core.series", "Series")})
+
+
+class UnsafeNetwork(ValueError):
+    """The file is not a pandapower network the planner reads (the message says where)."""
+
+
+def check_pandapower_json(text: str) -> None:
+    """Refuse a network file that names anything but a network's own types, or whose tables
+    are not inline JSON."""
+    try:
+        data = json.loads(text)
+    except RecursionError as exc:
+        raise UnsafeNetwork("the JSON is nested too deeply") from exc
+    except json.JSONDecodeError as exc:
+        raise UnsafeNetwork(f"not valid JSON (line {exc.lineno}, column {exc.colno})") from exc
+    if not isinstance(data, dict) or (data.get("_module"), data.get("_class")) != (
+        "pandapower.auxiliary",
+        "pandapowerNet",
+    ):
+        raise UnsafeNetwork("not a pandapower network (expected a pandapowerNet object)")
+    _walk(data, "network")
+
+
+def _walk(value: Any, where: str) -> None:
+    stack = [(value, where)]
+    while stack:
+        item, at = stack.pop()
+        if isinstance(item, list):
+            stack.extend((x, at) for x in item)
+            continue
+        if not isinstance(item, dict):
+            continue
+        if "_module" in item or "_class" in item:
+            kind = (item.get("_module"), item.get("_class"))
+            if kind not in ALLOWED:
+                raise UnsafeNetwork(f"{at}: an object of a type the planner does not load")
+            if kind in TABLES:
+                raw = item.get("_object")
+                if not isinstance(raw, str) or not raw.lstrip().startswith(("{", "[")):
+                    raise UnsafeNetwork(f"{at}: a table whose data is not inline JSON")
+                continue
+        for key, child in item.items():
+            stack.append((child, f"{at}.{key}" if at != "network" else str(key)))
+
+
+def load_pandapower_json(text: str) -> pp.pandapowerNet:
+    """The network in `text`, a pandapower JSON file's content, once it has been checked."""
+    check_pandapower_json(text)
+    return pp.from_json_string(text)
