@@ -14,7 +14,7 @@ from planner.grid.context import StageContext
 from planner.grid.powerflow import TruckAt
 from planner.grid.state import apply_switching, apply_works
 
-__all__ = ["after_stage", "differences", "stage_state"]
+__all__ = ["after_stage", "differences", "shed_loads", "stage_state"]
 
 
 def after_stage(ctx: StageContext) -> pp.pandapowerNet:
@@ -34,11 +34,19 @@ def stage_state(
     net = copy.deepcopy(ctx.base_net if base is None else base)
     apply_works(net, ctx.stage)
     apply_switching(net, check.setup.switching)
-    for island in check.islands:
-        if island.supply is Supply.TRUCKS:
-            shed = [i for i in island.loads if i not in ctx.protected]
-            net.load.loc[shed, "in_service"] = False
+    net.load.loc[shed_loads(ctx, check), "in_service"] = False
     return net
+
+
+def shed_loads(ctx: StageContext, check: StageCheck) -> list[int]:
+    """The unprotected loads of the stage's truck islands: disconnected while trucks carry them."""
+    return [
+        load
+        for island in check.islands
+        if island.supply is Supply.TRUCKS
+        for load in island.loads
+        if load not in ctx.protected
+    ]
 
 
 def differences(net, target, trucks: dict[str, TruckAt], want: dict[str, TruckAt]) -> list[str]:

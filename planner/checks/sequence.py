@@ -33,10 +33,11 @@ from planner.grid.context import StageContext
 from planner.grid.devices import CAN_BREAK, across_kva, device_of, sides_of
 from planner.grid.limits import TOL
 from planner.grid.powerflow import TruckAt
+from planner.grid.state import is_on, operate
 from planner.grid.topology import build_graph, islands_of
 from planner.inputs.demand import StepGroup, design_matrix
 
-__all__ = ["ACTIONS", "SequenceCheck", "Step", "replay", "stage_state"]
+__all__ = ["ACTIONS", "SequenceCheck", "Step", "replay"]
 
 
 class _Replay:
@@ -296,8 +297,7 @@ class _Replay:
         """Once a works element is out it stays out: no step may put it back or close it."""
         found = []
         for ref in self.ctx.stage.out_of_service:
-            column = "closed" if ref.table == "switch" else "in_service"
-            if not bool(net[ref.table].at[ref.index, column]):
+            if not is_on(net, ref):
                 out.add((ref.table, ref.index))
             elif (ref.table, ref.index) in out:
                 found.append(f"re-energises {ref.text}, which the works have taken out")
@@ -340,10 +340,7 @@ class _Replay:
         else:
             extra, problems = self.opening(ref, device, before)
         entry |= extra
-        if ref.table == "switch":
-            net.switch.at[ref.index, "closed"] = closing
-        else:
-            net[ref.table].at[ref.index, "in_service"] = closing
+        operate(net, ref, closing)
         return problems
 
     def _truck(

@@ -118,11 +118,7 @@ def solve_island_states(
                 if not res.converged[row]:
                     continue
                 on = trucks[: counts[k]]
-                p_kw = {trucks[0].id: float(res.slack_p_mw[row, 0]) * 1000}
-                q_kvar = {trucks[0].id: float(res.slack_q_mvar[row, 0]) * 1000}
-                for j, t in enumerate(trucks[1 : counts[k]]):
-                    p_kw[t.id] = float(res.truck_p_mw[row, j]) * 1000
-                    q_kvar[t.id] = float(res.truck_q_mvar[row, j]) * 1000
+                p_kw, q_kvar = res.outputs_kw(row, [t.id for t in on])
                 loading = {t.id: t.loading_percent(p_kw[t.id], q_kvar[t.id]) for t in on}
                 if max(loading.values()) > 100.0 + TOL and counts[k] < len(trucks):
                     counts[k] += 1  # losses pushed the online trucks over their rating
@@ -140,11 +136,7 @@ def solve_island_states(
                     cut = model.solve(p[[k]] * factor, q[[k]] * factor, share, shares)
                     if not cut.converged[0]:
                         continue
-                    p_kw = {trucks[0].id: float(cut.slack_p_mw[0, 0]) * 1000}
-                    q_kvar = {trucks[0].id: float(cut.slack_q_mvar[0, 0]) * 1000}
-                    for j, t in enumerate(trucks[1 : counts[k]]):
-                        p_kw[t.id] = float(cut.truck_p_mw[0, j]) * 1000
-                        q_kvar[t.id] = float(cut.truck_q_mvar[0, j]) * 1000
+                    p_kw, q_kvar = cut.outputs_kw(0, [t.id for t in on])
                     vm = cut.vm_pu[0]
                     _shed(ctx, island, groups[k], whens[k], factor, findings)
                 out[k] = IslandHour(

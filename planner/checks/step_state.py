@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import math
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,6 +25,8 @@ from planner.grid.powerflow import (
     TruckAt,
     curtail_kept_sgen,
     prepare_island,
+    results,
+    run,
     solve_island,
     solve_island_fast,
 )
@@ -72,21 +73,6 @@ class SolvedState:
         return self.va.get(bus, math.nan)
 
 
-def _run(net: pp.pandapowerNet) -> str:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            pp.runpp(
-                net, numba=False, lightsim2grid=False, init="auto", max_iteration=30,
-                enforce_q_lims=True,
-            )  # fmt: skip
-    except pp.LoadflowNotConverged:
-        return "load flow did not converge"
-    except Exception as exc:  # pandapower raises many kinds on odd networks
-        return f"load flow failed: {type(exc).__name__}"
-    return ""
-
-
 def _record(state: SolvedState, net: pp.pandapowerNet, buses: frozenset[int], source: str) -> None:
     res = net.res_bus
     for bus in buses:
@@ -121,18 +107,10 @@ def solve_state(
             net, truck.bus, p_mw=p_kw / 1000.0, vm_pu=fleet.vm_setpoint_pu,
             max_q_mvar=q_max, min_q_mvar=-q_max, name=truck.id,
         )  # fmt: skip
-    error = _run(net)
-    if error:
+    if run(net, enforce_q_lims=True):
         state.converged = False
     else:
-        vm = {int(b): float(v) for b, v in net.res_bus.vm_pu.items() if int(b) in grid}
-        sol = GridSolution(
-            True,
-            {b: v for b, v in vm.items() if np.isfinite(v)},
-            _finite(net, "line"),
-            _finite(net, "trafo"),
-        )
-        state.findings.check(sol, "grid", when)
+        state.findings.check(GridSolution(True, *results(net, set(grid))), "grid", when)
         _record(state, net, grid, "grid")
         gens = net.gen[net.gen.name.isin([t.id for t in paralleled])]
         for idx, row in gens.iterrows():
@@ -185,14 +163,6 @@ def solve_state(
         and (not on[i] or int(net.load.at[i, "bus"]) not in live)
     )
     return state
-
-
-def _finite(net: pp.pandapowerNet, table: str) -> dict[int, float]:
-    if not len(net[table]):
-        return {}
-    return {
-        int(i): float(v) for i, v in net[f"res_{table}"].loading_percent.items() if np.isfinite(v)
-    }
 
 
 def match_voltage(

@@ -14,6 +14,7 @@ from planner.dispatch.schedule import FleetHour, Refuel, fleet_timeline, stage_s
 from planner.dispatch.sequence import switching_sequence
 from planner.grid.context import StageContext
 from planner.inputs.case import Case
+from planner.inputs.profiles import step_hours
 
 __all__ = ["Dispatch", "plan_case", "plan_dispatch"]
 
@@ -139,9 +140,8 @@ def _benefit(case: Case, stages, contexts, checks) -> tuple[dict[str, Any], set[
         customer_hours += ctx.households(fed) * hours
         peak_kw = max(peak_kw, ctx.peak_kw(fed)[0])
         islands = {isl.id for isl in plan.islands if isl.supply is Supply.TRUCKS}
-        times = [h.time for h in check.hours] + [ctx.stage.end]
-        for h, until in zip(check.hours, times[1:], strict=False):
-            step_h = (until - h.time).total_seconds() / 3600.0
+        durations = step_hours([h.time for h in check.hours], ctx.stage.end)
+        for h, step_h in zip(check.hours, durations, strict=True):
             energy_kwh += step_h * sum(kw for i, kw in h.island_load_kw.items() if i in islands)
 
     def households(loads: set[int]) -> int | None:

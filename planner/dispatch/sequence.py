@@ -17,12 +17,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from planner.checks.sequence import SequenceCheck, Step, replay, stage_state
+from planner.checks.phase_states import shed_loads, stage_state
+from planner.checks.sequence import SequenceCheck, Step, replay
 from planner.checks.stage import StageCheck
 from planner.core.plan import Supply
-from planner.core.refs import ElementRef, ref_for
+from planner.core.refs import ref_for
 from planner.grid.context import StageContext
 from planner.grid.devices import device_of, sides_of
+from planner.grid.state import operate
 from planner.grid.topology import build_graph, energised_buses, islands_of
 
 __all__ = ["switching_sequence"]
@@ -35,12 +37,7 @@ def _start_steps(ctx: StageContext, check: StageCheck, ties_first: bool = True) 
     """Loads shed, trucks connected, then ties closed before sectionalisers open (make before
     break) or, with `ties_first` false, after (break before make), then the works go out."""
     setup = check.setup
-    steps: Steps = []
-    for island in check.islands:
-        if island.supply is Supply.TRUCKS:
-            for load in island.loads:
-                if load not in ctx.protected:
-                    steps.append(("disconnect_load", ref_for(ctx.base_net, "load", load).text, ""))
+    steps: Steps = [("disconnect_load", _load(ctx, i), "") for i in shed_loads(ctx, check)]
     for truck in setup.trucks:
         steps.append(("connect_truck", truck.id, ref_for(ctx.base_net, "bus", truck.bus).text))
     ties: Steps = [("close", ref.text, "") for ref in setup.switching.close]
@@ -77,25 +74,25 @@ def _end_steps(ctx: StageContext, check: StageCheck, order: str = "rejoin") -> S
     if order != "rejoin":
         steps += ties
         for ref in (*setup.switching.in_service, *setup.switching.close):
-            _toggle(net, ref, False)
+            operate(net, ref, False)
     for ref in reversed(ctx.stage.out_of_service):
         live = {t.bus for t in setup.trucks if any(t.id in v for v in by_island.values())}
         sources = _sources(ctx, net, live)
         _rejoin(ctx, ref, sources, bus_island, by_island, ctx.case.switching.device, steps)
         steps.append(("put_back", ref.text, ""))
-        _toggle(net, ref, True)
+        operate(net, ref, True)
     for ref in reversed(setup.switching.open):
         steps.append(("close", ref.text, ""))
     if order == "rejoin":
         steps += ties
-    for island in check.islands:
-        if island.supply is Supply.TRUCKS:
-            for load in island.loads:
-                if load not in ctx.protected:
-                    steps.append(("reconnect_load", ref_for(ctx.base_net, "load", load).text, ""))
+    steps += [("reconnect_load", _load(ctx, i), "") for i in shed_loads(ctx, check)]
     for truck in setup.trucks:  # online, shut down or on standby: every truck leaves its bay
         steps.append(("disconnect_truck", truck.id, ""))
     return steps
+
+
+def _load(ctx: StageContext, index: int) -> str:
+    return ref_for(ctx.base_net, "load", index).text
 
 
 def _sources(ctx: StageContext, net, truck_buses: set[int]) -> dict[int, str]:
@@ -107,13 +104,6 @@ def _sources(ctx: StageContext, net, truck_buses: set[int]) -> dict[int, str]:
         if buses & truck_buses:
             source |= dict.fromkeys(buses, f"island@{min(buses)}")
     return source
-
-
-def _toggle(net, ref: ElementRef, on: bool) -> None:
-    if ref.table == "switch":
-        net.switch.at[ref.index, "closed"] = on
-    else:
-        net[ref.table].at[ref.index, "in_service"] = on
 
 
 def _rejoin(ctx, ref, source, bus_island, by_island, default, steps) -> None:

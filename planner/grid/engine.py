@@ -52,6 +52,17 @@ class BatchResult:
     truck_q_mvar: np.ndarray
     iterations: int
 
+    def outputs_kw(self, row: int, ids: list[str]) -> tuple[dict[str, float], dict[str, float]]:
+        """kW and kvar of the trucks `ids` online at time step `row`: the slack truck first,
+        then the model's PQ trucks in order."""
+        slack, *others = ids
+        p_kw = {slack: float(self.slack_p_mw[row, 0]) * 1000.0}
+        q_kvar = {slack: float(self.slack_q_mvar[row, 0]) * 1000.0}
+        for j, truck in enumerate(others):
+            p_kw[truck] = float(self.truck_p_mw[row, j]) * 1000.0
+            q_kvar[truck] = float(self.truck_q_mvar[row, j]) * 1000.0
+        return p_kw, q_kvar
+
 
 class BatchModel:
     """A solved pandapower state turned into matrices for batched solves of other load levels.

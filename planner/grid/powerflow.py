@@ -81,12 +81,16 @@ class IslandSolution(GridSolution):
         return {t.id: t.loading_percent(p.get(t.id, 0.0), q.get(t.id, 0.0)) for t in trucks}
 
 
-def run(net: pp.pandapowerNet) -> str:
-    """Run pandapower's Newton-Raphson; returns '' on success, else why it failed."""
+def run(net: pp.pandapowerNet, *, enforce_q_lims: bool = False) -> str:
+    """Run pandapower's Newton-Raphson; returns '' on success, else why it failed. With
+    `enforce_q_lims` a generator at its reactive limit lets its voltage float."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            pp.runpp(net, numba=False, lightsim2grid=False, init="auto", max_iteration=30)
+            pp.runpp(
+                net, numba=False, lightsim2grid=False, init="auto", max_iteration=30,
+                enforce_q_lims=enforce_q_lims,
+            )  # fmt: skip
     except pp.LoadflowNotConverged:
         return "load flow did not converge"
     except Exception as exc:  # pandapower raises many kinds on odd networks
@@ -94,7 +98,8 @@ def run(net: pp.pandapowerNet) -> str:
     return ""
 
 
-def _results(net: pp.pandapowerNet, buses: set[int] | None) -> tuple[dict, dict, dict]:
+def results(net: pp.pandapowerNet, buses: set[int] | None) -> tuple[dict, dict, dict]:
+    """Solved bus voltages (of `buses`, or all), line and transformer loadings, finite only."""
     vm = net.res_bus.vm_pu
     if buses is not None:
         vm = vm[vm.index.isin(list(buses))]
@@ -115,7 +120,7 @@ def solve_grid(net: pp.pandapowerNet, energised: frozenset[int]) -> GridSolution
     error = run(net)
     if error:
         return GridSolution(False, {}, {}, {}, error)
-    vm, line, trafo = _results(net, set(energised))
+    vm, line, trafo = results(net, set(energised))
     return GridSolution(True, vm, line, trafo)
 
 
@@ -223,7 +228,7 @@ def solve_island(sub: pp.pandapowerNet, trucks: list[TruckAt]) -> IslandSolution
             break
     if error:
         return IslandSolution(False, {}, {}, {}, error)
-    vm, line, trafo = _results(sub, None)
+    vm, line, trafo = results(sub, None)
     p_kw = {slack.id: float(sub.res_ext_grid.p_mw.iloc[0]) * 1000.0}
     q_kvar = {slack.id: float(sub.res_ext_grid.q_mvar.iloc[0]) * 1000.0}
     for truck, idx in zip(others, truck_sgens, strict=True):
@@ -250,7 +255,7 @@ def island_model(sub: pp.pandapowerNet, trucks: list[TruckAt]) -> BatchModel | N
 def solve_island_fast(sub: pp.pandapowerNet, trucks: list[TruckAt]) -> IslandSolution:
     """`solve_island` through the batched engine (one pandapower run instead of one per
     sharing iteration); falls back to `solve_island` where the engine does not apply."""
-    slack, *others = trucks
+    others = trucks[1:]
     model = island_model(sub, trucks)
     if model is None:
         return solve_island(sub, trucks)
@@ -263,11 +268,7 @@ def solve_island_fast(sub: pp.pandapowerNet, trucks: list[TruckAt]) -> IslandSol
     )
     if not res.converged[0]:
         return solve_island(sub, trucks)
-    p_kw = {slack.id: float(res.slack_p_mw[0, 0]) * 1000.0}
-    q_kvar = {slack.id: float(res.slack_q_mvar[0, 0]) * 1000.0}
-    for j, truck in enumerate(others):
-        p_kw[truck.id] = float(res.truck_p_mw[0, j]) * 1000.0
-        q_kvar[truck.id] = float(res.truck_q_mvar[0, j]) * 1000.0
+    p_kw, q_kvar = res.outputs_kw(0, [t.id for t in trucks])
     return IslandSolution(
         True,
         {int(b): float(v) for b, v in zip(model.bus_ids, res.vm_pu[0], strict=True)},

@@ -8,10 +8,11 @@ from collections.abc import Iterator
 
 import pandapower as pp
 
+from planner.core.refs import ElementRef
 from planner.core.switching import Switching
 from planner.inputs.case import Case, Stage
 
-__all__ = ["apply_switching", "apply_works", "stage_base_net", "switched"]
+__all__ = ["apply_switching", "apply_works", "is_on", "operate", "stage_base_net", "switched"]
 
 
 def stage_base_net(case: Case, stage: Stage) -> pp.pandapowerNet:
@@ -26,13 +27,24 @@ def stage_base_net(case: Case, stage: Stage) -> pp.pandapowerNet:
     return net
 
 
+def _column(ref: ElementRef) -> str:
+    return "closed" if ref.table == "switch" else "in_service"
+
+
+def operate(net: pp.pandapowerNet, ref: ElementRef, on: bool) -> None:
+    """Close (`on`) or open a switch; put any other element in or out of service."""
+    net[ref.table].at[ref.index, _column(ref)] = on
+
+
+def is_on(net: pp.pandapowerNet, ref: ElementRef) -> bool:
+    """Is a switch closed, any other element in service?"""
+    return bool(net[ref.table].at[ref.index, _column(ref)])
+
+
 def apply_works(net: pp.pandapowerNet, stage: Stage) -> None:
     """Take the stage's elements out: switches are opened, other elements put out of service."""
     for ref in stage.out_of_service:
-        if ref.table == "switch":
-            net.switch.at[ref.index, "closed"] = False
-        else:
-            net[ref.table].at[ref.index, "in_service"] = False
+        operate(net, ref, False)
 
 
 @contextlib.contextmanager
@@ -51,9 +63,7 @@ def switched(net: pp.pandapowerNet, switching: Switching) -> Iterator[pp.pandapo
 
 
 def apply_switching(net: pp.pandapowerNet, switching: Switching) -> None:
-    for ref in switching.close:
-        net.switch.at[ref.index, "closed"] = True
+    for ref in (*switching.close, *switching.in_service):
+        operate(net, ref, True)
     for ref in switching.open:
-        net.switch.at[ref.index, "closed"] = False
-    for ref in switching.in_service:
-        net[ref.table].at[ref.index, "in_service"] = True
+        operate(net, ref, False)

@@ -121,9 +121,6 @@ class CsvProfile:
     times: tuple[datetime, ...]
     factors: tuple[float, ...]
 
-    def factor(self, when: datetime) -> float:
-        return float(self.factors_at([when])[0])
-
     def factors_at(self, times: Sequence[datetime]) -> np.ndarray:
         """Factors at `times`, each that of the last row at or before it (or the first row)."""
         stamps = np.array([t.timestamp() for t in self.times])

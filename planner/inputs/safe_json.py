@@ -13,9 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pandapower as pp
-
-__all__ = ["UnsafeNetwork", "check_pandapower_json", "load_pandapower_json"]
+__all__ = ["UnsafeNetwork", "check_pandapower_json"]
 
 ALLOWED = frozenset(
     {
@@ -68,9 +66,3 @@ def _walk(value: Any, where: str) -> None:
                 continue
         for key, child in item.items():
             stack.append((child, f"{at}.{key}" if at != "network" else str(key)))
-
-
-def load_pandapower_json(text: str) -> pp.pandapowerNet:
-    """The network in `text`, a pandapower JSON file's content, once it has been checked."""
-    check_pandapower_json(text)
-    return pp.from_json_string(text)
