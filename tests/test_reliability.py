@@ -51,6 +51,8 @@ def test_broken_network_is_refused_with_the_exact_problem(name: str, tmp_path: P
         net[table].at[index, field] = math.nan if value == "nan" else value
     for table, index in fault.get("drop", []):
         net[table] = net[table].drop(index)
+    for table, column in fault.get("drop_column", []):
+        net[table] = net[table].drop(columns=column)
     pp.to_json(net, str(tmp_path / "net.json"))
     (tmp_path / "case.toml").write_text(CASE_TEXT.format(network="net.json"))
     with pytest.raises(CaseError) as info:

@@ -47,6 +47,39 @@ _RULES = {
 }
 
 
+# the on/off columns every element table must have, as true/false values
+_FLAGS = {"switch": ("closed", "in_service")}
+
+
+def _check_flags(net: pp.pandapowerNet, error) -> None:
+    """`in_service` (and a switch's `closed`) must be there and be true/false (or 0/1).
+
+    Valid columns are stored as booleans afterwards, so later code can rely on them.
+    """
+    for table in ("bus", *BUS_COLUMNS, "dcline"):
+        if table not in net or not len(net[table]):
+            continue
+        df = net[table]
+        for field in _FLAGS.get(table, ("in_service",)):
+            if field == "in_service" and table == "switch" and field not in df.columns:
+                continue  # older pandapower switches have no in_service column
+            if field not in df.columns:
+                error(table, int(df.index[0]), field, "the column is missing from the table")
+                continue
+            column = df[field]
+            ok = column.map(_is_flag).to_numpy(dtype=bool)
+            for index in df.index[~ok]:
+                error(table, int(index), field, "must be true or false", column.at[index])
+            if ok.all() and column.dtype != bool:
+                df[field] = column.astype(bool)
+
+
+def _is_flag(value: object) -> bool:
+    if isinstance(value, bool | np.bool_):
+        return True
+    return isinstance(value, int | float | np.integer | np.floating) and value in (0, 1)
+
+
 def check_network(net: pp.pandapowerNet, source: str) -> tuple[list[Problem], list[str]]:
     """Problems that stop planning, and warnings worth printing in the plan."""
     problems: list[Problem] = []
@@ -59,6 +92,9 @@ def check_network(net: pp.pandapowerNet, source: str) -> tuple[list[Problem], li
         got = "" if value is None else f", got {value!r}"
         problems.append(Problem(source, f"{ref}.{field}", f"{message}{got}"))
 
+    _check_flags(net, error)
+    if problems:  # later checks read these columns
+        return problems, warnings
     for table, fields in BUS_COLUMNS.items():
         if table not in net or not len(net[table]):
             continue
