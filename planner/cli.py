@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,9 +17,27 @@ from typing import Any
 import click
 
 from planner.core.errors import InputError, OutputError, PlannerError
+from planner.core.text import for_terminal
 from planner.core.version import __version__
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_PIPE = 141  # as a shell reports a command ended by SIGPIPE
+
+
+def _say(*lines: str, err: bool = False) -> None:
+    """Print each argument as one line, control characters shown as escapes.
+
+    Every line the command prints goes through here: names from the case, the network or a
+    plan file can neither drive the terminal nor start a line of their own.
+    """
+    click.echo("\n".join(for_terminal(line) for line in lines), err=err)
+
+
+class _TerminalFormatter(logging.Formatter):
+    """Log records (with -v) as one escaped line each; a traceback keeps its lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return for_terminal(super().formatMessage(record))
 
 
 def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -28,23 +47,38 @@ def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (InputError, OutputError) as exc:
-            click.echo(f"error: {exc}", err=True)
+        except InputError as exc:  # a head line, then one line per problem
+            head = str(exc).partition("\n")[0]
+            _say(f"error: {head}", *(f"  - {p}" for p in exc.problems), err=True)
+            sys.exit(EXIT_INPUT)
+        except OutputError as exc:
+            _say(f"error: {exc}", err=True)
             sys.exit(EXIT_INPUT)
         except PlannerError as exc:
-            click.echo(f"error: {exc}", err=True)
+            _say(f"error: {exc}", err=True)
             sys.exit(EXIT_VIOLATIONS)
         except KeyboardInterrupt:
             click.echo(
                 "\ninterrupted: nothing was written, earlier outputs are unchanged", err=True
             )
             sys.exit(130)
+        except BrokenPipeError:  # the reader went away (`| head`): stop printing, quietly
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(EXIT_PIPE)
+        except MemoryError:  # the input checks should have refused the run before it began
+            _say(
+                "internal error: the run ran out of memory; the planner should have refused "
+                "it before starting, so this is a bug in planner",
+                err=True,
+            )
+            sys.exit(EXIT_INTERNAL)
         except Exception as exc:  # a bug: say so plainly; the traceback is for -v
             context = click.get_current_context(silent=True)
             if context is not None and context.find_root().params.get("verbose"):
                 raise
-            click.echo(
-                f"internal error: {type(exc).__name__}: {exc}\n"
+            _say(
+                f"internal error: {type(exc).__name__}: {exc}",
                 "this is a bug in planner, not in your input; rerun with -v for the traceback",
                 err=True,
             )
@@ -58,10 +92,9 @@ def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("-v", "--verbose", is_flag=True, help="Log what the planner does.")
 def main(verbose: bool) -> None:
     """Plan outage-free relocation of power lines with mobile generator trucks."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(_TerminalFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
     if not verbose:  # pandapower's own notices (numba, deprecations) are not the user's business
         logging.getLogger("pandapower").setLevel(logging.ERROR)
 
@@ -79,40 +112,39 @@ def check(case: str) -> None:
     """Check a case file against its network and print a summary."""
     c = _load(case)
     net = c.network.net
-    click.echo(f"case {c.name!r}: valid ({c.file})")
-    click.echo(
+    _say(f"case {c.name!r}: valid ({c.file})")
+    _say(
         f"  network   {c.network.source}: {len(net.bus)} buses, {len(net.line)} lines, "
         f"{len(net.trafo)} transformers, {len(net.switch)} switches, {len(net.load)} loads"
     )
     f = c.fleet
-    click.echo(
-        f"  fleet     {f.trucks} x {f.rating_kw:g} kW ({f.rating_kva:g} kVA), reserve {f.reserve}"
-    )
+    _say(f"  fleet     {f.trucks} x {f.rating_kw:g} kW ({f.rating_kva:g} kVA), reserve {f.reserve}")
     bays = sum(p.bays for p in c.connection_points)
-    click.echo(f"  points    {len(c.connection_points)} connection points, {bays} bays")
-    click.echo(
+    _say(f"  points    {len(c.connection_points)} connection points, {bays} bays")
+    _say(
         f"  loads     {len(c.loads.protected)} protected of {len(net.load)}, profile "
         f"{c.loads.profile}, margin {c.loads.margin:g}"
     )
-    click.echo(f"  stages    {len(c.stages)}")
+    _say(f"  stages    {len(c.stages)}")
     for warning in c.network_warnings:
-        click.echo(f"  warning   {warning}")
+        _say(f"  warning   {warning}")
     for s in c.stages:
         works = ", ".join(r.text for r in s.out_of_service) or "nothing"
-        click.echo(
+        _say(
             f"    - {s.name}: {s.start.isoformat()} to {s.end.isoformat()} "
             f"({s.hours:g} h), out: {works}"
         )
 
 
 @main.command()
+@_friendly
 def networks() -> None:
     """List the shipped networks and the pandapower shortcuts."""
     from planner.inputs.network import shipped_networks
 
     root = Path(__file__).resolve().parent.parent / "networks"
     for name, text in shipped_networks(root if root.is_dir() else Path("networks")):
-        click.echo(f"{name:<45} {text}")
+        _say(f"{name:<45} {text}")
 
 
 @main.command()
@@ -126,35 +158,36 @@ def inspect(case: str, as_json: bool) -> None:
     c = _load(case)
     areas = affected_area(c)
     if as_json:
-        click.echo(json.dumps([a.as_json() for a in areas], indent=2))
+        # ensure_ascii: every control, bidi and non-ASCII character of a name is a \u escape
+        click.echo(json.dumps([a.as_json() for a in areas], indent=2, ensure_ascii=True))
         return
     for area in areas:
-        click.echo(
+        _say(
             f"stage {area.name!r} ({area.start} to {area.end}): {len(area.islands)} "
             f"island(s) cut off, lower bound {area.lower_bound_trucks} truck(s) "
             "without transfer"
         )
         if not area.islands:
             continue
-        click.echo(
+        _say(
             f"  {'island':<7}{'buses':>6}{'loads':>6}{'househ.':>8}{'peak kW':>10}"
             f"{'peak kvar':>10}{'prot. kW':>10}{'trucks':>7}  points / ties"
         )
         for i in area.islands:
             points = ", ".join(f"{b} x{n}" for b, n in i.connection_points) or "none"
-            click.echo(
+            _say(
                 f"  {i.id:<7}{len(i.buses):>6}{len(i.loads):>6}{i.households:>8}"
                 f"{i.design_peak_kw:>10,.0f}{i.design_peak_kvar:>10,.0f}"
                 f"{i.protected_kw:>10,.0f}{i.lower_bound_trucks:>7}  points: {points}"
             )
-            click.echo(f"  {'':<53}ties: {', '.join(i.ties) or 'none'}")
-            click.echo(f"  {'':<53}sectionalisers: {len(i.sectionalisers)}")
+            _say(f"  {'':<53}ties: {', '.join(i.ties) or 'none'}")
+            _say(f"  {'':<53}sectionalisers: {len(i.sectionalisers)}")
 
 
 def _print_verification(name: str, v: Any) -> None:
     status = "passed" if v.passed else "FAILED"
     vm = f"vm {v.min_vm_pu:.3f}-{v.max_vm_pu:.3f} pu" if v.min_vm_pu is not None else "vm n/a"
-    click.echo(
+    _say(
         f"  {name}: {status}; {v.time_steps} time steps; {vm}; "
         f"line {v.max_line_loading_percent:.0f} %; "
         f"trafo {v.max_trafo_loading_percent:.0f} %; trucks "
@@ -172,9 +205,9 @@ def _print_verification(name: str, v: Any) -> None:
             value = f"{w['value']:.3f} pu" if unit == "pu" else f"{w['value']:.1f} %"
             parts.append(f"{label} {value} at {w['element']} ({w['time'][:16]})")
     if parts:
-        click.echo(f"    worst: {'; '.join(parts)}")
+        _say(f"    worst: {'; '.join(parts)}")
     for violation in v.violations:
-        click.echo(f"    - {violation.message}")
+        _say(f"    - {violation.message}")
 
 
 class _Progress:
@@ -188,7 +221,9 @@ class _Progress:
         if label != self.label:
             self.close()
             self.label = label
-            self.bar = click.progressbar(length=total, label=label, file=sys.stderr, width=30)
+            self.bar = click.progressbar(
+                length=total, label=for_terminal(label), file=sys.stderr, width=30
+            )
             self.bar.__enter__()
         if advance:
             self.bar.update(advance)
@@ -197,6 +232,17 @@ class _Progress:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
             self.bar = None
+
+
+OUTPUTS = ("plan.json", "schedule.csv", "plan.md", "report.html")
+
+
+def _inputs_of(case: Any) -> list[Path]:
+    """The files a loaded case read besides itself: never to be overwritten by outputs."""
+    found = [case.network.path] if case.network.path is not None else []
+    if case.loads.csv_profile is not None:
+        found.append(case.loads.csv_profile.path)
+    return found
 
 
 @main.command()
@@ -214,30 +260,40 @@ def plan(case: str, out_dir: str, force: bool) -> None:
     """Plan transfers and trucks for every stage, verify every hour and write the dispatch."""
     from planner.dispatch.pipeline import plan_dispatch
     from planner.dispatch.schedule import to_csv
-    from planner.outputs.benefit import benefit_text
-    from planner.outputs.files import prepare_out_dir, write_outputs
+    from planner.outputs.files import claim_out_dir
     from planner.outputs.reports import crew_orders, html_report
 
-    c = _load(case)
-    out = Path(out_dir)
-    prepare_out_dir(out, force)
-    progress = _Progress()
-    try:
-        dispatch = plan_dispatch(c, progress=progress)
-    finally:
-        progress.close()
-    result = dispatch.plan
-    written = write_outputs(
-        out,
-        {
+    with claim_out_dir(out_dir, OUTPUTS, force=force, inputs=[Path(case)]) as target:
+        c = _load(case)
+        target.refuse_inputs(_inputs_of(c))
+        progress = _Progress()
+        try:
+            dispatch = plan_dispatch(c, progress=progress)
+        finally:
+            progress.close()
+        result = dispatch.plan
+        files = {
             "plan.json": result.to_json(),
             "schedule.csv": to_csv(list(dispatch.fleet_hours)),
             "plan.md": crew_orders(c, dispatch),
             "report.html": html_report(c, dispatch),
-        },
-    )
-    click.echo(
-        f"plan for {c.name!r}: {'feasible' if result.feasible else 'INFEASIBLE'}, "
+        }
+        try:
+            written = target.commit(files)
+            _print_plan(c.name, result, written)
+        except KeyboardInterrupt:
+            if not target.committed:
+                raise
+            _say("", f"interrupted: the new outputs in {out_dir} were written in full", err=True)
+            sys.exit(130)
+    sys.exit(EXIT_OK if result.feasible else EXIT_VIOLATIONS)
+
+
+def _print_plan(name: str, result: Any, written: list[Path]) -> None:
+    from planner.outputs.benefit import benefit_text
+
+    _say(
+        f"plan for {name!r}: {'feasible' if result.feasible else 'INFEASIBLE'}, "
         f"{result.trucks_used} of {result.trucks_available} trucks used"
     )
     for stage in result.stages:
@@ -245,30 +301,29 @@ def plan(case: str, out_dir: str, force: bool) -> None:
             f"{i.id} {i.supply}" + (f" ({len(i.trucks)} trucks)" if i.trucks else "")
             for i in stage.islands
         )
-        click.echo(f"  {stage.name}: {supplies or 'nothing cut off'}")
+        _say(f"  {stage.name}: {supplies or 'nothing cut off'}")
         _print_verification("verification", stage.verification)
         for island in stage.islands:
             found = (island.protection or {}).get("violations", [])
             if found and (island.protection or {}).get("passed") is None:
                 for text in found:  # no [protection] in the case: figures given as warnings
-                    click.echo(f"    warning: island {island.id} protection: {text}")
+                    _say(f"    warning: island {island.id} protection: {text}")
         for cut in stage.interruptions:
-            click.echo(
+            _say(
                 f"    NOT OUTAGE-FREE: switching step {cut['step']} interrupts "
                 f"{cut['kw']:,.0f} kW of protected load for {cut['minutes']:g} min "
                 "(break-before-make: no device can synchronise or close the loop here)"
             )
     s = result.summary
-    click.echo(
+    _say(
         f"  households kept supplied {s['households_kept_supplied']:,}, truck energy "
         f"{s['truck_energy_kwh']:,.0f} kWh, fuel {s['fuel_l']:,.0f} L"
     )
-    click.echo(f"  benefit: {benefit_text(s)}")
+    _say(f"  benefit: {benefit_text(s)}")
     for warning in result.warnings:
-        click.echo(f"  warning: {warning}")
+        _say(f"  warning: {warning}")
     for path in written:
-        click.echo(f"wrote {path}")
-    sys.exit(EXIT_OK if result.feasible else EXIT_VIOLATIONS)
+        _say(f"wrote {path}")
 
 
 @main.command()
@@ -281,9 +336,9 @@ def validate(case: str, plan_file: str) -> None:
 
     c = _load(case)
     report = validate_file(c, plan_file)
-    click.echo(f"plan {plan_file} for {c.name!r}: {'holds' if report.passed else 'DOES NOT HOLD'}")
+    _say(f"plan {plan_file} for {c.name!r}: {'holds' if report.passed else 'DOES NOT HOLD'}")
     for name, verification in report.verifications():
         _print_verification(name, verification)
     for v in report.plan_violations:
-        click.echo(f"  plan: {v.kind}: {v.message}")
+        _say(f"  plan: {v.kind}: {v.message}")
     sys.exit(EXIT_OK if report.passed else EXIT_VIOLATIONS)

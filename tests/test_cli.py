@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -121,3 +122,23 @@ def test_an_internal_error_is_a_message_not_a_traceback(cli, monkeypatch) -> Non
     assert "Traceback" not in result.output
     with pytest.raises(ZeroDivisionError):
         cli("-v", "inspect", CASES / "case33bw_trucks.toml")
+
+
+@pytest.mark.parametrize("args", [["check", "cases/dashiqiao.toml"], ["networks"]])
+def test_a_closed_pipe_ends_the_command_quietly(args: list[str]) -> None:
+    """`planner ... | head`: the reader is gone before the first line; no traceback, exit 141."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "planner", *args],
+            cwd=ROOT,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        os.close(write_end)
+    assert done.returncode == 141
+    assert done.stderr == ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import math
 import os
@@ -19,6 +20,8 @@ import pytest
 
 import planner
 from planner.core.errors import CaseError, PlanFileError
+from planner.outputs import files as out_files
+from planner.outputs.files import MANIFEST, manifest_text
 from tests.conftest import CASES, DATA, ROOT
 
 BROKEN = DATA / "broken"
@@ -138,6 +141,9 @@ def _earlier_outputs(out: Path) -> dict[str, bytes]:
     }
     for name, data in files.items():
         (out / name).write_bytes(data)
+    digests = {name: [hashlib.sha256(data).hexdigest()] for name, data in files.items()}
+    files[MANIFEST] = manifest_text(digests).encode()  # an earlier run of the planner wrote them
+    (out / MANIFEST).write_bytes(files[MANIFEST])
     return files
 
 
@@ -175,23 +181,22 @@ def test_an_interrupted_run_leaves_earlier_outputs(tmp_path: Path) -> None:
     for name, data in files.items():
         assert (out / name).read_bytes() == data
     assert sorted(p.name for p in out.iterdir()) == sorted(files)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no staging folder left
 
 
 def test_a_failed_write_leaves_earlier_outputs(tmp_path: Path, monkeypatch, cli) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "out"
     files = _earlier_outputs(out)
-    import tempfile
-
-    real = tempfile.NamedTemporaryFile
+    real = out_files._write_new
     calls = {"n": 0}
 
-    def failing(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def failing(path: Path, payload: bytes) -> None:
         calls["n"] += 1
         if calls["n"] == 3:
             raise OSError(28, "No space left on device")
-        return real(*args, **kwargs)
+        real(path, payload)
 
-    monkeypatch.setattr(tempfile, "NamedTemporaryFile", failing)
+    monkeypatch.setattr(out_files, "_write_new", failing)
     result = cli("plan", CASES / "case33bw_trucks.toml", "--out", out, "--force")
     assert result.exit_code == 2
     assert "cannot write outputs" in result.output and "No space left on device" in result.output
@@ -223,3 +228,71 @@ def test_the_same_inputs_give_a_byte_identical_plan(name: str, tmp_path: Path, c
         assert cli("plan", CASES / f"{name}.toml", "--out", tmp_path / folder).exit_code in (0, 1)
     for output in ("plan.json", "schedule.csv", "plan.md", "report.html"):
         assert (tmp_path / "a" / output).read_bytes() == (tmp_path / "b" / output).read_bytes()
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    ("layout", "out", "message"),
+    [
+        ("plain", "", "--out is empty: name the directory for the outputs"),
+        ("profile_in_out", "out", "schedule.csv was not written by planner or was changed since"),
+        ("network_in_out", "out", "plan.json was not written by planner or was changed since"),
+        ("case_in_out", "out", "plan.md is an input of this run and would be overwritten"),
+        ("user_report", "out", "report.html was not written by planner or was changed since"),
+    ],
+)
+def test_outputs_never_touch_inputs_or_the_users_files(  # type: ignore[no-untyped-def]
+    layout: str, out: str, message: str, tmp_path: Path, cli, monkeypatch
+) -> None:
+    valid = DATA / "cases" / "valid"
+    (tmp_path / "out").mkdir()
+    case_text = (valid / "csv_profile.toml").read_text()
+    case = tmp_path / "case.toml"
+    if layout == "profile_in_out":
+        (tmp_path / "out" / "schedule.csv").write_bytes((valid / "profile.csv").read_bytes())
+        case_text = case_text.replace('"profile.csv"', '"out/schedule.csv"')
+    else:
+        (tmp_path / "profile.csv").write_bytes((valid / "profile.csv").read_bytes())
+    if layout == "network_in_out":
+        pp.to_json(pn.case33bw(), str(tmp_path / "out" / "plan.json"))
+        case_text = case_text.replace('"pandapower:case33bw"', '"out/plan.json"')
+    if layout == "case_in_out":
+        case = tmp_path / "out" / "plan.md"
+        case_text = case_text.replace('"profile.csv"', '"../profile.csv"')
+    if layout == "user_report":
+        (tmp_path / "out" / "report.html").write_text("<p>my notes</p>")
+    case.write_text(case_text)
+    monkeypatch.chdir(tmp_path)
+    before = _snapshot(tmp_path)
+    entries = sorted(p.name for p in tmp_path.iterdir())
+    result = cli("plan", case, "--out", out, "--force")
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert _snapshot(tmp_path) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == entries  # no staging folder left
+
+
+def test_of_two_concurrent_runs_into_one_out_at_most_one_succeeds(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "planner", "plan", str(CASES / "case33bw_trucks.toml")]
+    runs = [
+        subprocess.Popen(
+            [*args, "--out", str(out), "--force"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    results = [(run.wait(timeout=600), run.communicate()[1]) for run in runs]
+    codes = sorted(code for code, _ in results)
+    assert codes[0] == 0 and codes[1] in (0, 2)
+    if codes[1] == 2:  # refused while the other held --out (else they ran one after the other)
+        assert any("another planner run is writing there" in err for _, err in results)
+    assert json.loads((out / "plan.json").read_text())["format"] == "planner.plan/1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

@@ -1,26 +1,113 @@
-"""What a plan file claims beyond its set-up, checked against the planner's own solve: the
-schedule (every check time, the trucks online and their output) and the switching sequence
-(replayed step by step, its interruptions owned up to)."""
+"""What a plan file says, read as untrusted input (bounded size and nesting, finite numbers, no
+key twice, every value the validator reads of the right kind and range), and what it claims
+beyond its set-up, checked against the planner's own solve: the schedule (every check time, the
+trucks online and their output) and the switching sequence (replayed step by step, its
+interruptions owned up to)."""
 
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from planner.checks.findings import StageCheck
+from planner.checks.plan_file import shown
 from planner.checks.sequence import Step, replay
 from planner.core.plan import Violation
 from planner.grid.context import StageContext
 from planner.inputs.schema import Reader, join_key
 
-__all__ = ["KW_TOL", "check_schedule", "check_sequence", "read_steps"]
+__all__ = [
+    "KW_TOL",
+    "check_schedule",
+    "check_sequence",
+    "read_claims",
+    "read_steps",
+]
 
 KW_TOL = 0.01  # a claimed truck output may differ from the solve by 1 % of its rating
+KW_MAX = 1e7  # kW or kvar a plan may claim at all (10 GW): beyond, a value is not a plan's
+MINUTES_MAX = 525_600.0  # an interruption of at most a year
+SLACK = timedelta(days=30)  # how far from its stage a switching step may be
 
 
-def read_steps(r: Reader, raw: Any, key: str) -> list[Step]:
-    """The plan's `sequence`, as steps; what cannot be read is a problem of the file."""
+def read_claims(r: Reader, stage: dict[str, Any], key: str) -> None:
+    """The types and ranges of what a stage claims beyond its set-up (schedule rows,
+    interruptions, outage_free); a value of the wrong kind is a problem of the file."""
+    rows = stage.get("schedule")
+    for i, row in enumerate(_items(r, rows, join_key(key, "schedule"))):
+        rkey = join_key(join_key(key, "schedule"), i)
+        _time(r, row.get("time"), join_key(rkey, "time"))
+        online = row.get("online")
+        if online is not None and (
+            not isinstance(online, list) or not all(isinstance(x, str) for x in online)
+        ):
+            r.error(join_key(rkey, "online"), f"expected a list of truck ids, got {shown(online)}")
+        for column in ("truck_kw", "truck_kvar"):
+            said = row.get(column)
+            ckey = join_key(rkey, column)
+            if said is not None and not isinstance(said, dict):
+                r.error(ckey, f"expected an object of truck ids and numbers, got {shown(said)}")
+            for truck, value in said.items() if isinstance(said, dict) else ():
+                _in_range(r, value, join_key(ckey, truck), -KW_MAX, KW_MAX)
+    cuts = stage.get("interruptions")
+    for i, cut in enumerate(_items(r, cuts, join_key(key, "interruptions"))):
+        ckey = join_key(join_key(key, "interruptions"), i)
+        _in_range(r, cut.get("kw"), join_key(ckey, "kw"), 0.0, KW_MAX)
+        _in_range(r, cut.get("minutes"), join_key(ckey, "minutes"), 0.0, MINUTES_MAX)
+    if stage.get("outage_free") not in (None, True, False):
+        r.error(
+            join_key(key, "outage_free"),
+            f"expected true or false, got {shown(stage['outage_free'])}",
+        )
+
+
+def _items(r: Reader, raw: Any, key: str) -> list[dict[str, Any]]:
+    """A list of objects (absent: none); anything else is a problem."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        r.error(key, f"expected a list, got {shown(raw)}")
+        return []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict):
+            r.error(join_key(key, i), f"expected an object, got {shown(item)}")
+    return [item for item in raw if isinstance(item, dict)]
+
+
+def _in_range(r: Reader, value: Any, key: str, low: float, high: float) -> None:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        r.error(key, f"expected a number, got {shown(value)}")
+    elif not low <= value <= high:
+        r.error(key, f"must be in [{low:g}, {high:g}], got {shown(value)}")
+
+
+def _time(
+    r: Reader, raw: Any, key: str, window: tuple[datetime, datetime] | None = None
+) -> datetime | None:
+    """An ISO 8601 time with offset; with `window`, within `SLACK` of it."""
+    try:
+        when = datetime.fromisoformat(raw) if isinstance(raw, str) else None
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        r.error(key, f"expected an ISO 8601 time with offset, got {shown(raw)}")
+        return None
+    if window is not None and not window[0] - SLACK <= when <= window[1] + SLACK:
+        r.error(
+            key,
+            f"{when.isoformat()} is more than {SLACK.days} days from its stage "
+            f"({window[0].isoformat()} to {window[1].isoformat()})",
+        )
+        return None
+    return when
+
+
+def read_steps(
+    r: Reader, raw: Any, key: str, window: tuple[datetime, datetime] | None = None
+) -> list[Step]:
+    """The plan's `sequence`, as steps; what cannot be read is a problem of the file. Step
+    times must lie within `SLACK` of the stage's `window`."""
     if raw is None:
         return []
     if not isinstance(raw, list):
@@ -35,20 +122,17 @@ def read_steps(r: Reader, raw: Any, key: str) -> list[Step]:
         action = r.value(item, "action", skey, str)
         element = r.value(item, "element", skey, str)
         text = r.value(item, "time", skey, str)
-        when = None
-        if text is not None:
-            try:
-                when = datetime.fromisoformat(text)
-            except ValueError:
-                when = None
-            if when is None or when.tzinfo is None:
-                r.error(join_key(skey, "time"), "expected an ISO 8601 time with offset")
-                when = None
+        when = None if text is None else _time(r, text, join_key(skey, "time"), window)
+        at = item.get("at")
+        if at is not None and not isinstance(at, str):
+            r.error(join_key(skey, "at"), f"expected a string, got {shown(at)}")
+        number = item.get("step")
+        if number is not None and (not isinstance(number, int) or isinstance(number, bool)):
+            r.error(join_key(skey, "step"), f"expected a whole number, got {shown(number)}")
+            number = None
         if action is not None and element is not None and when is not None:
-            at = item.get("at")
-            number = item.get("step")
-            number = number if isinstance(number, int) and not isinstance(number, bool) else 0
-            steps.append(Step(when, action, element, at if isinstance(at, str) else "", number))
+            at = at if isinstance(at, str) else ""
+            steps.append(Step(when, action, element, at, number or 0))
     return steps
 
 
@@ -133,7 +217,7 @@ def check_schedule(ctx: StageContext, check: StageCheck, raw: Any) -> list[Viola
         online = row.get("online")
         if not isinstance(online, list) or sorted(map(str, online)) != sorted(hour.online):
             message = (
-                f"stage {name!r} at {when}: the schedule says trucks {online!r} are online, "
+                f"stage {name!r} at {when}: the schedule says trucks {shown(online)} are online, "
                 f"the solve runs {sorted(hour.online)}"
             )
             out.append(Violation("schedule", message, name, time=when))
@@ -150,7 +234,7 @@ def check_schedule(ctx: StageContext, check: StageCheck, raw: Any) -> list[Viola
                 if not isinstance(claim, int | float) or abs(claim - value) > tol:
                     message = (
                         f"stage {name!r} at {when}: the schedule says truck {truck} runs "
-                        f"{claim!r} {unit}, the load flow gives {value:,.1f} {unit}"
+                        f"{shown(claim)} {unit}, the load flow gives {value:,.1f} {unit}"
                     )
                     out.append(
                         Violation("schedule", message, truck, claim, round(value, 1), "", when)

@@ -36,12 +36,25 @@ from planner.grid.limits import TOL, Findings
 from planner.grid.powerflow import TruckAt
 from planner.inputs.case import Protection, Reserve
 
-__all__ = ["assess_island", "protection_floor"]
+__all__ = ["KnownLevels", "assess_island", "protection_floor"]
 
 DEFAULT = Protection()
 
 
-def _levels(ctx: StageContext, island: Island, online: list[TruckAt]) -> FaultLevels | None:
+# fault levels of an island by its online trucks' ids, each computed once per stage check
+KnownLevels = dict[tuple[str, ...], "FaultLevels | None"]
+
+
+def _levels(
+    ctx: StageContext, island: Island, online: list[TruckAt], known: KnownLevels
+) -> FaultLevels | None:
+    key = tuple(t.id for t in online)
+    if key not in known:
+        known[key] = _compute_levels(ctx, island, online)
+    return known[key]
+
+
+def _compute_levels(ctx: StageContext, island: Island, online: list[TruckAt]) -> FaultLevels | None:
     fleet = ctx.case.fleet
     sustained = 1.0 / fleet.sc_support_multiple if fleet.excitation == "support" else fleet.xd_pu
     assert island.net is not None
@@ -59,7 +72,7 @@ def _required_ka(rules: Protection) -> float:
     return rules.sensitivity * rules.pickup_a / 1000.0
 
 
-def protection_floor(ctx: StageContext, island: Island) -> int:
+def protection_floor(ctx: StageContext, island: Island, known: KnownLevels) -> int:
     """The fewest trucks (the island's first ones, as the commitment brings them online) whose
     fault current at the relays' delay reaches the requirement; all of them when none does."""
     rules = ctx.case.protection
@@ -67,7 +80,7 @@ def protection_floor(ctx: StageContext, island: Island) -> int:
         return 1
     fleet = ctx.case.fleet
     for count in range(1, len(island.trucks) + 1):
-        levels = _levels(ctx, island, island.trucks[:count])
+        levels = _levels(ctx, island, island.trucks[:count], known)
         if levels and at_delay_ka(levels, rules.delay_s, fleet.tds_s) >= _required_ka(rules):
             return count
     return len(island.trucks)
@@ -91,7 +104,9 @@ def _earthing(ctx: StageContext, island: Island) -> str | None:
     return None
 
 
-def _protection(ctx: StageContext, island: Island, hours) -> tuple[dict[str, Any], list[str]]:
+def _protection(
+    ctx: StageContext, island: Island, hours, known: KnownLevels
+) -> tuple[dict[str, Any], list[str]]:
     rules = ctx.case.protection or DEFAULT
     fleet = ctx.case.fleet
     mine = {t.id for t in island.trucks}
@@ -105,7 +120,7 @@ def _protection(ctx: StageContext, island: Island, hours) -> tuple[dict[str, Any
     by_id = {t.id: t for t in island.trucks}
     worst: tuple[float, tuple[str, ...], FaultLevels] | None = None
     for key in sets:
-        levels = _levels(ctx, island, [by_id[t] for t in key])
+        levels = _levels(ctx, island, [by_id[t] for t in key], known)
         if levels is not None:
             delayed = at_delay_ka(levels, rules.delay_s, fleet.tds_s)
             if worst is None or delayed < worst[0]:
@@ -228,11 +243,11 @@ def _sheddable(ctx: StageContext, island: Island, hour) -> list[tuple[int, float
 
 
 def assess_island(
-    ctx: StageContext, island: Island, hours, findings: Findings
+    ctx: StageContext, island: Island, hours, findings: Findings, known: KnownLevels
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Protection and dynamic reserve of a truck island; with `[protection]` in the case its
-    shortfalls are violations of the stage."""
-    protection, problems = _protection(ctx, island, hours)
+    shortfalls are violations of the stage. `known` holds the levels `protection_floor` found."""
+    protection, problems = _protection(ctx, island, hours, known)
     dynamic, steps = _dynamic(ctx, island, hours)
     if ctx.case.protection is not None:
         for text in problems:

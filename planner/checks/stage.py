@@ -20,7 +20,7 @@ from planner.checks.findings import (
     stage_result,
 )
 from planner.checks.islands import StageSetup, classify, truck_island_net
-from planner.checks.protection import assess_island, protection_floor
+from planner.checks.protection import KnownLevels, assess_island, protection_floor
 from planner.checks.reserve import check_n_1
 from planner.checks.solve import solve_grid_states, solve_island_states
 from planner.core.plan import Supply
@@ -51,9 +51,10 @@ def check_stage(
     groups = list(ctx.demand.groups)
     whens = [g.times[0].isoformat() for g in groups]
     grid_vm = solve_grid_states(ctx, net, grid, groups, whens, findings)
+    known: dict[str, KnownLevels] = {isl.id: {} for isl in islands}
     runs = {
         isl.id: solve_island_states(
-            ctx, isl, groups, whens, findings, n_1, floor=protection_floor(ctx, isl)
+            ctx, isl, groups, whens, findings, n_1, floor=protection_floor(ctx, isl, known[isl.id])
         )
         for isl in islands
         if isl.trucks
@@ -100,5 +101,9 @@ def check_stage(
                 counts = [len(h.online) if h else len(island.trucks) for h in runs[island.id]]
                 check_n_1(ctx, net, island, findings, counts)
     hours.sort(key=lambda h: h.time)
-    assessed = {isl.id: assess_island(ctx, isl, hours, findings) for isl in islands if isl.trucks}
+    assessed = {
+        isl.id: assess_island(ctx, isl, hours, findings, known[isl.id])
+        for isl in islands
+        if isl.trucks
+    }
     return stage_result(ctx, setup, islands, findings, hours, assessed)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import json
+import math
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from planner.checks.claims import check_schedule, check_sequence, read_steps
+from planner.checks.claims import check_schedule, check_sequence, read_claims, read_steps
+from planner.checks.plan_file import plan_size_limit, read_plan, shown
 from planner.checks.stage import StageCheck, StageSetup, check_stage
-from planner.core.errors import PlanFileError, Problem
+from planner.core.errors import PlanFileError
 from planner.core.plan import FORMAT, Verification, Violation
 from planner.core.refs import ElementRef
 from planner.core.switching import Switching
@@ -20,7 +22,9 @@ from planner.inputs import schema
 from planner.inputs.case import Case, Stage
 from planner.inputs.schema import Reader, join_key
 
-__all__ = ["Report", "read_plan", "validate", "validate_file"]
+__all__ = ["Report", "plan_size_limit", "profile_sha256", "read_plan", "validate", "validate_file"]
+
+SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
 
 @dataclass(frozen=True)
@@ -40,29 +44,12 @@ class Report:
         return [(name, check.verification) for name, check in self.stages]
 
 
-def read_plan(path: str | Path) -> dict[str, Any]:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PlanFileError([Problem(str(path), "", f"cannot read plan: {exc.strerror}")]) from exc
-    except UnicodeDecodeError as exc:
-        raise PlanFileError([Problem(str(path), "", "plan is not UTF-8 text")]) from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PlanFileError([Problem(str(path), "", f"not valid JSON: {exc}")]) from exc
-    if not isinstance(data, dict):
-        raise PlanFileError([Problem(str(path), "", "expected a JSON object")])
-    return data
-
-
 def _element(
     r: Reader, case: Case, item: Any, key: str, tables: tuple[str, ...]
 ) -> ElementRef | None:
     net = case.network.net
     if not isinstance(item, dict):
-        r.error(key, f'expected {{"ref", "table", "index"}}, got {item!r}')
+        r.error(key, f'expected {{"ref", "table", "index"}}, got {shown(item)}')
         return None
     table = r.value(item, "table", key, str)
     index = r.value(item, "index", key, int)
@@ -81,27 +68,8 @@ def _element(
 def _setups(data: dict[str, Any], case: Case, file: str) -> list[tuple[int, StageSetup]]:
     r = Reader(file)
     if data.get("format") != FORMAT:
-        r.error("format", f"expected {FORMAT!r}, got {data.get('format')!r}")
-    meta: dict[str, Any] = data["case"] if isinstance(data.get("case"), dict) else {}
-    for digest, what in (("sha256", "case file"), ("network_sha256", "network")):
-        if not isinstance(meta.get(digest), str) or not meta.get(digest):
-            r.error(
-                join_key("case", digest),
-                f"missing: without the {what}'s SHA-256 the plan cannot be shown to belong to "
-                f"{case.file}; it is unprovable: plan again",
-            )
-    if meta.get("sha256") and meta["sha256"] != case.sha256:
-        r.error(
-            "case.sha256",
-            f"the plan was made for a different case file than {case.file} "
-            "(its SHA-256 differs); plan again or validate against the case it was made for",
-        )
-    if meta.get("network_sha256") and meta["network_sha256"] != case.network.sha256:
-        r.error(
-            "case.network_sha256",
-            f"the network {case.network.source!r} has changed since "
-            "the plan was made (its SHA-256 differs); the plan is stale: plan again",
-        )
+        r.error("format", f"expected {FORMAT!r}, got {shown(data.get('format'))}")
+    _digests(r, data.get("case"), case)
     raw_stages = data.get("stages")
     if not isinstance(raw_stages, list):
         r.error("stages", "expected a list of stages")
@@ -118,11 +86,12 @@ def _setups(data: dict[str, Any], case: Case, file: str) -> list[tuple[int, Stag
         if name not in by_name:
             r.error(
                 join_key(key, "name"),
-                f"the case has no stage {name!r} (stages: {', '.join(repr(s) for s in by_name)})",
+                f"the case has no stage {shown(name)} "
+                f"(stages: {', '.join(repr(s) for s in by_name)})",
             )
             continue
         if by_name[name] in seen:
-            r.error(join_key(key, "name"), f"stage {name!r} appears twice in the plan")
+            r.error(join_key(key, "name"), f"stage {shown(name)} appears twice in the plan")
             continue
         seen.add(by_name[name])
         _check_times(r, stage, case.stages[by_name[name]], key)
@@ -158,6 +127,13 @@ def _setups(data: dict[str, Any], case: Case, file: str) -> list[tuple[int, Stag
             tid = r.value(truck, "id", tkey, str)
             bus = r.value(truck, "bus", tkey, int)
             rating = r.value(truck, "rating_kw", tkey, float, case.fleet.rating_kw, schema.positive)
+            if rating is not None and not math.isclose(rating, case.fleet.rating_kw):
+                r.error(
+                    join_key(tkey, "rating_kw"),
+                    f"the case's fleet has trucks of {case.fleet.rating_kw:g} kW, the plan says "
+                    f"{shown(truck['rating_kw'])}",
+                )
+                rating = None
             if bus is not None and bus not in case.network.net.bus.index:
                 r.error(join_key(tkey, "bus"), f"the case's network has no bus {bus}")
                 continue
@@ -173,6 +149,59 @@ def _setups(data: dict[str, Any], case: Case, file: str) -> list[tuple[int, Stag
     if r.problems:
         raise PlanFileError(r.problems)
     return out
+
+
+def _digests(r: Reader, meta: Any, case: Case) -> None:
+    """The digests that tie a plan to this case's file, network (and CSV profile): without
+    them a plan cannot be checked against the case, so it is refused as unprovable."""
+    if not isinstance(meta, dict):
+        what = "missing" if meta is None else f"expected an object, got {shown(meta)}"
+        r.error(
+            "case",
+            f"{what}: without its digests (sha256, network_sha256) the plan cannot be checked "
+            f"against {case.file}; it is unprovable: plan again",
+        )
+        return
+    wanted = [
+        ("sha256", "case file", case.sha256),
+        ("network_sha256", "network", case.network.sha256),
+    ]
+    profile = profile_sha256(case)
+    if profile is not None:
+        wanted.append(("profile_sha256", "load profile", profile))
+    for key, what, digest in wanted:
+        said = meta.get(key)
+        if said is None or said == "":
+            r.error(
+                join_key("case", key),
+                f"missing: without the {what}'s SHA-256 the plan cannot be shown to belong to "
+                f"{case.file}; it is unprovable: plan again",
+            )
+        elif not isinstance(said, str) or not SHA256.fullmatch(said):
+            r.error(
+                join_key("case", key),
+                f"expected the {what}'s SHA-256 (64 hex digits), got {shown(said)}: the plan "
+                f"cannot be checked against {case.file}; it is unprovable: plan again",
+            )
+        elif said.lower() != digest:
+            r.error(join_key("case", key), _STALE[key].format(case=case))
+
+
+_STALE = {
+    "sha256": "the plan was made for a different case file than {case.file} (its SHA-256 "
+    "differs); plan again or validate against the case it was made for",
+    "network_sha256": "the network {case.network.source!r} has changed since the plan was made "
+    "(its SHA-256 differs); the plan is stale: plan again",
+    "profile_sha256": "the load profile {case.loads.profile!r} has changed since the plan was "
+    "made (its SHA-256 differs); the plan is stale: plan again",
+}
+
+
+def profile_sha256(case: Case) -> str | None:
+    """The SHA-256 of the case's CSV profile as read (None without one): the profile's bytes
+    are not in the case file, but change what every hour of the plan carries."""
+    profile = case.loads.csv_profile
+    return None if profile is None else profile.sha256
 
 
 def _check_times(r: Reader, stage: dict[str, Any], case_stage: Stage, key: str) -> None:
@@ -198,10 +227,19 @@ def validate(case: Case, data: dict[str, Any], file: str = "plan.json") -> Repor
     setups = _setups(data, case, file)
     raw = {s.get("name"): s for s in data["stages"] if isinstance(s, dict)}
     r = Reader(file)
-    steps = {
-        k: read_steps(r, raw[case.stages[k].name].get("sequence"), f"stages[{i}].sequence")
-        for i, (k, _) in enumerate(setups)
-    }
+    steps = {}
+    for i, (k, _) in enumerate(setups):
+        stage = case.stages[k]
+        said = raw[stage.name]
+        window = (stage.start, stage.end)
+        steps[k] = read_steps(r, said.get("sequence"), f"stages[{i}].sequence", window)
+        read_claims(r, said, f"stages[{i}]")
+    fleet = data.get("fleet")
+    used = fleet.get("trucks_used") if isinstance(fleet, dict) else None
+    if not isinstance(fleet, dict):
+        r.error("fleet", f"expected an object with trucks_used, got {shown(fleet)}")
+    elif not isinstance(used, int) or isinstance(used, bool) or used < 0:
+        r.error("fleet.trucks_used", f"expected a whole number of trucks, got {shown(used)}")
     if r.problems:
         raise PlanFileError(r.problems)
     checks = []
@@ -262,4 +300,4 @@ def _across_stages(
 
 
 def validate_file(case: Case, path: str | Path) -> Report:
-    return validate(case, read_plan(path), str(path))
+    return validate(case, read_plan(path, plan_size_limit(case)), str(path))

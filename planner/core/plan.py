@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -214,21 +215,25 @@ class Plan:
     stages: tuple[StagePlan, ...]
     case_sha256: str = ""
     network_sha256: str = ""
+    profile_sha256: str = ""  # the case's CSV profile file; "" without one (then not written)
     summary: dict[str, Any] = field(default_factory=dict)
     refuelling: tuple[dict[str, Any], ...] = ()
     warnings: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
+        case: dict[str, Any] = {
+            "name": self.case_name,
+            "file": self.case_file,
+            "network": self.network,
+            "sha256": self.case_sha256,
+            "network_sha256": self.network_sha256,
+        }
+        if self.profile_sha256:
+            case["profile_sha256"] = self.profile_sha256
         return {
             "format": FORMAT,
             "planner_version": self.planner_version,
-            "case": {
-                "name": self.case_name,
-                "file": self.case_file,
-                "network": self.network,
-                "sha256": self.case_sha256,
-                "network_sha256": self.network_sha256,
-            },
+            "case": case,
             "feasible": self.feasible,
             "fleet": {
                 "trucks_available": self.trucks_available,
@@ -243,4 +248,24 @@ class Plan:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.as_json(), indent=2, ensure_ascii=False) + "\n"
+        """plan.json's text: strict JSON, so a number that is not finite (a load flow's NaN,
+        an infinite loading) is written as null and named in `warnings`."""
+        data = self.as_json()
+        found: list[tuple[str, float]] = []
+        data = _finite(data, "", found)
+        data["warnings"] += [
+            f"{key} was {value!r}, not a finite number: written as null" for key, value in found
+        ]
+        return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _finite(value: Any, key: str, found: list[tuple[str, float]]) -> Any:
+    """`value` with every float that is not finite replaced by None; `found` gets its key."""
+    if isinstance(value, float) and not math.isfinite(value):
+        found.append((key, value))
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v, f"{key}.{k}" if key else str(k), found) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v, f"{key}[{i}]", found) for i, v in enumerate(value)]
+    return value

@@ -108,7 +108,7 @@ class _Screen:
             set_design_loads(net, self.ctx, self.groups[0])
             self.load_flows += len(self.groups)
             try:
-                model = BatchModel(copy.deepcopy(net))
+                model = BatchModel(net)  # a scratch copy already: its results may change
             except Unsupported:
                 return self._problems_per_step(net, grid)
             pos = pd.Index(self.ctx.demand.loads).get_indexer(net.load.index)

@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any
 
 from planner.checks.stage import StageCheck
+from planner.checks.validation import profile_sha256
 from planner.core.plan import Plan, StagePlan, Supply
 from planner.core.version import __version__
 from planner.decide.fleet import FleetState
@@ -74,6 +75,7 @@ def plan_dispatch(case: Case, progress: Progress | None = None) -> Dispatch:
         stages=tuple(stages),
         case_sha256=case.sha256,
         network_sha256=case.network.sha256,
+        profile_sha256=profile_sha256(case) or "",
         summary=_summary(case, stages, contexts, checks, rows, refuels),
         refuelling=tuple(r.as_json() for r in refuels),
         warnings=case.network_warnings,

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from planner.checks.stage import StageCheck
+from planner.core.text import for_csv_cell
 from planner.grid.powerflow import truck_loading_percent
 from planner.inputs.case import Case, Stage
 from planner.inputs.profiles import step_hours
@@ -207,7 +208,7 @@ def _next_use(ordered, truck_id: str, t: datetime):
 
 
 def to_csv(rows: list[FleetHour]) -> str:
-    """schedule.csv: one row per truck per hour."""
+    """schedule.csv: one row per truck per hour; names from the case as inert cells."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -215,12 +216,12 @@ def to_csv(rows: list[FleetHour]) -> str:
         writer.writerow(
             [
                 r.time.isoformat(),
-                r.truck,
-                r.status,
-                r.stage,
-                r.location,
+                for_csv_cell(r.truck),
+                for_csv_cell(r.status),
+                for_csv_cell(r.stage),
+                for_csv_cell(r.location),
                 "" if r.bus is None else r.bus,
-                r.island,
+                for_csv_cell(r.island),
                 int(r.online),
                 f"{r.p_kw:.1f}",
                 f"{r.q_kvar:.1f}",

@@ -20,13 +20,22 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandapower as pp
+from pandapower.auxiliary import ppException
 from scipy.sparse import csc_matrix, csr_matrix
 from scipy.sparse.linalg import splu
 
-__all__ = ["BatchModel", "BatchResult", "Unsupported"]
+__all__ = [
+    "SOLVER_FAILURES",
+    "BatchModel",
+    "BatchResult",
+    "Unsupported",
+    "solver_failure",
+    "start_voltage",
+]
 
 TOL_PU = 1e-10
 MAX_ITER = 200
@@ -36,6 +45,48 @@ SQRT3 = np.sqrt(3.0)
 
 class Unsupported(Exception):
     """The network state has something the batched engine does not model."""
+
+
+# what pandapower and the numerics raise on a state they cannot solve: LoadflowNotConverged and
+# its kin, a singular matrix, an overflow, and pandapower's way of refusing a network
+SOLVER_FAILURES: tuple[type[BaseException], ...] = (
+    ppException,
+    np.linalg.LinAlgError,
+    FloatingPointError,
+    UserWarning,
+)
+_PANDAPOWER = Path(pp.__file__).resolve().parent
+
+
+def start_voltage(net: pp.pandapowerNet) -> dict[str, float]:
+    """`runpp`'s flat-start voltage as pandapower works it out for `init="auto"` (the mean
+    setpoint of the in-service slack sources), from arrays instead of six DataFrame queries.
+    Empty (pandapower's own way) when a VSC holds the slack or nothing does."""
+    if "vsc" in net and len(net.vsc) and net.vsc.in_service.to_numpy(dtype=bool).any():
+        return {}
+    setpoints = [
+        net[table].vm_pu.to_numpy(dtype=float)[net[table].in_service.to_numpy(dtype=bool)]
+        for table in ("ext_grid", "gen")
+        if table in net and len(net[table])
+    ]
+    values = np.concatenate(setpoints) if setpoints else np.empty(0)
+    if not len(values):
+        return {}
+    return {"init_vm_pu": float(values.sum() / len(values))}
+
+
+def solver_failure(exc: BaseException) -> bool:
+    """Whether `exc` from a pandapower run is a finding about the network state (one of
+    `SOLVER_FAILURES`, or a ValueError/NotImplementedError pandapower raises itself on input
+    it cannot model) rather than a bug (TypeError, KeyError, IndexError, ...: re-raise it)."""
+    if isinstance(exc, SOLVER_FAILURES):
+        return True
+    if not isinstance(exc, ValueError | NotImplementedError) or exc.__traceback__ is None:
+        return False
+    tb = exc.__traceback__
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return Path(tb.tb_frame.f_code.co_filename).resolve().is_relative_to(_PANDAPOWER)
 
 
 @dataclass(frozen=True)
@@ -81,8 +132,12 @@ class BatchModel:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                pp.runpp(net, numba=False, lightsim2grid=False, max_iteration=30)
-        except Exception as exc:  # pandapower raises several kinds on states it cannot solve
+                pp.runpp(
+                    net, numba=False, lightsim2grid=False, max_iteration=30, **start_voltage(net)
+                )
+        except Exception as exc:
+            if not solver_failure(exc):
+                raise  # a bug, not a state pandapower cannot solve
             raise Unsupported(f"the model-building load flow failed: {exc}") from exc
         ppci = net._ppc.get("internal", {}) if isinstance(net._ppc, dict) else {}
         if not {"baseMVA", "Ybus", "Yf", "Yt", "bus", "branch", "V", "ref", "pq"} <= set(ppci):
@@ -97,7 +152,10 @@ class BatchModel:
         self.pq = np.asarray(ppci["pq"], dtype=int)
         ybus = csr_matrix(ppci["Ybus"])
         self.ybus = ybus
-        self.y_pp = splu(csc_matrix(ybus[self.pq][:, self.pq]), permc_spec="MMD_ATA")
+        try:
+            self.y_pp = splu(csc_matrix(ybus[self.pq][:, self.pq]), permc_spec="MMD_ATA")
+        except RuntimeError as exc:  # SuperLU: "Factor is exactly singular"
+            raise Unsupported(f"the admittance matrix cannot be factorised: {exc}") from exc
         self.y_ps = ybus[self.pq][:, self.ref]
         self.v0 = np.asarray(ppci["V"], dtype=complex)
         self.base_kv = ppci["bus"][:, 9].real  # BASE_KV

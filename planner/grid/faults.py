@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import pandapower as pp
 import pandapower.shortcircuit as sc
 
+from planner.grid.engine import solver_failure
 from planner.grid.powerflow import TruckAt, subnet
 
 __all__ = ["END_TEMP_C", "FaultLevels", "at_delay_ka", "grid_min_2ph_ka", "island_faults"]
@@ -159,7 +160,9 @@ def grid_min_2ph_ka(net: pp.pandapowerNet, bus: int) -> float | None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             sc.calc_sc(net, bus=[bus], fault="2ph", case="min", branch_results=False)
-    except Exception:  # pandapower's short-circuit module refuses some networks
+    except Exception as exc:  # pandapower's short-circuit module refuses some networks
+        if not solver_failure(exc):
+            raise  # a bug, not a network the module refuses
         return None
     value = float(net.res_bus_sc.ikss_ka.get(bus, math.nan))
     return value if math.isfinite(value) else None

@@ -20,7 +20,7 @@ import numpy as np
 import pandapower as pp
 import pandas as pd
 
-from planner.grid.engine import BatchModel, Unsupported
+from planner.grid.engine import BatchModel, Unsupported, solver_failure, start_voltage
 from planner.inputs.network import BUS_COLUMNS
 
 __all__ = [
@@ -89,11 +89,13 @@ def run(net: pp.pandapowerNet, *, enforce_q_lims: bool = False) -> str:
             warnings.simplefilter("ignore")
             pp.runpp(
                 net, numba=False, lightsim2grid=False, init="auto", max_iteration=30,
-                enforce_q_lims=enforce_q_lims,
+                enforce_q_lims=enforce_q_lims, **start_voltage(net),
             )  # fmt: skip
     except pp.LoadflowNotConverged:
         return "load flow did not converge"
-    except Exception as exc:  # pandapower raises many kinds on odd networks
+    except Exception as exc:
+        if not solver_failure(exc):
+            raise  # a bug in the planner, not a finding about the network
         return f"load flow failed: {type(exc).__name__}: {exc}"
     return ""
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from planner.core.errors import CaseError, NetworkError
 from planner.core.refs import TABLES, ElementRef, resolve_ref
 from planner.inputs import schema
@@ -14,7 +12,6 @@ from planner.inputs.case import (
     DEVICES,
     FORMAT,
     Case,
-    ConnectionPoint,
     Fleet,
     Limits,
     Protection,
@@ -23,10 +20,12 @@ from planner.inputs.case import (
     SwitchingRules,
 )
 from planner.inputs.case_loads import read_loads
-from planner.inputs.case_stages import read_stages
+from planner.inputs.case_points import read_points
+from planner.inputs.case_stages import MAX_STAGE, read_stages
+from planner.inputs.demand import memory_problems
 from planner.inputs.network import Network, load_network
 from planner.inputs.sanity import check_network
-from planner.inputs.schema import Reader, join_key
+from planner.inputs.schema import Reader, join_key, shown
 
 __all__ = ["CaseBuilder"]
 
@@ -75,7 +74,45 @@ _SWITCHING = {
     "step_minutes",
 }
 _PROTECTION = {"pickup_a", "delay_s", "sensitivity", "require_earthing", "shed"}
-_POINT = {"bus", "bays"}
+
+# Upper bounds of the case's numbers: far beyond any real job, close enough that no product of
+# them overflows and nothing allocated per truck or bay grows without bound.
+MAX_TRUCKS = 1000  # trucks in the fleet
+MAX_LOADING_PERCENT = 1000.0
+
+_REACTANCE = schema.all_of(schema.positive, schema.at_least(0.01), schema.at_most(100))
+_FLEET_NUMBERS = {
+    "rating_kw": schema.all_of(schema.positive, schema.at_least(1), schema.at_most(100_000)),
+    "power_factor": schema.all_of(schema.between(0, 1, low_open=True), schema.at_least(0.1)),
+    "min_loading": schema.between(0, 1),
+    "setup_hours": schema.all_of(schema.non_negative, schema.at_most(720)),
+    "fuel_l_per_kwh": schema.all_of(schema.positive, schema.at_most(10)),
+    "tank_l": schema.all_of(schema.positive, schema.at_least(1), schema.at_most(100_000)),
+    "tanker_l": schema.all_of(schema.positive, schema.at_least(1), schema.at_most(1_000_000)),
+    "xdss_pu": _REACTANCE,
+    "xds_pu": _REACTANCE,
+    "xd_pu": _REACTANCE,
+    "tds_s": schema.all_of(schema.positive, schema.at_most(100)),
+    "sc_support_multiple": schema.all_of(schema.positive, schema.at_most(100)),
+    "load_step_percent": schema.between(0, 100, low_open=True),
+}
+# the order problems are reported in: as the keys appear in case-format.md
+_FLEET_ORDER = (
+    "rating_kw",
+    "power_factor",
+    "vm_setpoint_pu",
+    "min_loading",
+    "setup_hours",
+    "fuel_l_per_kwh",
+    "tank_l",
+    "tanker_l",
+    "xdss_pu",
+    "xds_pu",
+    "xd_pu",
+    "tds_s",
+    "sc_support_multiple",
+    "load_step_percent",
+)
 
 
 class CaseBuilder:
@@ -87,6 +124,7 @@ class CaseBuilder:
         self.base_dir = base_dir
         self.sha256 = sha256
         self.network: Network | None = None
+        self.network_ok = False  # loaded and through the sanity checks
 
     def build(self, data: dict[str, Any]) -> Case:
         r = self.r
@@ -105,11 +143,17 @@ class CaseBuilder:
         if self.network is not None:
             errors, warnings = check_network(self.network.net, self.network.source)
             r.problems.extend(errors)
+            self.network_ok = not errors
         limits = self._limits(data)
         fleet = self._fleet(data, limits)
-        points = self._connection_points(data)
+        points = read_points(self, data)
         stages = read_stages(self, data)
         loads = read_loads(self, data, stages)
+        if self.network is not None and stages:
+            names = [s.get("name") if isinstance(s, dict) else None for s in data["stages"]]
+            keyed = [(f"stages[{names.index(s.name)}]", s) for s in stages]
+            for key, message in memory_problems(keyed, self.network, loads):
+                r.error(key, message)
         gen = r.table(data, "generation", "generation", {"islanded_sgen"}) or {}
         sgen = r.value(
             gen, "islanded_sgen", "generation", str, "trip", schema.one_of("trip", "keep")
@@ -117,7 +161,12 @@ class CaseBuilder:
         ties_mode, ties = self._ties(data)
         benefit = r.table(data, "benefit", "benefit", {"conventional_outage_hours"}) or {}
         outage_h = r.value(
-            benefit, "conventional_outage_hours", "benefit", float, None, schema.positive
+            benefit,
+            "conventional_outage_hours",
+            "benefit",
+            float,
+            None,
+            schema.all_of(schema.positive, schema.at_most(MAX_STAGE.total_seconds() / 3600)),
         )
         switching = self._switching(data)
         protection = self._protection(data)
@@ -155,29 +204,17 @@ class CaseBuilder:
     def _limits(self, data: dict[str, Any]) -> Limits:
         r, d = self.r, Limits()
         t = r.table(data, "limits", "limits", _LIMITS) or {}
-        vmin = r.value(
-            t, "vm_min_pu", "limits", float, d.vm_min_pu, schema.between(0, 2, low_open=True)
-        )
-        vmax = r.value(
-            t, "vm_max_pu", "limits", float, d.vm_max_pu, schema.between(0, 2, low_open=True)
-        )
+        vm = schema.between(0, 2, low_open=True)
+        vmin = r.value(t, "vm_min_pu", "limits", float, d.vm_min_pu, vm)
+        vmax = r.value(t, "vm_max_pu", "limits", float, d.vm_max_pu, vm)
         if vmin is not None and vmax is not None and vmax <= vmin:
             r.error("limits.vm_max_pu", f"must be greater than vm_min_pu ({vmin}), got {vmax}")
+        percent = schema.all_of(schema.positive, schema.at_most(MAX_LOADING_PERCENT))
         line = r.value(
-            t,
-            "max_line_loading_percent",
-            "limits",
-            float,
-            d.max_line_loading_percent,
-            schema.positive,
+            t, "max_line_loading_percent", "limits", float, d.max_line_loading_percent, percent
         )
         trafo = r.value(
-            t,
-            "max_trafo_loading_percent",
-            "limits",
-            float,
-            d.max_trafo_loading_percent,
-            schema.positive,
+            t, "max_trafo_loading_percent", "limits", float, d.max_trafo_loading_percent, percent
         )
         return Limits(vmin or d.vm_min_pu, vmax or d.vm_max_pu, line or 100.0, trafo or 100.0)
 
@@ -187,42 +224,26 @@ class CaseBuilder:
         if t is None:
             return d
         p = "fleet"
-        trucks = r.value(t, "trucks", p, int, check=schema.non_negative)
-        rating = r.value(t, "rating_kw", p, float, d.rating_kw, schema.positive)
-        pf = r.value(
-            t, "power_factor", p, float, d.power_factor, schema.between(0, 1, low_open=True)
-        )
-        vset = r.value(
+        trucks = r.value(
             t,
-            "vm_setpoint_pu",
+            "trucks",
             p,
-            float,
-            d.vm_setpoint_pu,
-            schema.between(limits.vm_min_pu, limits.vm_max_pu),
+            int,
+            check=schema.all_of(schema.non_negative, schema.at_most(MAX_TRUCKS)),
         )
-        minl = r.value(t, "min_loading", p, float, d.min_loading, schema.between(0, 1))
+        checks = dict(_FLEET_NUMBERS)
+        checks["vm_setpoint_pu"] = schema.between(limits.vm_min_pu, limits.vm_max_pu)
+        numbers = {
+            key: r.value(t, key, p, float, getattr(d, key), checks[key]) for key in _FLEET_ORDER
+        }
+        values = {key: getattr(d, key) if v is None else v for key, v in numbers.items()}
         reserve = r.value(t, "reserve", p, str, "none", schema.one_of("none", "n-1"))
-        setup = r.value(t, "setup_hours", p, float, d.setup_hours, schema.non_negative)
-        fuel = r.value(t, "fuel_l_per_kwh", p, float, d.fuel_l_per_kwh, schema.positive)
-        tank = r.value(t, "tank_l", p, float, d.tank_l, schema.positive)
         if "types" in t:
             r.error(
                 "fleet.types",
                 "mixed fleets ([[fleet.types]]) are not supported by this version of the planner; "
                 "give one truck type in [fleet]",
             )
-        machine = {
-            key: r.value(t, key, p, float, getattr(d, key), schema.positive)
-            for key in ("tanker_l", "xdss_pu", "xds_pu", "xd_pu", "tds_s", "sc_support_multiple")
-        }
-        step = r.value(
-            t,
-            "load_step_percent",
-            p,
-            float,
-            d.load_step_percent,
-            schema.between(0, 100, low_open=True),
-        )
         excitation = r.value(
             t, "excitation", p, str, d.excitation, schema.one_of("none", "support")
         )
@@ -231,25 +252,24 @@ class CaseBuilder:
         )
         return Fleet(
             trucks=trucks or 0,
-            rating_kw=rating or d.rating_kw,
-            power_factor=pf or d.power_factor,
-            vm_setpoint_pu=vset or d.vm_setpoint_pu,
-            min_loading=d.min_loading if minl is None else minl,
             reserve=Reserve(reserve or "none"),
-            setup_hours=d.setup_hours if setup is None else setup,
-            fuel_l_per_kwh=fuel or d.fuel_l_per_kwh,
-            tank_l=tank or d.tank_l,
-            **{key: value or getattr(d, key) for key, value in machine.items()},
             excitation=excitation or d.excitation,
             mv_earthing=earthing or d.mv_earthing,
-            load_step_percent=step or d.load_step_percent,
+            **values,
         )
 
     def _switching(self, data: dict[str, Any]) -> SwitchingRules:
         r, d, p = self.r, SwitchingRules(), "switching"
         t = r.table(data, p, p, _SWITCHING) or {}
         device = r.value(t, "device", p, str, d.device, schema.one_of(*DEVICES))
-        dv = r.value(t, "sync_max_dv_percent", p, float, d.sync_max_dv_percent, schema.positive)
+        dv = r.value(
+            t,
+            "sync_max_dv_percent",
+            p,
+            float,
+            d.sync_max_dv_percent,
+            schema.all_of(schema.positive, schema.at_most(100)),
+        )
         dtheta = r.value(
             t,
             "sync_max_dtheta_deg",
@@ -258,9 +278,21 @@ class CaseBuilder:
             d.sync_max_dtheta_deg,
             schema.between(0, 180, low_open=True),
         )
-        df = r.value(t, "sync_max_df_hz", p, float, d.sync_max_df_hz, schema.positive)
+        df = r.value(
+            t,
+            "sync_max_df_hz",
+            p,
+            float,
+            d.sync_max_df_hz,
+            schema.all_of(schema.positive, schema.at_most(10)),
+        )
         minutes = r.value(
-            t, "step_minutes", p, float, d.step_minutes, schema.between(0, 24 * 60, low_open=True)
+            t,
+            "step_minutes",
+            p,
+            float,
+            d.step_minutes,
+            schema.all_of(schema.between(0, 24 * 60, low_open=True), schema.at_least(1)),
         )
         return SwitchingRules(
             device or d.device,
@@ -277,9 +309,18 @@ class CaseBuilder:
         t = r.table(data, p, p, _PROTECTION)
         if t is None:
             return None
-        pickup = r.value(t, "pickup_a", p, float, d.pickup_a, schema.positive)
+        pickup = r.value(
+            t, "pickup_a", p, float, d.pickup_a, schema.all_of(schema.positive, schema.at_most(1e6))
+        )
         delay = r.value(t, "delay_s", p, float, d.delay_s, schema.between(0, 60))
-        sensitivity = r.value(t, "sensitivity", p, float, d.sensitivity, schema.positive)
+        sensitivity = r.value(
+            t,
+            "sensitivity",
+            p,
+            float,
+            d.sensitivity,
+            schema.all_of(schema.positive, schema.at_most(100)),
+        )
         earthing = r.value(t, "require_earthing", p, bool, d.require_earthing)
         raw = t.get("shed", "none")
         shed: str | tuple[ElementRef, ...] = "none"
@@ -302,53 +343,6 @@ class CaseBuilder:
             shed,
         )
 
-    def _connection_points(self, data: dict[str, Any]) -> tuple[ConnectionPoint, ...]:
-        r = self.r
-        raw = data.get("connection_points", schema.MISSING)
-        if raw is schema.MISSING:
-            return self._rmu_points()
-        if not isinstance(raw, list):
-            r.error("connection_points", "expected a list of tables ([[connection_points]])")
-            return ()
-        points: list[ConnectionPoint] = []
-        seen: dict[int, str] = {}
-        for i, item in enumerate(raw):
-            key = join_key("connection_points", i)
-            if not isinstance(item, dict):
-                r.error(key, "expected a table with 'bus' and 'bays'")
-                continue
-            r.unknown_keys(item, key, _POINT)
-            text = r.value(item, "bus", key, str)
-            bays = r.value(item, "bays", key, int, 1, schema.positive)
-            ref = self.ref(text, join_key(key, "bus"), ("bus",)) if text is not None else None
-            if ref is None or bays is None:
-                continue
-            if ref.index in seen:
-                r.error(
-                    join_key(key, "bus"),
-                    f"bus {ref.text!r} is already a connection point "
-                    f"({seen[ref.index]}); give its bays once",
-                )
-                continue
-            seen[ref.index] = key
-            points.append(ConnectionPoint(ref, bays))
-        return tuple(points)
-
-    def _rmu_points(self) -> tuple[ConnectionPoint, ...]:
-        """Connection points from the network's `bus.rmu` / `bus.rmu_bays` columns, if any."""
-        from planner.core.refs import ref_for
-
-        if self.network is None or "rmu" not in self.network.net.bus.columns:
-            return ()
-        bus = self.network.net.bus
-        points = []
-        for index in bus.index[bus["rmu"].fillna(False).astype(bool)]:
-            bays = bus.at[index, "rmu_bays"] if "rmu_bays" in bus.columns else 1
-            bays = 1 if pd.isna(bays) else int(bays)
-            if bays >= 1:
-                points.append(ConnectionPoint(ref_for(self.network.net, "bus", int(index)), bays))
-        return tuple(points)
-
     def _ties(self, data: dict[str, Any]) -> tuple[str, tuple[ElementRef, ...] | None]:
         r = self.r
         t = r.table(data, "transfer", "transfer", {"ties"}) or {}
@@ -358,7 +352,7 @@ class CaseBuilder:
         if not isinstance(spec, list):
             r.error(
                 "transfer.ties",
-                f'expected "auto", "none" or a list of switch/line references, got {spec!r}',
+                f'expected "auto", "none" or a list of switch/line references, got {shown(spec)}',
             )
             return "auto", None
         refs = [

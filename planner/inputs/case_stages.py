@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import itertools
-import numbers
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from planner.core.refs import ElementRef
 from planner.inputs import schema
 from planner.inputs.case import Stage
+from planner.inputs.case_after import check_after, read_after
 from planner.inputs.schema import join_key
 
 if TYPE_CHECKING:
     from planner.inputs.case_builder import CaseBuilder
 
-__all__ = ["read_stages"]
+__all__ = ["MAX_STAGE", "MAX_STAGES", "read_stages"]
+
+# the longest stage: works are planned hour by hour (or finer), a stage beyond a year is a typo
+MAX_STAGE = timedelta(days=366)
+MAX_STAGES = 100  # stages in one case
 
 _STAGE = {"name", "start", "end", "out_of_service", "after", "daily"}
 
@@ -30,6 +32,13 @@ def read_stages(b: CaseBuilder, data: dict[str, Any]) -> tuple[Stage, ...]:
         return ()
     if not isinstance(raw, list) or not raw:
         r.error("stages", "expected at least one [[stages]] table")
+        return ()
+    if len(raw) > MAX_STAGES:
+        r.error(
+            "stages",
+            f"{len(raw):,} stages, more than the {MAX_STAGES} a case may have; split the works "
+            "into several cases",
+        )
         return ()
     stages: list[tuple[int, Stage]] = []
     names: dict[str, int] = {}
@@ -57,6 +66,8 @@ def read_stages(b: CaseBuilder, data: dict[str, Any]) -> tuple[Stage, ...]:
                 f"{first.name!r} (stages[{i}]) ends at {first.end.isoformat()}: stages may not "
                 "overlap",
             )
+    if b.network_ok:
+        check_after(b, stages)
     return tuple(stage for _, stage in stages)
 
 
@@ -71,6 +82,12 @@ def _stage(b: CaseBuilder, item: dict[str, Any], key: str) -> Stage | None:
         r.error(
             join_key(key, "end"),
             f"end {end.isoformat()} must be after start {start.isoformat()}",
+        )
+    elif start is not None and end is not None and end - start > MAX_STAGE:
+        r.error(
+            join_key(key, "end"),
+            f"the stage lasts {(end - start).total_seconds() / 86400:,.1f} days, more than the "
+            f"{MAX_STAGE.days} a stage may last; split the works into stages",
         )
     if "daily" in item:
         r.error(
@@ -92,50 +109,7 @@ def _stage(b: CaseBuilder, item: dict[str, Any], key: str) -> Stage | None:
                 if ref in oos:
                     r.error(join_key(oos_key, j), f"{text!r} is listed twice")
                 oos.append(ref)
-    after = _after(b, item.get("after", {}), join_key(key, "after"))
+    after = read_after(b, item.get("after", {}), join_key(key, "after"))
     if len(r.problems) > count:
         return None
     return Stage(name, start, end, tuple(oos), after)
-
-
-def _after(
-    b: CaseBuilder, raw: Any, key: str
-) -> tuple[tuple[ElementRef, tuple[tuple[str, Any], ...]], ...]:
-    r = b.r
-    if not isinstance(raw, dict):
-        r.error(key, f"expected a table of element = {{ field = value }}, got {raw!r}")
-        return ()
-    changes = []
-    for text, values in raw.items():
-        item_key = f'{key}."{text}"'
-        ref = b.ref(text, item_key)
-        if not isinstance(values, dict) or not values:
-            r.error(item_key, f"expected a table of field = value, got {values!r}")
-            continue
-        if ref is None:
-            continue
-        df = b.network.net[ref.table] if b.network else None
-        fields = []
-        for column, value in values.items():
-            ckey = f"{item_key}.{column}"
-            if df is None:
-                continue
-            if column in ("bus", "from_bus", "to_bus", "hv_bus", "lv_bus", "element"):
-                r.error(ckey, "topology columns cannot be changed by [stages.after]")
-                continue
-            if column not in df.columns:
-                r.error(ckey, f"{ref.table} has no column {column!r}")
-                continue
-            current = df.at[ref.index, column]
-            numeric = isinstance(current, numbers.Number) and not isinstance(
-                current, bool | np.bool_
-            )
-            if numeric and (not isinstance(value, int | float) or isinstance(value, bool)):
-                r.error(ckey, f"expected a number for {ref.table}.{column}, got {value!r}")
-                continue
-            if numeric and column.endswith(("_km", "_ohm_per_km", "_ka", "_mva")) and value <= 0:
-                r.error(ckey, f"{ref.table}.{column} must be greater than 0, got {value!r}")
-                continue
-            fields.append((column, value))
-        changes.append((ref, tuple(fields)))
-    return tuple(changes)

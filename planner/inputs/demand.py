@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import bisect
 import functools
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandapower as pp
 
-from planner.inputs.case import Case, Stage
+from planner.core.errors import CaseError, Problem
+from planner.inputs.case import Case, Loads, Stage
+from planner.inputs.network import Network
 from planner.inputs.profiles import (
     BUILTIN,
     SIMBENCH_STEP,
@@ -19,7 +24,27 @@ from planner.inputs.profiles import (
     steps_of,
 )
 
-__all__ = ["Demand", "StepGroup", "check_times", "design_matrix", "stage_demand"]
+__all__ = [
+    "MEMORY_LIMIT_BYTES",
+    "Demand",
+    "StepGroup",
+    "check_times",
+    "count_check_times",
+    "design_matrix",
+    "memory_problems",
+    "stage_demand",
+]
+
+# Planning a stage holds, for every check time, arrays over the loads and buses: profile
+# factors, design P and Q, the grouped load states and their matrices, the batched load flow's
+# voltages. Measured on SimBench 1-MVLV-urban-all-0-sw (11,542 loads, 10,458 buses): 0.5 MB a
+# quarter hour for a week, 0.9 MB for three weeks; the estimate is BYTES_PER_ELEMENT_STEP per
+# load and bus per check time, plus BYTES_PER_STEP whatever the grid (times, the schedule's rows,
+# results kept for the plan). A case whose estimate passes MEMORY_LIMIT_BYTES is refused before
+# anything is allocated.
+BYTES_PER_ELEMENT_STEP = 48
+BYTES_PER_STEP = 16_384
+MEMORY_LIMIT_BYTES = 2_000_000_000
 
 
 @dataclass(frozen=True)
@@ -61,6 +86,70 @@ def check_times(
     if case.loads.profile == "simbench" and "load" in getattr(net, "profiles", {}):
         return steps_of(start, end, every=SIMBENCH_STEP)
     return steps_of(start, end)
+
+
+def count_check_times(
+    start: datetime, end: datetime, rows: Sequence[datetime] = (), every: timedelta | None = None
+) -> int:
+    """How many times `steps_of` gives for a window (at most; rows on the hour count twice),
+    counted without making them."""
+    span = (end - start).total_seconds()
+    count = max(math.ceil(span / 3600.0), 1)
+    if every is not None:  # hours start on the window's start, so they are among these steps
+        count = max(count, math.ceil(span / every.total_seconds()))
+    if rows:
+        count += bisect.bisect_left(rows, end) - bisect.bisect_right(rows, start)
+    return count
+
+
+def memory_problems(
+    case_stages: Sequence[tuple[str, Stage]], network: Network, loads: Loads
+) -> list[tuple[str, str]]:
+    """(key, message) for each stage whose check times would need more than MEMORY_LIMIT_BYTES,
+    and for the stages together; empty when the case fits."""
+    net = network.net
+    elements = len(net.load) + len(net.bus)
+    rows = loads.csv_profile.times if loads.csv_profile is not None else ()
+    every = SIMBENCH_STEP if loads.profile == "simbench" and network.is_simbench else None
+    problems = []
+    total = 0
+    for key, stage in case_stages:
+        steps = count_check_times(stage.start, stage.end, rows, every)
+        total += steps
+        need = steps * (elements * BYTES_PER_ELEMENT_STEP + BYTES_PER_STEP)
+        if need > MEMORY_LIMIT_BYTES:
+            why = (
+                "SimBench profiles are checked every quarter hour"
+                if every is not None
+                else "the CSV profile's rows inside it are check times too"
+                if rows
+                else "it is checked every hour"
+            )
+            problems.append(
+                (
+                    key,
+                    f"stage {stage.name!r} needs about {_gigabytes(need)} for {steps:,} time "
+                    f"steps x {len(net.load):,} loads and {len(net.bus):,} buses ({why}); the "
+                    f"limit is {_gigabytes(MEMORY_LIMIT_BYTES)}: split the stage into shorter "
+                    "stages",
+                )
+            )
+    if not problems and total * BYTES_PER_STEP > MEMORY_LIMIT_BYTES:
+        problems.append(
+            (
+                "stages",
+                f"the stages together need about {_gigabytes(total * BYTES_PER_STEP)} for "
+                f"{total:,} time steps; the limit is {_gigabytes(MEMORY_LIMIT_BYTES)}: plan "
+                "fewer or shorter stages per case",
+            )
+        )
+    return problems
+
+
+def _gigabytes(size: float) -> str:
+    if size >= 1e9:
+        return f"{size / 1e9:,.1f} GB"
+    return f"{size / 1e6:,.1f} MB" if size >= 1e6 else f"{size / 1e3:,.0f} kB"
 
 
 def _factors(
@@ -131,6 +220,9 @@ def design_matrix(
 def stage_demand(case: Case, net: pp.pandapowerNet, stage: Stage) -> Demand:
     """Design demand per load at every check time of `stage` (each hour, and each profile row
     inside the stage where the profile is finer), grouped into identical states."""
+    too_big = memory_problems([("stages", stage)], case.network, case.loads)
+    if too_big:  # a case built by hand rather than read by load_case
+        raise CaseError([Problem(case.file, key, message) for key, message in too_big])
     times = check_times(case, net, stage.start, stage.end)
     fp, fq = _factors(case, net, times)
     loads = net.load

@@ -5,12 +5,17 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import json
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandapower as pp
 import pandapower.networks as pn
+import pandas as pd
 
 from planner.core.errors import NetworkError, Problem
 from planner.inputs.safe_json import UnsafeNetwork, check_pandapower_json
@@ -54,6 +59,9 @@ BUS_COLUMNS: dict[str, tuple[str, ...]] = {
 # the tables whose rows are the network as loaded (results and caches are not)
 ELEMENT_TABLES = ("bus", *BUS_COLUMNS, "dcline")
 
+# the largest network file read: pandapower holds a JSON network in memory several times over
+MAX_NETWORK_BYTES = 512 * 2**20
+
 SHORTCUTS = ("mv_oberrhein", "case33bw", "create_cigre_network_mv")
 
 
@@ -72,15 +80,79 @@ class Network:
 
 
 def network_sha256(net: pp.pandapowerNet) -> str:
-    """A fingerprint of the element tables as loaded (results and caches excluded)."""
+    """A fingerprint of the network as loaded: every table with rows (values, columns, index)
+    and every scalar and setting of the net (`f_hz`, `sn_mva`, `std_types`, SimBench's
+    `profiles`, ...), in key order; results, caches and pandapower's bookkeeping excluded.
+    The same for every load of one file and across a `to_json`/`from_json` round trip."""
     digest = hashlib.sha256()
-    for table in ELEMENT_TABLES:
-        if table not in net or len(net[table]) == 0:
-            continue
-        df = net[table]
-        digest.update(f"[{table}]\n".encode())
-        digest.update(df.reindex(sorted(df.columns), axis=1).to_csv(float_format="%.17g").encode())
+    for key in sorted(k for k in net if isinstance(k, str)):
+        if not key.startswith(("res_", "_")) and key not in NOT_INPUT:
+            _feed(digest, key, net[key])
     return digest.hexdigest()
+
+
+# what pandapower keeps on a net beside the network: its versions and the last run's outcome
+NOT_INPUT = frozenset({"version", "format_version", "converged", "OPF_converged"})
+
+
+def _feed(digest: Any, key: str, value: Any) -> None:
+    """Add one named value of the net to `digest`: tables by their rows' hashes (numbers
+    compared as float64, so 60 and 60.0 agree), dicts key by key, scalars as JSON."""
+    if isinstance(value, pd.Series):
+        value = value.to_frame()
+    if isinstance(value, pd.DataFrame):
+        if len(value) == 0:
+            return
+        table = value.reindex(sorted(value.columns, key=str), axis=1)
+        table = table.apply(_canonical_column)
+        header = json.dumps([str(c) for c in table.columns])
+        digest.update(f"[{key}] {len(table)} {header}\n".encode())
+        digest.update(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes())
+        index = _canonical_column(table.index.to_series())
+        digest.update(pd.util.hash_pandas_object(index, index=False).to_numpy().tobytes())
+        return
+    if isinstance(value, dict):
+        for name in sorted(value, key=str):
+            _feed(digest, f"{key}.{name}", value[name])
+        return
+    digest.update(
+        f"{key}={json.dumps(_canonical(value), sort_keys=True, default=_named)}\n".encode()
+    )
+
+
+def _canonical_column(column: pd.Series) -> pd.Series:
+    """A column as float64 (numbers, booleans, nothing but missing values) or as text (a
+    missing value as NUL), so that dtype alone (int or float, object or bool) does not count."""
+    if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
+        return column.astype("float64")
+    missing = column.isna()
+    kind = pd.api.types.infer_dtype(column[~missing], skipna=False)
+    if kind in ("empty", "boolean", "integer", "floating", "mixed-integer-float"):
+        return column.where(~missing, np.nan).astype("float64")
+    if kind == "string":
+        return column.where(~missing, "\0")
+    return column.map(_canonical).astype(str)
+
+
+def _canonical(value: Any) -> Any:
+    """A cell or scalar as plain JSON data: numbers as floats, objects by their type's name."""
+    if value is None or isinstance(value, str | bool | np.bool_):
+        return bool(value) if isinstance(value, np.bool_) else value
+    if isinstance(value, int | float | np.integer | np.floating):
+        number = float(value)
+        if math.isnan(number):
+            return None  # a missing value, however it is stored
+        return number if math.isfinite(number) else repr(number)
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    return _named(value)
+
+
+def _named(value: Any) -> str:
+    kind = type(value)
+    return f"<{kind.__module__}.{kind.__qualname__}>"
 
 
 def load_network(source: str, base_dir: Path, *, file: str, key: str = "case.network") -> Network:
@@ -146,6 +218,13 @@ def _from_simbench(code: str, fail) -> pp.pandapowerNet:
 def _from_file(path: Path, source: str, fail) -> pp.pandapowerNet:
     if not path.is_file():
         raise fail(f"network file {source!r} not found (looked at {path})")
+    size = path.stat().st_size
+    if size > MAX_NETWORK_BYTES:
+        raise fail(
+            f"network file {source!r} has {size:,} bytes, more than the {MAX_NETWORK_BYTES:,} "
+            "a network file may have (the 10,458-bus SimBench grid takes 25 MB); "
+            "refused unread"
+        )
     suffix = path.suffix.lower()
     if suffix == ".json":
         try:

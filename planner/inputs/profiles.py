@@ -12,6 +12,10 @@ planning, not measurements.
 from __future__ import annotations
 
 import csv
+import hashlib
+import io
+import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,11 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
+from planner.inputs.schema import YEARS, shown
+
 __all__ = [
     "BUILTIN",
     "CsvProfile",
     "hours_of",
     "load_csv_profile",
+    "profile_max_bytes",
     "shape_factor",
     "simbench_rows",
     "step_hours",
@@ -31,6 +38,17 @@ __all__ = [
 ]
 
 SIMBENCH_STEP = timedelta(minutes=15)
+
+# A CSV profile file may be this large whatever its stages (a year of quarter hours is ~1.2 MB),
+# or PROFILE_BYTES_PER_MINUTE for every minute from the first stage's start to the last one's
+# end when that is more: a file beyond it is refused without reading it.
+PROFILE_MIN_BYTES = 16_000_000
+PROFILE_BYTES_PER_MINUTE = 64
+MIN_PROFILE_STEP = timedelta(minutes=1)  # every row is a check time: none finer than this
+MAX_FACTOR = 100.0  # a profile factor multiplies p_mw: the built-in shapes peak at 1.0
+
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9:.]+(?:Z|[+-][0-9:]+)?")
 
 _RESIDENTIAL_WEEKDAY = (
     0.46, 0.39, 0.35, 0.33, 0.33, 0.37, 0.50, 0.63, 0.61, 0.55, 0.54, 0.58,
@@ -120,6 +138,7 @@ class CsvProfile:
     path: Path
     times: tuple[datetime, ...]
     factors: tuple[float, ...]
+    sha256: str = ""  # of the bytes read: what a plan made from this profile is tied to
 
     def factors_at(self, times: Sequence[datetime]) -> np.ndarray:
         """Factors at `times`, each that of the last row at or before it (or the first row)."""
@@ -132,32 +151,133 @@ class CsvProfile:
         return self.times[0] <= start and self.times[-1] >= end - timedelta(hours=1)
 
 
-def load_csv_profile(path: Path) -> CsvProfile | str:
-    """Read a profile CSV; returns the profile or a message naming the row that is wrong."""
+def load_csv_profile(
+    path: Path, *, max_bytes: int = PROFILE_MIN_BYTES, name: str | None = None
+) -> CsvProfile | str:
+    """Read a `time,factor` profile strictly; returns it or a message naming the row and column.
+
+    Messages never quote the file: it may be any file a path names. A file larger than
+    `max_bytes` (what the stages' window can need, see `profile_max_bytes`) is refused unread.
+    """
+    where = f"profile {shown(name if name is not None else str(path), 300)}"
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows: Sequence[dict[str, str]] = list(csv.DictReader(handle))
-            header = rows[0].keys() if rows else []
+        size = path.stat().st_size
+        if size > max_bytes:
+            return (
+                f"{where} is {_megabytes(size)}, more than the {_megabytes(max_bytes)} a profile "
+                "of these stages may have; cut it to the stages' window"
+            )
+        with path.open("rb") as handle:
+            raw = handle.read(max_bytes + 1)
     except OSError as exc:
-        return f"cannot read profile {path}: {exc.strerror}"
-    except (UnicodeDecodeError, csv.Error) as exc:
-        return f"profile {path} is not a CSV text file: {exc}"
-    if set(header) != {"time", "factor"}:
-        return f"profile {path}: expected columns 'time,factor', got {','.join(header) or 'none'}"
+        return f"cannot read {where}: {exc.strerror}"
+    if len(raw) > max_bytes:
+        return f"{where} is larger than the {_megabytes(max_bytes)} a profile may have"
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return f"{where}, row {_row_at(raw, exc.start)}: not UTF-8 text"
+    if "\x00" in text:
+        return f"{where}, row {_row_at(text.encode(), text.encode().index(0))}: holds a NUL byte"
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     times: list[datetime] = []
     factors: list[float] = []
-    for line, row in enumerate(rows, start=2):
-        try:
-            when = datetime.fromisoformat(row["time"])
-            value = float(row["factor"])
-        except (TypeError, ValueError):
-            return f"profile {path}, line {line}: cannot read time {row['time']!r} / factor"
-        if when.tzinfo is None:
-            return f"profile {path}, line {line}: time {row['time']!r} has no offset"
-        if not np.isfinite(value) or value < 0:
-            return f"profile {path}, line {line}: factor {row['factor']!r} must be >= 0"
-        if times and when <= times[-1]:
-            return f"profile {path}, line {line}: times must increase"
-        times.append(when)
-        factors.append(value)
-    return CsvProfile(path, tuple(times), tuple(factors))
+    rows: list[int] = []
+    columns: tuple[int, int] | None = None
+    try:
+        for cells in reader:
+            row = reader.line_num
+            if not cells or cells == [""]:
+                continue  # a blank line
+            if columns is None:
+                header = _header(cells)
+                if isinstance(header, str):
+                    return f"{where}, row {row}: {header}"
+                columns = header
+                continue
+            if len(cells) != 2:
+                return f"{where}, row {row}: {len(cells)} cells, expected 2 (time and factor)"
+            when = _time(cells[columns[0]])
+            if isinstance(when, str):
+                return f"{where}, row {row}, column {columns[0] + 1} (time): {when}"
+            value = _factor(cells[columns[1]])
+            if isinstance(value, str):
+                return f"{where}, row {row}, column {columns[1] + 1} (factor): {value}"
+            if times and when <= times[-1]:
+                same = "the same time as" if when == times[-1] else "earlier than"
+                return (
+                    f"{where}, row {row}, column {columns[0] + 1} (time): {same} row {rows[-1]}; "
+                    "times must increase"
+                )
+            if times and when - times[-1] < MIN_PROFILE_STEP:
+                return (
+                    f"{where}, row {row}, column {columns[0] + 1} (time): less than a minute "
+                    f"after row {rows[-1]}; rows must be at least a minute apart"
+                )
+            times.append(when)
+            factors.append(value)
+            rows.append(row)
+    except csv.Error:
+        return f"{where}, row {reader.line_num}: not CSV text (a stray quote or a field too long)"
+    if columns is None:
+        return f"{where} is empty: expected the header 'time,factor'"
+    if not times:
+        return f"{where} has a header but no rows"
+    return CsvProfile(path, tuple(times), tuple(factors), hashlib.sha256(raw).hexdigest())
+
+
+def profile_max_bytes(first: datetime, last: datetime) -> int:
+    """The largest profile file the stages from `first` to `last` can need: PROFILE_MIN_BYTES,
+    or PROFILE_BYTES_PER_MINUTE for each minute of that span when that is more."""
+    minutes = max((last - first).total_seconds() / 60.0, 0.0)
+    return max(PROFILE_MIN_BYTES, int(minutes * PROFILE_BYTES_PER_MINUTE))
+
+
+def _row_at(raw: bytes, offset: int) -> int:
+    return raw[:offset].count(b"\n") + 1
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:,.1f} MB"
+
+
+def _header(cells: list[str]) -> tuple[int, int] | str:
+    """Positions of the `time` and `factor` columns, or what is wrong with the header."""
+    names = [cell.strip(" \t") for cell in cells]
+    for j, text in enumerate(names):
+        if not text:
+            return f"column {j + 1} has an empty header; expected the header 'time,factor'"
+        if text not in ("time", "factor"):
+            return f"column {j + 1} is not 'time' or 'factor'; expected the header 'time,factor'"
+        if text in names[:j]:
+            return f"column {j + 1} repeats the header {text!r} of column {names.index(text) + 1}"
+    if len(names) != 2:
+        return "expected the header 'time,factor'"
+    return names.index("time"), names.index("factor")
+
+
+def _time(cell: str) -> datetime | str:
+    text = cell.strip(" \t")
+    if not _TIME.fullmatch(text):
+        return "not an ISO date-time such as 2025-05-12T06:00:00+08:00"
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return "not a valid date-time"
+    if when.tzinfo is None:
+        return "has no UTC offset (write it as 2025-05-12T06:00:00+08:00)"
+    if not YEARS[0] <= when.year <= YEARS[1]:
+        return f"must be in the years {YEARS[0]} to {YEARS[1]}"
+    return when
+
+
+def _factor(cell: str) -> float | str:
+    text = cell.strip(" \t")
+    if not _NUMBER.fullmatch(text):
+        return "not a number (digits with an optional '.', sign and exponent)"
+    value = float(text)
+    if not math.isfinite(value) or value > MAX_FACTOR:
+        return f"must be at most {MAX_FACTOR:g}"
+    if value < 0:
+        return "must be 0 or more"
+    return value

@@ -13,32 +13,35 @@ import pandas as pd
 from planner.core.errors import Problem
 from planner.core.refs import ref_for
 from planner.inputs.network import BUS_COLUMNS
+from planner.inputs.schema import shown
 
 __all__ = ["check_network"]
 
-# (table, field, rule): "pos" > 0, "nonneg" >= 0, "num" any finite number
+# (table, field, rule, bound): "pos" > 0, "nonneg" >= 0, "num" any finite number; and at most
+# `bound` in size: far beyond any real network (case33bw's unlimited lines say 99,999 kA),
+# close enough that no load flow or product of them overflows
 _NUMBERS = {
-    "bus": (("vn_kv", "pos"),),
+    "bus": (("vn_kv", "pos", 2000.0),),
     "line": (
-        ("length_km", "pos"),
-        ("r_ohm_per_km", "nonneg"),
-        ("x_ohm_per_km", "nonneg"),
-        ("c_nf_per_km", "nonneg"),
-        ("max_i_ka", "pos"),
-        ("parallel", "pos"),
+        ("length_km", "pos", 1e4),
+        ("r_ohm_per_km", "nonneg", 1e5),
+        ("x_ohm_per_km", "nonneg", 1e5),
+        ("c_nf_per_km", "nonneg", 1e7),
+        ("max_i_ka", "pos", 1e6),
+        ("parallel", "pos", 1000.0),
     ),
     "trafo": (
-        ("sn_mva", "pos"),
-        ("vn_hv_kv", "pos"),
-        ("vn_lv_kv", "pos"),
-        ("vk_percent", "pos"),
-        ("vkr_percent", "nonneg"),
-        ("pfe_kw", "nonneg"),
-        ("i0_percent", "nonneg"),
+        ("sn_mva", "pos", 1e6),
+        ("vn_hv_kv", "pos", 2000.0),
+        ("vn_lv_kv", "pos", 2000.0),
+        ("vk_percent", "pos", 1e4),
+        ("vkr_percent", "nonneg", 1e4),
+        ("pfe_kw", "nonneg", 1e6),
+        ("i0_percent", "nonneg", 1e4),
     ),
-    "load": (("p_mw", "num"), ("q_mvar", "num"), ("scaling", "nonneg")),
-    "sgen": (("p_mw", "num"), ("q_mvar", "num"), ("scaling", "nonneg")),
-    "ext_grid": (("vm_pu", "pos"),),
+    "load": (("p_mw", "num", 1e5), ("q_mvar", "num", 1e5), ("scaling", "nonneg", 1000.0)),
+    "sgen": (("p_mw", "num", 1e5), ("q_mvar", "num", 1e5), ("scaling", "nonneg", 1000.0)),
+    "ext_grid": (("vm_pu", "pos", 2.0),),
 }
 _RULES = {
     "pos": ("must be a number greater than 0", lambda v: v > 0),
@@ -74,6 +77,22 @@ def _check_flags(net: pp.pandapowerNet, error) -> None:
                 df[field] = column.astype(bool)
 
 
+def _numbers(column: pd.Series) -> np.ndarray:
+    """Which values are numbers (true/false and text that looks like one are not)."""
+    if pd.api.types.is_bool_dtype(column.dtype):
+        return np.zeros(len(column), dtype=bool)
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        return np.ones(len(column), dtype=bool)
+    return np.array(
+        [
+            isinstance(v, int | float | np.integer | np.floating)
+            and not isinstance(v, bool | np.bool_)
+            for v in column.tolist()
+        ],
+        dtype=bool,
+    )
+
+
 def _is_flag(value: object) -> bool:
     if isinstance(value, bool | np.bool_):
         return True
@@ -89,7 +108,7 @@ def check_network(net: pp.pandapowerNet, source: str) -> tuple[list[Problem], li
         ref = ref_for(net, table, index).text
         if isinstance(value, np.generic):
             value = value.item()
-        got = "" if value is None else f", got {value!r}"
+        got = "" if value is None else f", got {shown(value)}"
         problems.append(Problem(source, f"{ref}.{field}", f"{message}{got}"))
 
     _check_flags(net, error)
@@ -132,15 +151,21 @@ def check_network(net: pp.pandapowerNet, source: str) -> tuple[list[Problem], li
         if table not in net or not len(net[table]):
             continue
         df = net[table]
-        for field, rule in checks:
+        for field, rule, bound in checks:
             if field not in df.columns:
                 continue
             text, ok = _RULES[rule]
-            values = pd.to_numeric(df[field], errors="coerce").to_numpy(dtype=float)
+            column = df[field]
+            values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
             with np.errstate(invalid="ignore"):
-                bad = ~np.isfinite(values) | ~ok(values)
+                bad = ~np.isfinite(values) | ~ok(values) | ~_numbers(column)
+                large = ~bad & (np.abs(values) > bound)
             for index in df.index[bad]:
                 error(table, int(index), field, text, df.at[index, field])
+            for index in df.index[large]:
+                error(table, int(index), field, f"must be at most {bound:g}", df.at[index, field])
+            if not (bad.any() or large.any()) and column.dtype == object:
+                df[field] = values  # numbers from here on, as pandapower expects
     if len(net.line):
         line = net.line
         zero = (line.r_ohm_per_km.fillna(-1) == 0) & (line.x_ohm_per_km.fillna(-1) == 0)

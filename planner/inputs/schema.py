@@ -9,9 +9,13 @@ from typing import Any
 
 from planner.core.errors import Problem
 
-__all__ = ["MISSING", "Reader", "join_key"]
+__all__ = ["MISSING", "YEARS", "Reader", "join_key", "shown"]
 
 MISSING: Any = object()
+
+# the years a case or plan time may be in: wide enough for any works, narrow enough that every
+# time, plus any stage or set-up duration, stays a valid date in every time zone
+YEARS = (1900, 2200)
 
 _TYPE_NAMES = {
     bool: "true or false",
@@ -28,6 +32,9 @@ def join_key(parent: str, key: str | int) -> str:
     """`stages[1]` + `name` -> `stages[1].name`; `stages` + 1 -> `stages[1]`."""
     if isinstance(key, int):
         return f"{parent}[{key}]"
+    if not key.isprintable() or len(key) > _SHOWN:  # control characters escaped, cut short
+        inner = repr(key)[1:-1]
+        key = f'"{inner if len(inner) <= _SHOWN else inner[: _SHOWN - 3] + "..."}"'
     return f"{parent}.{key}" if parent else key
 
 
@@ -94,7 +101,7 @@ class Reader:
         if check is not None:
             message = check(value)
             if message:
-                self.error(full, f"{message}, got {raw!r}")
+                self.error(full, f"{message}, got {shown(raw)}")
                 return None
         return value
 
@@ -103,8 +110,11 @@ class Reader:
         ok = True
         if kind is float:
             ok = isinstance(raw, int | float) and not isinstance(raw, bool)
+            if ok and isinstance(raw, int) and abs(raw) > _FLOAT_INT:
+                self.error(key, f"is too large, got {shown(raw)}")
+                return None
             if ok and not math.isfinite(raw):
-                self.error(key, f"expected a finite number, got {raw!r}")
+                self.error(key, f"expected a finite number, got {shown(raw)}")
                 return None
             raw = float(raw) if ok else raw
         elif kind is int:
@@ -118,6 +128,12 @@ class Reader:
                     " (the time zone offset is missing)",
                 )
                 return None
+            if isinstance(raw, datetime) and not YEARS[0] <= raw.year <= YEARS[1]:
+                self.error(
+                    key,
+                    f"must be in the years {YEARS[0]} to {YEARS[1]}, got {raw.isoformat()}",
+                )
+                return None
             ok = isinstance(raw, datetime)
         else:
             ok = isinstance(raw, kind) and not (kind is int and isinstance(raw, bool))
@@ -127,6 +143,20 @@ class Reader:
             )
             return None
         return raw
+
+
+_FLOAT_INT = (
+    10**300
+)  # a whole number beyond this is no sane value of any key (and near float's end)
+_SHOWN = 60
+
+
+def shown(value: Any, limit: int = _SHOWN) -> str:
+    """`repr(value)` for a message, control characters escaped, cut short past `limit`."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**limit:
+        return f"a whole number of {len(str(abs(value)))} digits"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 5]}... ({len(text)} characters)"
 
 
 def _as_datetime(raw: Any) -> Any:
@@ -147,7 +177,7 @@ def _describe(value: Any) -> str:
         return "a list"
     if isinstance(value, datetime):
         return f"date-time {value.isoformat()}"
-    return f"{type(value).__name__} {value!r}"
+    return f"{type(value).__name__} {shown(value)}"
 
 
 def positive(value: float) -> str | None:
@@ -163,6 +193,33 @@ def between(low: float, high: float, *, low_open: bool = False) -> Callable[[flo
         inside = (value > low if low_open else value >= low) and value <= high
         bracket = "(" if low_open else "["
         return None if inside else f"must be in {bracket}{low}, {high}]"
+
+    return check
+
+
+def at_most(high: float) -> Callable[[float], str | None]:
+    def check(value: float) -> str | None:
+        return None if value <= high else f"must be at most {high:g}"
+
+    return check
+
+
+def at_least(low: float) -> Callable[[float], str | None]:
+    def check(value: float) -> str | None:
+        return None if value >= low else f"must be at least {low:g}"
+
+    return check
+
+
+def all_of(*checks: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
+    """The first complaint of `checks`, in order (so a sign error reads as before a bound)."""
+
+    def check(value: Any) -> str | None:
+        for each in checks:
+            message = each(value)
+            if message:
+                return message
+        return None
 
     return check
 

@@ -1,15 +1,19 @@
-"""SVG drawings for the report: the network with works, islands, ties and trucks, and charts."""
+"""SVG drawings for the report: the network with works, islands, ties and trucks, and charts.
+
+Every text from the case or the network (names, ids) goes through `for_html` before it is
+placed in an element or a quoted attribute.
+"""
 
 from __future__ import annotations
 
 import json
 import math
 from collections import deque
-from html import escape
 
 import pandapower as pp
 
 from planner.core.plan import StagePlan, Supply
+from planner.core.text import for_html as escape
 
 __all__ = ["bus_xy", "line_chart", "network_svg"]
 
@@ -151,7 +155,7 @@ def network_svg(
         island = island_of.get(bus)
         colour = SUPPLY_COLOURS[island.supply] if island else "#2c3e50"
         name = escape(str(net.bus.at[bus, "name"]))
-        label = f"{name} ({island.id}, {island.supply})" if island else name
+        label = f"{name} ({escape(island.id)}, {escape(island.supply)})" if island else name
         parts.append(
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius}" fill="{colour}">'
             f"<title>{label}</title></circle>"

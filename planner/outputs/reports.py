@@ -4,16 +4,26 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
-from html import escape
 
 from planner.core.plan import StagePlan, Supply
+from planner.core.text import for_html as escape
+from planner.core.text import for_markdown as md
+from planner.core.text import for_markdown_code as md_code
 from planner.dispatch.pipeline import Dispatch
 from planner.grid.powerflow import truck_loading_percent
 from planner.inputs.case import Case
 from planner.inputs.profiles import step_hours
 from planner.outputs.benefit import benefit_text, customer_hours_text
 from planner.outputs.drawing import line_chart, network_svg
-from planner.outputs.steps import households_text, protection_table, step_sync, step_text
+from planner.outputs.steps import (
+    PROTECTION_CAPTION,
+    PROTECTION_HEADER,
+    households_text,
+    protection_rows,
+    protection_table,
+    step_sync,
+    step_text,
+)
 
 __all__ = ["crew_orders", "html_report"]
 
@@ -46,21 +56,25 @@ def _fleet_table(dispatch: Dispatch) -> list[str]:
     for truck in sorted(totals, key=lambda t: (len(t), t)):
         t = totals[truck]
         out.append(
-            f"| {truck} | {t['online_h']:.0f} | {t['energy_kwh']:,.0f} | "
+            f"| {md(truck)} | {t['online_h']:.0f} | {t['energy_kwh']:,.0f} | "
             f"{t['fuel_l']:,.0f} | {t['refuels']:.0f} |"
         )
     return [*out, ""]
 
 
 def crew_orders(case: Case, dispatch: Dispatch) -> str:
-    """plan.md: where each truck goes and when, which bay, the switching order, and fuel."""
+    """plan.md: where each truck goes and when, which bay, the switching order, and fuel.
+
+    Every name from the case or the network goes through `for_markdown` (or a code span):
+    it shows literally and cannot open a heading, list item, table cell, link or tag.
+    """
     plan = dispatch.plan
     setup = timedelta(hours=case.fleet.setup_hours)
     s = plan.summary
     out = [
-        f"# Dispatch plan: {plan.case_name}",
+        f"# Dispatch plan: {md(plan.case_name)}",
         "",
-        f"- Network: `{plan.network}`; case file `{plan.case_file}`",
+        f"- Network: {md_code(plan.network)}; case file {md_code(plan.case_file)}",
         f"- Result: **{'feasible, every stage verified' if plan.feasible else 'NOT FEASIBLE'}**; "
         f"{plan.trucks_used} of {plan.trucks_available} trucks of {plan.rating_kw:g} kW "
         f"(pf {plan.power_factor:g}, {plan.rating_kw / plan.power_factor:g} kVA)",
@@ -90,7 +104,7 @@ def crew_orders(case: Case, dispatch: Dispatch) -> str:
         ]
         for day in sorted(by_day):
             for truck in sorted(by_day[day], key=lambda t: (len(t), t)):
-                out.append(f"| {day} | {truck} | {', '.join(by_day[day][truck])} |")
+                out.append(f"| {day} | {md(truck)} | {', '.join(by_day[day][truck])} |")
     out.append("")
     return "\n".join(out)
 
@@ -98,10 +112,10 @@ def crew_orders(case: Case, dispatch: Dispatch) -> str:
 def _stage_orders(number: int, stage: StagePlan, setup: timedelta) -> list[str]:
     start = datetime.fromisoformat(stage.start)
     out = [
-        f"## Stage {number}: {stage.name}",
+        f"## Stage {number}: {md(stage.name)}",
         "",
         f"{_when(stage.start)} to {_when(stage.end)}. Works: "
-        f"{', '.join(r.text for r in stage.out_of_service) or 'none'}.",
+        f"{', '.join(md(r.text) for r in stage.out_of_service) or 'none'}.",
         "",
     ]
     v = stage.verification
@@ -110,7 +124,7 @@ def _stage_orders(number: int, stage: StagePlan, setup: timedelta) -> list[str]:
         f"time steps ({v.load_flows} load flows)."
     )
     for violation in v.violations:
-        out.append(f"- {violation.message}")
+        out.append(f"- {md(violation.message)}")
     out.append("")
     if stage.islands:
         out += [
@@ -119,8 +133,8 @@ def _stage_orders(number: int, stage: StagePlan, setup: timedelta) -> list[str]:
         ]
         for i in stage.islands:
             out.append(
-                f"| {i.id} | {len(i.buses)} | {i.supply} | {i.design_peak_kw:,.0f} | "
-                f"{', '.join(i.trucks) or '-'} | {i.households:,} |"
+                f"| {md(i.id)} | {len(i.buses)} | {md(i.supply)} | {i.design_peak_kw:,.0f} | "
+                f"{md(', '.join(i.trucks)) or '-'} | {i.households:,} |"
             )
         out.append("")
     if stage.trucks:
@@ -145,7 +159,8 @@ def _stage_orders(number: int, stage: StagePlan, setup: timedelta) -> list[str]:
                 fuel[t] += hour["fuel_l"].get(t, 0.0)
         for t in stage.trucks:
             out.append(
-                f"| {t.id} | {t.connection_point} | {t.bus} | {t.island} | {online[t.id]:g} "
+                f"| {md(t.id)} | {md(t.connection_point)} | {t.bus} | {md(t.island)} "
+                f"| {online[t.id]:g} "
                 f"| {energy[t.id]:,.0f} | {fuel[t.id]:,.0f} |"
             )
         out.append("")
@@ -171,7 +186,7 @@ def _stage_orders(number: int, stage: StagePlan, setup: timedelta) -> list[str]:
             )
         out.append("")
     for note in stage.notes:
-        out.append(f"- note: {note}")
+        out.append(f"- note: {md(note)}")
     if stage.notes:
         out.append("")
     return out
@@ -241,7 +256,7 @@ def _stage_html(number: int, stage: StagePlan, net, case: Case) -> list[str]:
         )
         for i in stage.islands:
             out.append(
-                f"<tr><td>{i.id}</td><td>{len(i.buses)}</td><td>{i.supply}</td>"
+                f"<tr><td>{escape(i.id)}</td><td>{len(i.buses)}</td><td>{escape(i.supply)}</td>"
                 f"<td>{i.design_peak_kw:,.0f}</td><td>{escape(', '.join(i.trucks) or '-')}"
                 f"</td><td>{i.households:,}</td></tr>"
             )
@@ -253,7 +268,7 @@ def _stage_html(number: int, stage: StagePlan, net, case: Case) -> list[str]:
         for t in stage.trucks:
             out.append(
                 f"<tr><td>{escape(t.id)}</td><td>{escape(t.connection_point)}</td>"
-                f"<td>{t.bus}</td><td>{t.island}</td></tr>"
+                f"<td>{t.bus}</td><td>{escape(t.island)}</td></tr>"
             )
         out.append("</table>")
     labels = [datetime.fromisoformat(h["time"]).strftime("%d %H:%M") for h in stage.schedule]
@@ -323,17 +338,12 @@ def _stage_html(number: int, stage: StagePlan, net, case: Case) -> list[str]:
             + "".join(f"<li>{escape(x.message)}</li>" for x in v.violations)
             + "</ul>"
         )
-    table = protection_table(stage)
-    if table:
-        out.append(f"<p>{escape(table[0])}</p><table>")
-        for k, line in enumerate(table[2:-1]):
-            if k == 1:
-                continue  # the Markdown separator row
-            cells = [c.strip() for c in line.strip("|").split("|")]
-            tag = "th" if k == 0 else "td"
-            out.append(
-                "<tr>" + "".join(f"<{tag}>{escape(c.strip('*'))}</{tag}>" for c in cells) + "</tr>"
-            )
+    rows = protection_rows(stage)
+    if rows:
+        out.append(f"<p>{escape(PROTECTION_CAPTION)}</p><table>")
+        out.append("<tr>" + "".join(f"<th>{escape(c)}</th>" for c in PROTECTION_HEADER) + "</tr>")
+        for cells, _ in rows:
+            out.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>")
         out.append("</table>")
     if stage.sequence:
         out.append(

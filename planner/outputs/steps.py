@@ -5,8 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from planner.core.plan import StagePlan
+from planner.core.text import for_markdown
 
-__all__ = ["households_text", "protection_table", "step_sync", "step_text"]
+__all__ = [
+    "PROTECTION_CAPTION",
+    "PROTECTION_HEADER",
+    "households_text",
+    "protection_rows",
+    "protection_table",
+    "step_sync",
+    "step_text",
+]
 
 
 def _when(text: str) -> str:
@@ -28,22 +37,34 @@ def households_text(count: int | None) -> str:
     return f"{count:,} households, " if count else ""
 
 
-def protection_table(stage: StagePlan) -> list[str]:
-    """Fault currents of each truck island against its relays, earthing, the largest load step."""
-    rows = [i for i in stage.islands if i.protection]
-    if not rows:
-        return []
-    out = [
-        "Protection of the truck islands (IEC 60909, minimum 2-phase fault, fewest trucks online):",
-        "",
-        "| island | online | fault at bus | I''k2 kA | I'k2 kA | at delay kA | needed kA "
-        "| grid-fed kA | I''k3 max kA | earthing | load step | verdict |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for island in rows:
+PROTECTION_CAPTION = (
+    "Protection of the truck islands (IEC 60909, minimum 2-phase fault, fewest trucks online):"
+)
+PROTECTION_HEADER = (
+    "island",
+    "online",
+    "fault at bus",
+    "I''k2 kA",
+    "I'k2 kA",
+    "at delay kA",
+    "needed kA",
+    "grid-fed kA",
+    "I''k3 max kA",
+    "earthing",
+    "load step",
+    "verdict",
+)
+
+
+def protection_rows(stage: StagePlan) -> list[tuple[list[str], bool]]:
+    """Per truck island: the cells of `PROTECTION_HEADER` as plain text, and whether it fails."""
+    rows = []
+    for island in stage.islands:
+        if not island.protection:
+            continue
         p, d = island.protection or {}, island.dynamic or {}
         needed = p.get("required_at_delay_ka") or 0.0
-        verdict = {True: "passes", False: "**FAILS**", None: "not required"}[p.get("passed")]
+        verdict = {True: "passes", False: "FAILS", None: "not required"}[p.get("passed")]
         if p.get("violations") and p.get("passed") is None:
             verdict = "warning: " + "; ".join(p["violations"])
         step = (
@@ -52,25 +73,54 @@ def protection_table(stage: StagePlan) -> list[str]:
             if d.get("event")
             else "no trip event"
         )
-        out.append(
-            f"| {island.id} | {', '.join(p.get('online', []))} | {p.get('fault_bus')} "
-            f"| {p.get('ik2_min_subtransient_ka')} | {p.get('ik2_min_transient_ka')} "
-            f"| {p.get('ik2_min_at_delay_ka')} | {needed:.2f} | {p.get('grid_ik2_min_ka')} "
-            f"| {p.get('ik3_max_ka')} | {p.get('earthing') or 'none'} | {step} | {verdict} |"
-        )
+        cells = [
+            island.id,
+            ", ".join(p.get("online", [])),
+            str(p.get("fault_bus")),
+            str(p.get("ik2_min_subtransient_ka")),
+            str(p.get("ik2_min_transient_ka")),
+            str(p.get("ik2_min_at_delay_ka")),
+            f"{needed:.2f}",
+            str(p.get("grid_ik2_min_ka")),
+            str(p.get("ik3_max_ka")),
+            p.get("earthing") or "none",
+            step,
+            verdict,
+        ]
+        rows.append((cells, p.get("passed") is False))
+    return rows
+
+
+def protection_table(stage: StagePlan) -> list[str]:
+    """Fault currents of each truck island against its relays, earthing, the largest load step
+    (Markdown lines, every cell escaped: a `|` in a name cannot add a column)."""
+    rows = protection_rows(stage)
+    if not rows:
+        return []
+    out = [
+        PROTECTION_CAPTION,
+        "",
+        "| " + " | ".join(PROTECTION_HEADER) + " |",
+        "|" + "---|" * len(PROTECTION_HEADER),
+    ]
+    for cells, failed in rows:
+        shown = [for_markdown(c) for c in cells]
+        if failed:
+            shown[-1] = f"**{shown[-1]}**"
+        out.append("| " + " | ".join(shown) + " |")
     return [*out, ""]
 
 
 def step_text(step: dict) -> str:
-    """One switching step as a crew reads it."""
+    """One switching step as a crew reads it (Markdown; names escaped)."""
     problems = step.get("violations", [])
     solved = step.get("solved", {})
-    verdict = "ok" if not problems else "**" + "; ".join(problems) + "**"
-    at = f" at {step['at']}" if step.get("at") else ""
-    device = f" ({step['device']})" if step.get("device") else ""
-    detail = step_sync(step)
+    verdict = "ok" if not problems else "**" + "; ".join(for_markdown(p) for p in problems) + "**"
+    at = f" at {for_markdown(str(step['at']))}" if step.get("at") else ""
+    device = f" ({for_markdown(str(step['device']))})" if step.get("device") else ""
+    detail = for_markdown(step_sync(step))
     return (
-        f"{_when(step['time'])} **{step['action']}** {step['element']}{at}{device}"
-        f"{'; ' + detail if detail else ''} — vm {solved.get('min_vm_pu')}-"
+        f"{_when(step['time'])} **{step['action']}** {for_markdown(str(step['element']))}{at}"
+        f"{device}{'; ' + detail if detail else ''} — vm {solved.get('min_vm_pu')}-"
         f"{solved.get('max_vm_pu')} pu, {verdict}"
     )

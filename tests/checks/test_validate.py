@@ -117,13 +117,27 @@ def test_not_json(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_existing_plan_is_not_overwritten_without_force(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    (tmp_path / "plan.json").write_text("earlier")
-    result = cli("plan", CASES / "case33bw_trucks.toml", "--out", tmp_path)
+    out = tmp_path / "out"
+    assert cli("plan", CASES / "case33bw_trucks.toml", "--out", out).exit_code == 0
+    first = (out / "plan.json").read_bytes()
+    result = cli("plan", CASES / "case33bw_trucks.toml", "--out", out)
     assert result.exit_code == 2
-    assert "holds a plan already; use --force" in result.output
+    assert (
+        "holds a plan already (plan.json, schedule.csv, plan.md, report.html); use --force"
+        in result.output
+    )
+    assert (out / "plan.json").read_bytes() == first
+    assert cli("plan", CASES / "case33bw_trucks.toml", "--out", out, "--force").exit_code == 0
+    assert json.loads((out / "plan.json").read_text())["format"] == "planner.plan/1"
+
+
+def test_a_plan_the_planner_did_not_write_is_never_replaced(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "plan.json").write_text("earlier")
+    result = cli("plan", CASES / "case33bw_trucks.toml", "--out", tmp_path, "--force")
+    assert result.exit_code == 2
+    assert "plan.json was not written by planner or was changed since" in result.output
     assert (tmp_path / "plan.json").read_text() == "earlier"
-    assert cli("plan", CASES / "case33bw_trucks.toml", "--out", tmp_path, "--force").exit_code == 0
-    assert json.loads((tmp_path / "plan.json").read_text())["format"] == "planner.plan/1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.json"]
 
 
 # tampered plans: each must be refused with a finding (exit 1) or as not a valid plan (exit 2)

@@ -80,3 +80,16 @@ def test_failed_load_flow_is_a_message_not_an_exception() -> None:
     net = _net()
     net.load["p_mw"] *= 1000  # far beyond what the feeder can carry
     assert "did not converge" in run(net) or "failed" in run(net)
+
+
+@pytest.mark.parametrize("name", ["case33bw", "create_cigre_network_mv", "mv_oberrhein", "case9"])
+def test_the_start_voltage_is_the_one_pandapower_works_out(name: str) -> None:
+    """`start_voltage` replaces pandapower's queries for init="auto": the same value."""
+    from planner.grid.engine import start_voltage
+
+    net = getattr(pn, name)()
+    net.ext_grid["vm_pu"] = 1.03
+    if len(net.gen):
+        net.gen["vm_pu"] = 1.01
+    pp.runpp(net, numba=False)
+    assert start_voltage(net) == {"init_vm_pu": pytest.approx(net._options["init_vm_pu"])}

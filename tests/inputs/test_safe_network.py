@@ -83,3 +83,15 @@ def test_the_reference_network_still_loads(cli, tmp_path: Path) -> None:  # type
     result = cli("check", tmp_path / "case.toml")
     assert result.exit_code == 0, result.output
     assert "31 buses" in result.output
+
+
+def test_an_oversized_network_file_is_refused_unread(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    with (tmp_path / "net.json").open("wb") as handle:  # sparse: nothing is really written
+        handle.truncate(600 * 2**20)
+    (tmp_path / "case.toml").write_text(CASE)
+    result = cli("check", tmp_path / "case.toml")
+    assert result.exit_code == 2
+    assert (
+        "network file 'net.json' has 629,145,600 bytes, more than the 536,870,912 a network "
+        "file may have" in result.output
+    )
