@@ -291,6 +291,7 @@ def plan(case: str, out_dir: str, force: bool) -> None:
 
 def _print_plan(name: str, result: Any, written: list[Path]) -> None:
     from planner.outputs.benefit import benefit_text
+    from planner.outputs.optimality import optimality_text
 
     _say(
         f"plan for {name!r}: {'feasible' if result.feasible else 'INFEASIBLE'}, "
@@ -320,6 +321,7 @@ def _print_plan(name: str, result: Any, written: list[Path]) -> None:
         f"{s['truck_energy_kwh']:,.0f} kWh, fuel {s['fuel_l']:,.0f} L"
     )
     _say(f"  benefit: {benefit_text(s)}")
+    _say(f"  trucks: {optimality_text(s['optimality'], result.trucks_used)}")
     for warning in result.warnings:
         _say(f"  warning: {warning}")
     for path in written:

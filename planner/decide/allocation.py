@@ -16,11 +16,14 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from planner.decide.fleet import Availability
 from planner.grid.topology import Graph
 
 __all__ = ["IslandNeed", "allocate", "point_costs", "trucks_needed"]
 
 CROWDING = 0.5  # extra secondary cost of each further truck at the same point
+MOVE = 1.0  # extra secondary cost of a truck that drives to its point for the stage
+FRESH = 0.5  # cost of a truck from the depot: fewer distinct trucks before fewer moves
 
 
 @dataclass(frozen=True)
@@ -69,8 +72,16 @@ def point_costs(
     return {p: (float(m) / top if top > 0 else 0.0) for p, m in zip(points, moments, strict=True)}
 
 
-def allocate(needs: list[IslandNeed], fleet: int) -> dict[int, list[int]] | None:
-    """Buses for each island's trucks (one entry per truck), or None when no allocation exists."""
+def allocate(
+    needs: list[IslandNeed], fleet: int, where: Availability | None = None
+) -> dict[int, list[int]] | None:
+    """Buses for each island's trucks (one entry per truck), or None when no allocation exists.
+
+    With `where` (the fleet as the stage finds it) a truck standing at a point stays there
+    first; others may only go where trucks can reach in time: used trucks that can move, or
+    trucks from the depot, which cost `FRESH` each (fewest distinct trucks over the works),
+    and every move costs a little (fewest moves).
+    """
     slots: list[tuple[int, int, int, float]] = []  # (island key, bus, k-th truck there, cost)
     for need in needs:
         for bus, bays, cost in need.points:
@@ -82,37 +93,57 @@ def allocate(needs: list[IslandNeed], fleet: int) -> dict[int, list[int]] | None
         return None
     n = len(slots)
     max_bays = max(b for need in needs for _, b, _ in need.points) if slots else 1
-    eps = 0.5 / (n * (1.0 + CROWDING * max_bays))
-    c = np.array([1.0 + eps * (cost + CROWDING * k) for _, _, k, cost in slots])
+    eps = 0.5 / (n * (1.0 + CROWDING * max_bays + MOVE))
+    standing = where.standing if where is not None else {}
+    # a slot a standing truck fills: 0 none, 1 one that cannot leave, 2 one that could move
+    stays = [
+        (0 if k >= len(standing.get(bus, ())) else 1 + standing[bus][k]) for _, bus, k, _ in slots
+    ]
+    c = np.array(
+        [
+            1.0 + eps * (cost + CROWDING * k + (MOVE if stay == 0 and where else 0.0))
+            for (_, _, k, cost), stay in zip(slots, stays, strict=True)
+        ]
+        + ([FRESH] if where is not None else [])
+    )
+    width = n + (1 if where is not None else 0)  # the last column: trucks from the depot
     rows: list[np.ndarray] = []
     lower: list[float] = []
     upper: list[float] = []
+
+    def row(values: list[float] | np.ndarray, low: float, high: float) -> None:
+        full = np.zeros(width)
+        full[: len(values)] = values
+        rows.append(full)
+        lower.append(low)
+        upper.append(high)
+
     for need in needs:
-        rows.append(np.array([1.0 if s[0] == need.key else 0.0 for s in slots]))
-        lower.append(need.trucks)
-        upper.append(np.inf)
-    rows.append(np.ones(n))
-    lower.append(0)
-    upper.append(fleet)
+        row(np.array([1.0 if s[0] == need.key else 0.0 for s in slots]), need.trucks, np.inf)
+    row(np.ones(n), 0, fleet)
+    if where is not None:  # moves and movable stayers <= used movable trucks + depot trucks
+        moving = np.array([1.0 if stay != 1 else 0.0 for stay in stays] + [-1.0])
+        row(moving, -np.inf, where.movable_used)
     index = {(s[0], s[1], s[2]): i for i, s in enumerate(slots)}
     for (key, bus, k), i in index.items():
         j = index.get((key, bus, k + 1))
         if j is not None:  # the (k+1)-th truck at a point only after the k-th
-            row = np.zeros(n)
-            row[i], row[j] = 1.0, -1.0
-            rows.append(row)
-            lower.append(0)
-            upper.append(np.inf)
+            order = np.zeros(n)
+            order[i], order[j] = 1.0, -1.0
+            row(order, 0, np.inf)
+    high = np.ones(width)
+    if where is not None:
+        high[-1] = where.fresh
     result = milp(
         c,
         constraints=LinearConstraint(np.array(rows), lower, upper),
-        integrality=np.ones(n),
-        bounds=Bounds(0, 1),
+        integrality=np.ones(width),
+        bounds=Bounds(0, high),
     )
     if result.status != 0 or result.x is None:
         return None
     out: dict[int, list[int]] = {need.key: [] for need in needs}
-    for value, (key, bus, _, _) in zip(result.x, slots, strict=True):
+    for value, (key, bus, _, _) in zip(result.x[:n], slots, strict=True):
         if value > 0.5:
             out[key].append(bus)
     return {key: sorted(buses) for key, buses in out.items()}

@@ -11,7 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-__all__ = ["FleetState"]
+__all__ = ["Availability", "FleetState"]
+
+
+@dataclass(frozen=True)
+class Availability:
+    """What the fleet offers a stage starting at some time: trucks standing at buses (free by
+    then; `movable` if they could also reach another bus), used trucks that can move in time,
+    and trucks never used yet (at the depot, free to go anywhere)."""
+
+    standing: dict[int, tuple[bool, ...]]  # bus -> movable flag of each truck standing there
+    movable_used: int
+    fresh: int
 
 
 @dataclass
@@ -27,13 +38,33 @@ class FleetState:
     def ids(self) -> list[str]:
         return [f"T{i + 1}" for i in range(max(self.size, 0))]
 
+    def availability(self, start: datetime) -> Availability:
+        setup = timedelta(hours=self.setup_hours)
+        standing: dict[int, list[bool]] = {}
+        movable_used = 0
+        for truck in self.ids:
+            if truck not in self.bus:
+                continue
+            free = self.free_from[truck]
+            if free > start:
+                continue  # still busy in an overlapping stage
+            movable = free + setup <= start
+            movable_used += movable
+            standing.setdefault(self.bus[truck], []).append(movable)
+        return Availability(
+            {bus: tuple(sorted(flags)) for bus, flags in standing.items()},
+            movable_used,
+            sum(1 for t in self.ids if t not in self.bus),
+        )
+
     def assign(self, start: datetime, buses: list[int]) -> tuple[list[str], list[str]]:
         """Truck ids for trucks needed at `buses` from `start`, and problems of timing."""
         setup = timedelta(hours=self.setup_hours)
         free = [t for t in self.ids if t not in self.free_from or self.free_from[t] <= start]
         chosen: list[str | None] = [None] * len(buses)
         for i, bus in enumerate(buses):  # a truck already standing at the bus stays there
-            stay = next((t for t in free if self.bus.get(t) == bus), None)
+            here = [t for t in free if self.bus.get(t) == bus]  # the least movable stays
+            stay = max(here, key=lambda t: self.free_from[t], default=None)
             if stay is not None:
                 chosen[i] = stay
                 free.remove(stay)
@@ -41,9 +72,10 @@ class FleetState:
         for i, bus in enumerate(buses):
             if chosen[i] is not None:
                 continue
-            movable = [
-                t for t in free if t not in self.free_from or self.free_from[t] + setup <= start
-            ]
+            movable = sorted(  # a truck already out before one from the depot
+                (t for t in free if t not in self.free_from or self.free_from[t] + setup <= start),
+                key=lambda t: t not in self.bus,
+            )
             if movable:
                 chosen[i] = movable[0]
                 free.remove(movable[0])

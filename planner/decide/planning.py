@@ -224,16 +224,21 @@ def _stage_progress(
 
 
 def plan_stage(
-    ctx: StageContext, fleet: FleetState | None = None, progress: Progress | None = None
+    ctx: StageContext,
+    fleet: FleetState | None = None,
+    progress: Progress | None = None,
+    follow: frozenset[int] = frozenset(),
 ) -> tuple[StagePlan, StageCheck]:
     """Transfer, then trucks, verified; more trucks where the load flow proves the bound short.
 
     When full verification finds the grid outside its limits at an hour the transfer screening
-    did not look at, that hour joins the screening and the stage is planned again.
+    did not look at, that hour joins the screening and the stage is planned again. `follow`
+    are connection points a stage starting too soon after this one for a truck to move will
+    need: a truck placed there can stay for it, so they are preferred among equals.
     """
     extra_groups: tuple[StepGroup, ...] = ()
     for _ in range(MAX_ROUNDS):
-        plan, check = _plan_with_screening(ctx, extra_groups, fleet, progress)
+        plan, check = _plan_with_screening(ctx, extra_groups, fleet, progress, follow)
         grid_times = {
             v.time for v in check.verification.violations if not v.island and v.kind in GRID_KINDS
         }
@@ -253,6 +258,7 @@ def _plan_with_screening(
     extra_groups: tuple[StepGroup, ...],
     fleet_state: FleetState | None,
     progress: Progress | None,
+    follow: frozenset[int],
 ) -> tuple[StagePlan, StageCheck]:
     case, stage = ctx.case, ctx.stage
     fleet = case.fleet
@@ -275,10 +281,14 @@ def _plan_with_screening(
     extra_violations: list[Violation] = []
     for _ in range(MAX_ROUNDS):
         needs = [
-            IslandNeed(k, info.points, n)
+            IslandNeed(
+                k, tuple((b, bays, cost - (b in follow)) for b, bays, cost in info.points), n
+            )
             for k, (info, n) in enumerate(zip(infos, counts, strict=True))
         ]
-        alloc = allocate(needs, fleet.trucks)
+        alloc = allocate(needs, fleet.trucks, fleet_state.availability(stage.start))
+        if alloc is None:  # no placement the fleet can reach in time: the timing is reported
+            alloc = allocate(needs, fleet.trucks)
         if alloc is None:
             alloc = _best_effort(infos, counts, fleet.trucks)
             extra_violations = _shortfalls(infos, counts, fleet, ids)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 from typing import Any
 
 from planner.checks.stage import StageCheck
@@ -10,11 +11,12 @@ from planner.checks.validation import profile_sha256
 from planner.core.plan import Plan, StagePlan, Supply
 from planner.core.version import __version__
 from planner.decide.fleet import FleetState
+from planner.decide.optimality import optimality, stage_bounds
 from planner.decide.planning import Progress, plan_stage
 from planner.dispatch.schedule import FleetHour, Refuel, fleet_timeline, stage_schedule
 from planner.dispatch.sequence import switching_sequence
 from planner.grid.context import StageContext
-from planner.inputs.case import Case
+from planner.inputs.case import Case, Stage
 from planner.inputs.profiles import step_hours
 
 __all__ = ["Dispatch", "plan_case", "plan_dispatch"]
@@ -36,10 +38,12 @@ def plan_dispatch(case: Case, progress: Progress | None = None) -> Dispatch:
     fleet = FleetState(case.fleet.trucks, case.fleet.setup_hours)
     order = sorted(range(len(case.stages)), key=lambda i: case.stages[i].start)
     done: dict[int, tuple[StagePlan, StageCheck, StageContext]] = {}
-    for i in order:
+    points = frozenset(p.bus.index for p in case.connection_points)
+    for at, i in enumerate(order):
         stage = case.stages[i]
         ctx = StageContext.build(case, stage)
-        plan, check = plan_stage(ctx, fleet, progress)
+        follow = _points_to_stay_for(case, stage, [case.stages[j] for j in order[at + 1 :]], points)
+        plan, check = plan_stage(ctx, fleet, progress, follow)
         fleet.commit(stage.end, [(t.id, t.bus) for t in check.trucks])
         if progress:
             progress(f"{stage.name}: switching sequence", 0, 1)
@@ -62,25 +66,43 @@ def plan_dispatch(case: Case, progress: Progress | None = None) -> Dispatch:
     checks = [done[i][1] for i in range(len(case.stages))]
     contexts = [done[i][2] for i in range(len(case.stages))]
     rows, refuels = fleet_timeline(case, list(zip(case.stages, checks, strict=True)))
+    summary = _summary(case, stages, contexts, checks, rows, refuels)
+    feasible = all(s.verification.passed for s in stages)
+    trucks_used = len({t.id for s in stages for t in s.trucks})
+    bounds = [stage_bounds(ctx, s.switching) for ctx, s in zip(contexts, stages, strict=True)]
+    summary["optimality"] = optimality(trucks_used, feasible, bounds)
     result = Plan(
         planner_version=__version__,
         case_name=case.name,
         case_file=case.file,
         network=case.network.source,
-        feasible=all(s.verification.passed for s in stages),
+        feasible=feasible,
         trucks_available=case.fleet.trucks,
-        trucks_used=len({t.id for s in stages for t in s.trucks}),
+        trucks_used=trucks_used,
         rating_kw=case.fleet.rating_kw,
         power_factor=case.fleet.power_factor,
         stages=tuple(stages),
         case_sha256=case.sha256,
         network_sha256=case.network.sha256,
         profile_sha256=profile_sha256(case) or "",
-        summary=_summary(case, stages, contexts, checks, rows, refuels),
+        summary=summary,
         refuelling=tuple(r.as_json() for r in refuels),
         warnings=case.network_warnings,
     )
     return Dispatch(result, tuple(contexts), tuple(checks), tuple(rows), tuple(refuels))
+
+
+def _points_to_stay_for(
+    case: Case, stage: Stage, later: list[Stage], points: frozenset[int]
+) -> frozenset[int]:
+    """Connection points that stages starting within `setup_hours` of `stage`'s end need: a
+    truck cannot drive there in time, but one placed there now can stay."""
+    setup = timedelta(hours=case.fleet.setup_hours)
+    found: set[int] = set()
+    for other in later:
+        if stage.end <= other.start < stage.end + setup:
+            found |= StageContext.cut_off_by(case, other) & points
+    return frozenset(found)
 
 
 def plan_case(case: Case, progress: Progress | None = None) -> Plan:

@@ -15,6 +15,7 @@ from planner.inputs.case import Case
 from planner.inputs.profiles import step_hours
 from planner.outputs.benefit import benefit_text, customer_hours_text
 from planner.outputs.drawing import line_chart, network_svg
+from planner.outputs.optimality import optimality_text
 from planner.outputs.steps import (
     PROTECTION_CAPTION,
     PROTECTION_HEADER,
@@ -80,6 +81,7 @@ def crew_orders(case: Case, dispatch: Dispatch) -> str:
         f"(pf {plan.power_factor:g}, {plan.rating_kw / plan.power_factor:g} kVA)",
         f"- Households kept supplied: {s['households_kept_supplied']:,}",
         f"- Benefit: {benefit_text(s)}",
+        f"- Trucks: {optimality_text(s['optimality'], plan.trucks_used)}",
         f"- Truck energy {s['truck_energy_kwh']:,.0f} kWh, fuel {s['fuel_l']:,.0f} L, "
         f"{s['refuels']} refuels, {s['truck_running_hours']:,} truck-hours running",
         "",
