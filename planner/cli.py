@@ -21,7 +21,7 @@ from planner.core.text import for_terminal
 from planner.core.version import __version__
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
-EXIT_PIPE = 141  # as a shell reports a command ended by SIGPIPE
+EXIT_PIPE = 0  # `planner ... | head`: the reader has what it wanted
 
 
 def _say(*lines: str, err: bool = False) -> None:
@@ -47,16 +47,17 @@ def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except InputError as exc:  # a head line, then one line per problem
-            head = str(exc).partition("\n")[0]
-            _say(f"error: {head}", *(f"  - {p}" for p in exc.problems), err=True)
-            sys.exit(EXIT_INPUT)
-        except OutputError as exc:
-            _say(f"error: {exc}", err=True)
-            sys.exit(EXIT_INPUT)
         except PlannerError as exc:
-            _say(f"error: {exc}", err=True)
-            sys.exit(EXIT_VIOLATIONS)
+            if kwargs.get("as_json"):  # machines get the error on stdout too
+                from planner.outputs.summaries import dumps, error_summary
+
+                click.echo(dumps(error_summary(exc)))
+            if isinstance(exc, InputError):  # a head line, then one line per problem
+                head = str(exc).partition("\n")[0]
+                _say(f"error: {head}", *(f"  - {p}" for p in exc.problems), err=True)
+            else:
+                _say(f"error: {exc}", err=True)
+            sys.exit(EXIT_INPUT if isinstance(exc, InputError | OutputError) else EXIT_VIOLATIONS)
         except KeyboardInterrupt:
             click.echo(
                 "\ninterrupted: nothing was written, earlier outputs are unchanged", err=True
@@ -107,10 +108,21 @@ def _load(case_path: str):
 
 @main.command()
 @click.argument("case", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
 @_friendly
-def check(case: str) -> None:
+def check(case: str, as_json: bool) -> None:
     """Check a case file against its network and print a summary."""
+    from planner.decide.affected import affected_area, area_warnings
+
     c = _load(case)
+    needs = area_warnings(affected_area(c))
+    if as_json:
+        from planner.outputs.summaries import check_summary, dumps
+
+        summary = check_summary(c)
+        summary["warnings"] += needs
+        click.echo(dumps(summary))
+        return
     net = c.network.net
     _say(f"case {c.name!r}: valid ({c.file})")
     _say(
@@ -126,7 +138,7 @@ def check(case: str) -> None:
         f"{c.loads.profile}, margin {c.loads.margin:g}"
     )
     _say(f"  stages    {len(c.stages)}")
-    for warning in c.network_warnings:
+    for warning in (*c.network_warnings, *needs):
         _say(f"  warning   {warning}")
     for s in c.stages:
         works = ", ".join(r.text for r in s.out_of_service) or "nothing"
@@ -255,8 +267,9 @@ def _inputs_of(case: Any) -> list[Path]:
     help="Directory for plan.json, schedule.csv, plan.md and report.html.",
 )
 @click.option("--force", is_flag=True, help="Replace an earlier plan in --out.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON for machines.")
 @_friendly
-def plan(case: str, out_dir: str, force: bool) -> None:
+def plan(case: str, out_dir: str, force: bool, as_json: bool) -> None:
     """Plan transfers and trucks for every stage, verify every hour and write the dispatch."""
     from planner.dispatch.pipeline import plan_dispatch
     from planner.dispatch.schedule import to_csv
@@ -280,7 +293,12 @@ def plan(case: str, out_dir: str, force: bool) -> None:
         }
         try:
             written = target.commit(files)
-            _print_plan(c.name, result, written)
+            if as_json:
+                from planner.outputs.summaries import dumps, plan_summary
+
+                click.echo(dumps(plan_summary(result, written)))
+            else:
+                _print_plan(c.name, result, written)
         except KeyboardInterrupt:
             if not target.committed:
                 raise
@@ -331,13 +349,19 @@ def _print_plan(name: str, result: Any, written: list[Path]) -> None:
 @main.command()
 @click.argument("case", type=click.Path(dir_okay=False))
 @click.argument("plan_file", metavar="PLAN", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON for machines.")
 @_friendly
-def validate(case: str, plan_file: str) -> None:
+def validate(case: str, plan_file: str, as_json: bool) -> None:
     """Re-verify a plan file (hand-edited or from elsewhere) against its case."""
     from planner.checks.validation import validate_file
 
     c = _load(case)
     report = validate_file(c, plan_file)
+    if as_json:
+        from planner.outputs.summaries import dumps, validate_summary
+
+        click.echo(dumps(validate_summary(report, plan_file)))
+        sys.exit(EXIT_OK if report.passed else EXIT_VIOLATIONS)
     _say(f"plan {plan_file} for {c.name!r}: {'holds' if report.passed else 'DOES NOT HOLD'}")
     for name, verification in report.verifications():
         _print_verification(name, verification)

@@ -12,7 +12,7 @@ from planner.grid.context import StageContext
 from planner.grid.topology import build_graph, islands_of
 from planner.inputs.case import Case, Reserve
 
-__all__ = ["AffectedIsland", "StageArea", "affected_area"]
+__all__ = ["AffectedIsland", "StageArea", "affected_area", "area_warnings"]
 
 
 @dataclass(frozen=True)
@@ -128,3 +128,23 @@ def affected_area(case: Case) -> list[StageArea]:
             StageArea(stage.name, stage.start.isoformat(), stage.end.isoformat(), tuple(islands))
         )
     return areas
+
+
+def area_warnings(areas: list[StageArea]) -> list[str]:
+    """What `planner check` flags before any planning: cut-off protected load that no truck
+    can reach (no connection point in its island), and whether a tie could still carry it."""
+    out = []
+    for area in areas:
+        for island in area.islands:
+            if island.protected_kw <= 0 or island.connection_points:
+                continue
+            what = (
+                f"stage {area.name!r}: island {island.id} ({len(island.buses)} buses, "
+                f"{island.protected_kw:,.0f} kW protected design peak) has no connection point "
+                "for trucks"
+            )
+            if island.ties:
+                out.append(f"{what}: only a transfer through {', '.join(island.ties)} can carry it")
+            else:
+                out.append(f"{what} and no tie: its protected load cannot be kept supplied")
+    return out

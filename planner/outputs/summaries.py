@@ -1,0 +1,119 @@
+"""What `--json` prints: each command's result as one JSON object (schemas in README).
+
+Names are kept as given; the JSON is printed ASCII-only, so no control character or bidi mark
+reaches a terminal raw.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from planner.checks.validation import Report
+from planner.core.errors import InputError, PlannerError
+from planner.core.plan import Plan
+from planner.inputs.case import Case
+
+__all__ = ["check_summary", "dumps", "error_summary", "plan_summary", "validate_summary"]
+
+
+def dumps(data: dict[str, Any] | list[Any]) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=True, allow_nan=False)
+
+
+def check_summary(case: Case) -> dict[str, Any]:
+    net, fleet = case.network.net, case.fleet
+    return {
+        "case": case.name,
+        "file": case.file,
+        "valid": True,
+        "network": {
+            "source": case.network.source,
+            "buses": len(net.bus),
+            "lines": len(net.line),
+            "transformers": len(net.trafo),
+            "switches": len(net.switch),
+            "loads": len(net.load),
+        },
+        "fleet": {
+            "trucks": fleet.trucks,
+            "rating_kw": fleet.rating_kw,
+            "rating_kva": fleet.rating_kva,
+            "reserve": str(fleet.reserve),
+        },
+        "connection_points": [{"bus": p.bus.text, "bays": p.bays} for p in case.connection_points],
+        "loads": {
+            "protected": len(case.loads.protected),
+            "total": len(net.load),
+            "profile": case.loads.profile,
+            "margin": case.loads.margin,
+        },
+        "stages": [
+            {
+                "name": s.name,
+                "start": s.start.isoformat(),
+                "end": s.end.isoformat(),
+                "hours": s.hours,
+                "out_of_service": [r.text for r in s.out_of_service],
+            }
+            for s in case.stages
+        ],
+        "warnings": list(case.network_warnings),
+    }
+
+
+def plan_summary(plan: Plan, written: list[Path]) -> dict[str, Any]:
+    return {
+        "case": plan.case_name,
+        "feasible": plan.feasible,
+        "trucks_used": plan.trucks_used,
+        "trucks_available": plan.trucks_available,
+        "stages": [
+            {
+                "name": s.name,
+                "passed": s.verification.passed,
+                "outage_free": s.outage_free,
+                "islands": [
+                    {"id": i.id, "supply": str(i.supply), "trucks": list(i.trucks)}
+                    for i in s.islands
+                ],
+                "violations": [v.as_json() for v in s.verification.violations],
+            }
+            for s in plan.stages
+        ],
+        "summary": plan.summary,
+        "warnings": list(plan.warnings),
+        "written": [str(p) for p in written],
+    }
+
+
+def validate_summary(report: Report, plan_file: str) -> dict[str, Any]:
+    return {
+        "plan": plan_file,
+        "holds": report.passed,
+        "stages": [
+            {
+                "name": name,
+                "passed": v.passed,
+                "violations": [x.as_json() for x in v.violations],
+            }
+            for name, v in report.verifications()
+        ],
+        "plan_violations": [v.as_json() for v in report.plan_violations],
+    }
+
+
+def error_summary(exc: PlannerError) -> dict[str, Any]:
+    """An error as JSON: what kind, the head line, and each problem with its place."""
+    if isinstance(exc, InputError):
+        return {
+            "error": {
+                "kind": exc.kind,
+                "message": str(exc).partition("\n")[0],
+                "problems": [
+                    {"file": p.file, "key": p.key, "message": p.message} for p in exc.problems
+                ],
+            }
+        }
+    return {"error": {"kind": type(exc).__name__, "message": str(exc), "problems": []}}
