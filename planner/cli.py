@@ -9,6 +9,7 @@ import functools
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -368,3 +369,12 @@ def validate(case: str, plan_file: str, as_json: bool) -> None:
     for v in report.plan_violations:
         _say(f"  plan: {v.kind}: {v.message}")
     sys.exit(EXIT_OK if report.passed else EXIT_VIOLATIONS)
+
+
+def run() -> None:
+    """The `planner` command: `main`, with Ctrl-C ignored once it has finished, so a late
+    Ctrl-C cannot print a traceback while Python shuts down."""
+    try:
+        main()
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -105,17 +104,29 @@ def test_perturbed_networks_end_in_a_plan_or_a_planner_error(tmp_path_factory, c
         assert any(s["verification"]["violations"] for s in data["stages"])
 
 
+# The child reports its own high-water mark: the kernel's ru_maxrss of a child also counts the
+# forking pytest process's memory at the fork, which grows with the test suite.
+_PEAK = """
+import atexit, runpy, sys
+def report():
+    status = open("/proc/self/status").read()
+    sys.stderr.write("\\nPEAK_KB " + status.split("VmHWM:")[1].split()[0] + "\\n")
+atexit.register(report)
+sys.argv = ["planner", *sys.argv[1:]]
+runpy.run_module("planner", run_name="__main__", alter_sys=True)
+"""
+
+
 def _peak_mb(args: list[str]) -> tuple[int, float, str]:
-    child = subprocess.Popen(
-        [sys.executable, "-m", "planner", *args],
+    child = subprocess.run(
+        [sys.executable, "-c", _PEAK, *args],
         cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        capture_output=True,
         text=True,
+        timeout=3000,
     )
-    _, status, usage = os.wait4(child.pid, 0)
-    out = child.stdout.read() + child.stderr.read()  # type: ignore[union-attr]
-    return os.waitstatus_to_exitcode(status), usage.ru_maxrss / 1024, out
+    out, _, peak = (child.stdout + child.stderr).rpartition("PEAK_KB ")
+    return child.returncode, int(peak.split()[0]) / 1024, out
 
 
 def test_dozens_of_stages_plan_with_bounded_memory(tmp_path: Path) -> None:
@@ -141,7 +152,7 @@ def test_dozens_of_stages_plan_with_bounded_memory(tmp_path: Path) -> None:
     assert code in (0, 1), out
     plan = json.loads((tmp_path / "out" / "plan.json").read_text())
     assert len(plan["stages"]) == 36
-    assert peak_mb < 1000, f"peak memory {peak_mb:.0f} MB"
+    assert peak_mb < 500, f"peak memory {peak_mb:.0f} MB"  # about 250 MB measured
 
 
 def test_a_network_of_thousands_of_buses_plans_with_bounded_memory(tmp_path: Path) -> None:

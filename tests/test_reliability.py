@@ -51,7 +51,10 @@ def test_broken_network_is_refused_with_the_exact_problem(name: str, tmp_path: P
     fault = NETWORKS["faults"][name]
     net = getattr(pn, NETWORKS["base"])()
     for table, index, field, value in fault.get("set", []):
-        net[table].at[index, field] = math.nan if value == "nan" else value
+        if table == "net":  # one of the network's own numbers
+            net[field] = value
+        else:
+            net[table].at[index, field] = math.nan if value == "nan" else value
     for table, index in fault.get("drop", []):
         net[table] = net[table].drop(index)
     for table, column in fault.get("drop_column", []):

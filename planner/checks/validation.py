@@ -169,6 +169,12 @@ def _digests(r: Reader, meta: Any, case: Case) -> None:
     profile = profile_sha256(case)
     if profile is not None:
         wanted.append(("profile_sha256", "load profile", profile))
+    elif meta.get("profile_sha256") not in (None, ""):
+        r.error(
+            "case.profile_sha256",
+            f"the plan was made with a CSV load profile, {case.file} has none; plan again or "
+            "validate against the case it was made for",
+        )
     for key, what, digest in wanted:
         said = meta.get(key)
         if said is None or said == "":
@@ -240,6 +246,20 @@ def validate(case: Case, data: dict[str, Any], file: str = "plan.json") -> Repor
         r.error("fleet", f"expected an object with trucks_used, got {shown(fleet)}")
     elif not isinstance(used, int) or isinstance(used, bool) or used < 0:
         r.error("fleet.trucks_used", f"expected a whole number of trucks, got {shown(used)}")
+    if isinstance(fleet, dict):  # what the fleet's trucks are is the case's to say
+        for key, want in (
+            ("rating_kw", case.fleet.rating_kw),
+            ("power_factor", case.fleet.power_factor),
+        ):
+            given: Any = fleet.get(key)
+            if given is None:
+                continue
+            number = isinstance(given, int | float) and not isinstance(given, bool)
+            if not number or not math.isclose(float(given), want):
+                r.error(
+                    join_key("fleet", key),
+                    f"the case's fleet says {want:g}, the plan says {shown(given)}",
+                )
     if r.problems:
         raise PlanFileError(r.problems)
     checks = []

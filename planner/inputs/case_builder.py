@@ -144,6 +144,8 @@ class CaseBuilder:
             errors, warnings = check_network(self.network.net, self.network.source)
             r.problems.extend(errors)
             self.network_ok = not errors
+            if errors:  # the rest of the case is not read against a network in doubt
+                self.network = None
         limits = self._limits(data)
         fleet = self._fleet(data, limits)
         points = read_points(self, data)

@@ -45,4 +45,6 @@ def load_case(path: str | Path) -> Case:
         raise fail(f"not valid TOML: {exc}") from exc
     except RecursionError as exc:
         raise fail("not valid TOML: arrays or tables nested too deeply") from exc
+    except ValueError as exc:  # Python refuses to read whole numbers of over 4,300 digits
+        raise fail("not valid TOML: a number too long to read") from exc
     return CaseBuilder(file, path.parent, hashlib.sha256(raw).hexdigest()).build(data)

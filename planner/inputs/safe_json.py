@@ -4,7 +4,8 @@ pandapower's `from_json` imports the module an object's `_module` field names be
 checks, and lets pandas read a DataFrame's `_object` string, which may name a file or a URL. A
 network file comes from other people, so its JSON is checked first: every object must be one of
 the few types a network consists of (the net itself, DataFrames and Series) and every table's data
-must be inline JSON text. Only then is it handed to pandapower (which keeps its own dtype and
+must be inline JSON text of plain values (no object in a cell: pandapower would build whatever
+it names). Only then is it handed to pandapower (which keeps its own dtype and
 format handling). Anything else is refused, without echoing what the file says.
 """
 
@@ -43,6 +44,8 @@ def check_pandapower_json(text: str) -> None:
         "pandapowerNet",
     ):
         raise UnsafeNetwork("not a pandapower network (expected a pandapowerNet object)")
+    if not isinstance(data.get("_object"), dict):  # a string would be parsed again, unchecked
+        raise UnsafeNetwork("the network's content is not an inline JSON object")
     _walk(data, "network")
 
 
@@ -63,6 +66,27 @@ def _walk(value: Any, where: str) -> None:
                 raw = item.get("_object")
                 if not isinstance(raw, str) or not raw.lstrip().startswith(("{", "[")):
                     raise UnsafeNetwork(f"{at}: a table whose data is not inline JSON")
+                _plain_table(raw, at)
                 continue
         for key, child in item.items():
             stack.append((child, f"{at}.{key}" if at != "network" else str(key)))
+
+
+def _plain_table(raw: str, at: str) -> None:
+    """A table's inline JSON may hold only plain values: pandapower turns any object in it
+    (a cell like `{"_module": ..., "_class": ...}`) into whatever that names."""
+    try:
+        table = json.loads(raw)
+    except RecursionError as exc:
+        raise UnsafeNetwork(f"{at}: the table's JSON is nested too deeply") from exc
+    except json.JSONDecodeError as exc:
+        raise UnsafeNetwork(f"{at}: the table's data is not valid JSON") from exc
+    stack = [table]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            if "_module" in item or "_class" in item or "_object" in item:
+                raise UnsafeNetwork(f"{at}: a table cell holds an object, not a plain value")
+            stack.extend(item.values())

@@ -12,6 +12,7 @@ import pandas as pd
 
 from planner.core.errors import Problem
 from planner.core.refs import ref_for
+from planner.inputs.net_shape import check_shape
 from planner.inputs.network import BUS_COLUMNS
 from planner.inputs.schema import shown
 
@@ -29,6 +30,8 @@ _NUMBERS = {
         ("c_nf_per_km", "nonneg", 1e7),
         ("max_i_ka", "pos", 1e6),
         ("parallel", "pos", 1000.0),
+        ("df", "pos", 1.0),
+        ("g_us_per_km", "nonneg", 1e4),
     ),
     "trafo": (
         ("sn_mva", "pos", 1e6),
@@ -39,10 +42,22 @@ _NUMBERS = {
         ("pfe_kw", "nonneg", 1e6),
         ("i0_percent", "nonneg", 1e4),
     ),
-    "load": (("p_mw", "num", 1e5), ("q_mvar", "num", 1e5), ("scaling", "nonneg", 1000.0)),
+    "load": (
+        ("p_mw", "num", 1e5),
+        ("q_mvar", "num", 1e5),
+        ("scaling", "nonneg", 1000.0),
+        *((f"const_{k}_percent", "nonneg", 100.0) for k in ("z_p", "i_p", "z_q", "i_q", "z", "i")),
+        ("sn_mva", "nonneg", 1e5),
+    ),
     "sgen": (("p_mw", "num", 1e5), ("q_mvar", "num", 1e5), ("scaling", "nonneg", 1000.0)),
-    "ext_grid": (("vm_pu", "pos", 2.0),),
+    "ext_grid": (("vm_pu", "pos", 2.0), ("va_degree", "num", 360.0)),
 }
+# columns pandapower fills with a default where a network leaves them empty
+_OPTIONAL = frozenset(
+    {"df", "g_us_per_km", "va_degree", "parallel", "c_nf_per_km", "pfe_kw", "i0_percent"}
+    | {"sn_mva"}
+    | {f"const_{k}_percent" for k in ("z_p", "i_p", "z_q", "i_q", "z", "i")}
+)
 _RULES = {
     "pos": ("must be a number greater than 0", lambda v: v > 0),
     "nonneg": ("must be a number of 0 or more", lambda v: v >= 0),
@@ -93,6 +108,39 @@ def _numbers(column: pd.Series) -> np.ndarray:
     )
 
 
+def _check_pairs(net: pp.pandapowerNet, error) -> None:
+    """Values that are wrong together: a line from a bus to itself, a load whose constant
+    impedance and current shares pass 100 % (pandapower refuses it mid-run)."""
+    if len(net.line):
+        line = net.line
+        for index in line.index[(line.from_bus == line.to_bus).to_numpy()]:
+            error(
+                "line",
+                int(index),
+                "to_bus",
+                "is its from_bus: a line joins two buses",
+                line.at[index, "to_bus"],
+            )
+    if len(net.load):
+        load = net.load
+        for p_or_q in ("p", "q"):
+            parts = [
+                c
+                for c in (f"const_z_{p_or_q}_percent", f"const_i_{p_or_q}_percent")
+                if c in load.columns
+            ]
+            if len(parts) == 2:
+                total = load[parts[0]].fillna(0) + load[parts[1]].fillna(0)
+                for index in load.index[(total > 100).to_numpy()]:
+                    error(
+                        "load",
+                        int(index),
+                        parts[0],
+                        f"plus {parts[1]} must be at most 100 %",
+                        float(total[index]),
+                    )
+
+
 def _is_flag(value: object) -> bool:
     if isinstance(value, bool | np.bool_):
         return True
@@ -111,6 +159,9 @@ def check_network(net: pp.pandapowerNet, source: str) -> tuple[list[Problem], li
         got = "" if value is None else f", got {shown(value)}"
         problems.append(Problem(source, f"{ref}.{field}", f"{message}{got}"))
 
+    problems += check_shape(net, source)
+    if problems:  # every later check reads these tables and columns
+        return problems, warnings
     _check_flags(net, error)
     if problems:  # later checks read these columns
         return problems, warnings
@@ -159,6 +210,8 @@ def check_network(net: pp.pandapowerNet, source: str) -> tuple[list[Problem], li
             values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
             with np.errstate(invalid="ignore"):
                 bad = ~np.isfinite(values) | ~ok(values) | ~_numbers(column)
+                if field in _OPTIONAL:  # pandapower's own default where missing
+                    bad &= ~column.isna().to_numpy()
                 large = ~bad & (np.abs(values) > bound)
             for index in df.index[bad]:
                 error(table, int(index), field, text, df.at[index, field])
@@ -166,6 +219,9 @@ def check_network(net: pp.pandapowerNet, source: str) -> tuple[list[Problem], li
                 error(table, int(index), field, f"must be at most {bound:g}", df.at[index, field])
             if not (bad.any() or large.any()) and column.dtype == object:
                 df[field] = values  # numbers from here on, as pandapower expects
+    if problems:  # the checks below compare these numbers
+        return problems, warnings
+    _check_pairs(net, error)
     if len(net.line):
         line = net.line
         zero = (line.r_ohm_per_km.fillna(-1) == 0) & (line.x_ohm_per_km.fillna(-1) == 0)
@@ -196,6 +252,8 @@ def check_network(net: pp.pandapowerNet, source: str) -> tuple[list[Problem], li
                 source, "ext_grid", "the network has no in-service ext_grid: nothing supplies it"
             )
         )
+    if problems:
+        return problems, warnings
     if len(net.load):
         out = ~net.bus.in_service.astype(bool)
         stranded = net.load.in_service.astype(bool) & net.load.bus.isin(net.bus.index[out])

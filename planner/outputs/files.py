@@ -189,7 +189,9 @@ def claim_out_dir(
                 "another --out"
             ) from exc
         raise OutputError(f"--out {out}: cannot lock the directory: {exc.strerror}") from exc
-    claim = OutDir(path, names, created, lock_fd, _read_manifest(path))
+    # the manifest is as untrusted as the folder: it vouches only for this run's own names
+    earlier = {k: v for k, v in _read_manifest(path).items() if k in names}
+    claim = OutDir(path, names, created, lock_fd, earlier)
     try:
         _check_targets(claim, out, force)
         with _terminate_as_interrupt():

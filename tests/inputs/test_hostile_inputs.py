@@ -256,6 +256,11 @@ HOSTILE: dict[str, tuple[str, dict[str, str], str]] = {
         {},
         "switching.step_minutes: must be at least 1, got 1e-300",
     ),
+    "trucks_of_5000_digits": (
+        _case(fleet="trucks = " + "9" * 5000),
+        {},
+        "not valid TOML: a number too long to read",
+    ),
     "trucks_a_billion": (
         _case(fleet="trucks = 1000000000"),
         {},

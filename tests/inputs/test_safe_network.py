@@ -43,7 +43,28 @@ def _not_a_network(d: dict) -> None:  # type: ignore[type-arg]
     d["_class"] = "Something"
 
 
+def _net_as_a_string(d: dict) -> None:  # type: ignore[type-arg]
+    inner = {"_module": "pandapower.auxiliary", "_class": "pandapowerNet", "_object": d["_object"]}
+    inner["_object"]["bus"]["_module"] = "planner_evil_module"
+    d["_object"] = json.dumps(inner)  # pandapower parses it again, unchecked
+
+
+def _object_in_a_cell(d: dict) -> None:  # type: ignore[type-arg]
+    table = json.loads(d["_object"]["bus"]["_object"])
+    table["data"][0][0] = {"_module": "os", "_class": "function", "_object": "system"}
+    d["_object"]["bus"]["_object"] = json.dumps(table)
+
+
+def _module_in_a_cell(d: dict) -> None:  # type: ignore[type-arg]
+    table = json.loads(d["_object"]["line"]["_object"])
+    table["data"][1][0] = {"_module": "planner_evil_module", "_class": "X", "_object": "{}"}
+    d["_object"]["line"]["_object"] = json.dumps(table)
+
+
 HOSTILE = {
+    "network as a string": (_net_as_a_string, "the network's content is not an inline JSON"),
+    "function in a table cell": (_object_in_a_cell, "bus: a table cell holds an object"),
+    "module in a table cell": (_module_in_a_cell, "line: a table cell holds an object"),
     "module import": (_module_import, "bus: an object of a type the planner does not load"),
     "function reference": (_function_reference, "name: an object of a type the planner does not"),
     "DataFrame read from a path": (_dataframe_from_a_path, "bus: a table whose data is not inline"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 
 from planner.core.errors import OutputError
 from planner.outputs import files as out_files
-from planner.outputs.files import MANIFEST, claim_out_dir
+from planner.outputs.files import MANIFEST, claim_out_dir, manifest_text
 
 NAMES = ("plan.json", "plan.md")
 NEW = {"plan.json": '{"new": true}\n', "plan.md": "# new\n"}
@@ -180,12 +181,27 @@ def test_a_set_cut_short_while_renaming_is_still_the_planners_own(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
-def test_files_the_new_set_no_longer_writes_are_dropped_only_if_unchanged(tmp_path: Path) -> None:
+def test_files_of_the_earlier_set_this_run_does_not_write_are_dropped(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    with claim_out_dir(str(out), (*NAMES, "old.csv", "kept.csv"), force=False) as claim:
-        claim.commit({**NEW, "old.csv": "a\n", "kept.csv": "b\n"})
-    (out / "kept.csv").write_text("edited by hand\n")
-    _run(out, force=True)
+    every = (*NAMES, "old.csv")
+    with claim_out_dir(str(out), every, force=False) as claim:
+        claim.commit({**NEW, "old.csv": "a\n"})
+    with claim_out_dir(str(out), every, force=True) as claim:
+        claim.commit(NEW)
     assert not (out / "old.csv").exists()
-    assert (out / "kept.csv").read_text() == "edited by hand\n"
     assert set(json.loads((out / MANIFEST).read_text())["files"]) == set(NAMES)
+
+
+def test_a_planted_manifest_vouches_for_no_other_file(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    (out / "case.toml").write_text("[case]\n")
+    digests = {
+        name: [hashlib.sha256((out / name).read_bytes()).hexdigest()]
+        for name in ("notes.txt", "case.toml")
+    }
+    (out / MANIFEST).write_text(manifest_text(digests))
+    _run(out, inputs=(out / "case.toml",))
+    assert (out / "notes.txt").read_text() == "mine"
+    assert (out / "case.toml").read_text() == "[case]\n"
