@@ -201,3 +201,11 @@ def test_check_flags_protected_load_no_truck_can_reach(cli, tmp_path: Path) -> N
         "no connection point for trucks and no tie: its protected load cannot be kept supplied"
     ) in result.output.splitlines()
     assert "stage 'Line 28 out'" not in result.output  # its island has points
+
+
+def test_json_output_is_strict_even_for_numbers_that_are_not_finite() -> None:
+    from planner.outputs.summaries import dumps
+
+    text = dumps({"worst": [float("nan"), 1.5, {"loading": float("inf")}]})
+    assert json.loads(text) == {"worst": [None, 1.5, {"loading": None}]}
+    assert "NaN" not in text and "Infinity" not in text

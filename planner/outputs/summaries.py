@@ -7,6 +7,7 @@ reaches a terminal raw.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,18 @@ __all__ = ["check_summary", "dumps", "error_summary", "plan_summary", "validate_
 
 
 def dumps(data: dict[str, Any] | list[Any]) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=True, allow_nan=False)
+    """Strict JSON: a number that is not finite is null, as in plan.json."""
+    return json.dumps(_finite(data), indent=2, ensure_ascii=True, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def check_summary(case: Case) -> dict[str, Any]:
@@ -64,6 +76,7 @@ def check_summary(case: Case) -> dict[str, Any]:
 
 
 def plan_summary(plan: Plan, written: list[Path]) -> dict[str, Any]:
+    strict = json.loads(plan.to_json())  # non-finite numbers as plan.json has them: null
     return {
         "case": plan.case_name,
         "feasible": plan.feasible,
@@ -78,12 +91,12 @@ def plan_summary(plan: Plan, written: list[Path]) -> dict[str, Any]:
                     {"id": i.id, "supply": str(i.supply), "trucks": list(i.trucks)}
                     for i in s.islands
                 ],
-                "violations": [v.as_json() for v in s.verification.violations],
+                "violations": said["verification"]["violations"],
             }
-            for s in plan.stages
+            for s, said in zip(plan.stages, strict["stages"], strict=True)
         ],
-        "summary": plan.summary,
-        "warnings": list(plan.warnings),
+        "summary": strict["summary"],
+        "warnings": strict["warnings"],
         "written": [str(p) for p in written],
     }
 
