@@ -318,7 +318,8 @@ def _print_plan(name: str, result: Any, written: list[Path]) -> None:
     )
     for stage in result.stages:
         supplies = ", ".join(
-            f"{i.id} {i.supply}" + (f" ({len(i.trucks)} trucks)" if i.trucks else "")
+            f"{i.id} {i.supply}"
+            + (f" ({len(i.trucks)} truck{'s' if len(i.trucks) != 1 else ''})" if i.trucks else "")
             for i in stage.islands
         )
         _say(f"  {stage.name}: {supplies or 'nothing cut off'}")

@@ -209,3 +209,17 @@ def test_json_output_is_strict_even_for_numbers_that_are_not_finite() -> None:
     text = dumps({"worst": [float("nan"), 1.5, {"loading": float("inf")}]})
     assert json.loads(text) == {"worst": [None, 1.5, {"loading": None}]}
     assert "NaN" not in text and "Infinity" not in text
+
+
+def test_one_truck_is_a_truck_and_a_stage_named_by_its_number_is_not_named_twice(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path
+) -> None:
+    from planner.outputs.reports import _heading
+
+    assert _heading(1, "Stage 1", str) == "Stage 1"
+    assert _heading(2, "Line 30 out", str) == "Stage 2: Line 30 out"
+    case = DATA / "cases" / "search" / "stay_for_next_stage.toml"
+    result = cli("plan", case, "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert "  Line 30 out: I1 trucks (1 truck)" in result.output.splitlines()
+    assert "  Line 28 out: I1 trucks (2 trucks)" in result.output.splitlines()

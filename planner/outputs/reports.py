@@ -114,7 +114,7 @@ def crew_orders(case: Case, dispatch: Dispatch) -> str:
 def _stage_orders(number: int, stage: StagePlan, setup: timedelta) -> list[str]:
     start = datetime.fromisoformat(stage.start)
     out = [
-        f"## Stage {number}: {md(stage.name)}",
+        f"## {_heading(number, stage.name, md)}",
         "",
         f"{_when(stage.start)} to {_when(stage.end)}. Works: "
         f"{', '.join(md(r.text) for r in stage.out_of_service) or 'none'}.",
@@ -208,6 +208,13 @@ svg{max-width:100%;height:auto;border:1px solid #ddd;margin:6px 0}
 """
 
 
+def _heading(number: int, name: str, show) -> str:
+    """`Stage 2: name`, or just the name when it already says which stage it is."""
+    if name.strip().lower() == f"stage {number}":
+        return show(name)
+    return f"Stage {number}: {show(name)}"
+
+
 def html_report(case: Case, dispatch: Dispatch) -> str:
     """report.html: self-contained (inline CSS and SVG, no scripts, nothing fetched)."""
     plan = dispatch.plan
@@ -245,7 +252,7 @@ def _stage_html(number: int, stage: StagePlan, net, case: Case) -> list[str]:
     v = stage.verification
     verdict = '<span class="ok">passed</span>' if v.passed else '<span class="bad">FAILED</span>'
     out = [
-        f"<h2>Stage {number}: {escape(stage.name)}</h2>",
+        f"<h2>{_heading(number, stage.name, escape)}</h2>",
         f"<p>{_when(stage.start)} to {_when(stage.end)}; works: "
         f"{escape(', '.join(r.text for r in stage.out_of_service) or 'none')}; "
         f"verification {verdict} over {v.time_steps} time steps.</p>",
