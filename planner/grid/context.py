@@ -34,9 +34,7 @@ class StageContext:
 
     @classmethod
     def build(cls, case: Case, stage: Stage) -> StageContext:
-        base = stage_base_net(case, stage)
-        works = copy.deepcopy(base)
-        apply_works(works, stage)
+        base, works = _nets(case, stage)
         base_graph = build_graph(base)
         loads = base.load
         return cls(
@@ -55,9 +53,7 @@ class StageContext:
     @staticmethod
     def cut_off_by(case: Case, stage: Stage) -> frozenset[int]:
         """The buses `stage`'s works cut off, without building its whole context."""
-        base = stage_base_net(case, stage)
-        works = copy.deepcopy(base)
-        apply_works(works, stage)
+        base, works = _nets(case, stage)
         return energised_buses(build_graph(base)) - energised_buses(build_graph(works))
 
     @property
@@ -99,3 +95,11 @@ def set_design_loads(net: pp.pandapowerNet, ctx: StageContext, group: StepGroup)
     net.load["p_mw"] = group.p_mw[pos]
     net.load["q_mvar"] = group.q_mvar[pos]
     net.load["scaling"] = 1.0
+
+
+def _nets(case: Case, stage: Stage) -> tuple[pp.pandapowerNet, pp.pandapowerNet]:
+    """The network as `stage` finds it, and as its works leave it."""
+    base = stage_base_net(case, stage)
+    works = copy.deepcopy(base)
+    apply_works(works, stage)
+    return base, works

@@ -19,7 +19,8 @@ from planner.inputs.schema import shown
 
 __all__ = ["REQUIRED", "check_shape"]
 
-# the columns each element table must have (beyond its bus columns and `in_service`)
+# the columns each element table must have (beyond its bus columns; `in_service` and a
+# switch's `closed` are the on/off columns sanity checks)
 REQUIRED: dict[str, tuple[str, ...]] = {
     "bus": ("vn_kv",),
     "line": ("length_km", "r_ohm_per_km", "x_ohm_per_km", "c_nf_per_km", "max_i_ka"),
@@ -27,7 +28,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "load": ("p_mw", "q_mvar"),
     "sgen": ("p_mw",),
     "ext_grid": ("vm_pu",),
-    "switch": ("element", "et", "closed"),
+    "switch": ("element", "et"),
 }
 # the network's own numbers: (low, high), both exclusive of nonsense
 _SCALARS = {"sn_mva": (0.0, 1e6), "f_hz": (1.0, 1000.0)}
