@@ -5,8 +5,8 @@ Exit codes: 0 success, 1 violations or infeasible, 2 invalid input or usage, 3 a
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import json
 import logging
 import os
 import signal
@@ -41,11 +41,24 @@ class _TerminalFormatter(logging.Formatter):
         return for_terminal(super().formatMessage(record))
 
 
+def _interruptible() -> None:
+    """From here on Ctrl-C raises KeyboardInterrupt, handled below (exit 130, outputs whole).
+
+    Until a command starts, `planner.__main__` makes Ctrl-C exit 130 at once: there is nothing
+    to undo while modules load and arguments are parsed. A Ctrl-C that is ignored stays ignored.
+    """
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        # not the main thread (an embedding application): leave it be
+        with contextlib.suppress(ValueError):
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn the planner's errors into messages and exit codes; never a traceback for bad input."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _interruptible()
         try:
             return func(*args, **kwargs)
         except PlannerError as exc:
@@ -102,8 +115,12 @@ def main(verbose: bool) -> None:
 
 
 def _load(case_path: str):
+    """The case and its network; at a terminal, a line first, as loading a large network (or a
+    SimBench one) takes seconds."""
     from planner.inputs.case_file import load_case
 
+    if sys.stderr.isatty():
+        _say(f"reading {case_path} and its network ...", err=True)
     return load_case(case_path)
 
 
@@ -113,14 +130,23 @@ def _load(case_path: str):
 @_friendly
 def check(case: str, as_json: bool) -> None:
     """Check a case file against its network and print a summary."""
-    from planner.decide.affected import affected_area, area_warnings
+    from planner.checks.normal_state import normal_state_findings
+    from planner.decide.affected import affected_area, area_warnings, stage_contexts
 
     c = _load(case)
-    needs = area_warnings(affected_area(c))
+    progress = _Progress()
+    try:
+        contexts = stage_contexts(c, progress)
+        areas = affected_area(c, contexts, progress)
+        progress("solving the normal state before each stage", 0, 1)
+        normal = normal_state_findings(contexts)
+    finally:
+        progress.close()
+    needs = area_warnings(areas) + [f.message for f in normal]
     if as_json:
         from planner.outputs.summaries import check_summary, dumps
 
-        summary = check_summary(c)
+        summary = check_summary(c, normal)
         summary["warnings"] += needs
         click.echo(dumps(summary))
         return
@@ -150,13 +176,19 @@ def check(case: str, as_json: bool) -> None:
 
 
 @main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
 @_friendly
-def networks() -> None:
+def networks(as_json: bool) -> None:
     """List the shipped networks and the pandapower shortcuts."""
     from planner.inputs.network import shipped_networks
 
     root = Path(__file__).resolve().parent.parent / "networks"
-    for name, text in shipped_networks(root if root.is_dir() else Path("networks")):
+    rows = shipped_networks(root if root.is_dir() else Path("networks"))
+    if as_json:  # [{"network": what a case's `network` may say, "description": ...}]
+        from planner.outputs.summaries import dumps
+
+        click.echo(dumps([{"network": n, "description": t} for n, t in rows]))
+    for name, text in [] if as_json else rows:
         _say(f"{name:<45} {text}")
 
 
@@ -165,62 +197,23 @@ def networks() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
 @_friendly
 def inspect(case: str, as_json: bool) -> None:
-    """Show, per stage, what the works cut off and the lower bound on trucks."""
+    """Show, per stage, what the works cut off, the lower bound on trucks and the candidate
+    connection points (and which the planner would use)."""
     from planner.decide.affected import affected_area
+    from planner.outputs.inspection import inspection_lines
 
     c = _load(case)
-    areas = affected_area(c)
+    progress = _Progress()
+    try:
+        areas = affected_area(c, progress=progress)
+    finally:
+        progress.close()
     if as_json:
-        # ensure_ascii: every control, bidi and non-ASCII character of a name is a \u escape
-        click.echo(json.dumps([a.as_json() for a in areas], indent=2, ensure_ascii=True))
+        from planner.outputs.summaries import dumps
+
+        click.echo(dumps([a.as_json() for a in areas]))
         return
-    for area in areas:
-        _say(
-            f"stage {area.name!r} ({area.start} to {area.end}): {len(area.islands)} "
-            f"island(s) cut off, lower bound {area.lower_bound_trucks} truck(s) "
-            "without transfer"
-        )
-        if not area.islands:
-            continue
-        _say(
-            f"  {'island':<7}{'buses':>6}{'loads':>6}{'househ.':>8}{'peak kW':>10}"
-            f"{'peak kvar':>10}{'prot. kW':>10}{'trucks':>7}  points / ties"
-        )
-        for i in area.islands:
-            points = ", ".join(f"{b} x{n}" for b, n in i.connection_points) or "none"
-            _say(
-                f"  {i.id:<7}{len(i.buses):>6}{len(i.loads):>6}{i.households:>8}"
-                f"{i.design_peak_kw:>10,.0f}{i.design_peak_kvar:>10,.0f}"
-                f"{i.protected_kw:>10,.0f}{i.lower_bound_trucks:>7}  points: {points}"
-            )
-            _say(f"  {'':<53}ties: {', '.join(i.ties) or 'none'}")
-            _say(f"  {'':<53}sectionalisers: {len(i.sectionalisers)}")
-
-
-def _print_verification(name: str, v: Any) -> None:
-    status = "passed" if v.passed else "FAILED"
-    vm = f"vm {v.min_vm_pu:.3f}-{v.max_vm_pu:.3f} pu" if v.min_vm_pu is not None else "vm n/a"
-    _say(
-        f"  {name}: {status}; {v.time_steps} time steps; {vm}; "
-        f"line {v.max_line_loading_percent:.0f} %; "
-        f"trafo {v.max_trafo_loading_percent:.0f} %; trucks "
-        f"{v.max_truck_loading_percent:.0f} %"
-    )
-    worst = v.worst
-    parts = []
-    for key, label, unit in (
-        ("min_vm", "lowest voltage", "pu"),
-        ("max_line", "line", "%"),
-        ("max_truck", "truck", "%"),
-    ):
-        if key in worst and (key != "max_truck" or worst[key]["value"] > 0):
-            w = worst[key]
-            value = f"{w['value']:.3f} pu" if unit == "pu" else f"{w['value']:.1f} %"
-            parts.append(f"{label} {value} at {w['element']} ({w['time'][:16]})")
-    if parts:
-        _say(f"    worst: {'; '.join(parts)}")
-    for violation in v.violations:
-        _say(f"    - {violation.message}")
+    _say(*inspection_lines(areas))
 
 
 class _Progress:
@@ -247,7 +240,7 @@ class _Progress:
             self.bar = None
 
 
-OUTPUTS = ("plan.json", "schedule.csv", "plan.md", "report.html")
+OUTPUTS = ("plan.json", "schedule.csv", "plan.md", "report.html", "switching.csv")
 
 
 def _inputs_of(case: Any) -> list[Path]:
@@ -265,7 +258,7 @@ def _inputs_of(case: Any) -> list[Path]:
     "out_dir",
     required=True,
     type=click.Path(file_okay=False),
-    help="Directory for plan.json, schedule.csv, plan.md and report.html.",
+    help="Directory for plan.json, schedule.csv, plan.md, report.html and switching.csv.",
 )
 @click.option("--force", is_flag=True, help="Replace an earlier plan in --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON for machines.")
@@ -276,6 +269,8 @@ def plan(case: str, out_dir: str, force: bool, as_json: bool) -> None:
     from planner.dispatch.schedule import to_csv
     from planner.outputs.files import claim_out_dir
     from planner.outputs.reports import crew_orders, html_report
+    from planner.outputs.switching_sheet import switching_csv
+    from planner.outputs.terminal import plan_lines
 
     with claim_out_dir(out_dir, OUTPUTS, force=force, inputs=[Path(case)]) as target:
         c = _load(case)
@@ -291,6 +286,7 @@ def plan(case: str, out_dir: str, force: bool, as_json: bool) -> None:
             "schedule.csv": to_csv(list(dispatch.fleet_hours)),
             "plan.md": crew_orders(c, dispatch),
             "report.html": html_report(c, dispatch),
+            "switching.csv": switching_csv(dispatch),
         }
         try:
             written = target.commit(files)
@@ -299,53 +295,13 @@ def plan(case: str, out_dir: str, force: bool, as_json: bool) -> None:
 
                 click.echo(dumps(plan_summary(result, written)))
             else:
-                _print_plan(c.name, result, written)
+                _say(*plan_lines(c.name, result, written))
         except KeyboardInterrupt:
             if not target.committed:
                 raise
             _say("", f"interrupted: the new outputs in {out_dir} were written in full", err=True)
             sys.exit(130)
     sys.exit(EXIT_OK if result.feasible else EXIT_VIOLATIONS)
-
-
-def _print_plan(name: str, result: Any, written: list[Path]) -> None:
-    from planner.outputs.benefit import benefit_text
-    from planner.outputs.optimality import optimality_text
-
-    _say(
-        f"plan for {name!r}: {'feasible' if result.feasible else 'INFEASIBLE'}, "
-        f"{result.trucks_used} of {result.trucks_available} trucks used"
-    )
-    for stage in result.stages:
-        supplies = ", ".join(
-            f"{i.id} {i.supply}"
-            + (f" ({len(i.trucks)} truck{'s' if len(i.trucks) != 1 else ''})" if i.trucks else "")
-            for i in stage.islands
-        )
-        _say(f"  {stage.name}: {supplies or 'nothing cut off'}")
-        _print_verification("verification", stage.verification)
-        for island in stage.islands:
-            found = (island.protection or {}).get("violations", [])
-            if found and (island.protection or {}).get("passed") is None:
-                for text in found:  # no [protection] in the case: figures given as warnings
-                    _say(f"    warning: island {island.id} protection: {text}")
-        for cut in stage.interruptions:
-            _say(
-                f"    NOT OUTAGE-FREE: switching step {cut['step']} interrupts "
-                f"{cut['kw']:,.0f} kW of protected load for {cut['minutes']:g} min "
-                "(break-before-make: no device can synchronise or close the loop here)"
-            )
-    s = result.summary
-    _say(
-        f"  households kept supplied {s['households_kept_supplied']:,}, truck energy "
-        f"{s['truck_energy_kwh']:,.0f} kWh, fuel {s['fuel_l']:,.0f} L"
-    )
-    _say(f"  benefit: {benefit_text(s)}")
-    _say(f"  trucks: {optimality_text(s['optimality'], result.trucks_used)}")
-    for warning in result.warnings:
-        _say(f"  warning: {warning}")
-    for path in written:
-        _say(f"wrote {path}")
 
 
 @main.command()
@@ -356,9 +312,14 @@ def _print_plan(name: str, result: Any, written: list[Path]) -> None:
 def validate(case: str, plan_file: str, as_json: bool) -> None:
     """Re-verify a plan file (hand-edited or from elsewhere) against its case."""
     from planner.checks.validation import validate_file
+    from planner.outputs.terminal import verification_lines
 
     c = _load(case)
-    report = validate_file(c, plan_file)
+    progress = _Progress()
+    try:
+        report = validate_file(c, plan_file, progress)
+    finally:
+        progress.close()
     if as_json:
         from planner.outputs.summaries import dumps, validate_summary
 
@@ -366,7 +327,7 @@ def validate(case: str, plan_file: str, as_json: bool) -> None:
         sys.exit(EXIT_OK if report.passed else EXIT_VIOLATIONS)
     _say(f"plan {plan_file} for {c.name!r}: {'holds' if report.passed else 'DOES NOT HOLD'}")
     for name, verification in report.verifications():
-        _print_verification(name, verification)
+        _say(*verification_lines(name, verification))
     for v in report.plan_violations:
         _say(f"  plan: {v.kind}: {v.message}")
     sys.exit(EXIT_OK if report.passed else EXIT_VIOLATIONS)

@@ -187,6 +187,31 @@ def test_an_interrupted_run_leaves_earlier_outputs(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no staging folder left
 
 
+_INTERRUPT_WHILE_IMPORTING = """
+import builtins, os, signal, sys
+real = builtins.__import__
+def importing(name, *args, **kwargs):
+    if name == {module!r}:
+        os.kill(os.getpid(), signal.SIGINT)
+    return real(name, *args, **kwargs)
+builtins.__import__ = importing
+sys.argv = ["planner", "check", {case!r}]
+from planner.__main__ import run
+run()
+"""
+
+
+@pytest.mark.parametrize("module", ["click", "planner.core.text", "pandapower", "scipy"])
+def test_ctrl_c_while_the_command_starts_exits_130_without_a_traceback(module: str) -> None:
+    code = _INTERRUPT_WHILE_IMPORTING.format(module=module, case=str(CASES / "dashiqiao.toml"))
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 130
+    assert "interrupted" in done.stderr and "Traceback" not in done.stderr
+    assert done.stdout == ""
+
+
 def test_a_failed_write_leaves_earlier_outputs(tmp_path: Path, monkeypatch, cli) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "out"
     files = _earlier_outputs(out)
@@ -229,7 +254,7 @@ def test_editing_the_network_after_planning_makes_validate_refuse(tmp_path: Path
 def test_the_same_inputs_give_a_byte_identical_plan(name: str, tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
     for folder in ("a", "b"):
         assert cli("plan", CASES / f"{name}.toml", "--out", tmp_path / folder).exit_code in (0, 1)
-    for output in ("plan.json", "schedule.csv", "plan.md", "report.html"):
+    for output in ("plan.json", "schedule.csv", "plan.md", "report.html", "switching.csv"):
         assert (tmp_path / "a" / output).read_bytes() == (tmp_path / "b" / output).read_bytes()
 
 

@@ -3,23 +3,21 @@ made, unprotected load of truck islands disconnected) and the network's normal s
 
 from __future__ import annotations
 
-import copy
-
 import pandapower as pp
 
 from planner.checks.findings import StageCheck
 from planner.core.plan import Supply
-from planner.core.refs import ref_for
+from planner.core.refs import ElementRef, ref_for
 from planner.grid.context import StageContext
 from planner.grid.powerflow import TruckAt
-from planner.grid.state import apply_switching, apply_works
+from planner.grid.state import apply_switching, apply_works, copy_net, is_on
 
-__all__ = ["after_stage", "differences", "shed_loads", "stage_state"]
+__all__ = ["after_stage", "differences", "shed_loads", "stage_state", "works_stay_out"]
 
 
 def after_stage(ctx: StageContext) -> pp.pandapowerNet:
     """The network's normal state once the stage is over: its `[stages.after]` changes made."""
-    net = copy.deepcopy(ctx.base_net)
+    net = copy_net(ctx.base_net)
     for ref, fields in ctx.stage.after:
         for column, value in fields:
             net[ref.table].at[ref.index, column] = value
@@ -31,7 +29,7 @@ def stage_state(
 ) -> pp.pandapowerNet:
     """The network as the stage runs (on `base`, else the network before the stage): works out,
     switching made, unprotected load of truck islands disconnected."""
-    net = copy.deepcopy(ctx.base_net if base is None else base)
+    net = copy_net(ctx.base_net if base is None else base)
     apply_works(net, ctx.stage)
     apply_switching(net, check.setup.switching)
     net.load.loc[shed_loads(ctx, check), "in_service"] = False
@@ -68,3 +66,18 @@ def differences(net, target, trucks: dict[str, TruckAt], want: dict[str, TruckAt
     for tid in sorted(set(trucks) ^ set(want)):
         out.append(f"truck {tid} is {'still' if tid in trucks else 'not'} connected")
     return out
+
+
+def works_stay_out(
+    works: tuple[ElementRef, ...], net: pp.pandapowerNet, out: set[tuple[str, int]]
+) -> list[str]:
+    """Once a works element is out it stays out: no step may put it back or close it. `out`
+    collects the works elements taken out so far (a step's net after the one before)."""
+    found = []
+    for ref in works:
+        if not is_on(net, ref):
+            out.add((ref.table, ref.index))
+        elif (ref.table, ref.index) in out:
+            found.append(f"re-energises {ref.text}, which the works have taken out")
+            out.discard((ref.table, ref.index))
+    return found

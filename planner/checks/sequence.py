@@ -11,14 +11,13 @@ network's normal state.
 
 from __future__ import annotations
 
-import copy
 import math
 from datetime import datetime, timedelta
 from typing import Any
 
 from planner.checks.findings import StageCheck
-from planner.checks.phase_states import after_stage, differences, stage_state
-from planner.checks.step_state import SolvedState, match_voltage, solve_state
+from planner.checks.phase_states import after_stage, differences, stage_state, works_stay_out
+from planner.checks.step_state import Models, SolvedState, match_voltage, solve_states
 from planner.checks.steps import (
     ACTIONS,
     BREAK_TOL_KVA,
@@ -30,10 +29,10 @@ from planner.checks.steps import (
 from planner.core.plan import Violation
 from planner.core.refs import TABLES, ElementRef, ref_for, resolve_ref
 from planner.grid.context import StageContext
-from planner.grid.devices import CAN_BREAK, across_kva, device_of, sides_of
+from planner.grid.devices import CAN_BREAK, across_kva, device_of, reading_bus, sides_of
 from planner.grid.limits import TOL
 from planner.grid.powerflow import TruckAt
-from planner.grid.state import is_on, operate
+from planner.grid.state import copy_net, operate
 from planner.grid.topology import build_graph, islands_of
 from planner.inputs.demand import StepGroup, design_matrix
 
@@ -52,6 +51,8 @@ class _Replay:
         self.peak = ctx.demand.peak
         self.carrying: set[str] = set()  # the trucks that carry the islands in this phase
         self.standby: set[str] = set()  # placed, on site, breaker open
+        self.models = Models(list(self.by_id.values()))
+        self.normal_models = Models([])  # the normal state's one model, at every load
 
     # -- load states --------------------------------------------------------------------------
     def group_at(self, when: datetime) -> StepGroup:
@@ -83,7 +84,9 @@ class _Replay:
         """Limits already broken in the network's normal state (not the switching's doing)."""
         key = id(group)
         if key not in self.normal:
-            state = solve_state(self.ctx, self.ctx.base_net, {}, {}, group, "")
+            state = solve_states(
+                self.ctx, self.ctx.base_net, {}, [{}], [group], [""], self.normal_models
+            )[0]
             self.normal[key] = frozenset(
                 (v.kind, v.element) for v in state.findings.violations.values()
             )
@@ -97,11 +100,11 @@ class _Replay:
         summary: dict[str, Any] = {"at": [t.isoformat() for t in times]}
         first: SolvedState | None = None
         vmin, vmax, loading, truck_kw = math.inf, -math.inf, 0.0, 0.0
-        for t in times:
-            group = self.group_at(t)
-            state = solve_state(
-                self.ctx, net, trucks, self.output_kw(trucks, group), group, t.isoformat()
-            )
+        groups = [self.group_at(t) for t in times]
+        outputs = [self.output_kw(trucks, group) for group in groups]
+        whens = [t.isoformat() for t in times]
+        states = solve_states(self.ctx, net, trucks, outputs, groups, whens, self.models)
+        for t, group, state in zip(times, groups, states, strict=True):
             first = first or state
             normal = self.broken_normally(group)
             if not state.converged:
@@ -125,6 +128,8 @@ class _Replay:
             "max_truck_kw": round(truck_kw, 1),
         }
         assert first is not None
+        if first.truck_kw:  # each truck's own output at the step's time, for the crew sheet
+            summary["truck_kw"] = {t: round(kw, 1) for t, kw in sorted(first.truck_kw.items())}
         return first, summary, problems
 
     def closing(
@@ -224,7 +229,8 @@ class _Replay:
 
     def phase(self, first, steps, start_net, trucks, target, target_trucks, what) -> None:
         """Replay one phase (the start or the end steps) and check where it leaves the network."""
-        net, trucks = copy.deepcopy(start_net), dict(trucks)
+        net, trucks = copy_net(start_net), dict(trucks)
+        self.models = Models(list(self.by_id.values()))  # the phase's network: models anew
         self.carrying = set(target_trucks) | set(trucks)
         when = steps[0].time if steps else self.ctx.stage.start
         prev, _, _ = self.solve(net, trucks, when)
@@ -240,12 +246,15 @@ class _Replay:
             }
             problems = self.apply(step, net, trucks, prev, entry)
             if what == "start":
-                problems += self._works_stay_out(net, out)
+                problems += works_stay_out(self.ctx.stage.out_of_service, net, out)
             state, summary, found = self.solve(net, trucks, step.time)
             problems += found
             for load in state.unfed - prev.unfed:
                 opened.setdefault(load, (number, step))
             self._restore(opened, state.unfed, step)
+            bus = self._point_bus(step, entry)
+            if bus is not None and bus in state.vm:  # the reading at the device itself
+                summary["point_vm_pu"] = round(state.vm[bus], 4)
             entry |= {"checked": True, "holds": not problems, "solved": summary}
             if problems:
                 entry["violations"] = problems
@@ -293,16 +302,13 @@ class _Replay:
                 }
             )
 
-    def _works_stay_out(self, net, out: set[tuple[str, int]]) -> list[str]:
-        """Once a works element is out it stays out: no step may put it back or close it."""
-        found = []
-        for ref in self.ctx.stage.out_of_service:
-            if not is_on(net, ref):
-                out.add((ref.table, ref.index))
-            elif (ref.table, ref.index) in out:
-                found.append(f"re-energises {ref.text}, which the works have taken out")
-                out.discard((ref.table, ref.index))
-        return found
+    def _point_bus(self, step: Step, entry: dict[str, Any]) -> int | None:
+        """The bus a crew reads the voltage at after a step (a truck's bay, a device's bus)."""
+        if step.action in ("connect_truck", "disconnect_truck"):
+            truck = self.by_id.get(step.element)
+            return truck.bus if truck is not None else None
+        ref = resolve_ref(self.ctx.base_net, entry.get("element", ""), TABLES)
+        return None if isinstance(ref, str) else reading_bus(self.ctx.base_net, ref)
 
     def apply(
         self, step: Step, net, trucks: dict[str, TruckAt], before: SolvedState, entry

@@ -7,7 +7,6 @@ commitment's trucks, one more where losses push the online ones over their ratin
 
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import dataclass
 
@@ -22,6 +21,7 @@ from planner.grid.context import StageContext, set_design_loads
 from planner.grid.engine import BatchModel, Unsupported
 from planner.grid.limits import TOL, Findings
 from planner.grid.powerflow import island_model, solve_grid, solve_island
+from planner.grid.state import copy_net
 from planner.inputs.demand import StepGroup
 
 __all__ = ["IslandHour", "loads_array", "solve_grid_states", "solve_island_states"]
@@ -52,7 +52,7 @@ def solve_grid_states(
     """Grid-connected part at every load state: the batched engine, else pandapower per state."""
     set_design_loads(net, ctx, groups[0])
     try:
-        model = BatchModel(copy.deepcopy(net))
+        model = BatchModel(copy_net(net))
     except Unsupported:
         model = None
     out: list[tuple[float, float]] = [(math.nan, math.nan)] * len(groups)

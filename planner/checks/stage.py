@@ -20,6 +20,7 @@ from planner.checks.findings import (
     stage_result,
 )
 from planner.checks.islands import StageSetup, classify, truck_island_net
+from planner.checks.normal_state import normal_exemptions
 from planner.checks.protection import KnownLevels, assess_island, protection_floor
 from planner.checks.reserve import check_n_1
 from planner.checks.solve import solve_grid_states, solve_island_states
@@ -36,12 +37,19 @@ def check_stage(
     setup: StageSetup,
     *,
     progress: Callable[[int], None] | None = None,
+    exempt: dict[tuple[str, str], float] | None = None,
 ) -> StageCheck:
-    """Verify `setup` for every hour of the stage; derive islands and supply from the state."""
+    """Verify `setup` for every hour of the stage; derive islands and supply from the state.
+
+    Limits the network's normal state already breaks during the stage (`exempt`, from
+    `normal_exemptions(ctx)`: pass it when checking one stage many times) are not counted
+    against the set-up, as the switching replay does; `planner check` warns of them."""
     case = ctx.case
     fleet = case.fleet
     n_1 = fleet.reserve == Reserve.N_1
-    findings = Findings(ctx.base_net, case.limits)
+    if exempt is None:
+        exempt = normal_exemptions(ctx)
+    findings = Findings(ctx.base_net, case.limits, exempt=exempt)
     net, grid, islands = classify(ctx, setup, findings)
     check_fleet(ctx, setup, findings)
     check_works(ctx, setup, findings)

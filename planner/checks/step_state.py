@@ -10,31 +10,39 @@ sharing P and Q by rating. Nothing here is taken from a plan.
 
 from __future__ import annotations
 
-import copy
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandapower as pp
+import pandas as pd
 
+from planner.checks.solve import loads_array
 from planner.core.refs import ref_for
 from planner.grid.context import StageContext, set_design_loads
+from planner.grid.engine import BatchModel, BatchResult, Unsupported
 from planner.grid.limits import TOL, Findings
 from planner.grid.powerflow import (
     GridSolution,
     TruckAt,
     curtail_kept_sgen,
+    island_model,
     prepare_island,
     results,
+    row_solution,
     run,
     solve_island,
+    solve_island_batch,
     solve_island_fast,
 )
+from planner.grid.state import copy_net
 from planner.grid.topology import build_graph, energised_buses, islands_of
 from planner.inputs.case import SgenMode
 from planner.inputs.demand import StepGroup
 
-__all__ = ["SolvedState", "match_voltage", "solve_state"]
+__all__ = ["Models", "SolvedState", "match_voltage", "solve_state", "solve_states", "topology_key"]
 
 
 @dataclass
@@ -50,19 +58,19 @@ class SolvedState:
     unfed: frozenset[int] = frozenset()
     nets: list[tuple[frozenset[int], pp.pandapowerNet]] = field(default_factory=list)
     truck_kw: dict[str, float] = field(default_factory=dict)
-    # islands solved by the batched engine, not yet by pandapower: their trucks
-    unsolved: dict[frozenset[int], list[TruckAt]] = field(default_factory=dict)
+    # parts the batched engine solved, to be solved by pandapower when their flows are needed
+    unsolved: dict[frozenset[int], Callable[[], bool]] = field(default_factory=dict)
 
     def net_of(self, bus: int) -> pp.pandapowerNet | None:
-        """The network holding `bus` (the grid's or an island's) with pandapower's results; an
-        island the engine solved is solved by pandapower here, once, when its flows or angles
-        are needed."""
+        """The network holding `bus` (the grid's or an island's) with pandapower's results; a
+        part the engine solved is solved by pandapower here, once, when its flows are needed
+        (the engine's voltages and angles agree with pandapower's to 1e-6 pu)."""
         for buses, net in self.nets:
             if bus in buses:
-                trucks = self.unsolved.pop(buses, None)
-                if trucks is not None and solve_island(net, trucks).converged:
+                solve = self.unsolved.pop(buses, None)
+                if solve is not None and solve():  # angles not known yet: pandapower's
                     for b in buses:
-                        if b in net.res_bus.index:
+                        if b not in self.va and b in net.res_bus.index:
                             self.va[b] = float(net.res_bus.at[b, "va_degree"])
                 return net
         return None
@@ -83,6 +91,65 @@ def _record(state: SolvedState, net: pp.pandapowerNet, buses: frozenset[int], so
     state.nets.append((buses, net))
 
 
+def _record_row(
+    state: SolvedState, model: BatchModel, res: BatchResult, row: int, buses, source: str
+) -> None:
+    """`_record` from one time step of the batched engine: voltages and angles of `buses`."""
+    assert res.va_degree is not None
+    for j, bus in enumerate(model.bus_ids.tolist()):
+        if bus in buses and np.isfinite(res.vm_pu[row, j]):
+            state.vm[bus] = float(res.vm_pu[row, j])
+            state.va[bus] = float(res.va_degree[row, j])
+            state.source[bus] = source
+
+
+@dataclass
+class Models:
+    """Models of the batched engine kept across the steps of one switching phase, by topology:
+    a step that only connects trucks or loads reuses the model of the step before. `trucks` are
+    every truck the phase may connect (a truck not connected is a generator at zero output)."""
+
+    trucks: list[TruckAt]
+    built: dict[tuple, BatchModel | None] = field(default_factory=dict)
+
+
+def topology_key(net: pp.pandapowerNet) -> tuple:
+    """What a model of the batched engine depends on besides its loads: every switch position
+    and element service state (loads' excepted: a load out of service is one at zero)."""
+    key: list[object] = [net.ext_grid.vm_pu.to_numpy().tobytes()]
+    for name, table in net.items():
+        if isinstance(table, pd.DataFrame) and len(table) and name != "load":
+            column = "closed" if name == "switch" else "in_service"
+            if column in table.columns and not name.startswith("res_"):
+                key.append(
+                    (name, table.index.to_numpy().tobytes(), table[column].to_numpy(bool).tobytes())
+                )
+    return tuple(key)
+
+
+def _model(models: Models | None, key: tuple, build: Callable[[], BatchModel | None]):
+    """The model for `key`: kept from an earlier step, else built (and kept)."""
+    if models is None:
+        return build()
+    if key not in models.built:
+        models.built[key] = build()
+    return models.built[key]
+
+
+def _all_loads_on(net: pp.pandapowerNet) -> pp.pandapowerNet:
+    """A copy to build a model from: every load in service (one off is solved at zero)."""
+    out = copy_net(net)
+    out.load["in_service"] = True
+    return out
+
+
+def _loads(net: pp.pandapowerNet, ctx: StageContext, groups: list[StepGroup]):
+    """Design P and Q of `net`'s loads at each load state, zero where a load is out of service."""
+    p, q = loads_array(net, ctx, groups)
+    on = net.load.in_service.to_numpy(bool)
+    return p * on, q * on
+
+
 def solve_state(
     ctx: StageContext,
     base: pp.pandapowerNet,
@@ -93,76 +160,204 @@ def solve_state(
 ) -> SolvedState:
     """Solve `base` (switch, service and load states of one step) at the design load `group`,
     with `trucks` connected; those on grid-fed buses paralleled at `output_kw`."""
-    fleet = ctx.case.fleet
-    net = copy.deepcopy(base)
-    set_design_loads(net, ctx, group)
+    return solve_states(ctx, base, trucks, [output_kw], [group], [when])[0]
+
+
+def solve_states(
+    ctx: StageContext,
+    base: pp.pandapowerNet,
+    trucks: dict[str, TruckAt],
+    outputs_kw: list[dict[str, float]],
+    groups: list[StepGroup],
+    whens: list[str],
+    models: Models | None = None,
+) -> list[SolvedState]:
+    """`solve_state` at several design loads (`groups`, each with its trucks' `outputs_kw` and
+    time): the topology is worked out once, and each part is one model of the batched engine
+    (kept in `models` for later steps) solved at every load; pandapower where the engine does
+    not apply or converge."""
+    net = copy_net(base, "gen")  # the step's own tables: `base` is never changed
+    set_design_loads(net, ctx, groups[0])
     graph = build_graph(net)
     grid = energised_buses(graph)
-    state = SolvedState(Findings(ctx.base_net, ctx.case.limits), True)
+    states = [SolvedState(Findings(ctx.base_net, ctx.case.limits), True) for _ in groups]
     paralleled = [t for t in trucks.values() if t.bus in grid]
-    for truck in paralleled:
-        p_kw = min(max(output_kw.get(truck.id, 0.0), 0.0), truck.rating_kw)
-        q_max = math.sqrt(max(truck.rating_kva**2 - p_kw**2, 0.0)) / 1000.0
-        pp.create_gen(
-            net, truck.bus, p_mw=p_kw / 1000.0, vm_pu=fleet.vm_setpoint_pu,
-            max_q_mvar=q_max, min_q_mvar=-q_max, name=truck.id,
-        )  # fmt: skip
-    if run(net, enforce_q_lims=True):
-        state.converged = False
-    else:
-        state.findings.check(GridSolution(True, *results(net, set(grid))), "grid", when)
-        _record(state, net, grid, "grid")
-        gens = net.gen[net.gen.name.isin([t.id for t in paralleled])]
-        for idx, row in gens.iterrows():
-            truck = trucks[str(row["name"])]
-            p_kw = float(net.res_gen.at[idx, "p_mw"]) * 1000.0
-            q_kvar = float(net.res_gen.at[idx, "q_mvar"]) * 1000.0
-            state.findings.observe_truck(truck, p_kw, q_kvar, "", when)
-            state.truck_kw[truck.id] = p_kw
-    keep = ctx.case.islanded_sgen == SgenMode.KEEP
+    may = models.trucks if models else list(trucks.values())  # trucks that may be paralleled
+    model = _model(models, ("grid", topology_key(net)), lambda: _grid_model(net, grid, may))
+    todo = list(range(len(groups)))
+    if model is not None:
+        todo = _grid_on_engine(ctx, model, net, grid, trucks, outputs_kw, groups, whens, states)
+    for k in todo:
+        one = copy_net(net, "gen")
+        set_design_loads(one, ctx, groups[k])
+        _grid_on_pandapower(ctx, one, grid, trucks, paralleled, outputs_kw[k], whens[k], states[k])
     live = set(grid)
     for buses in islands_of(graph, set(ctx.base_energised) - grid):
         carried = [t for t in trucks.values() if t.bus in buses]
-        if not carried:
-            continue
-        sub = prepare_island(net, buses, carried, fleet.vm_setpoint_pu, keep, set())
-        if keep:  # kept generation beyond the island's load is curtailed
-            served = sub.load.in_service.astype(bool)
-            curtail_kept_sgen(sub, float((sub.load.p_mw * sub.load.scaling)[served].sum()))
-        island_sol = solve_island_fast(sub, carried)
-        if not island_sol.converged:  # a violation of its own, not an interruption
-            state.converged = False
+        if carried:
+            _island(ctx, net, buses, carried, groups, whens, states, models)
             live |= buses
-            continue
-        name = ref_for(ctx.base_net, "bus", min(buses)).text
-        state.findings.check(island_sol, f"island at {name}", when)
-        state.findings.observe_trucks(
-            carried, island_sol.truck_p_kw or {}, island_sol.truck_q_kvar or {}, "", when
-        )
-        worst = max(island_sol.truck_loading_percent(carried).values(), default=0.0)
-        if worst > 100.0 + TOL:  # overloaded (a violation): what the trucks could carry
-            shed = copy.deepcopy(sub)
-            shed.load["p_mw"] = shed.load.p_mw * 100.0 / worst
-            shed.load["q_mvar"] = shed.load.q_mvar * 100.0 / worst
-            carried_sol = solve_island_fast(shed, carried)
-            island_sol = carried_sol if carried_sol.converged else island_sol
-        state.truck_kw |= island_sol.truck_p_kw or {}
-        for bus, bus_vm in island_sol.vm_pu.items():
-            state.vm[bus], state.source[bus] = bus_vm, f"island@{min(buses)}"
-        state.nets.append((buses, sub))
-        state.unsolved[buses] = carried
-        live |= buses
     # protected load normally supplied that this state leaves without: cut off, or disconnected
     normally = ctx.base_net.load.in_service.astype(bool)
     on = net.load.in_service.astype(bool)
-    state.unfed = frozenset(
+    unfed = frozenset(
         int(i)
         for i in net.load.index[normally.reindex(net.load.index, fill_value=False)]
         if int(i) in ctx.protected
         and int(net.load.at[i, "bus"]) in ctx.base_energised
         and (not on[i] or int(net.load.at[i, "bus"]) not in live)
     )
-    return state
+    for state in states:
+        state.unfed = unfed
+    return states
+
+
+def _grid_model(net, grid, trucks: list[TruckAt]) -> BatchModel | None:
+    """The grid-fed part's model, with a PV generator at the bus of each of `trucks` that may
+    be paralleled there; None where the engine does not apply."""
+    buses = sorted({t.bus for t in trucks if t.bus in grid})
+    try:
+        return BatchModel(_all_loads_on(net), pv_buses=buses)
+    except Unsupported:
+        return None
+
+
+def _grid_on_engine(ctx, model, net, grid, trucks, outputs_kw, groups, whens, states) -> list[int]:
+    """The grid-fed part at every load on one model of the batched engine, trucks paralleled
+    at their `outputs_kw`; returns the loads it did not solve (pandapower's then)."""
+    fleet = ctx.case.fleet
+    lookup = {bus: j for j, bus in enumerate(model.pv_input)}
+    paralleled = [t for t in trucks.values() if t.bus in grid]
+    if any(t.bus not in lookup for t in paralleled):
+        return list(range(len(groups)))  # a truck the model was not built for
+    gen_p = np.zeros((len(groups), len(lookup)))
+    gen_q = np.zeros_like(gen_p)
+    gen_of = {}
+    for truck in paralleled:  # trucks at one bus are one generator of their summed output
+        j = gen_of[truck.id] = lookup[truck.bus]
+        for k, out in enumerate(outputs_kw):
+            p_kw = min(max(out.get(truck.id, 0.0), 0.0), truck.rating_kw)
+            gen_p[k, j] += p_kw / 1000.0
+            gen_q[k, j] += math.sqrt(max(truck.rating_kva**2 - p_kw**2, 0.0)) / 1000.0
+    p, q = _loads(net, ctx, groups)
+    res = model.solve(p, q, pv=(gen_p, gen_q, fleet.vm_setpoint_pu))
+    todo = []
+    for k, state in enumerate(states):
+        if not res.converged[k]:
+            todo.append(k)
+            continue
+        row = row_solution(model, res, k, [])
+        vm = {b: v for b, v in row.vm_pu.items() if b in grid}
+        sol = GridSolution(True, vm, row.line_loading_percent, row.trafo_loading_percent)
+        state.findings.check(sol, "grid", whens[k])
+        _record_row(state, model, res, k, grid, "grid")
+        assert res.pv_q_mvar is not None
+        for truck in paralleled:
+            j = gen_of[truck.id]
+            p_kw = min(max(outputs_kw[k].get(truck.id, 0.0), 0.0), truck.rating_kw)
+            q_lim = math.sqrt(max(truck.rating_kva**2 - p_kw**2, 0.0)) / 1000.0
+            share = q_lim / gen_q[k, j] if gen_q[k, j] else 0.0  # by reactive range, as pandapower
+            q_kvar = float(res.pv_q_mvar[k, j]) * 1000.0 * share
+            state.findings.observe_truck(truck, p_kw, q_kvar, "", whens[k])
+            state.truck_kw[truck.id] = p_kw
+        one = copy_net(net, "gen")  # pandapower solves it if its flows are asked for
+        set_design_loads(one, ctx, groups[k])
+        state.nets.append((grid, one))
+        state.unsolved[grid] = functools.partial(
+            _paralleled_run, ctx, one, paralleled, outputs_kw[k]
+        )
+    return todo
+
+
+def _paralleled_run(ctx, net, paralleled, output_kw) -> bool:
+    """pandapower's run of the grid-fed part with the trucks paralleled; True if it solved."""
+    _add_trucks(ctx, net, paralleled, output_kw)
+    return not run(net, enforce_q_lims=True)
+
+
+def _add_trucks(ctx, net, paralleled, output_kw) -> None:
+    """Trucks paralleled with the grid: generators holding the fleet's voltage setpoint within
+    the reactive power their kVA leaves at their ramped output."""
+    for truck in paralleled:
+        p_kw = min(max(output_kw.get(truck.id, 0.0), 0.0), truck.rating_kw)
+        q_max = math.sqrt(max(truck.rating_kva**2 - p_kw**2, 0.0)) / 1000.0
+        pp.create_gen(
+            net, truck.bus, p_mw=p_kw / 1000.0, vm_pu=ctx.case.fleet.vm_setpoint_pu,
+            max_q_mvar=q_max, min_q_mvar=-q_max, name=truck.id,
+        )  # fmt: skip
+
+
+def _grid_on_pandapower(ctx, net, grid, trucks, paralleled, output_kw, when, state) -> None:
+    """The grid-fed part at one load with pandapower, trucks paralleled at their `output_kw`."""
+    _add_trucks(ctx, net, paralleled, output_kw)
+    if run(net, enforce_q_lims=True):
+        state.converged = False
+        return
+    state.findings.check(GridSolution(True, *results(net, set(grid))), "grid", when)
+    _record(state, net, grid, "grid")
+    gens = net.gen[net.gen.name.isin([t.id for t in paralleled])]
+    for idx, row in gens.iterrows():
+        truck = trucks[str(row["name"])]
+        p_kw = float(net.res_gen.at[idx, "p_mw"]) * 1000.0
+        q_kvar = float(net.res_gen.at[idx, "q_mvar"]) * 1000.0
+        state.findings.observe_truck(truck, p_kw, q_kvar, "", when)
+        state.truck_kw[truck.id] = p_kw
+
+
+def _island(ctx, net, buses, carried, groups, whens, states: list[SolvedState], models) -> None:
+    """A truck island cut off from the grid, on its own trucks, at every load."""
+    fleet = ctx.case.fleet
+    keep = ctx.case.islanded_sgen == SgenMode.KEEP
+    sub = prepare_island(net, buses, carried, fleet.vm_setpoint_pu, keep, set())
+    subs = []
+    for group in groups:
+        one = copy_net(sub)
+        set_design_loads(one, ctx, group)
+        if keep:  # kept generation beyond the island's load is curtailed
+            served = one.load.in_service.astype(bool)
+            curtail_kept_sgen(one, float((one.load.p_mw * one.load.scaling)[served].sum()))
+        subs.append(one)
+    if keep:  # curtailment differs by load: one model each
+        sols = [solve_island_fast(one, carried) for one in subs]
+        model = None
+    else:
+        key = ("island", buses, tuple(t.id for t in carried), topology_key(sub))
+        model = _model(models, key, lambda: island_model(_all_loads_on(sub), carried))
+        p, q = _loads(sub, ctx, groups)
+        sols = solve_island_batch(sub, carried, p, q, model)
+    name = ref_for(ctx.base_net, "bus", min(buses)).text
+    for k, (state, one, island_sol) in enumerate(zip(states, subs, sols, strict=True)):
+        if not island_sol.converged:  # a violation of its own, not an interruption
+            state.converged = False
+            continue
+        when = whens[k]
+        state.findings.check(island_sol, f"island at {name}", when)
+        state.findings.observe_trucks(
+            carried, island_sol.truck_p_kw or {}, island_sol.truck_q_kvar or {}, "", when
+        )
+        worst = max(island_sol.truck_loading_percent(carried).values(), default=0.0)
+        if worst > 100.0 + TOL:  # overloaded (a violation): what the trucks could carry
+            on = one.load.in_service.to_numpy(bool)  # the model counts every load it is given
+            scale = one.load.scaling.to_numpy() * on * 100.0 / worst
+            p_cut = (one.load.p_mw.to_numpy() * scale)[None, :]
+            q_cut = (one.load.q_mvar.to_numpy() * scale)[None, :]
+            if keep:  # the island's own model at this load
+                cut = copy_net(one)
+                cut.load["p_mw"], cut.load["q_mvar"], cut.load["scaling"] = p_cut[0], q_cut[0], 1.0
+                carried_sol = solve_island_fast(cut, carried)
+            else:
+                carried_sol = solve_island_batch(one, carried, p_cut, q_cut, model)[0]
+            island_sol = carried_sol if carried_sol.converged else island_sol
+        state.truck_kw |= island_sol.truck_p_kw or {}
+        for bus, bus_vm in island_sol.vm_pu.items():
+            state.vm[bus], state.source[bus] = bus_vm, f"island@{min(buses)}"
+        state.nets.append((buses, one))
+        state.unsolved[buses] = functools.partial(_island_run, one, carried)
+
+
+def _island_run(sub: pp.pandapowerNet, carried: list[TruckAt]) -> bool:
+    """pandapower's run of an island on its trucks; True if it solved."""
+    return solve_island(sub, carried).converged
 
 
 def match_voltage(
@@ -182,7 +377,7 @@ def match_voltage(
     carried = [t for t in trucks.values() if sub is not None and t.bus in sub.bus.index]
     if sub is None or not carried or abs(setpoint - fleet.vm_setpoint_pu) < 1e-4:
         return dv, None, []
-    sub = copy.deepcopy(sub)
+    sub = copy_net(sub)
     sub.ext_grid["vm_pu"] = setpoint
     sol = solve_island(sub, carried)
     if not sol.converged or side not in sol.vm_pu:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -228,8 +229,16 @@ def _check_times(r: Reader, stage: dict[str, Any], case_stage: Stage, key: str) 
             )
 
 
-def validate(case: Case, data: dict[str, Any], file: str = "plan.json") -> Report:
-    """Re-verify a plan (as parsed JSON) with the planner's own checks."""
+Progress = Callable[[str, int, int], None]  # (label, steps done since last call, total steps)
+
+
+def validate(
+    case: Case, data: dict[str, Any], file: str = "plan.json", progress: Progress | None = None
+) -> Report:
+    """Re-verify a plan (as parsed JSON) with the planner's own checks.
+
+    `progress`, when given, hears of each stage's three parts: its hours, its schedule and its
+    switching sequence (the CLI draws a bar per stage from it)."""
     setups = _setups(data, case, file)
     raw = {s.get("name"): s for s in data["stages"] if isinstance(s, dict)}
     r = Reader(file)
@@ -264,16 +273,22 @@ def validate(case: Case, data: dict[str, Any], file: str = "plan.json") -> Repor
         raise PlanFileError(r.problems)
     checks = []
     claims: list[Violation] = []
+    tell = progress or (lambda label, done, total: None)
     for k, setup in setups:
         stage = case.stages[k]
+        label = f"{stage.name}: re-verifying the plan"
+        tell(label, 0, 3)
         ctx = StageContext.build(case, stage)
         check = check_stage(ctx, setup)
+        tell(label, 1, 3)
         checks.append((stage.name, check))
         said = raw[stage.name]
         claims += check_schedule(ctx, check, said.get("schedule"))
+        tell(label, 1, 3)
         claims += check_sequence(
             ctx, check, steps[k], said.get("interruptions"), said.get("outage_free")
         )
+        tell(label, 1, 3)
     return Report(tuple(checks), (*claims, *_across_stages(case, data, setups)))
 
 
@@ -319,5 +334,5 @@ def _across_stages(
     return out
 
 
-def validate_file(case: Case, path: str | Path) -> Report:
-    return validate(case, read_plan(path, plan_size_limit(case)), str(path))
+def validate_file(case: Case, path: str | Path, progress: Progress | None = None) -> Report:
+    return validate(case, read_plan(path, plan_size_limit(case)), str(path), progress)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from planner.core.refs import ref_for
 from planner.decide.allocation import trucks_needed
+from planner.decide.candidates import Candidate, CutOff, candidates_of_stage
 from planner.decide.transfer import candidate_ties, sectionalisers
 from planner.grid.context import StageContext
 from planner.grid.topology import build_graph, islands_of
 from planner.inputs.case import Case, Reserve
 
-__all__ = ["AffectedIsland", "StageArea", "affected_area", "area_warnings"]
+__all__ = ["AffectedIsland", "StageArea", "affected_area", "area_warnings", "stage_contexts"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class AffectedIsland:
     sectionalisers: tuple[str, ...]
     connection_points: tuple[tuple[str, int], ...]
     lower_bound_trucks: int
+    candidates: tuple[Candidate, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -44,6 +47,7 @@ class AffectedIsland:
             "sectionalisers": list(self.sectionalisers),
             "connection_points": [{"bus": b, "bays": n} for b, n in self.connection_points],
             "lower_bound_trucks": self.lower_bound_trucks,
+            "candidates": [c.as_json() for c in self.candidates],
         }
 
 
@@ -88,14 +92,44 @@ def _ties_touching(ctx: StageContext, buses: frozenset[int]) -> list[str]:
     return out
 
 
-def affected_area(case: Case) -> list[StageArea]:
-    """Per stage: the islands the works cut off, with loads, ties, points and the truck bound."""
+Progress = Callable[[str, int, int], None]  # (label, steps done since last call, total)
+
+
+def stage_contexts(case: Case, progress: Progress | None = None) -> list[StageContext]:
+    """Each stage's fixed context, in the case's order (built once for `check`'s several uses)."""
+    out = []
+    for stage in case.stages:
+        if progress:
+            progress("building each stage's network and demand", 0, len(case.stages))
+        out.append(StageContext.build(case, stage))
+        if progress:
+            progress("building each stage's network and demand", 1, len(case.stages))
+    return out
+
+
+def affected_area(
+    case: Case, contexts: list[StageContext] | None = None, progress: Progress | None = None
+) -> list[StageArea]:
+    """Per stage: the islands the works cut off, with loads, ties, points, the truck bound and
+    the candidate connection points (see `candidates`).
+
+    Islands are named as the plan names its islands: `I1`, `I2`, ... by their lowest bus index.
+    Where the plan's switching does not split or join them (no transfer, no paralleling), the
+    plan's `I1` is inspect's `I1`; a transfer re-supplying part of one leaves the plan its own
+    islands of what is left, numbered the same way."""
     areas = []
     n_1 = case.fleet.reserve == Reserve.N_1
-    for stage in case.stages:
-        ctx = StageContext.build(case, stage)
+    for ctx in contexts if contexts is not None else stage_contexts(case, progress):
+        stage = ctx.stage
+        if progress:
+            progress(
+                "finding what each stage cuts off and where trucks could connect",
+                1,
+                len(case.stages),
+            )
         graph = build_graph(ctx.works_net)
         islands = []
+        cut: list[CutOff] = []
         for k, buses in enumerate(islands_of(graph, ctx.cut_off)):
             loads = ctx.loads_on(buses)
             protected = [i for i in loads if i in ctx.protected]
@@ -106,9 +140,11 @@ def affected_area(case: Case) -> list[StageArea]:
                 for c in case.connection_points
                 if c.bus.index in buses
             )
+            bound = trucks_needed(pp_, pq, case.fleet.rating_kw, case.fleet.rating_kva, n_1)
+            cut.append(CutOff(buses, tuple(protected), bound))
             islands.append(
                 AffectedIsland(
-                    id=f"A{k + 1}",
+                    id=f"I{k + 1}",
                     buses=tuple(sorted(buses)),
                     loads=tuple(loads),
                     households=ctx.households(loads),
@@ -119,11 +155,11 @@ def affected_area(case: Case) -> list[StageArea]:
                     ties=tuple(_ties_touching(ctx, buses)),
                     sectionalisers=tuple(s.text for s in sectionalisers(ctx.base_net, buses)),
                     connection_points=points,
-                    lower_bound_trucks=trucks_needed(
-                        pp_, pq, case.fleet.rating_kw, case.fleet.rating_kva, n_1
-                    ),
+                    lower_bound_trucks=bound,
                 )
             )
+        suggested = candidates_of_stage(ctx, graph, cut)
+        islands = [replace(i, candidates=c) for i, c in zip(islands, suggested, strict=True)]
         areas.append(
             StageArea(stage.name, stage.start.isoformat(), stage.end.isoformat(), tuple(islands))
         )
@@ -144,7 +180,13 @@ def area_warnings(areas: list[StageArea]) -> list[str]:
                 "for trucks"
             )
             if island.ties:
-                out.append(f"{what}: only a transfer through {', '.join(island.ties)} can carry it")
+                what += f": only a transfer through {', '.join(island.ties)} can carry it"
             else:
-                out.append(f"{what} and no tie: its protected load cannot be kept supplied")
+                what += " and no tie: its protected load cannot be kept supplied"
+            used = [c.bus for c in island.candidates if c.use] or [
+                c.bus for c in island.candidates[:3]
+            ]
+            if used:
+                what += f" (`planner inspect` suggests {', '.join(used)})"
+            out.append(what)
     return out

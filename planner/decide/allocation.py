@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
@@ -19,7 +20,7 @@ from scipy.sparse.csgraph import dijkstra
 from planner.decide.fleet import Availability
 from planner.grid.topology import Graph
 
-__all__ = ["IslandNeed", "allocate", "point_costs", "trucks_needed"]
+__all__ = ["IslandNeed", "allocate", "island_matrix", "point_costs", "trucks_needed"]
 
 CROWDING = 0.5  # extra secondary cost of each further truck at the same point
 MOVE = 1.0  # extra secondary cost of a truck that drives to its point for the stage
@@ -47,10 +48,8 @@ def trucks_needed(
     return n + 1 if n_1 else n
 
 
-def point_costs(
-    graph: Graph, buses: frozenset[int], points: list[int], load_kw: dict[int, float]
-) -> dict[int, float]:
-    """Load-weighted impedance distance from each point to the island's load, scaled to 0..1."""
+def island_matrix(graph: Graph, buses: frozenset[int]) -> tuple[list[int], Any]:
+    """The island's buses (sorted) and its edges weighted by series impedance (ohm)."""
     order = sorted(buses)
     pos = {b: i for i, b in enumerate(order)}
     rows, cols, weights = [], [], []
@@ -59,9 +58,17 @@ def point_costs(
         if ba in pos and bb in pos:
             rows.append(pos[ba])
             cols.append(pos[bb])
-            weights.append(float(ohm) + 1e-9)
+            weights.append(float(ohm) + 1e-9)  # a switch (0 ohm) still joins its buses
     n = len(order)
-    matrix = coo_matrix((weights, (rows, cols)), shape=(n, n)).tocsr()
+    return order, coo_matrix((weights, (rows, cols)), shape=(n, n)).tocsr()
+
+
+def point_costs(
+    graph: Graph, buses: frozenset[int], points: list[int], load_kw: dict[int, float]
+) -> dict[int, float]:
+    """Load-weighted impedance distance from each point to the island's load, scaled to 0..1."""
+    order, matrix = island_matrix(graph, buses)
+    pos = {b: i for i, b in enumerate(order)}
     sources = [pos[p] for p in points if p in pos]
     if not sources:
         return {}

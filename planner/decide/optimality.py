@@ -2,63 +2,77 @@
 
 Two bounds per stage. The *switching bound* is the planner's own sizing for the switching it
 chose: each truck island's protected design load over one truck's kW and kVA (plus one under
-n-1). The *proven bound* holds whatever anyone switches, and is only given for stages with no
-tie the case allows: the cut-off islands are then fixed, and each must get at least its
+n-1). The *proven bound* holds for every plan whose switch set is within what the search
+enumerated (`decide/search.py`): every switch set of at most the operation limit that keeps the
+energised network radial and loses no customer. Each such set needs at least its truck islands'
 protected design kW over `rating_kw` in trucks (trucks never absorb power, losses only add;
-kVA is left out because cables in the island may supply reactive power, and a stage whose
-islands keep their generation gets no proven bound). The works need at least the largest
-stage's proven bound in distinct trucks, since a stage's trucks are all out at once.
+kVA is left out because cables in an island may supply reactive power); a set whose grid fails
+the AC screen at the peak hours cannot be part of a plan. The smallest bound among the sets
+that pass, and the plan's own switching, is the stage's proven bound; it is given only when the
+enumeration was exhaustive, and not for a stage whose islands keep their generation. The works
+need at least the largest stage's proven bound in distinct trucks, since a stage's trucks are
+all out at once.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from planner.core.switching import Switching
 from planner.decide.planning import truck_islands
-from planner.decide.transfer import candidate_ties
+from planner.decide.search import kw_bound, stage_search
+from planner.decide.switchsets import MAX_OPERATIONS
 from planner.grid.context import StageContext
 from planner.inputs.case import Reserve, SgenMode
 
 __all__ = ["SEARCHED", "optimality", "stage_bounds"]
 
 SEARCHED = (
-    "per stage in time order: AC-screened tie transfers (greedy, sectionaliser cuts by bisection), "
-    "truck islands paralleled where that saves trucks, a MILP placement of the fewest trucks "
-    "(trucks standing at a point stay, moves only where setup_hours allow, points a stage "
-    "starting too soon after needs preferred), more trucks where hour-by-hour verification fails"
+    "per stage: every switch set of at most {limit} operations (closing ties the case allows, "
+    "opening sectionalisers of the cut-off area and switches within one branch of a tie's far "
+    "end) that keeps the energised network radial and loses no customer, ranked by the trucks "
+    "its islands need at least and AC-screened at the peak hours where it could beat the plan "
+    "in hand (the greedy tie transfer and truck islands paralleled where that saves trucks are "
+    "tried first); then a MILP placement of the fewest trucks (trucks standing at a point stay, "
+    "moves only where setup_hours allow, points a stage starting too soon after needs "
+    "preferred), more trucks where hour-by-hour verification fails"
 )
 
+Bound = tuple[int | None, int, dict[str, Any] | None]
 
-def stage_bounds(ctx: StageContext, switching: Switching) -> tuple[int | None, int]:
-    """The stage's proven bound (None when ties or kept generation leave it open) and the
-    bound for the switching it was planned with."""
+
+def stage_bounds(ctx: StageContext, switching: Switching) -> Bound:
+    """The stage's proven bound (None when the search was cut short or kept generation leaves
+    it open), the bound for the switching it was planned with, and what was searched."""
     if not ctx.cut_off:
-        return 0, 0
-    chosen = sum(info.lower_bound for info in truck_islands(ctx, switching))
+        return 0, 0, None
+    infos = truck_islands(ctx, switching)
+    chosen = sum(info.lower_bound for info in infos)
     case = ctx.case
-    if candidate_ties(ctx) or case.islanded_sgen is SgenMode.KEEP:
-        return None, chosen
-    spare = 1 if case.fleet.reserve is Reserve.N_1 else 0
-    proven = 0
-    for info in truck_islands(ctx, Switching()):
-        need = math.ceil(info.design_kw / case.fleet.rating_kw - 1e-9)
-        proven += need + spare if need > 0 else 0
-    return proven, chosen
+    if case.islanded_sgen is SgenMode.KEEP:
+        return None, chosen, None
+    n_1 = case.fleet.reserve is Reserve.N_1
+    chosen_kw = sum(kw_bound(info.design_kw, case.fleet.rating_kw, n_1) for info in infos)
+    search = stage_search(ctx)
+    return search.proven_bound(chosen_kw), chosen, search.searched()
 
 
 def optimality(
-    trucks_used: int, feasible: bool, bounds: list[tuple[int | None, int]]
+    trucks_used: int,
+    feasible: bool,
+    bounds: list[Bound] | list[tuple[int | None, int]],
 ) -> dict[str, Any]:
     """`summary.optimality` of a plan from its stages' bounds."""
-    proven = [b for b, _ in bounds if b is not None]
+    proven = [b[0] for b in bounds if b[0] is not None]
+    searches = [b[2] for b in bounds if len(b) > 2 and b[2] is not None]
+    limits = sorted({s["max_operations"] for s in searches}) or [MAX_OPERATIONS]
     lower = max(proven, default=0)
-    chosen = max((c for _, c in bounds), default=0)
+    chosen = max((b[1] for b in bounds), default=0)
     return {
         "trucks_lower_bound": lower,
         "trucks_lower_bound_for_switching": chosen,
         "proven_minimal": bool(feasible and trucks_used == lower),
         "stages_with_proven_bound": len(proven),
-        "searched": SEARCHED,
+        "searched": SEARCHED.format(limit="/".join(str(n) for n in limits)),
+        "search": searches,
     }

@@ -9,12 +9,14 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from planner.checks.normal_state import normal_exemptions
 from planner.checks.stage import StageCheck, StageSetup, check_stage
 from planner.core.plan import StagePlan, Violation
 from planner.core.refs import ElementRef
 from planner.core.switching import Switching
 from planner.decide.allocation import IslandNeed, allocate, point_costs, trucks_needed
 from planner.decide.fleet import FleetState
+from planner.decide.search import kw_bound, stage_search
 from planner.decide.transfer import candidate_ties, find_transfers
 from planner.grid.context import StageContext
 from planner.grid.powerflow import TruckAt
@@ -237,8 +239,9 @@ def plan_stage(
     need: a truck placed there can stay for it, so they are preferred among equals.
     """
     extra_groups: tuple[StepGroup, ...] = ()
+    exempt = normal_exemptions(ctx)  # what the normal state breaks already: once per stage
     for _ in range(MAX_ROUNDS):
-        plan, check = _plan_with_screening(ctx, extra_groups, fleet, progress, follow)
+        plan, check = _plan_with_screening(ctx, extra_groups, fleet, progress, follow, exempt)
         grid_times = {
             v.time for v in check.verification.violations if not v.island and v.kind in GRID_KINDS
         }
@@ -253,12 +256,43 @@ def plan_stage(
     return plan, check
 
 
+def _searched_switching(
+    ctx: StageContext,
+    infos: list[IslandInfo],
+    extra_groups: tuple[StepGroup, ...],
+    progress: Progress | None,
+) -> tuple[Switching, str] | None:
+    """A switch set of the search that needs fewer trucks than the greedy transfer's (or
+    serves protected load it leaves unserved), AC-screened; None when the greedy one stands."""
+    search = stage_search(ctx, progress)
+    fleet = ctx.case.fleet
+    n_1 = fleet.reserve == Reserve.N_1
+    unserved = any(
+        sum(b for _, b, _ in info.points) < max(kw_bound(info.design_kw, fleet.rating_kw, n_1), 1)
+        for info in infos
+    )
+    greedy = sum(info.lower_bound for info in infos)
+    better = search.better_than(greedy, unserved, extra_groups)
+    if better is None:
+        return None
+    s = better.switching
+    steps = [f"close {r.text}" for r in (*s.close, *s.in_service)]
+    steps += [f"open {r.text}" for r in s.open]
+    note = (
+        f"switch set found by search ({better.operations} operation(s): {', '.join(steps)}): "
+        f"{better.trucks} truck(s) by bound, against {greedy} after the greedy transfer"
+    )
+    log.info(note)
+    return s, note
+
+
 def _plan_with_screening(
     ctx: StageContext,
     extra_groups: tuple[StepGroup, ...],
     fleet_state: FleetState | None,
     progress: Progress | None,
     follow: frozenset[int],
+    exempt: dict[tuple[str, str], float],
 ) -> tuple[StagePlan, StageCheck]:
     case, stage = ctx.case, ctx.stage
     fleet = case.fleet
@@ -275,6 +309,12 @@ def _plan_with_screening(
     switching, merges = merge_truck_islands(ctx, switching)
     notes += merges
     infos = truck_islands(ctx, switching)
+    if ctx.cut_off:
+        found = _searched_switching(ctx, infos, extra_groups, progress)
+        if found is not None:
+            switching, note = found
+            notes = [note]
+            infos = truck_islands(ctx, switching)
     counts = [info.lower_bound for info in infos]
     ids = [f"island at bus {min(i.buses)}" for i in infos]
     check: StageCheck | None = None
@@ -301,7 +341,8 @@ def _plan_with_screening(
         step = _stage_progress(
             progress, f"{stage.name}: verifying {len(trucks)} truck(s)", len(ctx.demand.times)
         )
-        check = check_stage(ctx, StageSetup(switching, tuple(trucks)), progress=step)
+        setup = StageSetup(switching, tuple(trucks))
+        check = check_stage(ctx, setup, progress=step, exempt=exempt)
         by_min_bus = {min(i.buses): i.id for i in check.islands}
         ids = [by_min_bus.get(min(info.buses), "?") for info in infos]
         if extra_violations:

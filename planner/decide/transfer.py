@@ -22,12 +22,20 @@ from planner.core.refs import ElementRef, ref_for
 from planner.core.switching import Switching
 from planner.grid.context import StageContext, set_design_loads
 from planner.grid.engine import BatchModel, Unsupported
+from planner.grid.limits import voltage_band
 from planner.grid.powerflow import solve_grid
 from planner.grid.state import switched
 from planner.grid.topology import build_graph, energised_buses
 from planner.inputs.demand import StepGroup
 
-__all__ = ["Transfer", "candidate_ties", "find_transfers", "sectionalisers"]
+__all__ = [
+    "Screen",
+    "Transfer",
+    "candidate_ties",
+    "find_transfers",
+    "screening_groups",
+    "sectionalisers",
+]
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +86,7 @@ def sectionalisers(net: pp.pandapowerNet, buses: frozenset[int]) -> list[Element
     return out
 
 
-def _screening_groups(ctx: StageContext) -> list[StepGroup]:
+def screening_groups(ctx: StageContext) -> list[StepGroup]:
     groups = list(ctx.demand.groups)
     if len(groups) <= 4:
         return groups
@@ -87,7 +95,7 @@ def _screening_groups(ctx: StageContext) -> list[StepGroup]:
     return [by_total] if by_total is by_cut else [by_total, by_cut]
 
 
-class _Screen:
+class Screen:
     """AC and topology checks of candidate switchings on one scratch copy of the works state."""
 
     def __init__(self, ctx: StageContext, groups: list[StepGroup]) -> None:
@@ -119,7 +127,8 @@ class _Screen:
         if not res.converged.all():
             return None
         vm = res.vm_pu
-        low = (vm < limits.vm_min_pu - 1e-6) | (vm > limits.vm_max_pu + 1e-6)
+        lo, hi = voltage_band(self.ctx.base_net, limits, np.asarray(model.bus_ids))
+        low = (vm < lo - 1e-6) | (vm > hi + 1e-6)
         found = {("bus", int(b)) for b in model.bus_ids[low.any(axis=0)]}
         over = (res.line_loading_percent > limits.max_line_loading_percent + 1e-6).any(axis=0)
         found |= {("line", int(i)) for i in model.lines[over]}
@@ -135,10 +144,12 @@ class _Screen:
             sol = solve_grid(net, grid)
             if not sol.converged:
                 return None
+            buses = np.fromiter(sol.vm_pu.keys(), dtype=int, count=len(sol.vm_pu))
+            lo, hi = voltage_band(self.ctx.base_net, limits, buses)
             found |= {
-                ("bus", b)
-                for b, v in sol.vm_pu.items()
-                if v < limits.vm_min_pu - 1e-6 or v > limits.vm_max_pu + 1e-6
+                ("bus", int(b))
+                for b, v, low, high in zip(buses, sol.vm_pu.values(), lo, hi, strict=True)
+                if v < low - 1e-6 or v > high + 1e-6
             }
             found |= {
                 ("line", i)
@@ -163,9 +174,9 @@ def find_transfers(
     """
     switching = Switching()
     ties = candidate_ties(ctx)
-    groups = _screening_groups(ctx)
+    groups = screening_groups(ctx)
     groups += [g for g in extra_groups if all(g is not h for h in groups)]
-    screen = _Screen(ctx, groups)
+    screen = Screen(ctx, groups)
     baseline = screen.problems(switching) or set()
     transfers: list[Transfer] = []
     used: set[ElementRef] = set()
@@ -195,7 +206,7 @@ def find_transfers(
 
 
 def _best_for_tie(
-    screen: _Screen,
+    screen: Screen,
     switching: Switching,
     tie: ElementRef,
     grid: frozenset[int],

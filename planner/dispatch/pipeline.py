@@ -13,8 +13,10 @@ from planner.core.version import __version__
 from planner.decide.fleet import FleetState
 from planner.decide.optimality import optimality, stage_bounds
 from planner.decide.planning import Progress, plan_stage
+from planner.dispatch.costs import plan_costs
 from planner.dispatch.schedule import FleetHour, Refuel, fleet_timeline, stage_schedule
 from planner.dispatch.sequence import switching_sequence
+from planner.dispatch.tanker import fuel_logistics
 from planner.grid.context import StageContext
 from planner.inputs.case import Case, Stage
 from planner.inputs.profiles import step_hours
@@ -71,6 +73,10 @@ def plan_dispatch(case: Case, progress: Progress | None = None) -> Dispatch:
     trucks_used = len({t.id for s in stages for t in s.trucks})
     bounds = [stage_bounds(ctx, s.switching) for ctx, s in zip(contexts, stages, strict=True)]
     summary["optimality"] = optimality(trucks_used, feasible, bounds)
+    summary["fuel_logistics"] = fuel_logistics(refuels, case.fleet.tanker_l)
+    summary["costs"] = plan_costs(
+        case, rows, summary["fuel_l"], summary["benefit"]["energy_not_supplied_conventionally_kwh"]
+    )
     result = Plan(
         planner_version=__version__,
         case_name=case.name,
@@ -153,8 +159,10 @@ def _benefit(case: Case, stages, contexts, checks) -> tuple[dict[str, Any], set[
     customer_hours = 0.0
     peak_kw = 0.0
     energy_kwh = 0.0
+    lost_kwh = 0.0  # what the truck-fed customers would not get under the counterfactual
     for plan, ctx, check in zip(stages, contexts, checks, strict=True):
         hours = case.conventional_outage_hours or ctx.stage.hours
+        stage_kwh = 0.0
         fed = [i for isl in plan.islands if isl.supply is Supply.TRUCKS for i in _served(isl, ctx)]
         moved = [
             i for isl in plan.islands if isl.supply is Supply.TRANSFER for i in _served(isl, ctx)
@@ -166,7 +174,9 @@ def _benefit(case: Case, stages, contexts, checks) -> tuple[dict[str, Any], set[
         islands = {isl.id for isl in plan.islands if isl.supply is Supply.TRUCKS}
         durations = step_hours([h.time for h in check.hours], ctx.stage.end)
         for h, step_h in zip(check.hours, durations, strict=True):
-            energy_kwh += step_h * sum(kw for i, kw in h.island_load_kw.items() if i in islands)
+            stage_kwh += step_h * sum(kw for i, kw in h.island_load_kw.items() if i in islands)
+        energy_kwh += stage_kwh
+        lost_kwh += stage_kwh * min(1.0, hours / ctx.stage.hours)
 
     def households(loads: set[int]) -> int | None:
         return contexts[0].households(sorted(loads)) if has_households else None
@@ -178,6 +188,7 @@ def _benefit(case: Case, stages, contexts, checks) -> tuple[dict[str, Any], set[
         "customer_hours_avoided": round(customer_hours, 1) if has_households else None,
         "truck_fed_peak_kw": round(peak_kw, 1),
         "energy_served_kwh": round(energy_kwh, 1),
+        "energy_not_supplied_conventionally_kwh": round(lost_kwh, 1),
         "counterfactual": (
             "works done de-energised with the same tie transfers; the truck-fed customers lose "
             + (

@@ -13,7 +13,7 @@ import pandapower as pp
 
 from planner.core.refs import ElementRef
 
-__all__ = ["CAN_BREAK", "RANK", "across_kva", "device_of", "sides_of"]
+__all__ = ["CAN_BREAK", "RANK", "across_kva", "device_of", "reading_bus", "sides_of"]
 
 _TYPES = {"CB": "CB", "LBS": "LBS", "LS": "LBS", "DS": "DS"}
 RANK = {"CB": 3, "LBS": 2, "DS": 1}
@@ -128,3 +128,13 @@ def _end_flow(net: pp.pandapowerNet, table: str, index: int, bus: int) -> tuple[
     else:
         end = next((e for e in ("hv", "mv", "lv") if int(row[f"{e}_bus"]) == bus), "hv")
     return float(res.at[index, f"p_{end}_mw"]), float(res.at[index, f"q_{end}_mvar"])
+
+
+def reading_bus(net: pp.pandapowerNet, ref: ElementRef) -> int | None:
+    """The bus a crew reads the voltage at after operating `ref`: a switch's or load's bus, a
+    line's from end, a transformer's high-voltage side."""
+    table = net.get(ref.table, None)
+    column = {"line": "from_bus", "trafo": "hv_bus", "trafo3w": "hv_bus"}.get(ref.table, "bus")
+    if table is None or ref.index not in table.index or column not in table.columns:
+        return None
+    return int(table.at[ref.index, column])

@@ -11,7 +11,8 @@ Truck islands: the first online truck is the slack; the other online trucks inje
 (by rating) of the island total, which is updated inside the same iteration from the slack's
 power, so that P and Q are shared in proportion at convergence.
 
-Networks the method does not cover (PV generators, voltage-dependent loads) raise
+Trucks paralleled with the grid are PV buses given per solve (`planner.grid.voltage_control`).
+Networks the method does not cover (their own PV generators, voltage-dependent loads) raise
 `Unsupported`; time steps that do not converge are reported, and the caller falls back to
 pandapower's Newton-Raphson for them.
 """
@@ -19,7 +20,7 @@ pandapower's Newton-Raphson for them.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,8 @@ import pandapower as pp
 from pandapower.auxiliary import ppException
 from scipy.sparse import csc_matrix, csr_matrix
 from scipy.sparse.linalg import splu
+
+from planner.grid.voltage_control import reactive_correction, share_by_range
 
 __all__ = [
     "SOLVER_FAILURES",
@@ -102,6 +105,8 @@ class BatchResult:
     truck_p_mw: np.ndarray  # (T, trucks) for PQ trucks; the slack truck is in slack_p_mw
     truck_q_mvar: np.ndarray
     iterations: int
+    va_degree: np.ndarray | None = None  # (T, buses), as pandapower's res_bus.va_degree
+    pv_q_mvar: np.ndarray | None = None  # (T, PV generators): their reactive power
 
     def outputs_kw(self, row: int, ids: list[str]) -> tuple[dict[str, float], dict[str, float]]:
         """kW and kvar of the trucks `ids` online at time step `row`: the slack truck first,
@@ -120,9 +125,17 @@ class BatchModel:
 
     `net` is solved once as it stands (its loads give the first guess); it must not be changed
     afterwards. `pq_trucks` are the indices of sgens that share the island load with the slack.
+    `pv_buses` are the buses of voltage-controlled generators that are not in `net` (trucks
+    paralleled with the grid): their output, setpoint and reactive limits are given per solve,
+    so one model serves any of them connected (the admittance matrix does not depend on them).
     """
 
-    def __init__(self, net: pp.pandapowerNet, pq_trucks: list[int] | None = None) -> None:
+    def __init__(
+        self,
+        net: pp.pandapowerNet,
+        pq_trucks: list[int] | None = None,
+        pv_buses: list[int] | None = None,
+    ) -> None:
         if len(net.gen) and net.gen.in_service.any():
             raise Unsupported("PV generators")
         for col in ("const_z_p_percent", "const_i_p_percent", "const_z_q_percent",
@@ -150,6 +163,13 @@ class BatchModel:
         if len(ppci["pv"]):
             raise Unsupported("PV buses")
         self.pq = np.asarray(ppci["pq"], dtype=int)
+        pv_at = lookup[np.asarray(pv_buses or [], dtype=int)]
+        if ((pv_at < 0) | (pv_at >= n)).any() or np.isin(pv_at, self.ref).any():
+            raise Unsupported("a voltage-controlled generator off the grid or at its slack")
+        self.pv_input = list(pv_buses or [])
+        self.pv_bus, self.pv_of_gen = np.unique(pv_at, return_inverse=True)
+        self.pv_rows = np.searchsorted(self.pq, self.pv_bus)  # pq is sorted: rows of PV buses
+        self._dv_dq: np.ndarray | None = None
         ybus = csr_matrix(ppci["Ybus"])
         self.ybus = ybus
         try:
@@ -239,37 +259,41 @@ class BatchModel:
         q_mvar: np.ndarray,
         online: np.ndarray | None = None,
         shares: np.ndarray | None = None,
+        pv: tuple[np.ndarray, np.ndarray, float] | None = None,
     ) -> BatchResult:
         """Solve T load states: `p_mw`, `q_mvar` are (T, loads) in the net's load order.
 
         `online` (T, trucks) marks the PQ trucks running each step; `shares` (trucks + 1,) are the
-        rating shares of the slack truck followed by the PQ trucks. Time steps are solved in
-        chunks that keep the sparse triangular solves in cache.
+        rating shares of the slack truck followed by the PQ trucks. `pv` gives the generators at
+        `pv_buses`: their P (T, gens) in MW, reactive limit (T, gens) in Mvar (the same both
+        ways) and voltage setpoint in pu. Time steps are solved in chunks that keep the sparse
+        triangular solves in cache.
         """
         steps = p_mw.shape[0]
         n_trucks = len(self.truck_idx)
         on = np.ones((steps, n_trucks), bool) if online is None else online.astype(bool)
         shares = np.ones(n_trucks + 1) if shares is None else np.asarray(shares, dtype=float)
-        parts = [
-            self._solve_chunk(p_mw[a : a + CHUNK], q_mvar[a : a + CHUNK], on[a : a + CHUNK], shares)
-            for a in range(0, steps, CHUNK)
-        ]
-        if not parts:
-            parts = [self._solve_chunk(p_mw, q_mvar, on, shares)]
+        none = np.zeros((steps, len(self.pv_of_gen)))
+        pv_p, pv_q, pv_vm = pv if pv is not None else (none, none, 1.0)
+        parts = []
+        for a in range(0, max(steps, 1), CHUNK):
+            cut = slice(a, a + CHUNK)
+            pv_cut = (pv_p[cut], pv_q[cut], pv_vm)
+            parts.append(self._solve_chunk(p_mw[cut], q_mvar[cut], on[cut], shares, pv_cut))
+        rows = {f.name: [getattr(p, f.name) for p in parts] for f in fields(BatchResult)}
         return BatchResult(
-            converged=np.concatenate([p.converged for p in parts]),
-            vm_pu=np.vstack([p.vm_pu for p in parts]),
-            line_loading_percent=np.vstack([p.line_loading_percent for p in parts]),
-            trafo_loading_percent=np.vstack([p.trafo_loading_percent for p in parts]),
-            slack_p_mw=np.vstack([p.slack_p_mw for p in parts]),
-            slack_q_mvar=np.vstack([p.slack_q_mvar for p in parts]),
-            truck_p_mw=np.vstack([p.truck_p_mw for p in parts]),
-            truck_q_mvar=np.vstack([p.truck_q_mvar for p in parts]),
-            iterations=max(p.iterations for p in parts),
+            converged=np.concatenate(rows.pop("converged")),
+            iterations=max(rows.pop("iterations")),
+            **{name: np.vstack(values) for name, values in rows.items()},
         )
 
     def _solve_chunk(
-        self, p_mw: np.ndarray, q_mvar: np.ndarray, on: np.ndarray, shares: np.ndarray
+        self,
+        p_mw: np.ndarray,
+        q_mvar: np.ndarray,
+        on: np.ndarray,
+        shares: np.ndarray,
+        pv: tuple[np.ndarray, np.ndarray, float],
     ) -> BatchResult:
         steps = p_mw.shape[0]
         loads = (p_mw + 1j * q_mvar) * self.load_on
@@ -281,6 +305,16 @@ class BatchModel:
         rhs_s = self.y_ps @ v[self.ref]
         truck_s = np.zeros((n_trucks, steps), complex)
         s_bus = s_fixed
+        gen_p, gen_q, vm_set = pv
+        held = self.pv_bus.size > 0
+        if held:  # PV buses start at their setpoint
+            v[self.pv_bus] = vm_set * np.exp(1j * np.angle(v[self.pv_bus]))
+            to_bus = np.zeros((len(self.pv_bus), len(self.pv_of_gen)))
+            to_bus[self.pv_of_gen, np.arange(len(self.pv_of_gen))] = 1.0
+            p_pv = to_bus @ gen_p.T / self.base_mva  # (PV buses, T)
+            q_lim = to_bus @ gen_q.T / self.base_mva
+            q_pv = np.zeros_like(p_pv)
+            free = np.ones(q_pv.shape, bool)
         v_pq = v[pq]
         s_fixed_pq = s_fixed[pq]
         iterations = 0
@@ -296,14 +330,25 @@ class BatchModel:
                 s_pq = s_bus[pq]
             else:
                 s_pq = s_fixed_pq
+            if held:
+                s_pq = s_pq.copy()
+                s_pq[self.pv_rows] += p_pv + 1j * q_pv
             new = self.y_pp.solve(np.conj(s_pq / v_pq) - rhs_s)
             change = float(np.abs(new - v_pq).max(initial=0.0))
             v_pq = new
+            if held:  # the reactive power that holds each PV bus, within its limits
+                q_pv, free = self._pv_q(vm_set - np.abs(v_pq[self.pv_rows]), q_pv, q_lim)
             if change < TOL_PU:
                 break
         v[pq] = v_pq
+        if held:  # the generators' injections at the solution found
+            s_bus = s_bus.copy()
+            s_bus[self.pv_bus] += p_pv + 1j * q_pv
         mismatch = v * np.conj(self.ybus @ v) - s_bus
         converged = np.abs(mismatch[pq]).max(axis=0, initial=0.0) < 1e-8
+        if held:  # and every PV bus inside its limits holds its setpoint
+            off = np.abs(vm_set - np.abs(v[self.pv_bus])) * free
+            converged &= off.max(axis=0, initial=0.0) < 1e-8
         slack = self._slack_power(v, s_bus) * self.base_mva  # (refs, T)
         i_f = np.abs(self.yf @ v) * self.base_mva / SQRT3
         i_t = np.abs(self.yt @ v) * self.base_mva / SQRT3
@@ -328,7 +373,21 @@ class BatchModel:
             truck_p_mw=(truck_s.real * self.base_mva).T,
             truck_q_mvar=(truck_s.imag * self.base_mva).T,
             iterations=iterations,
+            va_degree=np.angle(v[self.bus_pos], deg=True).T,
+            pv_q_mvar=(
+                share_by_range(q_pv * self.base_mva, self.pv_of_gen, gen_q)
+                if held
+                else np.zeros((steps, 0))
+            ),
         )
+
+    def _pv_q(self, error: np.ndarray, q: np.ndarray, q_lim: np.ndarray):
+        """`reactive_correction` with this model's dV/dQ between its PV buses."""
+        if self._dv_dq is None:  # Im(Z) between the PV buses: dV/dQ near a flat voltage
+            unit = np.zeros((len(self.pq), len(self.pv_bus)), complex)
+            unit[self.pv_rows, np.arange(len(self.pv_bus))] = 1.0
+            self._dv_dq = self.y_pp.solve(unit)[self.pv_rows].imag
+        return reactive_correction(self._dv_dq, error, q, q_lim)
 
     def _slack_power(self, v: np.ndarray, s_bus: np.ndarray) -> np.ndarray:
         """Power the slack sources inject: the bus's computed injection minus its other elements."""

@@ -1,4 +1,9 @@
-"""Collecting limit checks over many load flows: violations (worst per element) and extremes."""
+"""Collecting limit checks over many load flows: violations (worst per element) and extremes.
+
+A bus's voltage band is the case's `[limits]` narrowed by the network's own `bus.min_vm_pu` /
+`bus.max_vm_pu` where those columns hold a number: the tighter of the two applies, so plan and
+validate (which both check through `Findings`) honour a network's per-bus limits.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandapower as pp
+import pandas as pd
 
 from planner.core.plan import Violation
 from planner.core.refs import ref_for
@@ -15,10 +21,40 @@ from planner.grid.engine import BatchModel, BatchResult
 from planner.grid.powerflow import GridSolution, TruckAt
 from planner.inputs.case import Limits
 
-__all__ = ["TOL", "Extreme", "Findings"]
+__all__ = ["TOL", "Extreme", "Findings", "own_voltage_limits", "voltage_band"]
 
 TOL = 1e-6
 REVERSE_TOL_KW = 0.5  # below the load flow's tolerance on a truck's output
+
+
+def own_voltage_limits(net: pp.pandapowerNet) -> dict[str, pd.Series]:
+    """The network's own `bus.min_vm_pu` / `bus.max_vm_pu` columns, as numbers (NaN: none)."""
+    return {
+        column: pd.to_numeric(net.bus[column], errors="coerce")  # text: not a limit
+        for column in ("min_vm_pu", "max_vm_pu")
+        if column in net.bus.columns
+    }
+
+
+def voltage_band(
+    net: pp.pandapowerNet, limits: Limits, buses: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The voltage band (lowest, highest pu) of each of `buses`: the case's limits, narrowed
+    by the network's own `min_vm_pu` / `max_vm_pu` where given. Every check of a bus voltage
+    against its limits uses this band."""
+    return _band(own_voltage_limits(net), limits, buses)
+
+
+def _band(
+    own: dict[str, pd.Series], limits: Limits, buses: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    low = np.full(len(buses), float(limits.vm_min_pu))
+    high = np.full(len(buses), float(limits.vm_max_pu))
+    for column, band, tighter in (("min_vm_pu", low, np.fmax), ("max_vm_pu", high, np.fmin)):
+        given = own.get(column)
+        if given is not None and len(buses):
+            band[:] = tighter(band, given.reindex(buses).to_numpy(dtype=float))  # NaN: none
+    return low, high
 
 
 @dataclass(frozen=True)
@@ -48,6 +84,11 @@ class Findings:
     unserved_kw: float = 0.0
     load_flows: int = 0
     min_loading_hours: list[str] = field(default_factory=list)
+    # limits the network's normal state already breaks, (kind, element) -> its worst value
+    # there: not counted against a state (as the switching replay does), kept in `preexisting`
+    exempt: dict[tuple[str, str], float] = field(default_factory=dict)
+    preexisting: dict[tuple[str, str], Violation] = field(default_factory=dict)
+    _own_band: dict[str, pd.Series] | None = field(default=None, init=False, repr=False)
 
     def add(self, v: Violation, higher_is_worse: bool = True) -> None:
         """Keep the worst violation per (kind, element, island)."""
@@ -60,6 +101,12 @@ class Findings:
             and (v.value > old.value) == higher_is_worse
         ):
             self.violations[key] = v
+
+    def bus_band(self, buses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The voltage band (lowest, highest pu) of each of `buses` (see `voltage_band`)."""
+        if self._own_band is None:
+            self._own_band = own_voltage_limits(self.net)
+        return _band(self._own_band, self.limits, buses)
 
     def _extreme(self, name: str, value: float, element: str, when: str, low: bool) -> None:
         old = getattr(self, name)
@@ -174,9 +221,10 @@ class Findings:
     ) -> None:
         """`check` for many time steps at once: arrays are (steps, elements)."""
         limits = self.limits
+        floor, ceiling = self.bus_band(buses)
         scan = (
-            ("bus", buses, vm, "min_vm", "vm_min", limits.vm_min_pu, True),
-            ("bus", buses, vm, "max_vm", "vm_max", limits.vm_max_pu, False),
+            ("bus", buses, vm, "min_vm", "vm_min", floor, True),
+            ("bus", buses, vm, "max_vm", "vm_max", ceiling, False),
             (
                 "line",
                 lines,
@@ -210,27 +258,36 @@ class Findings:
         island: str,
         extreme: str,
         kind: str,
-        limit: float,
+        limit: float | np.ndarray,
         low: bool,
     ) -> None:
-        """Track the extreme of one quantity and report each element past its limit, once."""
+        """Track the extreme of one quantity and report each element past its limit (one for
+        all, or one per element), once."""
         pick = np.argmin if low else np.argmax
         t, j = (int(x) for x in np.unravel_index(pick(values), values.shape))
         ref = ref_for(self.net, table, int(ids[j])).text
         self._extreme(extreme, float(values[t, j]), ref, whens[t], low=low)
         worst = values.min(axis=0) if low else values.max(axis=0)
-        past = worst < limit - TOL if low else worst > limit + TOL
+        limits = np.broadcast_to(np.asarray(limit, dtype=float), worst.shape)
+        past = worst < limits - TOL if low else worst > limits + TOL
         for j in np.nonzero(past)[0].tolist():
             t = int(pick(values[:, j]))
+            own = float(limits[j])
             ref = ref_for(self.net, table, int(ids[j])).text
             value = float(values[t, j])
+            digits = 5 if table == "bus" else 2
             if table == "bus":
                 side = "below" if low else "above"
-                message = f"{where}: {ref} at {value:.4f} pu, {side} {limit} pu"
+                message = f"{where}: {ref} at {value:.4f} pu, {side} {own:g} pu"
             else:
-                message = f"{where}: {ref} loaded {value:.1f} %, above {limit:g} %"
-            digits = 5 if table == "bus" else 2
-            violation = Violation(kind, message, ref, round(value, digits), limit, island, whens[t])
+                message = f"{where}: {ref} loaded {value:.1f} %, above {own:g} %"
+            violation = Violation(kind, message, ref, round(value, digits), own, island, whens[t])
+            normal = self.exempt.get((kind, ref))
+            slack = 0.5 * 10.0**-digits + TOL  # the normal value is known to `digits` only
+            if normal is not None and (value >= normal - slack if low else value <= normal + slack):
+                # broken as badly in the normal state: not the plan's doing (worse is)
+                self.preexisting[(kind, ref)] = violation
+                continue
             self.add(violation, higher_is_worse=not low)
 
     def sorted_violations(self) -> tuple[Violation, ...]:

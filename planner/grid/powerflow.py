@@ -9,7 +9,6 @@ agrees (losses make the total move a little between iterations).
 
 from __future__ import annotations
 
-import copy
 import functools
 import logging
 import math
@@ -20,7 +19,14 @@ import numpy as np
 import pandapower as pp
 import pandas as pd
 
-from planner.grid.engine import BatchModel, Unsupported, solver_failure, start_voltage
+from planner.grid.engine import (
+    BatchModel,
+    BatchResult,
+    Unsupported,
+    solver_failure,
+    start_voltage,
+)
+from planner.grid.state import copy_net
 from planner.inputs.network import BUS_COLUMNS
 
 __all__ = [
@@ -32,6 +38,7 @@ __all__ = [
     "run",
     "solve_grid",
     "solve_island",
+    "solve_island_batch",
     "truck_loading_percent",
 ]
 
@@ -126,6 +133,9 @@ def solve_grid(net: pp.pandapowerNet, energised: frozenset[int]) -> GridSolution
     return GridSolution(True, vm, line, trafo)
 
 
+_CREATED = ("ext_grid", "sgen", "gen", "load", "storage", "switch")  # written to in an island
+
+
 @functools.cache
 def _empty_network() -> pp.pandapowerNet:
     return pp.create_empty_network(add_stdtypes=False)
@@ -135,7 +145,8 @@ def subnet(net: pp.pandapowerNet, buses: frozenset[int] | set[int]) -> pp.pandap
     """The part of `net` on `buses`: what `pandapower.toolbox.select_subnet` gives for elements
     with every bus inside, built directly from the tables (select_subnet is slow)."""
     keep = pd.Index(sorted(buses))
-    sub = copy.deepcopy(_empty_network())  # creating one costs ~0.1 s, copying one ~8 ms
+    # creating an empty network costs ~0.1 s; its tables that get rows are copied below
+    sub = copy_net(_empty_network(), *_CREATED)
     sub.name, sub.f_hz, sub.sn_mva = net.name, net.f_hz, net.sn_mva
     sub.bus = net.bus.loc[net.bus.index.isin(keep)].copy()
     for table, columns in BUS_COLUMNS.items():
@@ -249,34 +260,60 @@ def island_model(sub: pp.pandapowerNet, trucks: list[TruckAt]) -> BatchModel | N
     )
     by_name = {str(name): int(idx) for idx, name in sub.sgen.name[is_truck].items()}
     try:
-        return BatchModel(copy.deepcopy(sub), [by_name[t.id] for t in others])
+        return BatchModel(copy_net(sub), [by_name[t.id] for t in others])
     except Unsupported:
         return None
+
+
+def row_solution(model: BatchModel, res: BatchResult, row: int, ids: list[str]) -> IslandSolution:
+    """One time step of a batched result as a solution (trucks `ids` online, slack first)."""
+    p_kw, q_kvar = res.outputs_kw(row, ids) if ids else ({}, {})
+
+    def values(ids: np.ndarray, data: np.ndarray) -> dict[int, float]:
+        return {int(i): float(v) for i, v in zip(ids, data[row], strict=True)}
+
+    return IslandSolution(
+        True,
+        values(model.bus_ids, res.vm_pu),
+        values(model.lines, res.line_loading_percent),
+        values(model.trafos, res.trafo_loading_percent),
+        "",
+        p_kw,
+        q_kvar,
+    )
+
+
+def solve_island_batch(
+    sub: pp.pandapowerNet,
+    trucks: list[TruckAt],
+    p_mw: np.ndarray,
+    q_mvar: np.ndarray,
+    model: BatchModel | None,
+) -> list[IslandSolution]:
+    """`solve_island` at several load states (rows of `p_mw`, `q_mvar`, in `sub`'s load order,
+    scaling included) with one model of the batched engine (`island_model`'s); a state the
+    engine does not cover (no model) or solve is solved by `solve_island` on a copy with its
+    loads."""
+    out: list[IslandSolution | None] = [None] * len(p_mw)
+    if model is not None:
+        res = model.solve(
+            p_mw, q_mvar, np.ones((len(p_mw), len(trucks) - 1), bool),
+            np.array([t.rating_kva for t in trucks]),
+        )  # fmt: skip
+        for done in np.nonzero(res.converged)[0].tolist():
+            out[done] = row_solution(model, res, done, [t.id for t in trucks])
+    for row, sol in enumerate(out):
+        if sol is None:
+            one = copy_net(sub)
+            one.load["p_mw"], one.load["q_mvar"], one.load["scaling"] = p_mw[row], q_mvar[row], 1.0
+            out[row] = solve_island(one, trucks)
+    return [sol for sol in out if sol is not None]
 
 
 def solve_island_fast(sub: pp.pandapowerNet, trucks: list[TruckAt]) -> IslandSolution:
     """`solve_island` through the batched engine (one pandapower run instead of one per
     sharing iteration); falls back to `solve_island` where the engine does not apply."""
-    others = trucks[1:]
-    model = island_model(sub, trucks)
-    if model is None:
-        return solve_island(sub, trucks)
     scale = sub.load.scaling.to_numpy()
-    res = model.solve(
-        (sub.load.p_mw.to_numpy() * scale)[None, :],
-        (sub.load.q_mvar.to_numpy() * scale)[None, :],
-        np.ones((1, len(others)), bool),
-        np.array([t.rating_kva for t in trucks]),
-    )
-    if not res.converged[0]:
-        return solve_island(sub, trucks)
-    p_kw, q_kvar = res.outputs_kw(0, [t.id for t in trucks])
-    return IslandSolution(
-        True,
-        {int(b): float(v) for b, v in zip(model.bus_ids, res.vm_pu[0], strict=True)},
-        {int(i): float(v) for i, v in zip(model.lines, res.line_loading_percent[0], strict=True)},
-        {int(i): float(v) for i, v in zip(model.trafos, res.trafo_loading_percent[0], strict=True)},
-        "",
-        p_kw,
-        q_kvar,
-    )
+    p = (sub.load.p_mw.to_numpy() * scale)[None, :]
+    q = (sub.load.q_mvar.to_numpy() * scale)[None, :]
+    return solve_island_batch(sub, trucks, p, q, island_model(sub, trucks))[0]

@@ -7,12 +7,34 @@ import copy
 from collections.abc import Iterator
 
 import pandapower as pp
+import pandas as pd
 
 from planner.core.refs import ElementRef
 from planner.core.switching import Switching
 from planner.inputs.case import Case, Stage
 
-__all__ = ["apply_switching", "apply_works", "is_on", "operate", "stage_base_net", "switched"]
+__all__ = [
+    "apply_switching",
+    "apply_works",
+    "copy_net",
+    "is_on",
+    "operate",
+    "stage_base_net",
+    "switched",
+]
+
+
+def copy_net(net: pp.pandapowerNet, *also: str) -> pp.pandapowerNet:
+    """A copy of `net` for a state that changes values, not structure: its element tables that
+    hold rows are copied (and the tables `also`, where elements will be created), the rest
+    (empty tables, standard types, results) shared. A deep copy costs twenty times as much.
+    pandapower's runs replace result tables rather than write into them, so the copy can be run."""
+    new = copy.copy(net)
+    for key, value in net.items():
+        table = isinstance(value, pd.DataFrame) and not key.startswith("res_")
+        if table and (len(value) or key in also):
+            new[key] = value.copy()
+    return new
 
 
 def stage_base_net(case: Case, stage: Stage) -> pp.pandapowerNet:

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from planner.core.refs import ElementRef
+from planner.inputs.case_costs import Costs
 from planner.inputs.network import Network
 from planner.inputs.profiles import CsvProfile
 
@@ -147,6 +148,8 @@ class Case:
     conventional_outage_hours: float | None = None  # [benefit]; None: each stage's duration
     switching: SwitchingRules = field(default_factory=SwitchingRules)
     protection: Protection | None = None  # None: no [protection] table in the case
+    costs: Costs | None = None  # None: no [costs] table in the case
+    max_switching_operations: int | None = None  # [transfer] max_operations; None: default
 
     def bays_at(self, bus: int) -> int:
         for point in self.connection_points:

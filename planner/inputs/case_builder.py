@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from planner.core.errors import CaseError, NetworkError
 from planner.core.refs import TABLES, ElementRef, resolve_ref
@@ -19,15 +20,19 @@ from planner.inputs.case import (
     SgenMode,
     SwitchingRules,
 )
+from planner.inputs.case_costs import read_costs
 from planner.inputs.case_loads import read_loads
 from planner.inputs.case_points import read_points
 from planner.inputs.case_stages import MAX_STAGE, read_stages
+from planner.inputs.clock import read_zone
 from planner.inputs.demand import memory_problems
 from planner.inputs.network import Network, load_network
 from planner.inputs.sanity import check_network
 from planner.inputs.schema import Reader, join_key, shown
 
-__all__ = ["CaseBuilder"]
+__all__ = ["MAX_OPERATIONS", "CaseBuilder"]
+
+MAX_OPERATIONS = 10  # [transfer] max_operations: switch sets grow as (switches)^operations
 
 _TOP = {
     "format",
@@ -42,6 +47,8 @@ _TOP = {
     "benefit",
     "switching",
     "protection",
+    "timezone",
+    "costs",
 }
 _CASE = {"name", "network", "description"}
 _LIMITS = {"vm_min_pu", "vm_max_pu", "max_line_loading_percent", "max_trafo_loading_percent"}
@@ -111,11 +118,13 @@ class CaseBuilder:
         self.sha256 = sha256
         self.network: Network | None = None
         self.network_ok = False  # loaded and through the sanity checks
+        self.zone: ZoneInfo | None = None  # `timezone`: the zone of local times of day
 
     def build(self, data: dict[str, Any]) -> Case:
         r = self.r
         r.unknown_keys(data, "", _TOP)
         r.value(data, "format", "", str, FORMAT, schema.one_of(FORMAT))
+        self.zone = self._zone(data)
         meta = r.table(data, "case", "case", _CASE, required=True) or {}
         name = r.value(meta, "name", "case", str) if meta else None
         description = r.value(meta, "description", "case", str, "")
@@ -158,6 +167,7 @@ class CaseBuilder:
         )
         switching = self._switching(data)
         protection = self._protection(data)
+        costs = read_costs(r, data)
         if r.problems or self.network is None:
             raise CaseError(r.problems)
         return Case(
@@ -178,6 +188,8 @@ class CaseBuilder:
             conventional_outage_hours=outage_h,
             switching=switching,
             protection=protection,
+            costs=costs,
+            max_switching_operations=self.max_operations,
         )
 
     def ref(self, text: Any, key: str, tables: tuple[str, ...] = TABLES) -> ElementRef | None:
@@ -188,6 +200,18 @@ class CaseBuilder:
             self.r.error(key, result)
             return None
         return result
+
+    def _zone(self, data: dict[str, Any]) -> ZoneInfo | None:
+        """`timezone`: the IANA zone whose wall clock gives the local hour, or None (the times'
+        own offsets)."""
+        name = self.r.value(data, "timezone", "", str, None)
+        if name is None:
+            return None
+        zone = read_zone(name)
+        if isinstance(zone, str):
+            self.r.error("timezone", f"{zone}, got {shown(name)}")
+            return None
+        return zone
 
     def _limits(self, data: dict[str, Any]) -> Limits:
         r, d = self.r, Limits()
@@ -335,7 +359,15 @@ class CaseBuilder:
 
     def _ties(self, data: dict[str, Any]) -> tuple[str, tuple[ElementRef, ...] | None]:
         r = self.r
-        t = r.table(data, "transfer", "transfer", {"ties"}) or {}
+        t = r.table(data, "transfer", "transfer", {"ties", "max_operations"}) or {}
+        self.max_operations = r.value(
+            t,
+            "max_operations",
+            "transfer",
+            int,
+            None,
+            schema.all_of(schema.non_negative, schema.at_most(MAX_OPERATIONS)),
+        )
         spec = t.get("ties", "auto")
         if spec in ("auto", "none"):
             return spec, (None if spec == "auto" else ())

@@ -10,6 +10,7 @@ from planner.core.refs import ElementRef
 from planner.inputs import schema
 from planner.inputs.case import Stage
 from planner.inputs.case_after import check_after, read_after
+from planner.inputs.clock import in_zone
 from planner.inputs.schema import join_key
 
 if TYPE_CHECKING:
@@ -89,6 +90,9 @@ def _stage(b: CaseBuilder, item: dict[str, Any], key: str) -> Stage | None:
             f"the stage lasts {(end - start).total_seconds() / 86400:,.1f} days, more than the "
             f"{MAX_STAGE.days} a stage may last; split the works into stages",
         )
+    if b.zone is not None:
+        start = _zoned(b, start, join_key(key, "start"))
+        end = _zoned(b, end, join_key(key, "end"))
     if "daily" in item:
         r.error(
             join_key(key, "daily"),
@@ -113,3 +117,19 @@ def _stage(b: CaseBuilder, item: dict[str, Any], key: str) -> Stage | None:
     if len(r.problems) > count:
         return None
     return Stage(name, start, end, tuple(oos), after)
+
+
+def _zoned(b: CaseBuilder, when: datetime | None, key: str) -> datetime | None:
+    """`when` carrying the case's zone; an offset that is not the zone's then is an error (a time
+    written for another zone, or the other side of a daylight-saving change)."""
+    if when is None or b.zone is None:
+        return when
+    zoned = in_zone(when, b.zone)
+    if zoned.utcoffset() != when.utcoffset():
+        b.r.error(
+            key,
+            f"{when.isoformat()} is not a local time of {b.zone.key}: the offset there at that "
+            f"instant is {zoned.isoformat()[-6:]} ({zoned.isoformat()})",
+        )
+        return None
+    return zoned

@@ -18,7 +18,7 @@ from planner.inputs.network import Network
 from planner.inputs.profiles import (
     BUILTIN,
     SIMBENCH_STEP,
-    shape_factor,
+    shape_factors,
     simbench_rows,
     step_hours,
     steps_of,
@@ -169,13 +169,13 @@ def _factors(
     if name == "simbench":
         return _simbench_factors(net, times)
     categories = loads["category"].astype(str).to_numpy() if "category" in loads.columns else None
-    out = np.empty((len(times), n))
-    for i, t in enumerate(times):
-        default = shape_factor(name, t)
-        if categories is None:
-            out[i, :] = default
-        else:
-            out[i, :] = [shape_factor(c, t) if c in BUILTIN else default for c in categories]
+    shapes = [name] if categories is None else sorted({name, *set(categories) & set(BUILTIN)})
+    columns = np.column_stack([shape_factors(shape, times) for shape in shapes])
+    if categories is None:
+        out = np.repeat(columns, n, axis=1)
+    else:
+        default = shapes.index(name)
+        out = columns[:, [shapes.index(c) if c in BUILTIN else default for c in categories]]
     return out, out
 
 

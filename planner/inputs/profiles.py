@@ -1,8 +1,9 @@
 """Load profiles: built-in hourly shapes, CSV profiles and SimBench profiles, as factors over time.
 
-The built-in shapes are hourly factors (local time of the stage's offset) for weekdays and
-weekends. Their maximum over the week is exactly 1.0, so the design peak of a load equals its
-`p_mw` times the scalings and the margin. The residential shape follows the evening-peak form of
+The built-in shapes are hourly factors for weekdays and weekends, by the local time of day (the
+case's `timezone` when it names one, else each time's own offset: see `clock`). Their maximum
+over the week is exactly 1.0, so the design peak of a load equals its `p_mw` times the scalings
+and the margin. The residential shape follows the evening-peak form of
 the BDEW H0 household standard load profile and of published northern-Chinese residential feeder
 curves (night trough near 1/3 of the peak, peak at 19-20 h); the commercial shape follows the
 BDEW G0 business profile (daytime plateau, low nights, quieter weekends). They are shapes for
@@ -12,17 +13,19 @@ planning, not measurements.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
+from planner.inputs.clock import hours_of, local, microseconds, step_hours, steps_of
 from planner.inputs.schema import YEARS, shown
 
 __all__ = [
@@ -32,12 +35,15 @@ __all__ = [
     "load_csv_profile",
     "profile_max_bytes",
     "shape_factor",
+    "shape_factors",
+    "simbench_day",
     "simbench_rows",
     "step_hours",
     "steps_of",
 ]
 
 SIMBENCH_STEP = timedelta(minutes=15)
+SIMBENCH_START = date(2016, 1, 1)  # the first row of a SimBench profile, a Friday
 
 # A CSV profile file may be this large whatever its stages (a year of quarter hours is ~1.2 MB),
 # or PROFILE_BYTES_PER_MINUTE for every minute from the first stage's start to the last one's
@@ -74,61 +80,47 @@ BUILTIN: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
 
 
 def shape_factor(name: str, when: datetime) -> float:
-    """Factor of built-in shape `name` ('flat' included) at local time `when`."""
+    """Factor of built-in shape `name` ('flat' included) at the local time of `when`."""
+    return float(shape_factors(name, [when])[0])
+
+
+def shape_factors(name: str, times: Sequence[datetime]) -> np.ndarray:
+    """Factors of built-in shape `name` ('flat' included) at the local times of `times`: the hour
+    of day and weekday on the wall clock of the case's zone (see `clock.local`)."""
     if name == "flat":
-        return 1.0
+        return np.ones(len(times))
     weekday, weekend = BUILTIN[name]
-    return (weekend if when.weekday() >= 5 else weekday)[when.hour]
-
-
-def hours_of(start: datetime, end: datetime) -> list[datetime]:
-    """The hourly time steps of a window: start, start+1h, … before end (at least one)."""
-    steps = [start]
-    t = start + timedelta(hours=1)
-    while t < end:
-        steps.append(t)
-        t += timedelta(hours=1)
-    return steps
-
-
-def steps_of(
-    start: datetime, end: datetime, rows: Sequence[datetime] = (), every: timedelta | None = None
-) -> list[datetime]:
-    """The check times of a window: every hour, every profile row inside it (a CSV row holds until
-    the next), and every `every` (SimBench's quarter hours) from the start."""
-    steps = set(hours_of(start, end))
-    steps.update(t for t in rows if start < t < end)
-    if every is not None:
-        t = start + every
-        while t < end:
-            steps.add(t)
-            t += every
-    return sorted(steps)
-
-
-def step_hours(times: Sequence[datetime], end: datetime) -> list[float]:
-    """How long each check time's state holds: until the next time, the last until `end`."""
-    bounds = [*times[1:], end]
-    return [(b - t).total_seconds() / 3600.0 for t, b in zip(times, bounds, strict=True)]
+    walls = [local(t) for t in times]
+    hours = np.array([t.hour for t in walls], dtype=np.int64)
+    ends = np.array([t.weekday() >= 5 for t in walls], dtype=bool)
+    return np.where(ends, np.array(weekend)[hours], np.array(weekday)[hours])
 
 
 def simbench_rows(times: Sequence[datetime], steps_per_year: int) -> list[int]:
-    """Rows of a SimBench profile (quarter hours of 2016) for local times `times`.
+    """Rows of a SimBench profile (quarter hours of 2016, from Friday 1 Jan) for `times`.
 
-    Read at the local date and time as written; another year is read at the 2016 date with the
-    same ISO week (week 53 reads week 52) and weekday, at the same time of day."""
+    Read at the local time of day (the case's zone, see `clock.local`) of the 2016 day that
+    `simbench_day` gives: the contract's rule (case-format.md, Demand)."""
     rows = []
     for t in times:
-        _, week, weekday = t.isocalendar()
-        if t.year == 2016:
-            day = datetime(2016, t.month, t.day)
-        else:
-            day = datetime.fromisocalendar(2016, min(week, 52), weekday)
-            if day.year > 2016:  # Sunday of week 52 is 1 Jan 2017: the Sunday a week earlier
-                day -= timedelta(days=7)
-        minutes = (day - datetime(2016, 1, 1)).days * 1440 + t.hour * 60 + t.minute
+        wall = local(t)
+        day = simbench_day(wall.date())
+        minutes = (day - SIMBENCH_START).days * 1440 + wall.hour * 60 + wall.minute
         rows.append(int(minutes // 15) % steps_per_year)
     return rows
+
+
+def simbench_day(day: date) -> date:
+    """The day of 2016 a SimBench profile is read at: 2016 reads its own dates; another year
+    the 2016 date with the same ISO week (week 53 reads week 52) and weekday, so weekdays
+    align (a Sunday of week 52 that falls in 2017 reads the Sunday a week earlier)."""
+    if day.year == 2016:
+        return day
+    _, week, weekday = day.isocalendar()
+    same = date.fromisocalendar(2016, min(week, 52), weekday)
+    if same.year > 2016:
+        same -= timedelta(days=7)
+    return same
 
 
 @dataclass(frozen=True)
@@ -140,12 +132,17 @@ class CsvProfile:
     factors: tuple[float, ...]
     sha256: str = ""  # of the bytes read: what a plan made from this profile is tied to
 
+    @functools.cached_property
+    def _index(self) -> tuple[np.ndarray, np.ndarray]:
+        """The rows' instants (microseconds, increasing) and factors, for as-of look-ups."""
+        return microseconds(self.times), np.asarray(self.factors, dtype=float)
+
     def factors_at(self, times: Sequence[datetime]) -> np.ndarray:
-        """Factors at `times`, each that of the last row at or before it (or the first row)."""
-        stamps = np.array([t.timestamp() for t in self.times])
-        wanted = np.array([t.timestamp() for t in times])
-        rows = np.maximum(np.searchsorted(stamps, wanted, side="right") - 1, 0)
-        return np.asarray(self.factors, dtype=float)[rows]
+        """Factors at `times`, each that of the last row at or before it (or the first row):
+        one binary search over the rows' instants for all of them."""
+        stamps, factors = self._index
+        rows = np.searchsorted(stamps, microseconds(times), side="right") - 1
+        return factors[np.maximum(rows, 0)]
 
     def covers(self, start: datetime, end: datetime) -> bool:
         return self.times[0] <= start and self.times[-1] >= end - timedelta(hours=1)

@@ -1,21 +1,29 @@
-"""SVG drawings for the report: the network with works, islands, ties and trucks, and charts.
+"""The single-line drawing of a stage: names, switch states, works, ties and trucks.
 
-Every text from the case or the network (names, ids) goes through `for_html` before it is
-placed in an element or a quoted attribute.
+Laid out from the network's geodata when every bus has it (a map), else as a tree
+(`planner.outputs.layout`); a network above 300 buses is drawn as the paths to what the stage
+touches, each untouched feeder one labelled stub. Lines of the layout's tree are straight, any
+other line (a tie, a ring, a second circuit) is a curve bowed further for each line already
+between the same buses, and every line has a light casing, so a crossing or a parallel never
+hides a line. Switches are squares near their bus: filled closed, hollow open, as the stage
+leaves them. Names are placed where they fit (`planner.outputs.labels`); works, ties used,
+truck connection points and trucks (with their kW) always. Every name goes through `for_html`.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from collections import deque
 
 import pandapower as pp
 
 from planner.core.plan import StagePlan, Supply
 from planner.core.text import for_html as escape
+from planner.outputs.canvas import Canvas, Point, along, curve, polyline_points, spread
+from planner.outputs.charts import line_chart
+from planner.outputs.labels import CHAR_WIDTH, BoxGrid, Label, place_labels
+from planner.outputs.layout import Layout, Stub, element_name, layout
 
-__all__ = ["bus_xy", "line_chart", "network_svg"]
+__all__ = ["line_chart", "network_svg"]
 
 SUPPLY_COLOURS = {
     Supply.TRUCKS: "#e67e22",
@@ -23,239 +31,269 @@ SUPPLY_COLOURS = {
     Supply.NONE: "#c0392b",
     Supply.GRID: "#2c3e50",
 }
-SERIES_COLOURS = (
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
+WORKS = 'stroke="#c0392b" stroke-width="3" stroke-dasharray="7 4"'
+TIE = 'stroke="#27ae60" stroke-width="3"'
+OPENED = 'stroke="#8e44ad" stroke-width="2" stroke-dasharray="2 3"'
+OFF = 'stroke="#95a5a6" stroke-width="1.2" stroke-dasharray="4 3"'
+NORMAL = 'stroke="#7f8c8d" stroke-width="1.4"'
+TRAFO = 'stroke="#34495e" stroke-width="2.5"'
+STYLE = (
+    "<style>text{font-family:sans-serif}text.l{paint-order:stroke;stroke:#fbfbf8;"
+    "stroke-width:3px;stroke-linejoin:round}.c{stroke:#fbfbf8;fill:none}</style>"
 )
 
 
-def _geo(value: object) -> tuple[float, float] | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        data = json.loads(value)
-        x, y = data["coordinates"][:2]
-        return float(x), float(y)
-    except (ValueError, KeyError, TypeError, IndexError):
-        return None
+def _fmt_kw(kw: float) -> str:
+    return f"{kw / 1000:,.1f} MW" if abs(kw) >= 1000 else f"{kw:,.0f} kW"
 
 
-def bus_xy(net: pp.pandapowerNet) -> dict[int, tuple[float, float]]:
-    """Bus coordinates: the network's geodata where every bus has it, else a tree layout."""
-    if "geo" in net.bus.columns:
-        found = {int(b): _geo(g) for b, g in net.bus.geo.items()}
-        if all(xy is not None for xy in found.values()):
-            return {b: xy for b, xy in found.items() if xy is not None}
-    return _tree_layout(net)
+def _element_buses(net: pp.pandapowerNet, table: str, index: int) -> set[int]:
+    """The buses an element touches (a switch: its bus and its element's buses)."""
+    if table == "bus":
+        return {index}
+    if index not in net[table].index:
+        return set()
+    row = net[table].loc[index]
+    if table == "switch":
+        kind = {"b": "bus", "l": "line", "t": "trafo", "t3": "trafo3w"}.get(row.et)
+        return {int(row.bus)} | (_element_buses(net, kind, int(row.element)) if kind else set())
+    cols = ("bus", "from_bus", "to_bus", "hv_bus", "mv_bus", "lv_bus")
+    return {int(row[c]) for c in cols if c in row.index}
 
 
-def _tree_layout(net: pp.pandapowerNet) -> dict[int, tuple[float, float]]:
-    """Depth from the sources on x, breadth-first order on y; good enough for radial feeders."""
-    neighbours: dict[int, list[int]] = {int(b): [] for b in net.bus.index}
-    for fb, tb in zip(net.line.from_bus, net.line.to_bus, strict=True):
-        neighbours[int(fb)].append(int(tb))
-        neighbours[int(tb)].append(int(fb))
-    for hv, lv in zip(net.trafo.hv_bus, net.trafo.lv_bus, strict=True):
-        neighbours[int(hv)].append(int(lv))
-        neighbours[int(lv)].append(int(hv))
-    roots = [int(b) for b in net.ext_grid.bus] or [int(net.bus.index[0])]
-    depth: dict[int, int] = {}
-    row: dict[int, int] = {}
-    next_row = 0
-    for root in [*roots, *neighbours]:
-        if root in depth:
-            continue
-        depth[root] = 0
-        queue = deque([root])
-        while queue:
-            bus = queue.popleft()
-            row[bus] = next_row
-            next_row += 1
-            for other in sorted(neighbours[bus]):
-                if other not in depth:
-                    depth[other] = depth[bus] + 1
-                    queue.append(other)
-    return {b: (float(depth[b]), -float(row[b])) for b in depth}
+class _Stage:
+    """What the stage does to the network: the works, what it closes and what it opens."""
+
+    def __init__(self, net: pp.pandapowerNet, stage: StagePlan) -> None:
+        self.net = net
+        self.works = {(r.table, r.index) for r in stage.out_of_service}
+        sw = stage.switching
+        self.closed = {(r.table, r.index) for r in (*sw.close, *sw.in_service)}
+        self.closed |= {(i.tie.table, i.tie.index) for i in stage.islands if i.tie is not None}
+        self.opened = {(r.table, r.index) for r in sw.open}
+
+    def name(self, table: str, index: int) -> str:
+        return element_name(self.net, table, index)
+
+    def on(self, table: str, index: int) -> bool:
+        """A switch closed, another element in service, as the stage leaves it."""
+        if (table, index) in self.works or (table, index) in self.opened:
+            return False
+        if (table, index) in self.closed:
+            return True
+        col = "closed" if table == "switch" else "in_service"
+        return bool(self.net[table].at[index, col])
 
 
-def _scale(points: dict[int, tuple[float, float]], width: float, height: float, pad: float):
-    xs = [p[0] for p in points.values()] or [0.0]
-    ys = [p[1] for p in points.values()] or [0.0]
-    dx = (max(xs) - min(xs)) or 1.0
-    dy = (max(ys) - min(ys)) or 1.0
-    x0, y0 = min(xs), max(ys)
-
-    def to_svg(xy: tuple[float, float]) -> tuple[float, float]:
-        return (
-            pad + (xy[0] - x0) / dx * (width - 2 * pad),
-            pad + (y0 - xy[1]) / dy * (height - 2 * pad),
-        )
-
-    return to_svg
-
-
-def network_svg(
-    net: pp.pandapowerNet, stage: StagePlan, width: int = 900, height: int = 560
-) -> str:
-    """The network during `stage`: works dashed red, islands coloured by supply, trucks boxed."""
-    xy = bus_xy(net)
-    to_svg = _scale(xy, width, height, 30.0)
+def network_svg(net: pp.pandapowerNet, stage: StagePlan) -> str:
+    """The network during `stage`, labelled, in a horizontally scrolling box."""
+    view = _Stage(net, stage)
+    keys: set[int] = {t.bus for t in stage.trucks}
+    for table, index in view.works | view.closed | view.opened:
+        keys |= _element_buses(net, table, index)
     island_of = {b: isl for isl in stage.islands for b in isl.buses}
-    works = {(r.table, r.index) for r in stage.out_of_service}
-    closed = {(r.table, r.index) for r in (*stage.switching.close, *stage.switching.in_service)}
-    opened = {(r.table, r.index) for r in stage.switching.open}
+    lay = layout(net, keys, {b: i.id for b, i in island_of.items()})
+    canvas = Canvas(lay)
+    xy = spread({b: canvas(p) for b, p in lay.xy.items()})
+    w, h = canvas.width, canvas.height
+    labels: list[Label] = []
+    blocked: list[tuple[float, float, float, float]] = [(0, h - 30, w, h)]
+    layers, symbols = _branches(view, lay, canvas, xy, labels, blocked)
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'class="network" role="img" aria-label="network drawing of {escape(stage.name)}">',
-        f'<rect width="{width}" height="{height}" fill="#fbfbf8"/>',
+        f'<div class="drawing" style="overflow-x:auto"><svg xmlns="http://www.w3.org/2000/svg" '
+        f'viewBox="0 0 {w:.0f} {h:.0f}" width="{w:.0f}" height="{h:.0f}" style="max-width:none"'
+        f' class="network" role="img" aria-label="network drawing of {escape(stage.name)}">',
+        STYLE,
+        f'<rect width="{w:.0f}" height="{h:.0f}" fill="#fbfbf8"/>',
+        *layers[0],
+        *_stubs(lay.stubs, xy, island_of, labels),
+        *layers[1],
+        *layers[2],
+        *layers[3],
+        *symbols,
     ]
-    line_switch: dict[int, list[int]] = {}
-    for idx, sw in net.switch.iterrows():
-        if sw.et == "l":
-            line_switch.setdefault(int(sw.element), []).append(int(idx))
-    for idx, line in net.line.iterrows():
-        a, b = int(line.from_bus), int(line.to_bus)
-        if a not in xy or b not in xy:
-            continue
-        (x1, y1), (x2, y2) = to_svg(xy[a]), to_svg(xy[b])
-        switches = line_switch.get(int(idx), [])
-        style = 'stroke="#7f8c8d" stroke-width="1.4"'
-        if ("line", int(idx)) in works or any(("switch", s) in works for s in switches):
-            style = 'stroke="#c0392b" stroke-width="3" stroke-dasharray="6 4"'
-        elif ("line", int(idx)) in closed or any(("switch", s) in closed for s in switches):
-            style = 'stroke="#27ae60" stroke-width="3"'
-        elif any(("switch", s) in opened for s in switches):
-            style = 'stroke="#8e44ad" stroke-width="2" stroke-dasharray="2 3"'
-        elif not line.in_service or any(not net.switch.at[s, "closed"] for s in switches):
-            style = 'stroke="#bdc3c7" stroke-width="1" stroke-dasharray="3 3"'
-        parts.append(
-            f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" {style}>'
-            f"<title>{escape(str(line['name']))}</title></line>"
-        )
-    for trafo in net.trafo.itertuples():
-        a, b = int(trafo.hv_bus), int(trafo.lv_bus)
-        if a in xy and b in xy:
-            (x1, y1), (x2, y2) = to_svg(xy[a]), to_svg(xy[b])
-            colour = "#c0392b" if ("trafo", int(trafo.Index)) in works else "#34495e"
-            parts.append(
-                f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
-                f'stroke="{colour}" stroke-width="2.5"/>'
-            )
-    radius = 4.0 if len(xy) < 400 else 2.0
-    for bus, point in xy.items():
-        x, y = to_svg(point)
+    truck_buses = {t.bus for t in stage.trucks}
+    radius = 4.0 if len(lay.shown) < 400 else 3.0
+    for bus in sorted(lay.shown):
+        x, y = xy[bus]
         island = island_of.get(bus)
-        colour = SUPPLY_COLOURS[island.supply] if island else "#2c3e50"
-        name = escape(str(net.bus.at[bus, "name"]))
-        label = f"{name} ({escape(island.id)}, {escape(island.supply)})" if island else name
+        colour = SUPPLY_COLOURS[island.supply] if island else SUPPLY_COLOURS[Supply.GRID]
+        text = view.name("bus", bus)
+        title = f"{text} ({island.id}, {island.supply})" if island else text
         parts.append(
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius}" fill="{colour}">'
-            f"<title>{label}</title></circle>"
+            f"<title>{escape(title)}</title></circle>"
         )
-    stacked: dict[int, int] = {}
-    for truck in stage.trucks:
-        if truck.bus not in xy:
-            continue
-        x, y = to_svg(xy[truck.bus])
-        k = stacked.get(truck.bus, 0)
-        stacked[truck.bus] = k + 1
-        bx, by = x + 6 + 24 * k, y - 20
-        parts.append(
-            f'<g class="truck"><rect x="{bx:.1f}" y="{by:.1f}" width="22" height="14" '
-            f'rx="2" fill="#e67e22" stroke="#7e3f0b"/><text x="{bx + 11:.1f}" '
-            f'y="{by + 10.5:.1f}" font-size="9" text-anchor="middle" fill="#fff">'
-            f"{escape(truck.id)}</text><title>truck {escape(truck.id)} at "
-            f"{escape(truck.connection_point)}</title></g>"
-        )
-    legend = [
-        ("works (out of service)", "#c0392b"),
-        ("tie closed", "#27ae60"),
-        ("truck island", SUPPLY_COLOURS[Supply.TRUCKS]),
-        ("transferred", SUPPLY_COLOURS[Supply.TRANSFER]),
-        ("grid supplied", "#2c3e50"),
-    ]
-    for i, (text, colour) in enumerate(legend):
-        parts.append(
-            f'<rect x="{10 + 150 * i}" y="{height - 18}" width="10" height="10" '
-            f'fill="{colour}"/><text x="{24 + 150 * i}" y="{height - 9}" '
-            f'font-size="11">{escape(text)}</text>'
-        )
-    parts.append("</svg>")
+        blocked.append((x - radius, y - radius, x + radius, y + radius))
+        must = bus in truck_buses or ("bus", bus) in view.works
+        labels.append(Label(text, x, y, 0 if must else 2, must))
+    parts += _trucks(stage, xy, blocked)
+    parts += place_labels(labels, blocked, w, h)
+    parts += _legend(h, bool(lay.stubs))
+    parts.append("</svg></div>")
     return "\n".join(parts)
 
 
-def line_chart(
-    series: dict[str, list[float]],
-    labels: list[str],
-    title: str,
-    unit: str,
-    limits: tuple[float, ...] = (),
-    width: int = 900,
-    height: int = 260,
-) -> str:
-    """A plain SVG line chart of equally spaced values (hours), with optional limit lines."""
-    values = [v for vs in series.values() for v in vs if math.isfinite(v)] + list(limits)
-    if not values or not labels:
-        return f'<p class="empty">{escape(title)}: no data</p>'
-    low, high = min(values), max(values)
-    span = (high - low) or 1.0
-    low, high = low - 0.05 * span, high + 0.05 * span
-    left, right, top, bottom = 56, 12, 24, 34
-    w, h = width - left - right, height - top - bottom
-    n = max(len(labels) - 1, 1)
+def _branches(
+    view: _Stage,
+    lay: Layout,
+    canvas: Canvas,
+    xy: dict[int, Point],
+    labels: list[Label],
+    blocked: list[tuple[float, float, float, float]],
+) -> tuple[dict[int, list[str]], list[str]]:
+    """Lines, transformers and bus-bus switches in four layers (works on top), and switches."""
+    net, name, state = view.net, view.name, view.on
+    works, closed, opened = view.works, view.closed, view.opened
+    switch_of: dict[tuple[str, int], list[int]] = {}
+    for sw in net.switch.itertuples():
+        kind = {"l": "line", "t": "trafo"}.get(sw.et)
+        if kind:
+            switch_of.setdefault((kind, int(sw.element)), []).append(int(sw.Index))
+    layers: dict[int, list[str]] = {0: [], 1: [], 2: [], 3: []}
+    symbols: list[str] = []
+    pairs: dict[tuple[int, int], int] = {}
+    stub_branches = {(s.branch.table, s.branch.index) for s in lay.stubs}
+    for e in lay.branches:
+        ident = (e.table, e.index)
+        if e.a not in lay.shown or e.b not in lay.shown or ident in stub_branches:
+            continue
+        switches = [("switch", s) for s in switch_of.get(ident, [])]
+        if e.table == "switch":
+            switches, ident_on = [ident], True
+        else:
+            ident_on = state(*ident)
+        touched = {ident, *switches}
+        a, b = xy[e.a], xy[e.b]
+        pair = (min(e.a, e.b), max(e.a, e.b))
+        k = pairs.get(pair, 0)
+        pairs[pair] = k + 1
+        if ident in lay.tree and k == 0:
+            geo = lay.paths.get(e.index) if e.table == "line" else None
+            path = [canvas(p) for p in geo] if geo else [a, b]
+            if math.dist(path[0], a) > math.dist(path[0], b):
+                path.reverse()  # geodata drawn from the to-bus
+            path[0], path[-1] = a, b
+        else:
+            path = curve(a, b, 10.0 * (k + 1) * (1 if k % 2 == 0 else -1))
+        if touched & works:
+            style, layer, must = WORKS, 3, True
+        elif touched & closed:
+            style, layer, must = TIE, 2, True
+        elif touched & opened:
+            style, layer, must = OPENED, 2, True
+        elif not ident_on or not all(state(*s) for s in switches):
+            style, layer, must = OFF, 0, False
+        else:
+            style, layer, must = (TRAFO if e.table.startswith("trafo") else NORMAL), 0, False
+        title = escape(f"{e.table} {name(e.table, e.index)}")
+        layers[layer].append(
+            f'<polyline class="c" stroke-width="6" points="{polyline_points(path)}"/>'
+            f'<polyline fill="none" {style} points="{polyline_points(path)}"><title>{title}</title>'
+            "</polyline>"
+        )
+        if e.table != "switch":
+            mx, my = along(path, 0.5)
+            labels.append(Label(name(e.table, e.index), mx, my, 0 if must else 4, must))
+        for s in switches:
+            sw = net.switch.loc[s[1]]
+            near = int(sw.bus)
+            frac = 0.5 if e.table == "switch" else (0.2 if near == e.a else 0.8)
+            sx, sy = along(path, frac)
+            on = state(*s)
+            fill = "#2c3e50" if on else "#fff"
+            stroke = "#c0392b" if s in works else "#27ae60" if s in closed else "#2c3e50"
+            word = "closed" if on else "open"
+            symbols.append(
+                f'<rect x="{sx - 3.5:.1f}" y="{sy - 3.5:.1f}" width="7" height="7" '
+                f'fill="{fill}" stroke="{stroke}" stroke-width="1.5">'
+                f"<title>{escape(f'switch {name(*s)}: {word}')}</title></rect>"
+            )
+            blocked.append((sx - 4, sy - 4, sx + 4, sy + 4))
+            must_sw = s in works or s in closed or s in opened
+            labels.append(Label(f"{name(*s)} ({word})", sx, sy, 0 if must_sw else 3, must_sw, 8.0))
+    return layers, symbols
 
-    def px(i: int, v: float) -> tuple[float, float]:
-        return left + i / n * w, top + (high - v) / (high - low) * h
 
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" class="chart" '
-        f'role="img" aria-label="{escape(title)}">',
-        f'<text x="{left}" y="15" font-size="13" font-weight="bold">{escape(title)}</text>',
-        f'<rect x="{left}" y="{top}" width="{w}" height="{h}" fill="#fff" stroke="#ccc"/>',
+def _stubs(stubs: list[Stub], xy: dict[int, Point], island_of, labels: list[Label]) -> list[str]:
+    """Collapsed feeders: a thin line to a triangle at the feeder's first bus, labelled."""
+    out: list[str] = []
+    for s in stubs:
+        (x1, y1), (x2, y2) = xy[s.parent], xy[s.root]
+        island = island_of.get(s.root)
+        colour = SUPPLY_COLOURS[island.supply] if island else SUPPLY_COLOURS[Supply.GRID]
+        text = f"feeder {s.name}: {s.buses:,} buses, {_fmt_kw(s.load_mw * 1000)} rated"
+        where = f" ({island.id}, {island.supply})" if island else ""
+        out.append(
+            f'<g class="stub"><line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
+            f'stroke="{colour}" stroke-width="1.2"/><polygon points="{_triangle(x2, y2)}" '
+            f'fill="#fff" stroke="{colour}" stroke-width="2"/>'
+            f"<title>{escape(text + where)} of rated load</title></g>"
+        )
+        labels.append(Label(text, x2, y2, 1, False))
+    return out
+
+
+def _trucks(
+    stage: StagePlan, xy: dict[int, Point], blocked: list[tuple[float, float, float, float]]
+) -> list[str]:
+    """Each truck a box with its id and kW above its connection point, clear of the others."""
+    out: list[str] = []
+    taken = BoxGrid()
+    for truck in stage.trucks:
+        if truck.bus not in xy:
+            continue
+        x, y = xy[truck.bus]
+        text = f"{truck.id} {truck.rating_kw:,.0f} kW"
+        title = f"truck {text} at {truck.connection_point}"
+        bw = len(text) * 9 * CHAR_WIDTH + 8
+        spots = [(x + 8, y - 22 - 18 * k) for k in range(6)]
+        spots += [(x - 8 - bw, y - 22 - 18 * k) for k in range(6)]
+        free = [(bx, by) for bx, by in spots if taken.free((bx, by, bx + bw, by + 14))]
+        bx, by = free[0] if free else spots[0]
+        taken.add((bx, by, bx + bw, by + 14))
+        blocked.append((bx, by, bx + bw, by + 14))
+        out.append(
+            f'<g class="truck"><rect x="{bx:.1f}" y="{by:.1f}" width="{bw:.0f}" height="14" '
+            f'rx="2" fill="#e67e22" stroke="#7e3f0b"/><line x1="{x:.1f}" y1="{y:.1f}" '
+            f'x2="{bx:.1f}" y2="{by + 14:.1f}" stroke="#7e3f0b"/><text x="{bx + 4:.1f}" '
+            f'y="{by + 10.5:.1f}" font-size="9" fill="#fff">{escape(truck.id)} '
+            f"{truck.rating_kw:,.0f} kW</text><title>"
+            f"{escape(title)}</title></g>"
+        )
+    return out
+
+
+def _legend(height: float, stubs: bool) -> list[str]:
+    """Colour keys, the switch symbols and the collapsed-feeder mark, each as wide as its text."""
+    items = [
+        ("works (out of service)", f'fill="{SUPPLY_COLOURS[Supply.NONE]}"'),
+        ("tie closed", 'fill="#27ae60"'),
+        ("opened", 'fill="#8e44ad"'),
+        ("truck island", f'fill="{SUPPLY_COLOURS[Supply.TRUCKS]}"'),
+        ("transferred", f'fill="{SUPPLY_COLOURS[Supply.TRANSFER]}"'),
+        ("grid supplied", f'fill="{SUPPLY_COLOURS[Supply.GRID]}"'),
+        ("switch closed", 'fill="#2c3e50"'),
+        ("switch open", 'fill="#fff" stroke="#2c3e50"'),
     ]
-    for k in range(5):
-        v = low + (high - low) * k / 4
-        _, y = px(0, v)
+    out = []
+    x = 10.0
+    for text, paint in items:
         out.append(
-            f'<text x="{left - 4}" y="{y + 4:.1f}" font-size="10" text-anchor="end">{v:.3g}</text>'
+            f'<rect x="{x:.0f}" y="{height - 18}" width="9" height="9" {paint}/>'
+            f'<text x="{x + 13:.0f}" y="{height - 10}" font-size="11">{text}</text>'
         )
-    for limit in limits:
-        _, y = px(0, limit)
-        out.append(
-            f'<line x1="{left}" y1="{y:.1f}" x2="{left + w}" y2="{y:.1f}" '
-            'stroke="#c0392b" stroke-dasharray="5 3"/>'
-        )
-    ticks = max(1, len(labels) // 8)
-    for i in range(0, len(labels), ticks):
-        x, _ = px(i, low)
-        out.append(
-            f'<text x="{x:.1f}" y="{height - 18}" font-size="9" text-anchor="middle">'
-            f"{escape(labels[i])}</text>"
-        )
-    for k, (name, vs) in enumerate(series.items()):
-        colour = SERIES_COLOURS[k % len(SERIES_COLOURS)]
-        points = " ".join(
-            f"{x:.1f},{y:.1f}" for x, y in (px(i, v) for i, v in enumerate(vs)) if math.isfinite(y)
-        )
-        out.append(
-            f'<polyline fill="none" stroke="{colour}" stroke-width="1.6" '
-            f'points="{points}"><title>{escape(name)}</title></polyline>'
-        )
-        out.append(
-            f'<text x="{left + 8 + 70 * k}" y="{height - 4}" font-size="10" '
-            f'fill="{colour}">{escape(name)}</text>'
-        )
+        x += 13 + len(text) * 11 * CHAR_WIDTH + 14
+    if not stubs:
+        return out
     out.append(
-        f'<text x="12" y="{top + h / 2:.0f}" font-size="10" '
-        f'transform="rotate(-90 12 {top + h / 2:.0f})">{escape(unit)}</text>'
+        f'<polygon points="{_triangle(x + 4, height - 13)}" fill="#fff" stroke="#2c3e50" '
+        f'stroke-width="1.5"/><text x="{x + 13:.0f}" y="{height - 10}" font-size="11">'
+        "feeder collapsed</text>"
     )
-    out.append("</svg>")
-    return "\n".join(out)
+    return out
+
+
+def _triangle(x: float, y: float) -> str:
+    """A small triangle centred on (x, y): the mark of a collapsed feeder."""
+    return f"{x - 5:.1f},{y + 4:.1f} {x + 5:.1f},{y + 4:.1f} {x:.1f},{y - 5:.1f}"

@@ -14,7 +14,10 @@ from planner.grid.powerflow import truck_loading_percent
 from planner.inputs.case import Case
 from planner.inputs.profiles import step_hours
 from planner.outputs.benefit import benefit_text, customer_hours_text
-from planner.outputs.drawing import line_chart, network_svg
+from planner.outputs.charts import line_chart
+from planner.outputs.costs import costs_text
+from planner.outputs.drawing import network_svg
+from planner.outputs.facts import facts_html, facts_markdown
 from planner.outputs.optimality import optimality_text
 from planner.outputs.steps import (
     PROTECTION_CAPTION,
@@ -22,9 +25,9 @@ from planner.outputs.steps import (
     households_text,
     protection_rows,
     protection_table,
-    step_sync,
-    step_text,
 )
+from planner.outputs.switching_sheet import SheetRow, sheet_html, sheet_markdown, sheet_rows
+from planner.outputs.timeline import fuel_html, fuel_markdown, timeline_html, timeline_markdown
 
 __all__ = ["crew_orders", "html_report"]
 
@@ -84,34 +87,23 @@ def crew_orders(case: Case, dispatch: Dispatch) -> str:
         f"- Trucks: {optimality_text(s['optimality'], plan.trucks_used)}",
         f"- Truck energy {s['truck_energy_kwh']:,.0f} kWh, fuel {s['fuel_l']:,.0f} L, "
         f"{s['refuels']} refuels, {s['truck_running_hours']:,} truck-hours running",
-        "",
     ]
-    for number, stage in enumerate(plan.stages, start=1):
-        out += _stage_orders(number, stage, setup)
-    out += _fleet_table(dispatch)
-    out += ["## Refuelling", ""]
-    if not dispatch.refuels:
-        out.append("No refuelling needed.")
-    by_day: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for r in dispatch.refuels:
-        when = datetime.fromisoformat(r.time)
-        by_day[when.strftime("%Y-%m-%d")][r.truck].append(when.strftime("%H:%M"))
-    if dispatch.refuels:
-        out += [
-            "Refuel in place to a full tank "
-            f"({case.fleet.tank_l:g} L) at these times (local time of the stage):",
-            "",
-            "| day | truck | times |",
-            "|---|---|---|",
-        ]
-        for day in sorted(by_day):
-            for truck in sorted(by_day[day], key=lambda t: (len(t), t)):
-                out.append(f"| {day} | {md(truck)} | {', '.join(by_day[day][truck])} |")
+    if (cost := costs_text(s)) is not None:
+        out.append(f"- Costs: {md(cost)}")
     out.append("")
+    out += facts_markdown(case)
+    sheets = sheet_rows(dispatch)
+    for number, (stage, sheet) in enumerate(zip(plan.stages, sheets, strict=True), start=1):
+        out += _stage_orders(number, stage, setup, sheet)
+    out += _fleet_table(dispatch)
+    out += timeline_markdown(dispatch.fleet_hours, [r for rows in sheets for r in rows])
+    out += fuel_markdown(s.get("fuel_logistics"))
     return "\n".join(out)
 
 
-def _stage_orders(number: int, stage: StagePlan, setup: timedelta) -> list[str]:
+def _stage_orders(
+    number: int, stage: StagePlan, setup: timedelta, sheet: list[SheetRow]
+) -> list[str]:
     start = datetime.fromisoformat(stage.start)
     out = [
         f"## {_heading(number, stage.name, md)}",
@@ -167,23 +159,17 @@ def _stage_orders(number: int, stage: StagePlan, setup: timedelta) -> list[str]:
             )
         out.append("")
     out += protection_table(stage)
-    if stage.sequence:
-        out += [
-            "Switching sequence (every step load-flow checked at its own time and the stage's "
-            "worst time):",
-            "",
-        ]
-        for step in stage.sequence:
-            out.append(f"{step['step']}. {step_text(step)}")
-        out.append("")
+    out += sheet_markdown(sheet)
     if stage.interruptions:
         out.append(
             f"**Not outage-free:** {len(stage.interruptions)} break-before-make transfer(s) "
             "where no device can synchronise:"
         )
+        sheet_step = {r.plan_step: r.step for r in sheet if r.plan_step is not None}
         for cut in stage.interruptions:
             out.append(
-                f"- step {cut['step']}: {households_text(cut['households'])}{cut['kw']:,.0f} kW "
+                f"- sheet step {sheet_step.get(cut['step'], '?')} (plan step {cut['step']}): "
+                f"{households_text(cut['households'])}{cut['kw']:,.0f} kW "
                 f"off for {cut['minutes']:g} min"
             )
         out.append("")
@@ -232,6 +218,9 @@ def html_report(case: Case, dispatch: Dispatch) -> str:
         ("fuel", f"{s['fuel_l']:,.0f} L"),
         ("refuels", f"{s['refuels']}"),
     ]
+    if s.get("costs"):
+        c = s["costs"]
+        cards.append(("cost of the trucks", f"{c['currency']} {c['total']:,.0f}".strip()))
     body = [
         f"<h1>Dispatch plan: {escape(plan.case_name)}</h1>",
         f"<p>Network <code>{escape(plan.network)}</code>; {status}.</p>",
@@ -239,8 +228,14 @@ def html_report(case: Case, dispatch: Dispatch) -> str:
         + "".join(f'<div class="card"><b>{escape(v)}</b>{escape(k)}</div>' for k, v in cards)
         + "</div>",
     ]
+    if (cost := costs_text(s)) is not None:
+        body.append(f"<p>Costs: {escape(cost)}</p>")
+    body += facts_html(case)
+    sheets = sheet_rows(dispatch)
     for number, (stage, ctx) in enumerate(zip(plan.stages, dispatch.contexts, strict=True), 1):
-        body += _stage_html(number, stage, ctx.base_net, case)
+        body += _stage_html(number, stage, ctx.base_net, case, sheets[number - 1])
+    body += timeline_html(dispatch.fleet_hours, [r for rows in sheets for r in rows])
+    body += fuel_html(s.get("fuel_logistics"))
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{escape(plan.case_name)}: dispatch plan</title><style>{CSS}</style></head>"
@@ -248,7 +243,7 @@ def html_report(case: Case, dispatch: Dispatch) -> str:
     )
 
 
-def _stage_html(number: int, stage: StagePlan, net, case: Case) -> list[str]:
+def _stage_html(number: int, stage: StagePlan, net, case: Case, sheet: list[SheetRow]) -> list[str]:
     v = stage.verification
     verdict = '<span class="ok">passed</span>' if v.passed else '<span class="bad">FAILED</span>'
     out = [
@@ -354,32 +349,14 @@ def _stage_html(number: int, stage: StagePlan, net, case: Case) -> list[str]:
         for cells, _ in rows:
             out.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>")
         out.append("</table>")
-    if stage.sequence:
-        out.append(
-            "<table><tr><th>step</th><th>time</th><th>action</th><th>element</th><th>device</th>"
-            "<th>sync / across</th><th>vm pu</th><th>result</th></tr>"
-        )
-        for step in stage.sequence:
-            solved = step.get("solved", {})
-            problems = step.get("violations", [])
-            result = (
-                '<span class="ok">ok</span>'
-                if not problems
-                else f'<span class="bad">{escape("; ".join(problems))}</span>'
-            )
-            out.append(
-                f"<tr><td>{step['step']}</td><td>{_when(step['time'])}</td>"
-                f"<td>{escape(step['action'])}</td><td>{escape(step['element'])}</td>"
-                f"<td>{escape(str(step.get('device', '')))}</td><td>{escape(step_sync(step))}</td>"
-                f"<td>{solved.get('min_vm_pu')}-{solved.get('max_vm_pu')}</td>"
-                f"<td>{result}</td></tr>"
-            )
-        out.append("</table>")
+    out += sheet_html(sheet)
+    sheet_step = {r.plan_step: r.step for r in sheet if r.plan_step is not None}
     if stage.interruptions:
         out.append(
             '<p class="bad">Not outage-free: '
             + "; ".join(
-                f"step {c['step']}: {c['kw']:,.0f} kW off for {c['minutes']:g} min"
+                f"sheet step {sheet_step.get(c['step'], '?')}: {c['kw']:,.0f} kW off for "
+                f"{c['minutes']:g} min"
                 for c in stage.interruptions
             )
             + "</p>"

@@ -1,8 +1,7 @@
-"""Switching steps and island protection as crews and engineers read them (plan.md, report)."""
+"""Island protection as engineers read it (plan.md, report); the switching steps are the crew
+sheet of `switching_sheet`."""
 
 from __future__ import annotations
-
-from datetime import datetime
 
 from planner.core.plan import StagePlan
 from planner.core.text import for_markdown
@@ -13,24 +12,7 @@ __all__ = [
     "households_text",
     "protection_rows",
     "protection_table",
-    "step_sync",
-    "step_text",
 ]
-
-
-def _when(text: str) -> str:
-    return datetime.fromisoformat(text).strftime("%Y-%m-%d %H:%M")
-
-
-def step_sync(step: dict) -> str:
-    """What a device sees: differences before a closing, the power an opening breaks."""
-    if "sync" in step:
-        sync = step["sync"]
-        joins = f" joins {' + '.join(step['joins'])}" if step.get("joins") else ""
-        return f"dV {sync['dv_percent']:g} %, dθ {sync['dtheta_deg']:g}°{joins}"
-    if step.get("across_kw") is not None:
-        return f"breaks {step['across_kw']:,.0f} kW"
-    return ""
 
 
 def households_text(count: int | None) -> str:
@@ -109,18 +91,3 @@ def protection_table(stage: StagePlan) -> list[str]:
             shown[-1] = f"**{shown[-1]}**"
         out.append("| " + " | ".join(shown) + " |")
     return [*out, ""]
-
-
-def step_text(step: dict) -> str:
-    """One switching step as a crew reads it (Markdown; names escaped)."""
-    problems = step.get("violations", [])
-    solved = step.get("solved", {})
-    verdict = "ok" if not problems else "**" + "; ".join(for_markdown(p) for p in problems) + "**"
-    at = f" at {for_markdown(str(step['at']))}" if step.get("at") else ""
-    device = f" ({for_markdown(str(step['device']))})" if step.get("device") else ""
-    detail = for_markdown(step_sync(step))
-    return (
-        f"{_when(step['time'])} **{step['action']}** {for_markdown(str(step['element']))}{at}"
-        f"{device}{'; ' + detail if detail else ''} — vm {solved.get('min_vm_pu')}-"
-        f"{solved.get('max_vm_pu')} pu, {verdict}"
-    )

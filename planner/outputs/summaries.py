@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from planner.checks.normal_state import NormalFinding
 from planner.checks.validation import Report
 from planner.core.errors import InputError, PlannerError
 from planner.core.plan import Plan
@@ -34,7 +35,8 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def check_summary(case: Case) -> dict[str, Any]:
+def check_summary(case: Case, normal: list[NormalFinding] | None = None) -> dict[str, Any]:
+    """`check --json`; `normal`: limits broken in the normal state (also among `warnings`)."""
     net, fleet = case.network.net, case.fleet
     return {
         "case": case.name,
@@ -71,6 +73,7 @@ def check_summary(case: Case) -> dict[str, Any]:
             }
             for s in case.stages
         ],
+        "normal_state": [f.as_json() for f in normal or []],
         "warnings": list(case.network_warnings),
     }
 

@@ -75,3 +75,75 @@ def test_a_join_that_cannot_be_synchronised_becomes_a_break(cli, tmp_path) -> No
     assert stage["outage_free"] is False and stage["verification"]["passed"] is True
     md = (tmp_path / "out" / "plan.md").read_text()
     assert "**Not outage-free:** 1 break-before-make transfer(s)" in md
+
+
+def _replayed(name: str, stage: int = 0):  # type: ignore[no-untyped-def]
+    """A shipped case's stage planned, and its switching sequence replayed and solved."""
+    import planner
+    from planner.decide.planning import plan_stage
+    from planner.dispatch.sequence import switching_sequence
+    from planner.grid.context import StageContext
+
+    case = planner.load_case(name)
+    ctx = StageContext.build(case, case.stages[stage])
+    _, check = plan_stage(ctx)
+    return switching_sequence(ctx, check)
+
+
+def _numbers(value, path=""):  # type: ignore[no-untyped-def]
+    """Every leaf of a step's entry by key path."""
+    if isinstance(value, dict | list):
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        return {k: v for key, item in items for k, v in _numbers(item, f"{path}.{key}").items()}
+    return {path: value}
+
+
+def test_the_sequence_on_the_engine_matches_pandapower(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Every step of the far-end sequence (trucks paralleled, an island formed and re-joined at a
+    matched voltage) solved by the batched engine, models kept across steps, and by pandapower
+    alone (the engine refused): the same steps, verdicts and numbers."""
+    from planner.checks import step_state
+    from planner.grid import powerflow
+    from planner.grid.engine import Unsupported
+
+    fast = _replayed(str(SAFETY / "far_end.toml"))
+
+    def refused(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise Unsupported("forced for the test")
+
+    monkeypatch.setattr(step_state, "BatchModel", refused)
+    monkeypatch.setattr(powerflow, "BatchModel", refused)
+    slow = _replayed(str(SAFETY / "far_end.toml"))
+    assert [v.message for v in fast.violations] == [v.message for v in slow.violations]
+    assert fast.interruptions == slow.interruptions
+    assert len(fast.steps) == len(slow.steps) == 8
+    for a, b in zip(fast.steps, slow.steps, strict=True):
+        na, nb = _numbers(a), _numbers(b)
+        assert na.keys() == nb.keys()
+        for key, value in na.items():
+            if isinstance(value, float):  # rounded: 4 decimals in pu, 1 in kW and percent
+                assert value == pytest.approx(nb[key], abs=1e-4 if "pu" in key else 0.1), key
+            else:
+                assert value == nb[key], key
+
+
+def test_a_phase_builds_one_model_per_topology(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Steps that only connect or disconnect trucks reuse the model of the step before, and the
+    normal state is one model at every step's load: the far end's nine states, each at two
+    loads, take five grid models, not eighteen plus one per normal state."""
+    from planner.checks import step_state
+
+    built: list[list[int]] = []
+    real = step_state.BatchModel
+
+    def counted(net, *args, **kwargs):  # type: ignore[no-untyped-def]
+        built.append(list(kwargs.get("pv_buses") or []))
+        return real(net, *args, **kwargs)
+
+    monkeypatch.setattr(step_state, "BatchModel", counted)
+    result = _replayed(str(SAFETY / "far_end.toml"))
+    assert all(step["holds"] for step in result.steps)
+    # start phase: the grid with the trucks' bus 5 held (before and after each truck connects),
+    # the normal state, the grid with the island cut off; end phase: the grid beside the island,
+    # the grid re-joined with the trucks paralleled until the last disconnects
+    assert built == [[5], [], [], [], [5]]

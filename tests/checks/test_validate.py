@@ -123,8 +123,8 @@ def test_existing_plan_is_not_overwritten_without_force(cli, tmp_path) -> None: 
     result = cli("plan", CASES / "case33bw_trucks.toml", "--out", out)
     assert result.exit_code == 2
     assert (
-        "holds a plan already (plan.json, schedule.csv, plan.md, report.html); use --force"
-        in result.output
+        "holds a plan already (plan.json, schedule.csv, plan.md, report.html, switching.csv); "
+        "use --force" in result.output
     )
     assert (out / "plan.json").read_bytes() == first
     assert cli("plan", CASES / "case33bw_trucks.toml", "--out", out, "--force").exit_code == 0

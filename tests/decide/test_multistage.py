@@ -114,8 +114,15 @@ def test_optimality_says_proven_only_where_no_plan_can_do_with_fewer(planned) ->
     assert found["trucks_lower_bound"] == plan.trucks_used == 2
     # brute force: no single truck at any connection point carries the lateral
     assert min(len(p) for p in _passing_placements(case, case.stages[0])) == 2
-    case, plan = planned("dashiqiao")  # ties: the bound is only the chosen switching's
+    case, plan = planned("dashiqiao")  # ties: proven over the switch sets searched
     found = plan.summary["optimality"]
-    assert found["proven_minimal"] is False
-    assert (found["trucks_lower_bound"], found["trucks_lower_bound_for_switching"]) == (0, 6)
-    assert found["stages_with_proven_bound"] == 2  # the stages that cut nothing off
+    assert found["proven_minimal"] is True
+    assert (found["trucks_lower_bound"], found["trucks_lower_bound_for_switching"]) == (6, 6)
+    assert found["stages_with_proven_bound"] == 3
+    (search,) = found["search"]  # the works stage: the others cut nothing off
+    assert {k: search[k] for k in ("max_operations", "closes", "opens", "exhaustive")} == {
+        "max_operations": 3,
+        "closes": 3,
+        "opens": 48,
+        "exhaustive": True,
+    }

@@ -116,7 +116,32 @@ def test_reference_schedule_two_weeks_hourly(planned) -> None:  # type: ignore[n
     assert s["customer_hours_avoided"] == b["customer_hours_avoided"] == pytest.approx(5396 * 312)
 
     text = crew_orders(case, dispatch)
-    assert "| T1 | bus:RMU Y1-3 |" in text and "## Refuelling" in text
+    assert "| T1 | bus:RMU Y1-3 |" in text and "## Refuelling" not in text
+    # fuel: tanker rounds (6,000 L tanker) replace the row-by-row refuels
+    logistics = s["fuel_logistics"]
+    assert (logistics["tanker_l"], logistics["rounds_total"]) == (6000.0, 144)
+    assert logistics["litres_total"] == pytest.approx(sum(r["litres"] for r in refuels), abs=1)
+    assert logistics["days"][0] == {
+        "day": "2025-05-13",
+        "rounds": 8,
+        "litres": 34473.0,
+        "trucks": ["T1", "T2", "T3", "T4", "T5", "T6"],
+    }
+    assert "| 2025-05-13 | 8 | 34,473 L | T1, T2, T3, T4, T5, T6 |" in text
+    assert (
+        "| 2025-05-13 | 2 | 10:00 | 1,165 L | T6 at bus:RMU Y2-5 1,165 L |" in text
+    )  # T6's refuel did not fit in round 1's 6,000 L after five others
+    # the switching sheet: the works stage's trucks synchronised before the feeders open
+    assert (
+        "| 15 | 2025-05-13 05:30 | 5 | open | F2 Yumin II breaker (CB) | substation Qiaonan 10 "
+        "kV section II, bay to line F2 Yumin II cable 1 | breaks 2 kW, then 0 kW across | "
+        "1.038 pu at the device; network 0.986-1.038 pu | step 14 done; T1, T2, T3, T4, T5, T6 "
+        "synchronised |  |"
+    ) in text
+    assert (
+        "| T1 | bus:RMU Y1-3 | 2025-05-13 04:00 | 2025-05-13 04:20 | 312 h | 86 | 99,233 L | "
+        "2025-05-26 06:45 | 2025-05-26 20:00 |"
+    ) in text
 
 
 def test_every_switching_step_is_checked_and_holds(planned) -> None:  # type: ignore[no-untyped-def]
@@ -204,13 +229,16 @@ def test_a_boundary_without_a_breaker_is_an_honest_interruption(planned, cli, tm
 def test_plan_writes_all_outputs(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
     result = cli("plan", CASES / "case33bw_trucks.toml", "--out", tmp_path)
     assert result.exit_code == 0, result.output
-    for name in ("plan.json", "schedule.csv", "plan.md", "report.html"):
+    for name in ("plan.json", "schedule.csv", "plan.md", "report.html", "switching.csv"):
         assert (tmp_path / name).stat().st_size > 0
         assert f"wrote {tmp_path / name}" in result.output
     data = json.loads((tmp_path / "plan.json").read_text())
     assert len(data["stages"][0]["schedule"]) == 12
     assert "verifying 2 truck(s)" in result.output or "verifying 2 truck(s)" in result.stderr
     md = (tmp_path / "plan.md").read_text()
-    assert "## Stage 1: Line 28 out" in md and "**connect_truck** T1 at bus:#30 (CB)" in md
+    assert "## Stage 1: Line 28 out" in md
+    assert "| synchronise | truck T1 breaker (CB) | RMU at bus #30, truck bay |" in md
     assert "**Not outage-free:** 1 break-before-make transfer(s)" in md
-    assert "- step 4: 682 kW off for 5 min" in md
+    assert "- sheet step 6 (plan step 4): 682 kW off for 5 min" in md
+    sheet = (tmp_path / "switching.csv").read_text().splitlines()
+    assert len(sheet) == 10 and sheet[0].startswith("stage,step,time,duration_min,action,")

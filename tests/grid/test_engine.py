@@ -12,6 +12,7 @@ import pytest
 
 import planner
 from planner.checks import solve
+from planner.checks.normal_state import normal_exemptions
 from planner.checks.stage import StageSetup, check_stage
 from planner.grid import powerflow
 from planner.grid.context import StageContext
@@ -109,7 +110,8 @@ def test_verification_with_and_without_the_engine_agree(monkeypatch) -> None:  #
     stage = plan.stages[0]
     trucks = tuple(TruckAt(t.id, t.bus, t.rating_kw, case.fleet.rating_kva) for t in stage.trucks)
     setup = StageSetup(stage.switching, trucks)
-    fast = check_stage(ctx, setup)
+    exempt = normal_exemptions(ctx)  # the normal state, solved once for both
+    fast = check_stage(ctx, setup, exempt=exempt)
 
     refused = []
 
@@ -119,7 +121,7 @@ def test_verification_with_and_without_the_engine_agree(monkeypatch) -> None:  #
 
     monkeypatch.setattr(solve, "BatchModel", unsupported)
     monkeypatch.setattr(powerflow, "BatchModel", unsupported)
-    slow = check_stage(ctx, setup)
+    slow = check_stage(ctx, setup, exempt=exempt)
     assert len(refused) == 3  # the grid part and both truck islands went to pandapower
     a, b = fast.verification, slow.verification
     assert a.passed == b.passed
@@ -144,3 +146,73 @@ def test_no_internal_model_from_pandapower_is_unsupported(monkeypatch) -> None:
     monkeypatch.setattr(pp, "runpp", runpp_without_model)
     with pytest.raises(Unsupported, match="no internal model"):
         BatchModel(net)
+
+
+# paralleled trucks on case33bw: (bus, MW, Mvar limit) each; the limits decide whether a truck
+# holds its bus at the setpoint or floats at its limit
+PV_CASES = {
+    "free": [(17, 0.3, 2.0), (32, 0.2, 2.0)],
+    "one at its limit": [(17, 0.3, 0.02), (32, 0.2, 2.0)],
+    "both at their limits": [(17, 0.3, 0.01), (24, 0.2, 0.005)],
+    "two on one bus": [(17, 0.3, 0.4), (17, 0.1, 0.2), (32, 0.2, 0.5)],
+    "absorbing": [(17, 0.0, 0.5), (32, 0.0, 0.5)],
+}
+
+
+@pytest.mark.parametrize("name", sorted(PV_CASES))
+def test_paralleled_trucks_match_runpp_with_q_limits(name: str) -> None:
+    """Trucks paralleled with the grid (PV generators with reactive limits, not in the model's
+    net) against pandapower's runpp with `enforce_q_lims`: voltages, angles, loadings, each
+    generator's Mvar."""
+    gens = PV_CASES[name]
+    vm_set = 1.0 if name != "absorbing" else 0.93
+    net = pn.case33bw()
+    p, q = _random_levels(net, 3, seed=7)
+    model = BatchModel(copy.deepcopy(net), pv_buses=[bus for bus, _, _ in gens])
+    gen_p = np.array([[mw * (1 + 0.1 * k) for _, mw, _ in gens] for k in range(3)])
+    gen_q = np.array([[lim for _, _, lim in gens]] * 3)
+    res = model.solve(p, q, pv=(gen_p, gen_q, vm_set))
+    assert res.converged.all()
+    assert res.pv_q_mvar is not None and res.va_degree is not None
+    for k in range(3):
+        ref = copy.deepcopy(net)
+        ref.load["scaling"] = 1.0
+        ref.load["p_mw"], ref.load["q_mvar"] = p[k], q[k]
+        for j, (bus, _, lim) in enumerate(gens):
+            pp.create_gen(ref, bus, p_mw=gen_p[k, j], vm_pu=vm_set, max_q_mvar=lim,
+                          min_q_mvar=-lim)  # fmt: skip
+        pp.runpp(ref, numba=False, enforce_q_lims=True)
+        bus = ref.res_bus.loc[model.bus_ids]
+        assert np.abs(bus.vm_pu.to_numpy() - res.vm_pu[k]).max() < VM_TOL
+        assert np.abs(bus.va_degree.to_numpy() - res.va_degree[k]).max() < 1e-4
+        line = ref.res_line.loading_percent.loc[model.lines].to_numpy()
+        assert np.abs(line - res.line_loading_percent[k]).max() < LOADING_TOL
+        assert np.abs(ref.res_gen.q_mvar.to_numpy() - res.pv_q_mvar[k]).max() < 1e-6
+        limited = np.isclose(np.abs(ref.res_gen.q_mvar.to_numpy()), gen_q[k], atol=1e-9)
+        expected = {"free": 0, "one at its limit": 1, "both at their limits": 2}
+        if name in expected:
+            assert limited.sum() == expected[name]
+
+
+def test_a_truck_at_the_slack_is_not_modelled() -> None:
+    with pytest.raises(Unsupported, match="slack"):
+        BatchModel(pn.case33bw(), pv_buses=[0])
+
+
+def test_a_copied_net_shares_nothing_it_changes() -> None:
+    """`copy_net` copies the tables with rows (and those named) and shares the rest: changing
+    the copy, creating elements in a named empty table and running pandapower on the copy
+    leave the original as it was."""
+    from planner.grid.state import copy_net
+
+    net = pn.case33bw()
+    closed = net.switch.closed.copy()
+    twin = copy_net(net, "gen")
+    twin.switch["closed"] = False
+    twin.load["p_mw"] = 0.0
+    pp.create_gen(twin, 17, p_mw=0.1, vm_pu=1.0)
+    pp.runpp(twin, numba=False)
+    assert net.switch.closed.equals(closed) and (net.load.p_mw > 0).all()
+    assert len(net.gen) == 0 and len(net.res_bus) == 0
+    assert len(twin.gen) == 1 and len(twin.res_bus) == len(net.bus)
+    assert twin.std_types is net.std_types  # shared: nothing the planner changes

@@ -4,14 +4,14 @@ reactive profiles, read at the right 2016 date for other years."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
 import pytest
 
 import planner
 from planner.grid.context import StageContext
-from planner.inputs.profiles import simbench_rows, step_hours, steps_of
+from planner.inputs.profiles import simbench_day, simbench_rows, step_hours, steps_of
 from tests.conftest import DATA
 
 CEST = timezone(timedelta(hours=2))
@@ -29,22 +29,30 @@ def test_check_times_include_every_profile_row_inside_the_window() -> None:
     assert len(quarters) == 8 and step_hours(quarters, end) == pytest.approx([0.25] * 8)
 
 
-def test_simbench_rows_keep_the_iso_week_and_weekday_for_other_years() -> None:
-    year = 35136  # 366 days of quarter hours
-    # 2016 is read as written: 5 Jan 2016 00:15 is row 4 x 96 + 1
-    assert simbench_rows([datetime(2016, 1, 5, 0, 15)], year) == [4 * 96 + 1]
-    # Tuesday 5 Aug 2025 (ISO week 32) reads Tuesday of week 32 in 2016: 9 Aug 2016
-    aug = datetime(2025, 8, 5, 12, 15, tzinfo=CEST)
-    day = (datetime(2016, 8, 9) - datetime(2016, 1, 1)).days
-    assert simbench_rows([aug], year) == [day * 96 + 12 * 4 + 1]
-    # week 53 (Friday 1 Jan 2021) reads week 52 of 2016: Friday 30 Dec 2016
-    assert simbench_rows([datetime(2021, 1, 1, 0, 0)], year) == [
-        (datetime(2016, 12, 30) - datetime(2016, 1, 1)).days * 96
-    ]
-    # Sunday 28 Dec 2025 (week 52): 2016's week-52 Sunday is 1 Jan 2017, so the Sunday before
-    sunday = simbench_rows([datetime(2025, 12, 28, 0, 0)], year)[0]
-    assert sunday == (datetime(2016, 12, 25) - datetime(2016, 1, 1)).days * 96
-    assert datetime(2016, 12, 25).weekday() == 6
+def _row(day: date, hour: int = 0, minute: int = 0) -> int:
+    """The SimBench row (quarter hours from 1 Jan 2016) of a 2016 day and time."""
+    return (day - date(2016, 1, 1)).days * 96 + hour * 4 + minute // 15
+
+
+@pytest.mark.parametrize(
+    ("when", "day_2016"),
+    [
+        (datetime(2016, 1, 5, 0, 15), date(2016, 1, 5)),  # 2016 reads its own dates
+        (datetime(2025, 5, 12, 8, 0, tzinfo=CEST), date(2016, 5, 16)),  # Mon of ISO week 20
+        (datetime(2025, 8, 5, 12, 15, tzinfo=CEST), date(2016, 8, 9)),  # Tue of ISO week 32
+        (datetime(2021, 1, 1, 0, 0), date(2016, 12, 30)),  # Fri of week 53 (of 2020) reads 52
+        (datetime(2025, 1, 1, 6, 0), date(2016, 1, 6)),  # Wed of ISO week 1
+        (datetime(2025, 12, 28, 0, 0), date(2016, 12, 25)),  # Sun of week 52: 1 Jan 2017 - 7 d
+        (datetime(2029, 12, 31, 23, 45), date(2016, 1, 4)),  # Mon of ISO week 1 of 2030
+        (datetime(2024, 2, 29, 12, 0), date(2016, 3, 3)),  # Thu of ISO week 9
+    ],
+)
+def test_simbench_rows_keep_the_weekday_in_the_same_iso_week_of_2016(
+    when: datetime, day_2016: date
+) -> None:
+    assert day_2016.weekday() == when.weekday()
+    assert simbench_day(when.date()) == day_2016
+    assert simbench_rows([when], 35136) == [_row(day_2016, when.hour, when.minute)]
 
 
 def test_a_quarter_hour_peak_sizes_the_trucks(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -216,13 +216,13 @@ def test_terminal_lines_show_the_names_escaped(hostile) -> None:  # type: ignore
     _, results = hostile
     stage = "=1+2\\n# FORGED HEADING\\n- close all breakers\\x1b[2J"
     case = "'Case \\u202eevil\\u2066 <b>x</b>\\r\\n[l](http://x) \\x9b31m'"
-    check = results["check"].output.splitlines()
+    check = results["check"].stdout.splitlines()  # progress lines: stderr
     assert check[0].startswith(f"case {case}: valid (")
     assert check[-1] == (
         f"    - {stage}: 2025-08-04T07:00:00+02:00 to 2025-08-04T09:00:00+02:00 (2 h), "
         'out: line:=HYPERLINK("http://x")'
     )
-    inspect = results["inspect"].output.splitlines()
+    inspect = results["inspect"].stdout.splitlines()
     assert inspect[0].startswith(f"stage '{stage}' (2025-08-04T07:00:00+02:00 to ")
     assert inspect[2].endswith(
         "  points: bus:<script>alert(1)</script>|Bus 4 x2, "
@@ -233,11 +233,13 @@ def test_terminal_lines_show_the_names_escaped(hostile) -> None:  # type: ignore
     assert f"plan for {case}: feasible, 5 of 5 trucks used" in plan
     assert f"  {stage}: I1 trucks (5 trucks)" in plan
     assert f"{stage}: verifying 5 truck(s)" in plan  # the progress label
-    assert results["validate"].output.splitlines()[0].endswith(f"for {case}: holds")
+    validate = results["validate"].output.splitlines()
+    assert f"{stage}: re-verifying the plan" in validate  # the progress label, escaped too
+    assert any(line.endswith(f"for {case}: holds") for line in validate)
 
 
 def test_inspect_json_is_ascii_with_the_raw_names(hostile) -> None:  # type: ignore[no-untyped-def]
-    output = hostile[1]["inspect --json"].output
+    output = hostile[1]["inspect --json"].stdout
     assert output.isascii()
     [area] = json.loads(output)
     assert area["name"] == NAMES["stage"]
@@ -286,7 +288,7 @@ def test_plan_md_forges_no_heading_order_or_column(hostile) -> None:  # type: ig
         assert len(re.findall(r"(?<!\\)\|", row)) == 8, row
     assert "| T1 | bus:\\<script\\>alert(1)\\</script\\>\\|Bus 4 | 4 | I1 |" in md
     assert "| T3 | bus:\\\\x1b\\[31mBus 5\\\\x1b\\]0;pwn\\\\x07 | 5 | I1 |" in md
-    assert '**take_out** line:=HYPERLINK("http\\://x") (LBS)' in md
+    assert '| open | line =HYPERLINK("http\\://x") (LBS) | between Bus 2 and Bus 3 |' in md
 
 
 class _Page(HTMLParser):

@@ -205,3 +205,44 @@ def test_a_planted_manifest_vouches_for_no_other_file(tmp_path: Path) -> None:
     _run(out, inputs=(out / "case.toml",))
     assert (out / "notes.txt").read_text() == "mine"
     assert (out / "case.toml").read_text() == "[case]\n"
+
+
+FOUR = ("plan.json", "schedule.csv", "plan.md", "report.html")
+FIVE = (*FOUR, "switching.csv")
+
+
+def _earlier_four(out: Path) -> None:
+    """A folder as a planner that wrote four files (before switching.csv) left it."""
+    with claim_out_dir(str(out), FOUR, force=False) as claim:
+        claim.commit({name: f"earlier {name}\n" for name in FOUR})
+
+
+def test_a_fifth_name_joins_an_earlier_set_of_four(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _earlier_four(out)
+    with (
+        pytest.raises(OutputError, match=r"holds a plan already .*; use --force"),
+        claim_out_dir(str(out), FIVE, force=False),
+    ):
+        pass
+    with claim_out_dir(str(out), FIVE, force=True) as claim:
+        written = claim.commit({name: f"new {name}\n" for name in FIVE})
+    assert written == [out / name for name in FIVE]
+    assert sorted(p.name for p in out.iterdir()) == sorted([MANIFEST, *FIVE])
+    assert set(json.loads((out / MANIFEST).read_text())["files"]) == set(FIVE)
+    assert (out / "switching.csv").read_text() == "new switching.csv\n"
+
+
+def test_a_users_switching_csv_is_never_replaced(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _earlier_four(out)
+    (out / "switching.csv").write_text("my own sheet\n")
+    with (
+        pytest.raises(
+            OutputError, match=r"switching\.csv was not written by planner or was changed since"
+        ),
+        claim_out_dir(str(out), FIVE, force=True) as claim,
+    ):
+        claim.commit({name: "x\n" for name in FIVE})
+    assert (out / "switching.csv").read_text() == "my own sheet\n"
+    assert (out / "plan.md").read_text() == "earlier plan.md\n"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import planner
+from planner.outputs.facts import facts_markdown
 from tests.conftest import CASES
 
 NUMBER = (int, float)
@@ -18,7 +20,19 @@ CONTRACT = {
         "rating_kw": NUMBER,
         "power_factor": NUMBER,
     },
-    "summary": {"households_kept_supplied": int, "truck_energy_kwh": NUMBER, "fuel_l": NUMBER},
+    "summary": {
+        "households_kept_supplied": int,
+        "truck_energy_kwh": NUMBER,
+        "fuel_l": NUMBER,
+        "fuel_logistics": {  # an added field (#17): the tanker plan
+            "tanker_l": NUMBER,
+            "rule": str,
+            "rounds_total": int,
+            "litres_total": NUMBER,
+            "days": list,
+            "rounds": list,
+        },
+    },
 }
 STAGE = {
     "name": str,
@@ -126,3 +140,26 @@ def test_plan_json_follows_the_contract(cli, tmp_path) -> None:  # type: ignore[
             not stage["interruptions"] and stage["verification"]["passed"]
         )
         assert stage["schedule"] and stage["sequence"] and stage["switching"]["close"]
+
+
+def test_plan_md_states_its_rules_and_limits() -> None:
+    case = planner.load_case(CASES / "case33bw_trucks.toml")
+    assert facts_markdown(case) == [
+        "## Rules and limits",
+        "",
+        "- reserve rule: none: the trucks online carry each island's load, no spare",
+        "- min_loading: 30 % of a truck's rating: as many trucks run as stay above it (hours "
+        "where even one is below are listed)",
+        "- trucks: 500 kW, power factor 0.8 (625 kVA), voltage set-point 1 pu, set-up 2 h",
+        # case33bw carries pandapower's OPF bus limits: the slack bus is held at 1.0 pu
+        "- voltage band: 0.9 to 1.07 pu; the network's own min\\_vm\\_pu 0.9 to 1 pu on 33 "
+        "bus(es), max\\_vm\\_pu 1 to 1.1 pu on 33 bus(es) (where tighter, they apply)",
+        "- loading limits: lines 100 %, transformers 100 %, trucks 100 % of kW and kVA",
+        "- design load: profile flat, scaling 1, margin 10 %",
+        "- switching: 5 min per step; closing within dV 3 %, dθ 10°, df 0.1 Hz; a switch of "
+        "unknown type is a LBS",
+        "- protection: not required by the case: fault currents are reported as warnings",
+        "- fuel: 0.27 L/kWh, tank 1,500 L (refuelled before it would drop below 10 %), tanker "
+        "6,000 L",
+        "",
+    ]

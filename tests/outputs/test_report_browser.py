@@ -1,7 +1,8 @@
-"""report.html opens in a real browser (headless Chromium): not blank, and it shows the trucks."""
+"""report.html opens in a real browser (headless Chromium): not blank, names shown, trucks."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import struct
 import subprocess
@@ -114,9 +115,22 @@ def test_report_renders_in_headless_chromium(report: Path, tmp_path: Path) -> No
     )
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert "Dispatch plan: IEEE 33-bus" in dom.stdout
-    assert (
-        'class="truck"' in dom.stdout and ">T1</text>" in dom.stdout and ">T2</text>" in dom.stdout
-    )
+    drawing = re.search(r'<svg[^>]*class="network".*?</svg>', dom.stdout, re.S)
+    assert drawing is not None
+    size = re.search(r'viewBox="0 0 (\d+) (\d+)"', drawing.group())
+    assert size is not None
+    texts = {}
+    for attrs, body in re.findall(r"<text([^>]*)>(.*?)</text>", drawing.group()):
+        x = float(re.search(r'\bx="([-\d.]+)"', attrs).group(1))  # type: ignore[union-attr]
+        y = float(re.search(r'\by="([-\d.]+)"', attrs).group(1))  # type: ignore[union-attr]
+        texts[re.sub(r"<[^>]+>", "", body)] = (x, y)
+    # shown as text, not only on hover: the works, the connection points, trucks with their kW
+    for name in ("line #28", "30", "32", "T1 500 kW", "T2 500 kW"):
+        assert name in texts, f"{name!r} is not a text of the drawing"
+        x, y = texts[name]
+        assert 0 <= x <= int(size.group(1)) and 0 <= y <= int(size.group(2)), name
+    ticks = re.findall(r"<text[^>]*>([-\d.,]+ (?:%|pu))</text>", dom.stdout)
+    assert "100 %" in ticks and "0.90 pu" in ticks, ticks
     shot = tmp_path / "report.png"
     run = subprocess.run(
         [

@@ -1,0 +1,111 @@
+"""The rules and limits a plan was made and checked under, for plan.md and the report.
+
+Everything comes from the checked case (and, for per-bus voltage limits, the network's own
+`bus.min_vm_pu` / `bus.max_vm_pu` columns), with units on every number.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from planner.core.text import for_html, for_markdown
+from planner.inputs.case import Case, Reserve
+
+__all__ = ["facts", "facts_html", "facts_markdown"]
+
+
+def _bus_limits(case: Case) -> str:
+    """The network's own per-bus voltage limits, where it has them."""
+    bus = case.network.net.bus
+    found = []
+    for column in ("min_vm_pu", "max_vm_pu"):
+        if column not in bus.columns:
+            continue
+        values = pd.to_numeric(bus[column], errors="coerce").dropna()
+        values = values[values.map(math.isfinite)]
+        if len(values):
+            span = (
+                f"{values.min():g}"
+                if values.min() == values.max()
+                else (f"{values.min():g} to {values.max():g}")
+            )
+            found.append(f"{column} {span} pu on {len(values)} bus(es)")
+    if not found:
+        return "the network gives no per-bus voltage limits (no min_vm_pu / max_vm_pu)"
+    return "the network's own " + ", ".join(found) + " (where tighter, they apply)"
+
+
+def facts(case: Case) -> list[tuple[str, str]]:
+    """(what, value) pairs: reserve rule, loading rules, limits, switching and fuel rules."""
+    fleet, limits, rules = case.fleet, case.limits, case.switching
+    reserve = (
+        "n-1: every truck island keeps one more truck than its load needs, and holds with its "
+        "largest truck tripped"
+        if fleet.reserve is Reserve.N_1
+        else "none: the trucks online carry each island's load, no spare"
+    )
+    protection = case.protection
+    out = [
+        ("reserve rule", reserve),
+        (
+            "min_loading",
+            f"{fleet.min_loading * 100:g} % of a truck's rating: as many trucks run as stay "
+            "above it (hours where even one is below are listed)",
+        ),
+        (
+            "trucks",
+            f"{fleet.rating_kw:,.0f} kW, power factor {fleet.power_factor:g} "
+            f"({fleet.rating_kva:,.0f} kVA), voltage set-point {fleet.vm_setpoint_pu:g} pu, "
+            f"set-up {fleet.setup_hours:g} h",
+        ),
+        (
+            "voltage band",
+            f"{limits.vm_min_pu:g} to {limits.vm_max_pu:g} pu; {_bus_limits(case)}",
+        ),
+        (
+            "loading limits",
+            f"lines {limits.max_line_loading_percent:g} %, transformers "
+            f"{limits.max_trafo_loading_percent:g} %, trucks 100 % of kW and kVA",
+        ),
+        (
+            "design load",
+            f"profile {case.loads.profile}, scaling {case.loads.scaling:g}, margin "
+            f"{case.loads.margin * 100:g} %",
+        ),
+        (
+            "switching",
+            f"{rules.step_minutes:g} min per step; closing within dV {rules.sync_max_dv_percent:g}"
+            f" %, dθ {rules.sync_max_dtheta_deg:g}°, df {rules.sync_max_df_hz:g} Hz; a switch of "
+            f"unknown type is a {rules.device}",
+        ),
+        (
+            "protection",
+            f"required: fault current at {protection.delay_s:g} s at least "
+            f"{protection.sensitivity:g} x {protection.pickup_a:g} A"
+            if protection
+            else "not required by the case: fault currents are reported as warnings",
+        ),
+        (
+            "fuel",
+            f"{fleet.fuel_l_per_kwh:g} L/kWh, tank {fleet.tank_l:,.0f} L (refuelled before it "
+            f"would drop below 10 %), tanker {fleet.tanker_l:,.0f} L",
+        ),
+    ]
+    return out
+
+
+def facts_markdown(case: Case) -> list[str]:
+    """plan.md's "Rules and limits" section."""
+    out = ["## Rules and limits", ""]
+    out += [f"- {what}: {for_markdown(value)}" for what, value in facts(case)]
+    return [*out, ""]
+
+
+def facts_html(case: Case) -> list[str]:
+    """The report's "Rules and limits" list."""
+    items = "".join(
+        f"<li><b>{for_html(what)}</b>: {for_html(value)}</li>" for what, value in facts(case)
+    )
+    return [f"<h2>Rules and limits</h2><ul>{items}</ul>"]
