@@ -176,6 +176,7 @@ def stage_result(
         load_flows=f.load_flows,
         worst=f.worst_json(),
         min_loading_not_kept=tuple(sorted(set(f.min_loading_hours))),
+        preexisting=tuple(sorted(f.preexisting.values(), key=lambda v: (v.kind, v.element))),
     )
     return StageCheck(
         islands=plans,

@@ -1,23 +1,22 @@
-"""Limits already broken before the works: the network's normal state at each stage's design peak.
+"""Limits already broken before the works: the network's normal state during each stage.
 
-One AC load flow per stage, of the network as the stage finds it (the untouched network for the
-first stage; a later one after the `[stages.after]` changes of those before it), at the stage's
-design peak, checked through the same path as every planned state (`step_state.solve_state`,
-`limits.Findings`, so per-bus voltage limits count). What is broken there is not the works'
+The network as the stage finds it (the untouched network for the first stage; a later one after
+the `[stages.after]` changes of those before it) at every check time of the stage, solved in one
+batch and checked through the same path as every planned state (`limits.Findings`, so per-bus
+voltage limits count). What is broken there is not the works'
 doing, but a plan cannot mend it: `planner check` warns of it. The same element broken before
 several stages is reported once, at its worst.
 """
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any
 
 from planner.checks.solve import solve_grid_states
-from planner.checks.step_state import solve_state
 from planner.grid.context import StageContext
-from planner.grid.limits import Findings
+from planner.grid.limits import Exemptions, Findings
+from planner.grid.state import copy_net
 
 __all__ = ["NormalFinding", "normal_exemptions", "normal_state_findings"]
 
@@ -39,7 +38,7 @@ class NormalFinding:
     def message(self) -> str:
         at = self.time[:16].replace("T", " ")
         when = f"in the normal state at {at}"
-        before = f"(design peak before stage {self.stage!r})"
+        before = f"(its worst check time before stage {self.stage!r})"
         if self.kind == "not_converged":
             return f"the normal state does not solve at {at} {before}"
         unit = _UNIT.get(self.kind, "")
@@ -64,18 +63,22 @@ class NormalFinding:
 
 
 def normal_state_findings(contexts: list[StageContext]) -> list[NormalFinding]:
-    """Limits broken in the normal state at each stage's design peak, worst per element."""
+    """Limits broken in the normal state at any check time of each stage, worst per element."""
     worst: dict[tuple[str, str], NormalFinding] = {}
     for ctx in contexts:
-        peak = ctx.demand.peak
-        when = peak.times[0].isoformat()
-        state = solve_state(ctx, ctx.base_net, {}, {}, peak, when)
+        scan = _normal_scan(ctx)
         found = [
-            NormalFinding(v.kind, v.element, v.value, v.limit, v.time or when, ctx.stage.name)
-            for v in state.findings.sorted_violations()
+            NormalFinding(
+                v.kind,
+                v.element if v.kind in _UNIT else "",
+                v.value if v.kind in _UNIT else None,
+                v.limit if v.kind in _UNIT else None,
+                v.time or ctx.stage.start.isoformat(),
+                ctx.stage.name,
+            )
+            for v in scan.sorted_violations()
+            if v.kind in _UNIT or v.kind == "not_converged"
         ]
-        if not state.converged:
-            found.append(NormalFinding("not_converged", "", None, None, when, ctx.stage.name))
         for f in found:
             old = worst.get((f.kind, f.element))
             if old is None or _further(f, old):
@@ -90,17 +93,21 @@ def _further(new: NormalFinding, old: NormalFinding) -> bool:
     return new.value < old.value if new.kind == "vm_min" else new.value > old.value
 
 
-def normal_exemptions(ctx: StageContext) -> dict[tuple[str, str], float]:
-    """Limits the network's normal state breaks at some check time of the stage (the network as
-    the stage finds it, every load state solved at once), each with its worst value: what a
-    `Findings(..., exempt=...)` does not count against a plan that breaks them no further."""
-    scratch = Findings(ctx.base_net, ctx.case.limits)
+def normal_exemptions(ctx: StageContext) -> Exemptions:
+    """Limits the network's normal state breaks during the stage (the network as the stage
+    finds it, every load state solved at once), with each check time it breaks them at and its
+    value then: what a `Findings(..., exempt=...)` does not count against a state that breaks
+    them only then and no further."""
+    breaches = _normal_scan(ctx).breaches or {}
+    return {key: times for key, times in breaches.items() if key[0] in _UNIT}
+
+
+def _normal_scan(ctx: StageContext) -> Findings:
+    """The normal state of `ctx`'s stage at every check time, through the planner's own checks,
+    with every breach recorded."""
+    scratch = Findings(ctx.base_net, ctx.case.limits, breaches={})
     groups = list(ctx.demand.groups)
     whens = [g.times[0].isoformat() for g in groups]
-    net = copy.deepcopy(ctx.base_net)
+    net = copy_net(ctx.base_net)
     solve_grid_states(ctx, net, ctx.base_energised, groups, whens, scratch)
-    return {
-        (v.kind, v.element): float(v.value)
-        for v in scratch.violations.values()
-        if v.kind in _UNIT and v.value is not None
-    }
+    return scratch

@@ -30,7 +30,7 @@ from planner.core.plan import Violation
 from planner.core.refs import TABLES, ElementRef, ref_for, resolve_ref
 from planner.grid.context import StageContext
 from planner.grid.devices import CAN_BREAK, across_kva, device_of, reading_bus, sides_of
-from planner.grid.limits import TOL
+from planner.grid.limits import TOL, broken_as_normally
 from planner.grid.powerflow import TruckAt
 from planner.grid.state import copy_net, operate
 from planner.grid.topology import build_graph, islands_of
@@ -47,7 +47,7 @@ class _Replay:
         self.island_of = {tid: isl for isl in check.islands for tid in isl.trucks}
         self.out = SequenceCheck()
         self.groups: dict[datetime, StepGroup] = {}
-        self.normal: dict[int, frozenset[tuple[str, str]]] = {}
+        self.normal: dict[int, dict[tuple[str, str], float | None]] = {}
         self.peak = ctx.demand.peak
         self.carrying: set[str] = set()  # the trucks that carry the islands in this phase
         self.standby: set[str] = set()  # placed, on site, breaker open
@@ -80,16 +80,17 @@ class _Replay:
             out[tid] = load_kw * truck.rating_kw / sum(t.rating_kw for t in mates)
         return out
 
-    def broken_normally(self, group: StepGroup) -> frozenset[tuple[str, str]]:
-        """Limits already broken in the network's normal state (not the switching's doing)."""
+    def broken_normally(self, group: StepGroup) -> dict[tuple[str, str], float | None]:
+        """Limits already broken in the network's normal state at `group`'s load, with how far:
+        a step that breaks them no further is not their cause (one that breaks them further is)."""
         key = id(group)
         if key not in self.normal:
             state = solve_states(
                 self.ctx, self.ctx.base_net, {}, [{}], [group], [""], self.normal_models
             )[0]
-            self.normal[key] = frozenset(
-                (v.kind, v.element) for v in state.findings.violations.values()
-            )
+            self.normal[key] = {
+                (v.kind, v.element): v.value for v in state.findings.violations.values()
+            }
         return self.normal[key]
 
     # -- one step -----------------------------------------------------------------------------
@@ -110,7 +111,7 @@ class _Replay:
             if not state.converged:
                 problems.append(f"load flow did not converge at {t.isoformat()}")
             for v in state.findings.sorted_violations():
-                if (v.kind, v.element) not in normal:
+                if not broken_as_normally(v, normal):
                     problems.append(f"{v.message} (at {t.isoformat()})")
             f = state.findings
             if f.min_vm:

@@ -26,7 +26,7 @@ from planner.checks.reserve import check_n_1
 from planner.checks.solve import solve_grid_states, solve_island_states
 from planner.core.plan import Supply
 from planner.grid.context import StageContext
-from planner.grid.limits import Findings
+from planner.grid.limits import Exemptions, Findings
 from planner.inputs.case import Reserve
 
 __all__ = ["HourResult", "StageCheck", "StageSetup", "check_stage"]
@@ -37,7 +37,7 @@ def check_stage(
     setup: StageSetup,
     *,
     progress: Callable[[int], None] | None = None,
-    exempt: dict[tuple[str, str], float] | None = None,
+    exempt: Exemptions | None = None,
 ) -> StageCheck:
     """Verify `setup` for every hour of the stage; derive islands and supply from the state.
 

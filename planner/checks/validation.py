@@ -191,6 +191,14 @@ def _digests(r: Reader, meta: Any, case: Case) -> None:
                 f"cannot be checked against {case.file}; it is unprovable: plan again",
             )
         elif said.lower() != digest:
+            named = meta.get("network")
+            if key == "network_sha256" and isinstance(named, str) and named != case.network.source:
+                r.error(  # another network altogether, not this one changed
+                    join_key("case", key),
+                    f"the plan was made for the network {shown(named)}, {case.file} uses "
+                    f"{case.network.source!r}; validate against the case it was made for",
+                )
+                continue
             r.error(join_key("case", key), _STALE[key].format(case=case))
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from planner.checks.normal_state import normal_exemptions
 from planner.core.switching import Switching
 from planner.decide.planning import truck_islands
 from planner.decide.search import kw_bound, stage_search
@@ -42,8 +43,9 @@ Bound = tuple[int | None, int, dict[str, Any] | None]
 
 
 def stage_bounds(ctx: StageContext, switching: Switching) -> Bound:
-    """The stage's proven bound (None when the search was cut short or kept generation leaves
-    it open), the bound for the switching it was planned with, and what was searched."""
+    """The stage's proven bound (None when the search was cut short, kept generation leaves it
+    open or the normal state breaks limits already), the bound for the switching it was
+    planned with, and what was searched."""
     if not ctx.cut_off:
         return 0, 0, None
     infos = truck_islands(ctx, switching)
@@ -54,6 +56,10 @@ def stage_bounds(ctx: StageContext, switching: Switching) -> Bound:
     n_1 = case.fleet.reserve is Reserve.N_1
     chosen_kw = sum(kw_bound(info.design_kw, case.fleet.rating_kw, n_1) for info in infos)
     search = stage_search(ctx)
+    if normal_exemptions(ctx):
+        # the screens count limits the normal state already breaks, verification does not:
+        # a cheaper switch set the screen refused might verify, so nothing is proven
+        return None, chosen, search.searched()
     return search.proven_bound(chosen_kw), chosen, search.searched()
 
 

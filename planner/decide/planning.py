@@ -19,6 +19,7 @@ from planner.decide.fleet import FleetState
 from planner.decide.search import kw_bound, stage_search
 from planner.decide.transfer import candidate_ties, find_transfers
 from planner.grid.context import StageContext
+from planner.grid.limits import Exemptions
 from planner.grid.powerflow import TruckAt
 from planner.grid.state import apply_switching
 from planner.grid.topology import build_graph, energised_buses, islands_of
@@ -292,7 +293,7 @@ def _plan_with_screening(
     fleet_state: FleetState | None,
     progress: Progress | None,
     follow: frozenset[int],
-    exempt: dict[tuple[str, str], float],
+    exempt: Exemptions,
 ) -> tuple[StagePlan, StageCheck]:
     case, stage = ctx.case, ctx.stage
     fleet = case.fleet
@@ -341,8 +342,7 @@ def _plan_with_screening(
         step = _stage_progress(
             progress, f"{stage.name}: verifying {len(trucks)} truck(s)", len(ctx.demand.times)
         )
-        setup = StageSetup(switching, tuple(trucks))
-        check = check_stage(ctx, setup, progress=step, exempt=exempt)
+        check = check_stage(ctx, StageSetup(switching, tuple(trucks)), progress=step, exempt=exempt)
         by_min_bus = {min(i.buses): i.id for i in check.islands}
         ids = [by_min_bus.get(min(info.buses), "?") for info in infos]
         if extra_violations:

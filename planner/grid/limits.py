@@ -21,9 +21,23 @@ from planner.grid.engine import BatchModel, BatchResult
 from planner.grid.powerflow import GridSolution, TruckAt
 from planner.inputs.case import Limits
 
-__all__ = ["TOL", "Extreme", "Findings", "own_voltage_limits", "voltage_band"]
+__all__ = [
+    "TOL",
+    "WORSE_BY",
+    "Exemptions",
+    "Extreme",
+    "Findings",
+    "broken_as_normally",
+    "own_voltage_limits",
+    "voltage_band",
+]
 
 TOL = 1e-6
+
+Exemptions = dict[tuple[str, str], dict[str, float]]  # (kind, element) -> {check time: value}
+# how much further than the normal state a state must break a limit the normal state already
+# breaks for it to count (a reading's resolution): loading (percentage points), voltage (pu)
+WORSE_BY = {False: 0.5, True: 0.001}
 REVERSE_TOL_KW = 0.5  # below the load flow's tolerance on a truck's output
 
 
@@ -84,10 +98,13 @@ class Findings:
     unserved_kw: float = 0.0
     load_flows: int = 0
     min_loading_hours: list[str] = field(default_factory=list)
-    # limits the network's normal state already breaks, (kind, element) -> its worst value
-    # there: not counted against a state (as the switching replay does), kept in `preexisting`
-    exempt: dict[tuple[str, str], float] = field(default_factory=dict)
+    # limits the network's normal state already breaks, (kind, element) -> {check time: value
+    # there}: at those times, broken no further, not counted against a state; kept in
+    # `preexisting` (and reported as such). Broken at another time, or further, they count.
+    exempt: Exemptions = field(default_factory=dict)
     preexisting: dict[tuple[str, str], Violation] = field(default_factory=dict)
+    # when given, every time each element breaks its limit is recorded here (`normal_exemptions`)
+    breaches: Exemptions | None = None
     _own_band: dict[str, pd.Series] | None = field(default=None, init=False, repr=False)
 
     def add(self, v: Violation, higher_is_worse: bool = True) -> None:
@@ -281,13 +298,37 @@ class Findings:
                 message = f"{where}: {ref} at {value:.4f} pu, {side} {own:g} pu"
             else:
                 message = f"{where}: {ref} loaded {value:.1f} %, above {own:g} %"
-            violation = Violation(kind, message, ref, round(value, digits), own, island, whens[t])
-            normal = self.exempt.get((kind, ref))
-            slack = 0.5 * 10.0**-digits + TOL  # the normal value is known to `digits` only
-            if normal is not None and (value >= normal - slack if low else value <= normal + slack):
-                # broken as badly in the normal state: not the plan's doing (worse is)
+            column = values[:, j]
+            broken = np.nonzero(column < own - TOL if low else column > own + TOL)[0].tolist()
+            if self.breaches is not None:
+                self.breaches.setdefault((kind, ref), {}).update(
+                    {whens[k]: round(float(column[k]), digits) for k in broken}
+                )
+            normal = self.exempt.get((kind, ref), {})
+            slack = WORSE_BY[table == "bus"]
+            counted = [
+                k
+                for k in broken
+                if whens[k] not in normal
+                or (
+                    column[k] < normal[whens[k]] - slack
+                    if low
+                    else column[k] > normal[whens[k]] + slack
+                )
+            ]
+            if not counted:  # broken only when, and as badly as, the normal state breaks it
+                violation = Violation(
+                    kind, message, ref, round(value, digits), own, island, whens[t]
+                )
                 self.preexisting[(kind, ref)] = violation
                 continue
+            t = int(counted[int(pick(column[counted]))])  # the worst time that counts
+            value = float(column[t])
+            if table == "bus":
+                message = f"{where}: {ref} at {value:.4f} pu, {side} {own:g} pu"
+            else:
+                message = f"{where}: {ref} loaded {value:.1f} %, above {own:g} %"
+            violation = Violation(kind, message, ref, round(value, digits), own, island, whens[t])
             self.add(violation, higher_is_worse=not low)
 
     def sorted_violations(self) -> tuple[Violation, ...]:
@@ -302,3 +343,14 @@ class Findings:
             if value is not None:
                 out[name] = value.as_json()
         return out
+
+
+def broken_as_normally(v: Violation, normal: dict[tuple[str, str], float | None]) -> bool:
+    """Whether `v` is a limit the normal state breaks as badly (values rounded alike)."""
+    if (v.kind, v.element) not in normal:
+        return False
+    was = normal[(v.kind, v.element)]
+    if v.value is None or was is None:
+        return v.value is None and was is None
+    slack = WORSE_BY[v.kind in ("vm_min", "vm_max")]
+    return v.value >= was - slack if v.kind == "vm_min" else v.value <= was + slack

@@ -119,6 +119,8 @@ def _stage_orders(
     )
     for violation in v.violations:
         out.append(f"- {md(violation.message)}")
+    for known in v.preexisting:
+        out.append(f"- broken as in the normal state (not counted): {md(known.message)}")
     out.append("")
     if stage.islands:
         out += [
@@ -340,6 +342,12 @@ def _stage_html(number: int, stage: StagePlan, net, case: Case, sheet: list[Shee
         out.append(
             '<ul class="bad">'
             + "".join(f"<li>{escape(x.message)}</li>" for x in v.violations)
+            + "</ul>"
+        )
+    if v.preexisting:
+        out.append(
+            "<p>Broken as in the network's normal state (not counted against the plan):</p><ul>"
+            + "".join(f"<li>{escape(x.message)}</li>" for x in v.preexisting)
             + "</ul>"
         )
     rows = protection_rows(stage)

@@ -6,12 +6,14 @@ step's solved state (`sequence[].solved` in plan.json) expects afterwards, the i
 step waits for and an empty column for the crew's tick. A plan step that connects a truck is two
 rows: cabling the truck to its bay with its breaker open (before the sequence starts: it changes
 nothing in the network) and synchronising it (the plan step itself). Shutting a truck island
-down is a "disconnect truck" of its trucks.
+down is an "open" of its trucks' breakers; a truck disconnected after that has its cable taken
+off (its breaker is open already).
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,14 +25,14 @@ from planner.core.plan import StagePlan
 from planner.core.refs import ref_for, resolve_ref
 from planner.core.text import for_csv_cell, for_html, for_markdown
 from planner.dispatch.pipeline import Dispatch
-from planner.grid.devices import RANK, device_of
+from planner.grid.devices import device_of
 from planner.inputs.case import Case
+from planner.outputs.places import device_at, ends_of, name_of, place_of, switch_place
 
 __all__ = [
     "CSV_COLUMNS",
     "VERBS",
     "SheetRow",
-    "place_of",
     "sheet_html",
     "sheet_markdown",
     "sheet_rows",
@@ -67,7 +69,6 @@ CSV_COLUMNS = (
     "problems",
     "check",
 )
-_BAY_OF = {"l": ("line", "bay to line"), "t": ("trafo", "bay of transformer")}
 
 
 @dataclass(frozen=True)
@@ -88,69 +89,6 @@ class SheetRow:
     plan_step: int | None  # the plan.json sequence step it carries out (None: cabling only)
     problems: tuple[str, ...] = ()  # what the step's load flow found wrong (empty: it holds)
     truck: str = ""  # the truck a connect/synchronise/disconnect truck step is about
-
-
-def _name(net: pp.pandapowerNet, table: str, index: int) -> str:
-    name = net[table].at[index, "name"] if "name" in net[table].columns else None
-    return name if isinstance(name, str) and name.strip() else f"#{index}"
-
-
-def place_of(net: pp.pandapowerNet, bus: int, points: frozenset[int]) -> str:
-    """Where a bus is for a crew: "RMU <name>" for a bus marked `rmu` or a connection point,
-    "substation <name>" for a bus with a transformer or an ext_grid, else "bus <name>"."""
-    name = _name(net, "bus", bus)
-    if name.startswith("#"):
-        name = f"bus {name}"
-    marked = "rmu" in net.bus.columns and net.bus.at[bus, "rmu"] in (True, 1)
-    if marked or bus in points:
-        kind = "RMU"
-    elif bus in set(net.trafo.hv_bus) | set(net.trafo.lv_bus) or bus in set(net.ext_grid.bus):
-        kind = "substation"
-    else:
-        kind = "bus"
-    if name.lower().startswith(kind.lower()):
-        return name
-    return f"{kind} at {name}" if name.startswith("bus #") else f"{kind} {name}"
-
-
-def _switch_place(net: pp.pandapowerNet, index: int, points: frozenset[int]) -> str:
-    sw = net.switch.loc[index]
-    where = place_of(net, int(sw.bus), points)
-    if sw.et in _BAY_OF:
-        table, bay = _BAY_OF[sw.et]
-        return f"{where}, {bay} {_name(net, table, int(sw.element))}"
-    if sw.et == "b":
-        return f"{where}, coupler to {place_of(net, int(sw.element), points)}"
-    return where
-
-
-def _device(net: pp.pandapowerNet, text: str, case: Case) -> tuple[str, str, str]:
-    """The device that operates a plan step's element: name, type and location."""
-    points = frozenset(p.bus.index for p in case.connection_points)
-    default = case.switching.device
-    ref = resolve_ref(net, text)
-    if isinstance(ref, str):
-        return text, default, ""
-    kind = device_of(net, ref, default)
-    if ref.table == "switch":
-        return _name(net, "switch", ref.index), kind, _switch_place(net, ref.index, points)
-    if ref.table == "load":
-        bus = int(net.load.at[ref.index, "bus"])
-        return f"load {_name(net, 'load', ref.index)}", kind, place_of(net, bus, points)
-    et = {"line": "l", "trafo": "t", "trafo3w": "t3"}.get(ref.table)
-    sw = net.switch
-    at_ends = [int(i) for i in sw.index[(sw.et == et) & (sw.element == ref.index)]]
-    if at_ends:  # the best switch at its ends operates it
-        best = max(at_ends, key=lambda i: RANK[device_of(net, ref_for(net, "switch", i), default)])
-        return _name(net, "switch", best), kind, _switch_place(net, best, points)
-    if ref.table == "line":
-        ends = [int(net.line.at[ref.index, c]) for c in ("from_bus", "to_bus")]
-    elif ref.table == "trafo":
-        ends = [int(net.trafo.at[ref.index, c]) for c in ("hv_bus", "lv_bus")]
-    else:
-        return f"{ref.table} {_name(net, ref.table, ref.index)}", kind, ""
-    where = " and ".join(place_of(net, b, points) for b in ends)
-    return f"{ref.table} {_name(net, ref.table, ref.index)}", kind, f"between {where}"
 
 
 def _vm(solved: dict[str, Any]) -> str:
@@ -204,6 +142,7 @@ def _stage_rows(stage: StagePlan, net: pp.pandapowerNet, case: Case) -> list[She
             )
         )
     synchronised: list[str] = []
+    shut: dict[str, int] = {}  # truck -> the row that opened its breaker with its island
     works_back = False
     for step in steps:
         action, element = step["action"], str(step["element"])
@@ -218,11 +157,12 @@ def _stage_rows(stage: StagePlan, net: pp.pandapowerNet, case: Case) -> list[She
             device, kind, location = f"truck {element} breaker", "CB", f"{where}, truck bay"
         elif action == "shut_down_island":
             trucks = island_trucks.get(element, [])
+            shut.update({t: len(rows) + 1 for t in trucks})
             device, kind = f"breakers of trucks {', '.join(trucks)}", "CB"
             verb = "open"
             location = f"truck bays of island {element}"
         else:
-            device, kind, location = _device(net, element, case)
+            device, kind, location = device_at(net, element, case)
         if action == "connect_truck":
             kw = _truck_kw(solved, element)
             sync = step.get("sync", {})
@@ -234,6 +174,9 @@ def _stage_rows(stage: StagePlan, net: pp.pandapowerNet, case: Case) -> list[She
                 f"{rules.sync_max_df_hz:g} Hz (planned dV {sync.get('dv_percent', 0):g} %)"
             )
             synchronised.append(element)
+        elif action == "disconnect_truck" and element in shut:  # its breaker is open already
+            device, kind = f"truck {element} cable", "cable"
+            kw = f"breaker open since step {shut[element]}: take the cable off the bay"
         elif action == "disconnect_truck":
             kw = f"{element} ramped down to {step.get('across_kw') or 0:,.0f} kW, then off"
         elif step.get("across_kw") is not None:
@@ -259,25 +202,67 @@ def _stage_rows(stage: StagePlan, net: pp.pandapowerNet, case: Case) -> list[She
         if when >= datetime.fromisoformat(stage.end) and not works_back:
             interlock += "; works finished, crews clear and work earths removed"
             works_back = True
+        main = SheetRow(
+            stage.name,
+            0,
+            when,
+            minutes,
+            verb,
+            device,
+            kind,
+            location,
+            kw,
+            _vm(solved),
+            interlock,
+            int(step["step"]),
+            tuple(str(p) for p in step.get("violations", [])),
+            element if action in ("connect_truck", "disconnect_truck") else "",
+        )
+        main, others = _other_ends(net, element, case, main)
+        group = [main, *others]
+        if verb == "close":  # make with the best device last, after the others are closed
+            group = group[1:] + group[:1]
+        for row in group:
+            rows.append(dataclasses.replace(row, step=len(rows) + 1))
+    return rows
+
+
+def _other_ends(
+    net: pp.pandapowerNet, text: str, case: Case, main: SheetRow
+) -> tuple[SheetRow, list[SheetRow]]:
+    """For a line or transformer: `main` with ends that have no switch named in its interlock,
+    and a row for each other switch at its ends (opened after, closed before, the main one)."""
+    ref = resolve_ref(net, text)
+    ends = None if isinstance(ref, str) else ends_of(net, ref, case.switching.device)
+    if ends is None:
+        return main, []
+    points = frozenset(p.bus.index for p in case.connection_points)
+    rows = []
+    for index in ends.switches[1:]:
+        kind = device_of(net, ref_for(net, "switch", index), case.switching.device)
+        what = "isolates" if main.action == "open" else "readies"
         rows.append(
-            SheetRow(
-                stage.name,
-                len(rows) + 1,
-                when,
-                minutes,
-                verb,
-                device,
-                kind,
-                location,
-                kw,
-                _vm(solved),
-                interlock,
-                int(step["step"]),
-                tuple(str(p) for p in step.get("violations", [])),
-                element if action in ("connect_truck", "disconnect_truck") else "",
+            dataclasses.replace(
+                main,
+                device=name_of(net, "switch", index),
+                device_type=kind,
+                location=switch_place(net, index, points),
+                expected_kw=f"{what} the other end of {main.device}: no load through it",
+                interlock=f"{main.device} {'open' if main.action == 'open' else 'still open'}",
             )
         )
-    return rows
+    if ends.bare:
+        where = " and ".join(place_of(net, bus, points) for bus in ends.bare)
+        them = "that end" if len(ends.bare) == 1 else "those ends"
+        todo = (
+            f"isolate and earth {them} by local rules"
+            if main.action == "open"
+            else f"work earths off {them} first"
+        )
+        main = dataclasses.replace(
+            main, interlock=f"{main.interlock}; no switch in the network at {where}: {todo}"
+        )
+    return main, rows
 
 
 def sheet_rows(dispatch: Dispatch) -> list[list[SheetRow]]:

@@ -38,6 +38,11 @@ def verification_lines(name: str, v: Any) -> list[str]:
         out.append(f"    worst: {'; '.join(parts)}")
     for violation in v.violations:
         out.append(f"    - {violation.message}")
+    known = list(getattr(v, "preexisting", ()))
+    for k in known[:5]:
+        out.append(f"    - broken as in the normal state (not counted): {k.message}")
+    if len(known) > 5:
+        out.append(f"    - and {len(known) - 5} more broken as in the normal state (plan.md)")
     return out
 
 

@@ -418,7 +418,9 @@ def test_validate_refuses_a_plan_after_the_network_changed(edit, key, good, tmp_
     (tmp_path / "case.toml").write_text(text)
     case = planner.load_case(tmp_path / "case.toml")
     data = json.loads(json.dumps(good))
-    data["case"].update(sha256=case.sha256, network_sha256=case.network.sha256)
+    data["case"].update(
+        sha256=case.sha256, network_sha256=case.network.sha256, network=case.network.source
+    )
     (tmp_path / "plan.json").write_text(json.dumps(data))
     assert cli("validate", tmp_path / "case.toml", tmp_path / "plan.json").exit_code == 0
     net = pp.from_json(str(tmp_path / "net.json"))

@@ -305,3 +305,17 @@ def test_tampered_plan_is_refused(name: str, cli, plans, tmp_path) -> None:  # t
     assert result.exit_code == code, result.output
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_plan_validated_against_another_case_says_so(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "out"
+    assert cli("plan", CASES / "case33bw_trucks.toml", "--out", out).exit_code == 0
+    other = CASES / "cigre_transfer_and_trucks.toml"
+    result = cli("validate", other, out / "plan.json")
+    assert result.exit_code == 2
+    assert (
+        "case.network_sha256: the plan was made for the network 'pandapower:case33bw', "
+        f"{other} uses 'pandapower:create_cigre_network_mv'; validate against the case it was "
+        "made for"
+    ) in result.output
+    assert "has changed since the plan was made" not in result.output

@@ -12,11 +12,11 @@ import pytest
 
 import planner
 from planner.dispatch.pipeline import Dispatch, plan_dispatch
+from planner.outputs.places import place_of
 from planner.outputs.reports import crew_orders, html_report
 from planner.outputs.switching_sheet import (
     CSV_COLUMNS,
     VERBS,
-    place_of,
     sheet_rows,
     switching_csv,
 )
@@ -43,20 +43,22 @@ EXPECTED = [
     f'"steps 2 and 3 done; {SYNC}",2,,',
     f"{STAGE},5,2025-07-01T07:55:00+00:00,5,open,line #28,LBS,between bus #28 and bus #29,"
     '"breaks 6 kW, then 0 kW across",0.959 pu at the device; network 0.924-1.003 pu,"step 4 '
-    'done; T1, T2 synchronised"'
+    "done; T1, T2 synchronised; no switch in the network at bus #28 and bus #29: isolate and "
+    'earth those ends by local rules"'
     ",3,,",
     f'{STAGE},6,2025-07-01T20:00:00+00:00,5,open,"breakers of trucks T1, T2",CB,truck bays of '
     "island I1,island I1 dead: 0 kW; cuts 682 kW for 5 min (break before make),network "
     '0.924-1.000 pu,"step 5 done; works finished, crews clear and work earths removed",4,,',
     f"{STAGE},7,2025-07-01T20:05:00+00:00,5,close,line #28,LBS,between bus #28 and bus #29,"
     "highest line/transformer loading 0.0 %,0.917 pu at the device; network 0.904-1.000 pu,"
-    "step 6 done,5,,",
-    f'{STAGE},8,2025-07-01T20:10:00+00:00,5,disconnect truck,truck T1 breaker,CB,"RMU at bus '
-    '#30, truck bay","T1 ramped down to 0 kW, then off",0.909 pu at the device; network '
-    "0.904-1.000 pu,step 7 done,6,,",
-    f'{STAGE},9,2025-07-01T20:15:00+00:00,5,disconnect truck,truck T2 breaker,CB,"RMU at bus '
-    '#32, truck bay","T2 ramped down to 0 kW, then off",0.907 pu at the device; network '
-    "0.904-1.000 pu,step 8 done,7,,",
+    "step 6 done; no switch in the network at bus #28 and bus #29: work earths off those ends "
+    "first,5,,",
+    f"{STAGE},8,2025-07-01T20:10:00+00:00,5,disconnect truck,truck T1 cable,cable,"
+    '"RMU at bus #30, truck bay",breaker open since step 6: take the cable off the bay,0.909 pu '
+    "at the device; network 0.904-1.000 pu,step 7 done,6,,",
+    f"{STAGE},9,2025-07-01T20:15:00+00:00,5,disconnect truck,truck T2 cable,cable,"
+    '"RMU at bus #32, truck bay",breaker open since step 6: take the cable off the bay,0.907 pu '
+    "at the device; network 0.904-1.000 pu,step 8 done,7,,",
 ]
 
 
@@ -95,8 +97,8 @@ def test_plan_md_and_report_show_the_sheet(small) -> None:  # type: ignore[no-un
     assert (
         "| 5 | 2025-07-01 07:55 | 5 | open | line #28 (LBS) | between bus #28 and bus #29 "
         "| breaks 6 kW, then 0 kW across | 0.959 pu at the device; network 0.924-1.003 pu | "
-        "step 4 done; T1, T2 "
-        "synchronised |  |"
+        "step 4 done; T1, T2 synchronised; no switch in the network at bus #28 and bus #29: "
+        "isolate and earth those ends by local rules |  |"
     ) in md
     assert "- sheet step 6 (plan step 4): 682 kW off for 5 min" in md
     html = html_report(case, dispatch)
@@ -162,3 +164,22 @@ def test_timeline_chart_lanes_and_ticks(small) -> None:  # type: ignore[no-untyp
     ) in svg
     ticks = re.findall(r'text-anchor="middle">([^<]+)</text>', svg)
     assert ticks == ["06:00", "08:00", "10:00", "12:00", "14:00", "16:00", "18:00", "20:00"]
+
+
+def test_a_line_is_isolated_at_every_end_best_device_first() -> None:
+    import pandapower as pp
+
+    from planner.core.refs import ref_for
+    from planner.outputs.places import ends_of
+
+    net = pp.create_empty_network()
+    a, b, c = (pp.create_bus(net, 10.0, name=n) for n in ("A", "B", "C"))
+    line = pp.create_line_from_parameters(net, a, b, 1.0, 0.1, 0.1, 10.0, 0.4)
+    bare = pp.create_line_from_parameters(net, b, c, 1.0, 0.1, 0.1, 10.0, 0.4)
+    ds = pp.create_switch(net, b, line, "l", type="DS", name="far disconnector")
+    cb = pp.create_switch(net, a, line, "l", type="CB", name="feeder breaker")
+    ends = ends_of(net, ref_for(net, "line", line), "LBS")
+    assert ends is not None and ends.switches == [cb, ds] and ends.bare == []
+    ends = ends_of(net, ref_for(net, "line", bare), "LBS")
+    assert ends is not None and ends.switches == [] and ends.bare == [b, c]
+    assert ends_of(net, ref_for(net, "bus", a), "LBS") is None
