@@ -25,9 +25,17 @@ class ElementRef:
 
 
 def ref_for(net: pp.pandapowerNet, table: str, index: int) -> ElementRef:
-    """The canonical reference of an element: by unique name when it has one, else by index."""
+    """The canonical reference of an element: by unique name when it has one, else by index.
+
+    A name starting with `#` is never used: `table:#3` always means index 3, so a bus named "#3"
+    cannot pass for bus 3 (in findings, exemptions or a crew's sheet)."""
     name = net[table].at[index, "name"] if "name" in net[table].columns else None
-    if isinstance(name, str) and name and (net[table]["name"] == name).sum() == 1:
+    if (
+        isinstance(name, str)
+        and name
+        and not name.startswith("#")
+        and (net[table]["name"] == name).sum() == 1
+    ):
         return ElementRef(table, int(index), f"{table}:{name}")
     return ElementRef(table, int(index), f"{table}:#{int(index)}")
 

@@ -62,3 +62,21 @@ def test_building_the_graph_leaves_the_network_as_it_was() -> None:
     before = network_sha256(net)
     build_graph(net)
     assert network_sha256(net) == before
+
+
+def test_a_name_that_reads_as_an_index_never_stands_for_another_element() -> None:
+    import pandapower as pp
+
+    from planner.core.refs import ref_for, resolve_ref
+
+    net = pp.create_empty_network()
+    plain = [pp.create_bus(net, 10.0) for _ in range(4)]
+    posing = pp.create_bus(net, 10.0, name="#3")
+    named = pp.create_bus(net, 10.0, name="RMU 7")
+    assert ref_for(net, "bus", plain[3]).text == "bus:#3"
+    assert ref_for(net, "bus", posing).text == f"bus:#{posing}"  # not "bus:#3"
+    assert ref_for(net, "bus", named).text == "bus:RMU 7"
+    for index in (plain[3], posing, named):
+        text = ref_for(net, "bus", index).text
+        found = resolve_ref(net, text)
+        assert not isinstance(found, str) and found.index == index
