@@ -20,7 +20,7 @@ from scipy.sparse.csgraph import dijkstra
 from planner.decide.fleet import Availability
 from planner.grid.topology import Graph
 
-__all__ = ["IslandNeed", "allocate", "island_matrix", "point_costs", "trucks_needed"]
+__all__ = ["IslandNeed", "allocate", "island_matrix", "kw_bound", "point_costs", "trucks_needed"]
 
 CROWDING = 0.5  # extra secondary cost of each further truck at the same point
 MOVE = 1.0  # extra secondary cost of a truck that drives to its point for the stage
@@ -34,6 +34,13 @@ class IslandNeed:
     key: int
     points: tuple[tuple[int, int, float], ...]
     trucks: int
+
+
+def kw_bound(design_kw: float, rating_kw: float, n_1: bool) -> int:
+    """Trucks the active power alone needs (kVA left out: cables can supply reactive power),
+    one more under n-1: the lower bound a search may prove."""
+    need = math.ceil(design_kw / rating_kw - 1e-9) if design_kw > 0 else 0
+    return need + (1 if n_1 and need > 0 else 0)
 
 
 def trucks_needed(

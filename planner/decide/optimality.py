@@ -20,8 +20,9 @@ from typing import Any
 
 from planner.checks.normal_state import normal_exemptions
 from planner.core.switching import Switching
+from planner.decide.allocation import kw_bound
 from planner.decide.planning import truck_islands
-from planner.decide.search import kw_bound, stage_search
+from planner.decide.search import stage_search
 from planner.decide.switchsets import MAX_OPERATIONS
 from planner.grid.context import StageContext
 from planner.inputs.case import Reserve, SgenMode

@@ -14,9 +14,9 @@ from planner.checks.stage import StageCheck, StageSetup, check_stage
 from planner.core.plan import StagePlan, Violation
 from planner.core.refs import ElementRef
 from planner.core.switching import Switching
-from planner.decide.allocation import IslandNeed, allocate, point_costs, trucks_needed
+from planner.decide.allocation import IslandNeed, allocate, kw_bound, point_costs, trucks_needed
 from planner.decide.fleet import FleetState
-from planner.decide.search import kw_bound, stage_search
+from planner.decide.search import stage_search
 from planner.decide.transfer import candidate_ties, find_transfers
 from planner.grid.context import StageContext
 from planner.grid.limits import Exemptions

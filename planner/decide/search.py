@@ -18,7 +18,6 @@ limit.
 from __future__ import annotations
 
 import logging
-import math
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -188,8 +187,3 @@ def stage_search(ctx: StageContext, progress: Progress | None = None) -> StageSe
     search = StageSearch(ctx, found, progress)
     _SEARCHES[id(ctx)] = (weakref.ref(ctx), search)
     return search
-
-
-def kw_bound(design_kw: float, rating_kw: float, n_1: bool) -> int:
-    need = math.ceil(design_kw / rating_kw - 1e-9) if design_kw > 0 else 0
-    return need + (1 if n_1 and need > 0 else 0)

@@ -12,7 +12,6 @@ its protected design peak and the trucks it needs at least. AC checks are the ca
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -23,7 +22,7 @@ from scipy.sparse.csgraph import connected_components
 
 from planner.core.refs import ElementRef
 from planner.core.switching import Switching
-from planner.decide.allocation import trucks_needed
+from planner.decide.allocation import kw_bound, trucks_needed
 from planner.decide.operations import operations_for
 from planner.grid.context import StageContext
 from planner.inputs.case import Reserve
@@ -370,8 +369,7 @@ class _Sizing:
             if p_kw <= 0 and q_kvar <= 0:
                 continue
             need = trucks_needed(p_kw, q_kvar, rating_kw, rating_kva, self.n_1)
-            by_kw = math.ceil(p_kw / rating_kw - 1e-9) if p_kw > 0 else 0
-            by_kw += 1 if self.n_1 and by_kw > 0 else 0
+            by_kw = kw_bound(p_kw, rating_kw, self.n_1)
             bays = int(self.bays[mask].sum())
             if bays < max(by_kw, 1):
                 unserved += p_kw

@@ -12,6 +12,7 @@ __all__ = [
     "households_text",
     "protection_rows",
     "protection_table",
+    "table_head",
 ]
 
 
@@ -73,18 +74,18 @@ def protection_rows(stage: StagePlan) -> list[tuple[list[str], bool]]:
     return rows
 
 
+def table_head(caption: str, header: tuple[str, ...] | list[str]) -> list[str]:
+    """A Markdown table's caption and header lines (the header names are the planner's own)."""
+    return [caption, "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+
+
 def protection_table(stage: StagePlan) -> list[str]:
     """Fault currents of each truck island against its relays, earthing, the largest load step
     (Markdown lines, every cell escaped: a `|` in a name cannot add a column)."""
     rows = protection_rows(stage)
     if not rows:
         return []
-    out = [
-        PROTECTION_CAPTION,
-        "",
-        "| " + " | ".join(PROTECTION_HEADER) + " |",
-        "|" + "---|" * len(PROTECTION_HEADER),
-    ]
+    out = table_head(PROTECTION_CAPTION, PROTECTION_HEADER)
     for cells, failed in rows:
         shown = [for_markdown(c) for c in cells]
         if failed:

@@ -28,6 +28,7 @@ from planner.dispatch.pipeline import Dispatch
 from planner.grid.devices import device_of
 from planner.inputs.case import Case
 from planner.outputs.places import device_at, ends_of, name_of, place_of, switch_place
+from planner.outputs.steps import table_head
 
 __all__ = [
     "CSV_COLUMNS",
@@ -335,12 +336,7 @@ def sheet_markdown(rows: list[SheetRow]) -> list[str]:
     """The sheet of one stage as a Markdown table (every cell escaped)."""
     if not rows:
         return []
-    out = [
-        _CAPTION,
-        "",
-        "| " + " | ".join(_HEADER) + " |",
-        "|" + "---|" * len(_HEADER),
-    ]
+    out = table_head(_CAPTION, _HEADER)
     for r in rows:
         out.append("| " + " | ".join(for_markdown(c) for c in _cells(r)) + " |")
     out.append("")
