@@ -1,0 +1,3 @@
+"""`planner example`: write a shipped example case (and its network) to a directory."""
+
+from __future__ import annotations
