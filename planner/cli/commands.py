@@ -103,7 +103,6 @@ def inspect(case: str, as_json: bool) -> None:
     _say(*inspection_lines(areas))
 
 
-OUTPUTS = ("plan.json", "schedule.csv", "plan.md", "report.html", "switching.csv")
 
 
 def _inputs_of(case: Any) -> list[Path]:
@@ -129,10 +128,8 @@ def _inputs_of(case: Any) -> list[Path]:
 def plan(case: str, out_dir: str, force: bool, as_json: bool) -> None:
     """Plan transfers and trucks for every stage, verify every hour and write the dispatch."""
     from planner.dispatch.pipeline import plan_dispatch
-    from planner.dispatch.schedule import to_csv
     from planner.outputs.files import claim_out_dir
-    from planner.outputs.reports import crew_orders, html_report
-    from planner.outputs.switching_sheet import switching_csv
+    from planner.outputs.plan_set import OUTPUTS, plan_files
     from planner.outputs.terminal import plan_lines
 
     with claim_out_dir(out_dir, OUTPUTS, force=force, inputs=[Path(case)]) as target:
@@ -144,13 +141,7 @@ def plan(case: str, out_dir: str, force: bool, as_json: bool) -> None:
         finally:
             progress.close()
         result = dispatch.plan
-        files = {
-            "plan.json": result.to_json(),
-            "schedule.csv": to_csv(list(dispatch.fleet_hours)),
-            "plan.md": crew_orders(c, dispatch),
-            "report.html": html_report(c, dispatch),
-            "switching.csv": switching_csv(dispatch),
-        }
+        files = plan_files(c, dispatch)
         try:
             written = target.commit(files)
             if as_json:
