@@ -1,7 +1,8 @@
 """Batched AC load flow: all time steps of one network state solved at once.
 
-One pandapower `runpp` builds the model (admittance matrices, bus and branch lookups, element
-models exactly as pandapower makes them). Then every time step is solved together by the
+pandapower builds the model (admittance matrices, bus and branch lookups, element models exactly
+as its `runpp` makes them: `planner.grid.model_build`, the steps of `runpp` before it solves).
+Then every time step is solved together by the
 implicit Z-bus method: with the slack voltages fixed, the PQ-bus voltages satisfy
 `V = Y_pp^-1 (conj(S(t) / V) - Y_ps V_s)`; `Y_pp` is factorised once and each iteration is one
 sparse solve with a right-hand side per time step. Distribution networks converge in a few
@@ -29,6 +30,7 @@ from pandapower.auxiliary import ppException
 from scipy.sparse import csc_matrix, csr_matrix
 from scipy.sparse.linalg import splu
 
+from planner.grid.model_build import internal_model
 from planner.grid.voltage_control import reactive_correction, share_by_range
 
 __all__ = [
@@ -121,10 +123,11 @@ class BatchResult:
 
 
 class BatchModel:
-    """A solved pandapower state turned into matrices for batched solves of other load levels.
+    """A pandapower state turned into matrices for batched solves of other load levels.
 
-    `net` is solved once as it stands (its loads give the first guess); it must not be changed
-    afterwards. `pq_trucks` are the indices of sgens that share the island load with the slack.
+    `net` is modelled as it stands (not solved: its result tables are left as they were; its
+    `_ppc` and lookups are pandapower's, as after a `runpp`); it must not be changed afterwards.
+    `pq_trucks` are the indices of sgens that share the island load with the slack.
     `pv_buses` are the buses of voltage-controlled generators that are not in `net` (trucks
     paralleled with the grid): their output, setpoint and reactive limits are given per solve,
     so one model serves any of them connected (the admittance matrix does not depend on them).
@@ -145,15 +148,12 @@ class BatchModel:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                pp.runpp(
-                    net, numba=False, lightsim2grid=False, max_iteration=30, **start_voltage(net)
-                )
+                ppci = internal_model(net, **start_voltage(net))
         except Exception as exc:
             if not solver_failure(exc):
-                raise  # a bug, not a state pandapower cannot solve
-            raise Unsupported(f"the model-building load flow failed: {exc}") from exc
-        ppci = net._ppc.get("internal", {}) if isinstance(net._ppc, dict) else {}
-        if not {"baseMVA", "Ybus", "Yf", "Yt", "bus", "branch", "V", "ref", "pq"} <= set(ppci):
+                raise  # a bug, not a state pandapower cannot model
+            raise Unsupported(f"pandapower cannot model the state: {exc}") from exc
+        if not len(ppci["pq"]) and not len(ppci["ref"]):
             raise Unsupported("pandapower built no internal model (nothing energised?)")
         self.base_mva = float(ppci["baseMVA"])
         lookup = net._pd2ppc_lookups["bus"]
@@ -182,7 +182,7 @@ class BatchModel:
         # bus order of the results: the net's in-service, energised buses
         buses = net.bus.index.to_numpy()
         pos = lookup[buses]
-        alive = (pos >= 0) & (pos < n) & np.isfinite(net.res_bus.vm_pu.to_numpy())
+        alive = (pos >= 0) & (pos < n)
         self.bus_ids = buses[alive]
         self.bus_pos = pos[alive]
         # loads: aggregation matrix (internal bus x load), for loads on energised buses
@@ -243,15 +243,13 @@ class BatchModel:
         f, t = lookups[table]
         rows = np.arange(f, t)
         alive = branch_is[rows] if len(branch_is) else np.ones(len(rows), bool)
-        ids = net[table].index.to_numpy()[alive]
+        ids = net[table].index.to_numpy()[alive]  # in service with both ends energised
         internal = internal_row[rows[alive]]
-        energised = np.isfinite(net[f"res_{table}"].loading_percent.to_numpy()[alive])
         imax = np.zeros(0)
         if table == "line":
             d = net.line.loc[ids]
             imax = (d.max_i_ka * d.df * d.parallel).to_numpy()
-            imax = imax[energised]
-        return ids[energised], internal[energised], imax
+        return ids, internal, imax
 
     def solve(
         self,

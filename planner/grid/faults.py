@@ -21,7 +21,6 @@ The minimum case (c = 1.0) gives the 2-phase values protection must still see; t
 
 from __future__ import annotations
 
-import copy
 import math
 import warnings
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ import pandapower.shortcircuit as sc
 
 from planner.grid.engine import solver_failure
 from planner.grid.powerflow import TruckAt, subnet
+from planner.grid.state import copy_net
 
 __all__ = ["END_TEMP_C", "FaultLevels", "at_delay_ka", "grid_min_2ph_ka", "island_faults"]
 
@@ -50,14 +50,22 @@ class FaultLevels:
 
 
 def _machines(net: pp.pandapowerNet, trucks: list[TruckAt], x_pu: float, cos_phi: float) -> None:
-    for k, truck in enumerate(trucks):
-        sn_mva = truck.rating_kva / 1000.0
-        vn_kv = float(net.bus.at[truck.bus, "vn_kv"])
-        pp.create_gen(
-            net, truck.bus, p_mw=0.0, vm_pu=1.0, sn_mva=sn_mva, vn_kv=vn_kv, xdss_pu=x_pu,
-            rdss_ohm=0.07 * x_pu * vn_kv**2 / sn_mva, cos_phi=cos_phi, slack=(k == 0),
-            name=truck.id,
-        )  # fmt: skip
+    """The trucks as synchronous generators, the first the slack; one table write for all."""
+    sn_mva = [truck.rating_kva / 1000.0 for truck in trucks]
+    vn_kv = [float(net.bus.at[truck.bus, "vn_kv"]) for truck in trucks]
+    pp.create_gens(
+        net,
+        [truck.bus for truck in trucks],
+        p_mw=0.0,
+        vm_pu=1.0,
+        sn_mva=sn_mva,
+        vn_kv=vn_kv,
+        xdss_pu=x_pu,
+        rdss_ohm=[0.07 * x_pu * kv**2 / sn for kv, sn in zip(vn_kv, sn_mva, strict=True)],
+        cos_phi=cos_phi,
+        slack=[k == 0 for k in range(len(trucks))],
+        name=[truck.id for truck in trucks],
+    )
 
 
 def _medium_voltage(net: pp.pandapowerNet) -> pp.pandapowerNet:
@@ -66,7 +74,7 @@ def _medium_voltage(net: pp.pandapowerNet) -> pp.pandapowerNet:
     computation's matrices as large as the whole network."""
     keep = net.bus.index[net.bus.vn_kv >= MV_KV]
     if len(keep) == len(net.bus):
-        return copy.deepcopy(net)
+        return copy_net(net, "gen")
     return subnet(net, {int(b) for b in keep})
 
 
@@ -111,7 +119,7 @@ def island_faults(
         (xds_pu / C_MAX, 1.0),
         (sustained_x_pu / C_MAX, 1.0),
     ):
-        net = copy.deepcopy(base)
+        net = copy_net(base, "gen")
         _machines(net, online, x_pu, cos_phi)
         values.append({b: v for b, v in _run(net, "2ph", "min").items() if b in mv})
     subtransient, transient, sustained = values

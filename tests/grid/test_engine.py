@@ -17,6 +17,7 @@ from planner.checks.stage import StageSetup, check_stage
 from planner.grid import powerflow
 from planner.grid.context import StageContext
 from planner.grid.engine import BatchModel, Unsupported
+from planner.grid.model_build import internal_model
 from planner.grid.powerflow import TruckAt, prepare_island, solve_island
 from tests.conftest import CASES
 
@@ -135,17 +136,34 @@ def test_verification_with_and_without_the_engine_agree(monkeypatch) -> None:  #
             assert kw == pytest.approx(hb.truck_kw[truck], abs=0.01)
 
 
-def test_no_internal_model_from_pandapower_is_unsupported(monkeypatch) -> None:
-    """pandapower can return without an internal model (a property test found such a state):
-    the engine must then step aside for the per-state path, not fail."""
+@pytest.mark.parametrize(
+    ("what", "unpowered"),
+    [
+        ("no source", lambda net: net.ext_grid.__setitem__("in_service", False)),
+        ("no bus in service", lambda net: net.bus.__setitem__("in_service", False)),
+    ],
+)
+def test_a_state_with_nothing_energised_is_unsupported(what, unpowered) -> None:
+    """Nothing to model (a property test once found such a state): the engine must step aside
+    for the per-state path, not fail."""
     net = pn.case33bw()
-
-    def runpp_without_model(net, **kwargs):  # type: ignore[no-untyped-def]
-        net["_ppc"] = {"internal": {}}
-
-    monkeypatch.setattr(pp, "runpp", runpp_without_model)
-    with pytest.raises(Unsupported, match="no internal model"):
+    unpowered(net)
+    with pytest.raises(Unsupported, match=r"cannot model the state|nothing energised"):
         BatchModel(net)
+
+
+def test_the_model_is_pandapowers_own() -> None:
+    """The model built without solving is the one `runpp` solves: same admittance matrix, bus
+    table and lookups, on a network with transformers, switches and generation."""
+    net = pn.create_cigre_network_mv(with_der="all")
+    solved = copy.deepcopy(net)
+    pp.runpp(solved, numba=False)
+    model = internal_model(copy.deepcopy(net))
+    ppci = solved._ppc["internal"]
+    assert abs(ppci["Ybus"] - model["Ybus"]).max() == 0.0
+    assert np.array_equal(ppci["bus"][:, :4], model["bus"][:, :4])
+    for key in ("ref", "pq", "branch_is"):
+        assert np.array_equal(ppci[key], model[key]), key
 
 
 # paralleled trucks on case33bw: (bus, MW, Mvar limit) each; the limits decide whether a truck
