@@ -22,7 +22,7 @@ from planner.core.refs import ElementRef, ref_for
 from planner.core.switching import Switching
 from planner.grid.context import StageContext, set_design_loads
 from planner.grid.engine import BatchModel, Unsupported
-from planner.grid.limits import voltage_band
+from planner.grid.limits import breached
 from planner.grid.powerflow import solve_grid
 from planner.grid.state import switched
 from planner.grid.topology import build_graph, energised_buses
@@ -126,15 +126,11 @@ class Screen:
             )
         if not res.converged.all():
             return None
-        vm = res.vm_pu
-        lo, hi = voltage_band(self.ctx.base_net, limits, np.asarray(model.bus_ids))
-        low = (vm < lo - 1e-6) | (vm > hi + 1e-6)
-        found = {("bus", int(b)) for b in model.bus_ids[low.any(axis=0)]}
-        over = (res.line_loading_percent > limits.max_line_loading_percent + 1e-6).any(axis=0)
-        found |= {("line", int(i)) for i in model.lines[over]}
-        over = (res.trafo_loading_percent > limits.max_trafo_loading_percent + 1e-6).any(axis=0)
-        found |= {("trafo", int(i)) for i in model.trafos[over]}
-        return found
+        branches = {
+            "line": (model.lines, res.line_loading_percent),
+            "trafo": (model.trafos, res.trafo_loading_percent),
+        }
+        return breached(self.ctx.base_net, limits, np.asarray(model.bus_ids), res.vm_pu, branches)
 
     def _problems_per_step(self, net, grid) -> set[tuple[str, int]] | None:
         limits = self.ctx.case.limits
@@ -145,22 +141,15 @@ class Screen:
             if not sol.converged:
                 return None
             buses = np.fromiter(sol.vm_pu.keys(), dtype=int, count=len(sol.vm_pu))
-            lo, hi = voltage_band(self.ctx.base_net, limits, buses)
-            found |= {
-                ("bus", int(b))
-                for b, v, low, high in zip(buses, sol.vm_pu.values(), lo, hi, strict=True)
-                if v < low - 1e-6 or v > high + 1e-6
+            branches = {
+                kind: (np.fromiter(values.keys(), dtype=int), np.fromiter(values.values(), float))
+                for kind, values in (
+                    ("line", sol.line_loading_percent),
+                    ("trafo", sol.trafo_loading_percent),
+                )
             }
-            found |= {
-                ("line", i)
-                for i, v in sol.line_loading_percent.items()
-                if v > limits.max_line_loading_percent + 1e-6
-            }
-            found |= {
-                ("trafo", i)
-                for i, v in sol.trafo_loading_percent.items()
-                if v > limits.max_trafo_loading_percent + 1e-6
-            }
+            vm = np.fromiter(sol.vm_pu.values(), dtype=float, count=len(buses))
+            found |= breached(self.ctx.base_net, limits, buses, vm, branches)
         return found
 
 

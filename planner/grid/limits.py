@@ -27,6 +27,7 @@ __all__ = [
     "Exemptions",
     "Extreme",
     "Findings",
+    "breached",
     "broken_as_normally",
     "own_voltage_limits",
     "voltage_band",
@@ -69,6 +70,29 @@ def _band(
         if given is not None and len(buses):
             band[:] = tighter(band, given.reindex(buses).to_numpy(dtype=float))  # NaN: none
     return low, high
+
+
+def breached(
+    net: pp.pandapowerNet,
+    limits: Limits,
+    buses: np.ndarray,
+    vm_pu: np.ndarray,
+    branches: dict[str, tuple[np.ndarray, np.ndarray]],
+) -> set[tuple[str, int]]:
+    """The elements outside their limits (by more than `TOL`) in any of the solved states:
+    `vm_pu` is (states, buses), `branches` maps "line"/"trafo" to (ids, loading % as (states,
+    ids)). Screens use it; verification goes through `Findings`, with the same band."""
+    lo, hi = voltage_band(net, limits, buses)
+    vm = np.atleast_2d(vm_pu)
+    found = {("bus", int(b)) for b in buses[((vm < lo - TOL) | (vm > hi + TOL)).any(axis=0)]}
+    ceiling = {
+        "line": limits.max_line_loading_percent,
+        "trafo": limits.max_trafo_loading_percent,
+    }
+    for kind, (ids, loading) in branches.items():
+        over = (np.atleast_2d(loading) > ceiling[kind] + TOL).any(axis=0)
+        found |= {(kind, int(i)) for i in np.asarray(ids)[over]}
+    return found
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Loading the network a case names: pandapower JSON, MATPOWER, `pandapower:` and `simbench:`."""
+"""Loading the network a case names: pandapower JSON, MATPOWER, CGMES, UCTE, OpenDSS,
+`pandapower:` and `simbench:`. The file's extension chooses the reader (`FORMATS`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import io
 import json
 import logging
 import math
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -226,6 +229,11 @@ def _from_file(path: Path, source: str, fail) -> pp.pandapowerNet:
             "refused unread"
         )
     suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        known = ", ".join(FORMATS)
+        raise fail(f"network file {source!r}: unknown format {suffix!r} (use {known})")
+    if suffix in CONVERTED:
+        return _converted(path, source, suffix, fail)
     if suffix == ".json":
         try:
             text = path.read_text(encoding="utf-8")
@@ -238,13 +246,66 @@ def _from_file(path: Path, source: str, fail) -> pp.pandapowerNet:
     try:
         if suffix == ".json":
             return _quiet(pp.from_json_string, text)
-        if suffix in (".m", ".mat"):
-            from pandapower.converter.matpower import from_mpc
+        from pandapower.converter.matpower import from_mpc
 
-            return _quiet(from_mpc, str(path))
+        return _quiet(from_mpc, str(path))
     except Exception as exc:
         raise fail(f"cannot read network file {source!r}: {type(exc).__name__}") from exc
-    raise fail(f"network file {source!r}: unknown format {suffix!r} (use .json, .m or .mat)")
+
+
+# a network file's extension -> what it holds
+FORMATS = {
+    ".json": "pandapower JSON",
+    ".m": "MATPOWER case",
+    ".mat": "MATPOWER case",
+    ".zip": "CGMES 2.4.15 profiles (zip)",
+    ".xml": "CGMES 2.4.15 profile (XML)",
+    ".uct": "UCTE-DEF",
+    ".dss": "OpenDSS (the planner's subset)",
+}
+CONVERTED = (".zip", ".xml", ".uct", ".dss")
+
+
+@contextlib.contextmanager
+def _silenced() -> Iterator[None]:
+    """The converters' warnings and log records (with tracebacks, under loggers named after
+    their classes) kept off the user's terminal: what matters reaches the user as the
+    network's problems."""
+    previous = logging.root.manager.disable
+    logging.disable(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logging.disable(previous)
+
+
+def _converted(path: Path, source: str, suffix: str, fail) -> pp.pandapowerNet:
+    """A CGMES, UCTE or OpenDSS file: refused with the reason where the checks or the
+    converter find a problem (never the file's text beyond the value at fault)."""
+    from planner.inputs.converters import ConversionError, from_cgmes, from_ucte
+    from planner.inputs.opendss import read_dss
+
+    kind = FORMATS[suffix]
+    try:
+        with _silenced():
+            if suffix in (".zip", ".xml"):
+                net = _quiet(from_cgmes, path, MAX_NETWORK_BYTES)
+            elif suffix == ".uct":
+                net = _quiet(from_ucte, path)
+            else:
+                net = read_dss(path, MAX_NETWORK_BYTES)
+    except ConversionError as exc:
+        raise fail(f"network file {source!r} ({kind}) is refused: {exc}") from exc
+    except OSError as exc:
+        raise fail(f"cannot read network file {source!r}: {type(exc).__name__}") from exc
+    except Exception as exc:  # the converter's own failure on a file it cannot take
+        raise fail(
+            f"network file {source!r} ({kind}): pandapower's converter failed on it "
+            f"({type(exc).__name__})"
+        ) from exc
+    return net
 
 
 def shipped_networks(networks_dir: Path) -> list[tuple[str, str]]:
@@ -253,8 +314,9 @@ def shipped_networks(networks_dir: Path) -> list[tuple[str, str]]:
     if networks_dir.is_dir():
         for path in sorted(networks_dir.glob("*.json")):
             rows.append((str(path), "pandapower JSON"))
-        for path in sorted([*networks_dir.glob("*.m"), *networks_dir.glob("*.mat")]):
-            rows.append((str(path), "MATPOWER case"))
+        for suffix in [s for s in FORMATS if s != ".json"]:
+            for path in sorted(networks_dir.glob(f"*{suffix}")):
+                rows.append((str(path), FORMATS[suffix]))
     descriptions = {
         "mv_oberrhein": "MV Oberrhein, 20 kV, 179 buses, two 110/20 kV substations",
         "case33bw": "IEEE 33-bus Baran & Wu, 12.66 kV, five tie lines",

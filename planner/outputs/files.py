@@ -23,7 +23,7 @@ import os
 import shutil
 import signal
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,12 +73,17 @@ class OutDir:
     committed: bool = False
     written: list[Path] = field(default_factory=list)
 
-    def commit(self, files: dict[str, str]) -> list[Path]:
-        """Write every file beside `--out`, then rename them all into place."""
+    def commit(self, files: Mapping[str, str | bytes]) -> list[Path]:
+        """Write every file beside `--out`, then rename them all into place: text as UTF-8,
+        bytes as they are. A claimed name left out is not written, and the earlier run's
+        file of that name is removed if it is still as the planner left it."""
         unknown = set(files) - set(self.names)
         if unknown:
             raise ValueError(f"files not claimed: {sorted(unknown)}")
-        data = {name: text.encode("utf-8") for name, text in files.items()}
+        data = {
+            name: content if isinstance(content, bytes) else content.encode("utf-8")
+            for name, content in files.items()
+        }
         staging = self._staging_dir()
         try:
             for name, payload in data.items():

@@ -86,4 +86,6 @@ def plan_lines(name: str, result: Any, written: list[Path]) -> list[str]:
         out.append(f"  warning: {warning}")
     for path in written:
         out.append(f"wrote {path}")
+    if written and "map.geojson" not in {path.name for path in written}:
+        out.append("no map.geojson: the network has no geodata for every bus")
     return out

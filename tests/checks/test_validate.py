@@ -123,7 +123,8 @@ def test_existing_plan_is_not_overwritten_without_force(cli, tmp_path) -> None: 
     result = cli("plan", CASES / "case33bw_trucks.toml", "--out", out)
     assert result.exit_code == 2
     assert (
-        "holds a plan already (plan.json, schedule.csv, plan.md, report.html, switching.csv); "
+        "holds a plan already (plan.json, schedule.csv, plan.md, report.html, switching.csv, "
+        "plan.xlsx, map.geojson); "
         "use --force" in result.output
     )
     assert (out / "plan.json").read_bytes() == first

@@ -229,7 +229,8 @@ def test_a_boundary_without_a_breaker_is_an_honest_interruption(planned, cli, tm
 def test_plan_writes_all_outputs(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
     result = cli("plan", CASES / "case33bw_trucks.toml", "--out", tmp_path)
     assert result.exit_code == 0, result.output
-    for name in ("plan.json", "schedule.csv", "plan.md", "report.html", "switching.csv"):
+    names = ("plan.json", "schedule.csv", "plan.md", "report.html", "switching.csv", "plan.xlsx")
+    for name in (*names, "map.geojson"):  # case33bw has geodata for every bus
         assert (tmp_path / name).stat().st_size > 0
         assert f"wrote {tmp_path / name}" in result.output
     data = json.loads((tmp_path / "plan.json").read_text())
