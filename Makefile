@@ -11,6 +11,7 @@ DEMO_OUT := out/dashiqiao
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip uninstall -y -q planner 2>/dev/null || true  # the distribution's old name
 	$(BIN)/python -m pip install --quiet -e ".[dev,simbench]"
 	touch $(STAMP)
 
@@ -26,8 +27,8 @@ LAYERS := ../shared/tools/layers.py
 
 lint: setup
 	$(PYTHON) $(LAYERS) planner
-	$(BIN)/ruff check planner tests networks benchmarks
-	$(BIN)/ruff format --check planner tests networks benchmarks
+	$(BIN)/ruff check planner tests networks benchmarks docs
+	$(BIN)/ruff format --check planner tests networks benchmarks docs
 	$(BIN)/mypy planner
 
 test: setup lint browser
@@ -45,6 +46,7 @@ bench: setup
 
 network: setup
 	$(BIN)/python networks/build_dashiqiao.py
+	cp networks/dashiqiao.json planner/data/dashiqiao.json  # the copy the wheel carries
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

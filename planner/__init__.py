@@ -1,6 +1,8 @@
 """planner: outage-free relocation of power lines with mobile generator trucks.
 
-The names below are imported when first used, so `planner --help` (and a Ctrl-C during start-up)
+The library is `planner.api` (a case from a file or an in-memory pandapower net, planning,
+validation, the planned network of a stage, the plan's tables as DataFrames). The names below
+are imported when first used, so `planner --help` (and a Ctrl-C during start-up)
 does not wait for pandapower, scipy and pandas to load.
 """
 
@@ -12,7 +14,20 @@ from typing import TYPE_CHECKING, Any
 from planner.core.version import __version__
 
 if TYPE_CHECKING:
-    from planner.checks.validation import Report, validate
+    from planner.api import (
+        Dispatch,
+        case_from_net,
+        fleet_schedule,
+        islands,
+        load_case,
+        plan_case,
+        plan_dispatch,
+        planned_net,
+        schedule,
+        sequence,
+        validate,
+    )
+    from planner.checks.validation import Report
     from planner.core.errors import (
         CaseError,
         InputError,
@@ -21,12 +36,11 @@ if TYPE_CHECKING:
         PlannerError,
     )
     from planner.core.plan import Plan
-    from planner.dispatch.pipeline import plan_case
     from planner.inputs.case import Case
-    from planner.inputs.case_file import load_case
 
 _WHERE = {
     "Case": "planner.inputs.case",
+    "Dispatch": "planner.api",
     "CaseError": "planner.core.errors",
     "InputError": "planner.core.errors",
     "NetworkError": "planner.core.errors",
@@ -34,14 +48,22 @@ _WHERE = {
     "PlanFileError": "planner.core.errors",
     "PlannerError": "planner.core.errors",
     "Report": "planner.checks.validation",
-    "load_case": "planner.inputs.case_file",
-    "plan_case": "planner.dispatch.pipeline",
-    "validate": "planner.checks.validation",
+    "case_from_net": "planner.api",
+    "fleet_schedule": "planner.api",
+    "islands": "planner.api",
+    "load_case": "planner.api",
+    "plan_case": "planner.api",
+    "plan_dispatch": "planner.api",
+    "planned_net": "planner.api",
+    "schedule": "planner.api",
+    "sequence": "planner.api",
+    "validate": "planner.api",
 }
 
 __all__ = [
     "Case",
     "CaseError",
+    "Dispatch",
     "InputError",
     "NetworkError",
     "Plan",
@@ -49,8 +71,15 @@ __all__ = [
     "PlannerError",
     "Report",
     "__version__",
+    "case_from_net",
+    "fleet_schedule",
+    "islands",
     "load_case",
     "plan_case",
+    "plan_dispatch",
+    "planned_net",
+    "schedule",
+    "sequence",
     "validate",
 ]
 

@@ -69,8 +69,10 @@ def networks(as_json: bool) -> None:
     """List the shipped networks and the pandapower shortcuts."""
     from planner.inputs.network import shipped_networks
 
-    root = Path(__file__).resolve().parents[2] / "networks"
-    rows = shipped_networks(root if root.is_dir() else Path("networks"))
+    root = Path(__file__).resolve().parents[2]  # the checkout, when run from one
+    from_checkout = (root / "pyproject.toml").is_file() and (root / "networks").is_dir()
+    packaged = Path(__file__).resolve().parents[1] / "data"  # an installed planner's own copy
+    rows = shipped_networks(root / "networks" if from_checkout else packaged)
     if as_json:  # [{"network": what a case's `network` may say, "description": ...}]
         from planner.outputs.summaries import dumps
 
@@ -103,8 +105,6 @@ def inspect(case: str, as_json: bool) -> None:
     _say(*inspection_lines(areas))
 
 
-
-
 def _inputs_of(case: Any) -> list[Path]:
     """The files a loaded case read besides itself: never to be overwritten by outputs."""
     found = [case.network.path] if case.network.path is not None else []
@@ -127,7 +127,7 @@ def _inputs_of(case: Any) -> list[Path]:
 @_friendly
 def plan(case: str, out_dir: str, force: bool, as_json: bool) -> None:
     """Plan transfers and trucks for every stage, verify every hour and write the dispatch."""
-    from planner.dispatch.pipeline import plan_dispatch
+    from planner.api import plan_dispatch
     from planner.outputs.files import claim_out_dir
     from planner.outputs.plan_set import OUTPUTS, plan_files
     from planner.outputs.terminal import plan_lines
@@ -165,13 +165,13 @@ def plan(case: str, out_dir: str, force: bool, as_json: bool) -> None:
 @_friendly
 def validate(case: str, plan_file: str, as_json: bool) -> None:
     """Re-verify a plan file (hand-edited or from elsewhere) against its case."""
-    from planner.checks.validation import validate_file
+    from planner.api import validate as validate_plan
     from planner.outputs.terminal import verification_lines
 
     c = _load(case)
     progress = _Progress()
     try:
-        report = validate_file(c, plan_file, progress)
+        report = validate_plan(c, plan_file, progress=progress)
     finally:
         progress.close()
     if as_json:

@@ -116,7 +116,7 @@ def main(verbose: bool) -> None:
 def _load(case_path: str):
     """The case and its network; at a terminal, a line first, as loading a large network (or a
     SimBench one) takes seconds."""
-    from planner.inputs.case_file import load_case
+    from planner.api import load_case
 
     if sys.stderr.isatty():
         _say(f"reading {case_path} and its network ...", err=True)

@@ -210,7 +210,8 @@ def _from_simbench(code: str, fail) -> pp.pandapowerNet:
         import simbench
     except ImportError as exc:
         raise fail(
-            "simbench networks need the 'simbench' package: pip install 'planner[simbench]'"
+            "simbench networks need the 'simbench' package: "
+            "pip install 'outage-free-planner[simbench]'"
         ) from exc
     try:
         return _quiet(simbench.get_simbench_net, code)
