@@ -106,7 +106,7 @@ def _normal_scan(ctx: StageContext) -> Findings:
     """The normal state of `ctx`'s stage at every check time, through the planner's own checks,
     with every breach recorded."""
     scratch = Findings(ctx.base_net, ctx.case.limits, breaches={})
-    groups = list(ctx.demand.groups)
+    groups = list(ctx.demand.normal_groups)
     whens = [g.times[0].isoformat() for g in groups]
     net = copy_net(ctx.base_net)
     solve_grid_states(ctx, net, ctx.base_energised, groups, whens, scratch)

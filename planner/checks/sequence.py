@@ -25,6 +25,9 @@ from planner.checks.steps import (
     TABLES_OF,
     SequenceCheck,
     Step,
+    inside_window,
+    online_at_end,
+    sequence_window,
 )
 from planner.core.plan import Violation
 from planner.core.refs import TABLES, ElementRef, ref_for, resolve_ref
@@ -233,7 +236,7 @@ class _Replay:
         net, trucks = copy_net(start_net), dict(trucks)
         self.models = Models(list(self.by_id.values()))  # the phase's network: models anew
         self.carrying = set(target_trucks) | set(trucks)
-        when = steps[0].time if steps else self.ctx.stage.start
+        when = steps[0].time if steps else sequence_window(self.ctx)[0]
         prev, _, _ = self.solve(net, trucks, when)
         opened: dict[int, tuple[int, Step]] = {}  # unfed protected load -> step that cut it
         out: set[tuple[str, int]] = set()  # works elements taken out so far
@@ -375,25 +378,21 @@ class _Replay:
 
 
 def replay(ctx: StageContext, check: StageCheck, steps: list[Step]) -> SequenceCheck:
-    """Check `steps` (start steps up to the stage's start, end steps from its end) against the
-    stage's checked set-up `check`."""
+    """Check `steps` (start steps up to the stage's start, end steps from its end; with `daily`
+    windows, the first day's window's) against the stage's checked set-up `check`."""
     r = _Replay(ctx, check)
-    stage = ctx.stage
-    latest = stage.start - timedelta(minutes=ctx.case.switching.step_minutes)
+    start, end = sequence_window(ctx)
+    latest = start - timedelta(minutes=ctx.case.switching.step_minutes)
     before = [s for s in steps if s.time <= latest]
-    after = [s for s in steps if s.time >= stage.end]
-    for k, step in enumerate(steps, start=1):
-        if latest < step.time < stage.end:
-            text = (
-                "happens inside the stage: start steps must be done by its start "
-                f"({ctx.case.switching.step_minutes:g} min each), end steps come after its end"
-            )
-            r.problem(step.number or k, step, text)
+    after = [s for s in steps if s.time >= end]
+    for number, step, text in inside_window(ctx, steps):
+        r.problem(number, step, text)
     everyone = {t.id: t for t in check.setup.trucks}
     r.phase(1, before, ctx.base_net, {}, stage_state(ctx, check), everyone, "start")
-    last = check.hours[-1].online if check.hours else ()
-    online = {t: everyone[t] for t in last if t in everyone}
-    normal = after_stage(ctx)  # the network once the stage is over, [stages.after] made
+    online = {t: everyone[t] for t in online_at_end(check, end) if t in everyone}
+    # the network once the stage is over, [stages.after] made; after the first of several daily
+    # windows, the network as the stage found it (the works are not finished yet)
+    normal = after_stage(ctx) if len(ctx.stage.windows) == 1 else copy_net(ctx.base_net)
     r.standby = set(everyone) - set(online)
     r.phase(len(before) + 1, after, stage_state(ctx, check, normal), online, normal, {}, "end")
     return r.out

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from planner.checks.findings import StageCheck
 from planner.core.plan import Violation
+from planner.grid.context import StageContext
 
 __all__ = [
     "ACTIONS",
@@ -16,6 +18,9 @@ __all__ = [
     "TABLES_OF",
     "SequenceCheck",
     "Step",
+    "inside_window",
+    "online_at_end",
+    "sequence_window",
 ]
 
 CLOSING = {"close", "put_back", "put_in_service", "reconnect_load"}
@@ -50,3 +55,34 @@ TABLES_OF = {
     "put_in_service": ("line", "trafo", "trafo3w"),
     "take_out_of_service": ("line", "trafo", "trafo3w"),
 }
+
+
+def sequence_window(ctx: StageContext) -> tuple[datetime, datetime]:
+    """When the switching sequence's works window is: the stage, or with `daily` windows the
+    first day's (the same steps are carried out at each window's start and end; they are timed
+    and checked on the first day, and at the stage's worst time in a window)."""
+    return ctx.stage.windows[0]
+
+
+def online_at_end(check: StageCheck, end: datetime) -> tuple[str, ...]:
+    """The trucks online at the last check time before `end` (the end of the sequence's window)."""
+    last = [h for h in check.hours if h.time < end]
+    return last[-1].online if last else ()
+
+
+def inside_window(ctx: StageContext, steps: list[Step]) -> list[tuple[int, Step, str]]:
+    """(number, step, problem) for each step timed inside the sequence's works window, where no
+    switching may happen: start steps come before it, end steps after it."""
+    start, end = sequence_window(ctx)
+    minutes = ctx.case.switching.step_minutes
+    latest = start - timedelta(minutes=minutes)
+    where = "the stage" if ctx.stage.daily is None else "the first day's works window"
+    text = (
+        f"happens inside {where}: start steps must be done by its start ({minutes:g} min "
+        "each), end steps come after its end"
+    )
+    return [
+        (step.number or k, step, text)
+        for k, step in enumerate(steps, start=1)
+        if latest < step.time < end
+    ]

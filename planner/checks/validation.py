@@ -12,6 +12,7 @@ from typing import Any
 
 from planner.checks.claims import check_schedule, check_sequence, read_claims, read_steps
 from planner.checks.plan_file import plan_size_limit, read_plan, shown
+from planner.checks.risk import check_risk
 from planner.checks.stage import StageCheck, StageSetup, check_stage
 from planner.core.errors import PlanFileError
 from planner.core.plan import FORMAT, Verification, Violation
@@ -235,6 +236,16 @@ def _check_times(r: Reader, stage: dict[str, Any], case_stage: Stage, key: str) 
                 f"the case's stage {case_stage.name!r} has {field} {want.isoformat()}, the "
                 f"plan says {said.isoformat()}: plan again for the case's times",
             )
+    want_daily = case_stage.daily.text if case_stage.daily is not None else None
+    said_daily = stage.get("daily")
+    if said_daily != want_daily:
+        r.error(
+            join_key(key, "daily"),
+            f"the case's stage {case_stage.name!r} has "
+            + (f"daily window {want_daily!r}" if want_daily else "no daily window")
+            + f", the plan says {shown(said_daily) if 'daily' in stage else 'none'}: plan again "
+            "for the case's windows",
+        )
 
 
 Progress = Callable[[str, int, int], None]  # (label, steps done since last call, total steps)
@@ -281,6 +292,7 @@ def validate(
         raise PlanFileError(r.problems)
     checks = []
     claims: list[Violation] = []
+    risk_setups: list[tuple[int, StageContext, StageCheck]] = []
     tell = progress or (lambda label, done, total: None)
     for k, setup in setups:
         stage = case.stages[k]
@@ -288,6 +300,7 @@ def validate(
         tell(label, 0, 3)
         ctx = StageContext.build(case, stage)
         check = check_stage(ctx, setup)
+        risk_setups.append((k, ctx, check))
         tell(label, 1, 3)
         checks.append((stage.name, check))
         said = raw[stage.name]
@@ -297,6 +310,9 @@ def validate(
             ctx, check, steps[k], said.get("interruptions"), said.get("outage_free")
         )
         tell(label, 1, 3)
+    said_risk = data["summary"].get("risk") if isinstance(data.get("summary"), dict) else None
+    in_order = [(ctx, c) for _, ctx, c in sorted(risk_setups, key=lambda x: x[0])]
+    claims += check_risk(case, said_risk, in_order)  # the same seed: the same scenarios
     return Report(tuple(checks), (*claims, *_across_stages(case, data, setups)))
 
 

@@ -172,6 +172,7 @@ class StagePlan:
     sequence: tuple[dict[str, Any], ...] = ()
     notes: tuple[str, ...] = ()
     interruptions: tuple[dict[str, Any], ...] = ()
+    daily: str | None = None  # the stage's daily works window ("08:00-18:00"), or round the clock
 
     @property
     def outage_free(self) -> bool:
@@ -179,10 +180,12 @@ class StagePlan:
         return self.verification.passed and not self.interruptions
 
     def as_json(self) -> dict[str, Any]:
+        daily = {} if self.daily is None else {"daily": self.daily}  # an added field
         return {
             "name": self.name,
             "start": self.start,
             "end": self.end,
+            **daily,
             "out_of_service": [r.as_json() for r in self.out_of_service],
             "switching": {
                 "close": [r.as_json() for r in self.switching.close],

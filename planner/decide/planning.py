@@ -380,8 +380,7 @@ def _plan_with_screening(
             notes.append(
                 f"island {ids[k]}: the lower bound of {info.lower_bound} truck(s) "
                 f"({info.design_kw:,.0f} kW, {info.design_kva:,.0f} kVA design) was not enough "
-                "by load flow; "
-                f"{counts[k]} verified"
+                f"by load flow; {counts[k]} verified"
             )
     affected_loads = ctx.loads_on(ctx.cut_off)
     return StagePlan(
@@ -396,5 +395,6 @@ def _plan_with_screening(
         peak_factor=ctx.demand.peak_factor,
         margin=case.loads.margin,
         verification=verification,
-        notes=tuple(notes),
+        notes=(*notes, *stage.daily_notes),
+        daily=stage.daily.text if stage.daily else None,
     ), check

@@ -4,6 +4,9 @@ Rules (a test recomputes them from schedule rows):
 - a truck is hired from the first hour it sets up for a stage until the end of the last stage it
   stands in plus `setup_hours` to drive back; rental is `truck_day` per started day of that hire;
 - `mobilisation` is charged once per truck hired (to the works and back);
+- with `daily` works windows the trucks run only inside them (schedule rows `online`): fuel and
+  running hours count those hours only, while rental stays per started day of the whole hire,
+  the nights the trucks stand idle at their bays included (they are not driven back each day);
 - fuel is the plan's fuel (`summary.fuel_l`) at `fuel_per_l`;
 - the customer cost avoided is `value_of_lost_load_per_kwh` times the energy the truck-fed
   customers would not have been supplied under the counterfactual of `summary.benefit`: each

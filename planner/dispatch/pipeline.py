@@ -6,6 +6,7 @@ import dataclasses
 from datetime import timedelta
 from typing import Any
 
+from planner.checks.risk import plan_risk
 from planner.checks.stage import StageCheck
 from planner.checks.validation import profile_sha256
 from planner.core.plan import Plan, StagePlan, Supply
@@ -19,7 +20,7 @@ from planner.dispatch.sequence import switching_sequence
 from planner.dispatch.tanker import fuel_logistics
 from planner.grid.context import StageContext
 from planner.inputs.case import Case, Stage
-from planner.inputs.profiles import step_hours
+from planner.inputs.windows_daily import window_step_hours
 
 __all__ = ["Dispatch", "plan_case", "plan_dispatch"]
 
@@ -77,6 +78,10 @@ def plan_dispatch(case: Case, progress: Progress | None = None) -> Dispatch:
     summary["costs"] = plan_costs(
         case, rows, summary["fuel_l"], summary["benefit"]["energy_not_supplied_conventionally_kwh"]
     )
+    if case.loads.uncertainty_percent > 0:
+        if progress:
+            progress(f"risk: {case.loads.scenarios} load scenarios", 0, 1)
+        summary["risk"] = plan_risk(case, list(zip(contexts, checks, strict=True)))
     result = Plan(
         planner_version=__version__,
         case_name=case.name,
@@ -161,7 +166,7 @@ def _benefit(case: Case, stages, contexts, checks) -> tuple[dict[str, Any], set[
     energy_kwh = 0.0
     lost_kwh = 0.0  # what the truck-fed customers would not get under the counterfactual
     for plan, ctx, check in zip(stages, contexts, checks, strict=True):
-        hours = case.conventional_outage_hours or ctx.stage.hours
+        hours = case.conventional_outage_hours or ctx.stage.works_hours
         stage_kwh = 0.0
         fed = [i for isl in plan.islands if isl.supply is Supply.TRUCKS for i in _served(isl, ctx)]
         moved = [
@@ -172,11 +177,11 @@ def _benefit(case: Case, stages, contexts, checks) -> tuple[dict[str, Any], set[
         customer_hours += ctx.households(fed) * hours
         peak_kw = max(peak_kw, ctx.peak_kw(fed)[0])
         islands = {isl.id for isl in plan.islands if isl.supply is Supply.TRUCKS}
-        durations = step_hours([h.time for h in check.hours], ctx.stage.end)
+        durations = window_step_hours([h.time for h in check.hours], ctx.stage.windows)
         for h, step_h in zip(check.hours, durations, strict=True):
             stage_kwh += step_h * sum(kw for i, kw in h.island_load_kw.items() if i in islands)
         energy_kwh += stage_kwh
-        lost_kwh += stage_kwh * min(1.0, hours / ctx.stage.hours)
+        lost_kwh += stage_kwh * min(1.0, hours / ctx.stage.works_hours)
 
     def households(loads: set[int]) -> int | None:
         return contexts[0].households(sorted(loads)) if has_households else None

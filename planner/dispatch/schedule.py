@@ -3,7 +3,9 @@
 Fuel is `fuel_l_per_kwh` times the energy a truck delivers in the hour. A tank starts full
 (`tank_l`); a truck is refuelled in place, to full, before an hour that would take its tank
 below the 10 % kept in reserve. Outside its stages a truck is at the depot, setting up
-(`setup_hours` before its stage starts) or standing by at its last bay.
+(`setup_hours` before its stage starts) or standing by at its last bay. Outside a stage's
+`daily` windows its trucks are disconnected and stand idle at their bays:
+status `idle` with the stage's name, no fuel burnt; each window's end is listed, then the hours.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from planner.checks.stage import StageCheck
 from planner.core.text import for_csv_cell
 from planner.grid.powerflow import truck_loading_percent
 from planner.inputs.case import Case, Stage
-from planner.inputs.profiles import step_hours
+from planner.inputs.windows_daily import in_windows, window_step_hours
 
 __all__ = ["FleetHour", "Refuel", "fleet_timeline", "stage_schedule", "to_csv"]
 
@@ -43,9 +45,25 @@ CSV_COLUMNS = (
 
 
 def _durations(stage: Stage, check: StageCheck) -> dict[datetime, float]:
-    """How long each checked time of a stage holds (an hour, or a profile row's quarter)."""
+    """How long each checked time of a stage holds (an hour, or a profile row's quarter; at
+    most to the end of its works window)."""
     times = [h.time for h in check.hours]
-    return dict(zip(times, step_hours(times, stage.end), strict=True))
+    return dict(zip(times, window_step_hours(times, stage.windows), strict=True))
+
+
+def _off_window(stage: Stage, grid: datetime) -> set[datetime]:
+    """The times a schedule lists outside a stage's `daily` windows: each window's end, and the
+    hours of the grid from `grid` that fall in the stage but in no window."""
+    if stage.daily is None:
+        return set()
+    windows = stage.windows
+    out = {end for _, end in windows if end < stage.end}
+    t = grid + timedelta(hours=math.ceil((stage.start - grid) / timedelta(hours=1)))
+    while t < stage.end:
+        if not in_windows(t, windows):
+            out.add(t)
+        t += timedelta(hours=1)
+    return out
 
 
 def stage_schedule(case: Case, stage: Stage, check: StageCheck) -> list[dict[str, Any]]:
@@ -130,8 +148,16 @@ def fleet_timeline(
         if not any(s.start <= t < s.end for s, _ in ordered):
             times.add(t)
         t += timedelta(hours=1)
+    off: dict[datetime, Stage] = {}  # times in a stage outside its daily windows
+    for stage, _ in ordered:
+        off |= dict.fromkeys(_off_window(stage, first), stage)
+    times |= set(off)
     per_hour: dict[tuple[str, datetime], tuple[Stage, StageCheck, Any]] = {}
     durations: dict[datetime, float] = {}
+    listed = sorted(times)
+    for now, then in zip(listed, [*listed[1:], last], strict=True):
+        if now in off:  # until the next listed time: the next window, or the next hour
+            durations[now] = (min(then, off[now].end) - now).total_seconds() / 3600.0
     for stage, check in ordered:
         durations |= _durations(stage, check)
         for hour in check.hours:
@@ -154,6 +180,11 @@ def fleet_timeline(
                 status = "online" if online else "standby"
                 p, q = hour.truck_kw.get(truck_id, 0.0), hour.truck_kvar.get(truck_id, 0.0)
                 duration = durations[t]
+            elif t in off and _placed(off[t], ordered, truck_id) is not None:
+                # outside the daily window: disconnected, idle at its bay, no fuel burnt
+                truck = _placed(off[t], ordered, truck_id)
+                status, stage_name, duration = "idle", off[t].name, durations[t]
+                where = (truck.connection_point, truck.bus, truck.island)
             else:
                 upcoming = _next_use(ordered, truck_id, t)
                 if upcoming is not None and upcoming[0].start - setup <= t < upcoming[0].start:
@@ -196,6 +227,14 @@ def fleet_timeline(
 
 def _hour_at(per_hour, truck_id: str, t: datetime):
     return per_hour.get((truck_id, t))
+
+
+def _placed(stage: Stage, ordered, truck_id: str):
+    """The truck `truck_id` as `stage` places it, or None."""
+    for other, check in ordered:
+        if other is stage:
+            return next((x for x in check.trucks if x.id == truck_id), None)
+    return None
 
 
 def _next_use(ordered, truck_id: str, t: datetime):

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from planner.checks.phase_states import shed_loads, stage_state
 from planner.checks.sequence import SequenceCheck, Step, replay
 from planner.checks.stage import StageCheck
+from planner.checks.steps import online_at_end, sequence_window
 from planner.core.plan import Supply
 from planner.core.refs import ref_for
 from planner.grid.context import StageContext
@@ -55,7 +56,7 @@ def _end_steps(ctx: StageContext, check: StageCheck, order: str = "rejoin") -> S
     ties open; "ties_first": ties opened before the works go back (break before make for the
     transfers); "islands_first": every truck island shut down, then "ties_first"."""
     setup = check.setup
-    online = list(check.hours[-1].online) if check.hours else []
+    online = list(online_at_end(check, sequence_window(ctx)[1]))
     connected = {t.id for t in setup.trucks if t.id in online}
     by_island = {isl.id: [t for t in isl.trucks if t in connected] for isl in check.islands}
     trucked = [isl for isl in check.islands if isl.supply is Supply.TRUCKS]
@@ -128,12 +129,13 @@ def _rejoin(ctx, ref, source, bus_island, by_island, default, steps) -> None:
 
 def _timed(ctx: StageContext, start: Steps, end: Steps) -> list[Step]:
     minutes = timedelta(minutes=ctx.case.switching.step_minutes)
+    opens, closes = sequence_window(ctx)
     steps = [
-        Step(ctx.stage.start - minutes * (len(start) - k), action, element, at)
+        Step(opens - minutes * (len(start) - k), action, element, at)
         for k, (action, element, at) in enumerate(start)
     ]
     return steps + [
-        Step(ctx.stage.end + minutes * k, action, element, at)
+        Step(closes + minutes * k, action, element, at)
         for k, (action, element, at) in enumerate(end)
     ]
 
@@ -142,7 +144,8 @@ def _score(ctx: StageContext, result: SequenceCheck, start: bool) -> tuple[int, 
     """A phase's violations and the kW it interrupts: fewer is better."""
 
     def ours(when: str | None) -> bool:
-        return bool(when) and (datetime.fromisoformat(str(when)) <= ctx.stage.start) == start
+        opens = sequence_window(ctx)[0]
+        return bool(when) and (datetime.fromisoformat(str(when)) <= opens) == start
 
     bad = sum(
         1 for v in result.violations if ours(v.time) or v.element == ("start" if start else "end")

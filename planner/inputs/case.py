@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -11,6 +12,7 @@ from planner.core.refs import ElementRef
 from planner.inputs.case_costs import Costs
 from planner.inputs.network import Network
 from planner.inputs.profiles import CsvProfile
+from planner.inputs.windows_daily import DailyWindow, daily_notes, works_windows
 
 __all__ = [
     "FORMAT",
@@ -112,6 +114,12 @@ class Loads:
     csv_profile: CsvProfile | None = None
     scaling: float = 1.0
     margin: float = 0.1
+    # forecast uncertainty (`planner.inputs.uncertainty`): 0 plans deterministically
+    uncertainty_percent: float = 0.0  # standard deviation of each load's forecast error, %
+    quantile: float = 0.9  # the share of load scenarios the design load covers
+    seed: int = 1  # of the scenarios: the same seed gives the same scenarios
+    scenarios: int = 1000
+    feeder_share: float = 0.5  # share of the error's variance common to a feeder's loads
 
 
 @dataclass(frozen=True)
@@ -121,10 +129,28 @@ class Stage:
     end: datetime
     out_of_service: tuple[ElementRef, ...]
     after: tuple[tuple[ElementRef, tuple[tuple[str, Any], ...]], ...] = ()
+    daily: DailyWindow | None = None  # None: the works are out round the clock
 
     @property
     def hours(self) -> float:
         return (self.end - self.start).total_seconds() / 3600.0
+
+    @functools.cached_property
+    def windows(self) -> tuple[tuple[datetime, datetime], ...]:
+        """When the works are out: each day's `daily` window within the stage, or the stage."""
+        return tuple(works_windows(self.start, self.end, self.daily))
+
+    @property
+    def daily_notes(self) -> tuple[str, ...]:
+        """The plan's note on the daily windows (none without `daily`)."""
+        return daily_notes(self.daily, self.windows)
+
+    @property
+    def works_hours(self) -> float:
+        """Hours the works are out: the windows' total (the stage's hours without `daily`)."""
+        if self.daily is None:
+            return self.hours
+        return sum((b - a).total_seconds() for a, b in self.windows) / 3600.0
 
 
 @dataclass(frozen=True)

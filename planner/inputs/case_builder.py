@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -111,7 +112,16 @@ _FLEET_NUMBERS: dict[str, Any] = {
 class CaseBuilder:
     """Checks a parsed case against the schema and its network; collects every problem."""
 
-    def __init__(self, file: str, base_dir: Path, sha256: str) -> None:
+    def __init__(
+        self,
+        file: str,
+        base_dir: Path,
+        sha256: str,
+        loader: Callable[..., Network] = load_network,
+    ) -> None:
+        """`loader` reads `[case] network` (`load_network`'s signature); a run that builds many
+        cases on one network passes one that answers again from memory."""
+        self.loader = loader
         self.r = Reader(file)
         self.file = file
         self.base_dir = base_dir
@@ -131,7 +141,7 @@ class CaseBuilder:
         source = r.value(meta, "network", "case", str) if meta else None
         if source is not None:
             try:
-                self.network = load_network(source, self.base_dir, file=self.file)
+                self.network = self.loader(source, self.base_dir, file=self.file)
             except NetworkError as exc:
                 r.problems.extend(exc.problems)
         warnings: list[str] = []

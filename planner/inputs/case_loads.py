@@ -14,13 +14,14 @@ from planner.inputs.profiles import (
 )
 from planner.inputs.schema import at_most as _at_most
 from planner.inputs.schema import join_key, shown
+from planner.inputs.uncertainty import UNCERTAINTY_KEYS, read_uncertainty
 
 if TYPE_CHECKING:
     from planner.inputs.case_builder import CaseBuilder
 
 __all__ = ["read_loads"]
 
-_LOADS = {"protected", "profile", "scaling", "margin"}
+_LOADS = {"protected", "profile", "scaling", "margin", *UNCERTAINTY_KEYS}
 _PROFILES = ("flat", "residential", "commercial", "simbench")
 
 
@@ -47,6 +48,7 @@ def read_loads(b: CaseBuilder, data: dict[str, Any], stages: tuple[Stage, ...]) 
         csv_profile=csv_profile,
         scaling=scaling or d.scaling,
         margin=d.margin if margin is None else margin,
+        **read_uncertainty(r, t, d),
     )
 
 

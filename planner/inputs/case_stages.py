@@ -12,6 +12,7 @@ from planner.inputs.case import Stage
 from planner.inputs.case_after import check_after, read_after
 from planner.inputs.clock import in_zone
 from planner.inputs.schema import join_key
+from planner.inputs.windows_daily import DailyWindow, fits_once, read_daily
 
 if TYPE_CHECKING:
     from planner.inputs.case_builder import CaseBuilder
@@ -93,12 +94,7 @@ def _stage(b: CaseBuilder, item: dict[str, Any], key: str) -> Stage | None:
     if b.zone is not None:
         start = _zoned(b, start, join_key(key, "start"))
         end = _zoned(b, end, join_key(key, "end"))
-    if "daily" in item:
-        r.error(
-            join_key(key, "daily"),
-            "daily windows are not supported by this version of the planner; give each "
-            "window as its own stage",
-        )
+    daily = _daily(b, item, key, start, end)
     oos_raw = item.get("out_of_service", schema.MISSING)
     oos: list[ElementRef] = []
     oos_key = join_key(key, "out_of_service")
@@ -116,7 +112,7 @@ def _stage(b: CaseBuilder, item: dict[str, Any], key: str) -> Stage | None:
     after = read_after(b, item.get("after", {}), join_key(key, "after"))
     if len(r.problems) > count:
         return None
-    return Stage(name, start, end, tuple(oos), after)
+    return Stage(name, start, end, tuple(oos), after, daily)
 
 
 def _zoned(b: CaseBuilder, when: datetime | None, key: str) -> datetime | None:
@@ -133,3 +129,28 @@ def _zoned(b: CaseBuilder, when: datetime | None, key: str) -> datetime | None:
         )
         return None
     return zoned
+
+
+def _daily(
+    b: CaseBuilder, item: dict[str, Any], key: str, start: datetime | None, end: datetime | None
+) -> DailyWindow | None:
+    """The stage's `daily` window (local time of its start), which must fit in it at least once."""
+    if "daily" not in item:
+        return None
+    raw = item["daily"]
+    daily_key = join_key(key, "daily")
+    window = read_daily(raw)
+    if isinstance(window, str):
+        b.r.error(daily_key, window)
+        return None
+    if start is None or end is None or not start < end <= start + MAX_STAGE:
+        return window  # the times' own problems are reported
+    if not fits_once(window, start, end):
+        b.r.error(
+            daily_key,
+            f"the daily window {raw!r} does not fit in the stage ({start.isoformat()} to "
+            f"{end.isoformat()}) even once: the works need one whole window; make the stage "
+            "longer, or leave `daily` out to take the elements out for the whole stage",
+        )
+        return None
+    return window

@@ -1,4 +1,5 @@
-"""Design demand: `p_mw × net scaling × case scaling × profile(t) × (1 + margin)` per load."""
+"""Design demand: `p_mw × net scaling × case scaling × profile(t) × (1 + margin)` per load
+(or the feeder's quantile uplift where larger: `planner.inputs.uncertainty`)."""
 
 from __future__ import annotations
 
@@ -20,9 +21,10 @@ from planner.inputs.profiles import (
     SIMBENCH_STEP,
     shape_factors,
     simbench_rows,
-    step_hours,
     steps_of,
 )
+from planner.inputs.uncertainty import design_factors
+from planner.inputs.windows_daily import window_step_hours
 
 __all__ = [
     "MEMORY_LIMIT_BYTES",
@@ -33,6 +35,7 @@ __all__ = [
     "design_matrix",
     "memory_problems",
     "stage_demand",
+    "stage_times",
 ]
 
 # Planning a stage holds, for every check time, arrays over the loads and buses: profile
@@ -66,6 +69,14 @@ class Demand:
     groups: tuple[StepGroup, ...]
     peak: StepGroup  # the group with the largest total active demand
     peak_factor: float  # peak total demand relative to every profile factor at 1.0
+    # with `daily` windows, `times` and `groups` are the works' (inside the windows) and these
+    # the whole stage's, for its normal state; empty: the same as `groups`
+    normal: tuple[StepGroup, ...] = ()
+
+    @property
+    def normal_groups(self) -> tuple[StepGroup, ...]:
+        """The load states of every check time of the stage, in the windows or not."""
+        return self.normal or self.groups
 
     @functools.cached_property
     def p_matrix(self) -> np.ndarray:
@@ -86,6 +97,16 @@ def check_times(
     if case.loads.profile == "simbench" and "load" in getattr(net, "profiles", {}):
         return steps_of(start, end, every=SIMBENCH_STEP)
     return steps_of(start, end)
+
+
+def stage_times(case: Case, net: pp.pandapowerNet, stage: Stage) -> list[datetime]:
+    """Every time a stage's works are checked at: the check times of each of its works windows
+    (the whole stage without `daily`; with it, each day's window, its hours counted from the
+    window's start)."""
+    out: list[datetime] = []
+    for start, end in stage.windows:
+        out += check_times(case, net, start, end)
+    return out
 
 
 def count_check_times(
@@ -210,7 +231,7 @@ def design_matrix(
     """Design P and Q (MW, Mvar) of every load (columns, net order) at `times` (rows)."""
     fp, fq = _factors(case, net, times)
     loads = net.load
-    scale = loads["scaling"].to_numpy(dtype=float) * case.loads.scaling * (1.0 + case.loads.margin)
+    scale = loads["scaling"].to_numpy(dtype=float) * case.loads.scaling * design_factors(case, net)
     active = loads["in_service"].to_numpy(dtype=bool)
     p = loads["p_mw"].to_numpy(dtype=float) * scale * active
     q = loads["q_mvar"].to_numpy(dtype=float) * scale * active
@@ -223,11 +244,11 @@ def stage_demand(case: Case, net: pp.pandapowerNet, stage: Stage) -> Demand:
     too_big = memory_problems([("stages", stage)], case.network, case.loads)
     if too_big:  # a case built by hand rather than read by load_case
         raise CaseError([Problem(case.file, key, message) for key, message in too_big])
-    times = check_times(case, net, stage.start, stage.end)
+    times = stage_times(case, net, stage)
     fp, fq = _factors(case, net, times)
     loads = net.load
     base_scale = loads["scaling"].to_numpy(dtype=float) * case.loads.scaling
-    base_scale = base_scale * (1.0 + case.loads.margin)
+    base_scale = base_scale * design_factors(case, net)
     p_base = loads["p_mw"].to_numpy(dtype=float) * base_scale
     q_base = loads["q_mvar"].to_numpy(dtype=float) * base_scale
     active = loads["in_service"].to_numpy(dtype=bool)
@@ -246,8 +267,24 @@ def stage_demand(case: Case, net: pp.pandapowerNet, stage: Stage) -> Demand:
     return Demand(
         loads.index.to_numpy(),
         tuple(times),
-        tuple(step_hours(times, stage.end)),
+        tuple(window_step_hours(times, stage.windows)),
         tuple(built),
         peak,
         ratio,
+        _normal_groups(case, net, stage),
+    )
+
+
+def _normal_groups(case: Case, net: pp.pandapowerNet, stage: Stage) -> tuple[StepGroup, ...]:
+    """For a stage with `daily` windows: the design load at every check time of the whole stage
+    (the network's normal state holds outside the windows), grouped; empty without `daily`."""
+    if stage.daily is None:
+        return ()
+    times = check_times(case, net, stage.start, stage.end)
+    p, q = design_matrix(case, net, times)
+    groups: dict[bytes, list[int]] = {}
+    for i in range(len(times)):
+        groups.setdefault(p[i].tobytes() + q[i].tobytes(), []).append(i)
+    return tuple(
+        StepGroup(tuple(times[r] for r in rows), p[rows[0]], q[rows[0]]) for rows in groups.values()
     )

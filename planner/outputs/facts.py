@@ -72,7 +72,7 @@ def facts(case: Case) -> list[tuple[str, str]]:
         (
             "design load",
             f"profile {case.loads.profile}, scaling {case.loads.scaling:g}, margin "
-            f"{case.loads.margin * 100:g} %",
+            f"{case.loads.margin * 100:g} %{_uncertainty(case)}",
         ),
         (
             "switching",
@@ -94,6 +94,17 @@ def facts(case: Case) -> list[tuple[str, str]]:
         ),
     ]
     return out
+
+
+def _uncertainty(case: Case) -> str:
+    """The design load's uncertainty sizing, where the case gives one."""
+    loads = case.loads
+    if loads.uncertainty_percent <= 0:
+        return ""
+    return (
+        f"; forecast error {loads.uncertainty_percent:g} % (one standard deviation), each "
+        f"feeder's load sized to its {loads.quantile:g} quantile where that is above the margin"
+    )
 
 
 def facts_markdown(case: Case) -> list[str]:

@@ -12,13 +12,14 @@ from planner.core.text import for_markdown_code as md_code
 from planner.dispatch.pipeline import Dispatch
 from planner.grid.powerflow import truck_loading_percent
 from planner.inputs.case import Case
-from planner.inputs.profiles import step_hours
+from planner.inputs.windows_daily import DailyWindow, read_daily, window_step_hours, works_windows
 from planner.outputs.benefit import benefit_text, customer_hours_text
 from planner.outputs.charts import line_chart
 from planner.outputs.costs import costs_text
 from planner.outputs.drawing import network_svg
 from planner.outputs.facts import facts_html, facts_markdown
 from planner.outputs.optimality import optimality_text
+from planner.outputs.risk import risk_text
 from planner.outputs.steps import (
     PROTECTION_CAPTION,
     PROTECTION_HEADER,
@@ -90,6 +91,8 @@ def crew_orders(case: Case, dispatch: Dispatch) -> str:
     ]
     if (cost := costs_text(s)) is not None:
         out.append(f"- Costs: {md(cost)}")
+    if (risk := risk_text(s)) is not None:
+        out.append(f"- Risk: {md(risk)}")
     out.append("")
     out += facts_markdown(case)
     sheets = sheet_rows(dispatch)
@@ -101,14 +104,22 @@ def crew_orders(case: Case, dispatch: Dispatch) -> str:
     return "\n".join(out)
 
 
+def _windows(stage: StagePlan) -> list[tuple[datetime, datetime]]:
+    """When a planned stage's works are out: its daily windows, or the whole stage."""
+    start, end = datetime.fromisoformat(stage.start), datetime.fromisoformat(stage.end)
+    daily = read_daily(stage.daily) if stage.daily else None
+    return works_windows(start, end, daily if isinstance(daily, DailyWindow) else None)
+
+
 def _stage_orders(
     number: int, stage: StagePlan, setup: timedelta, sheet: list[SheetRow]
 ) -> list[str]:
-    start = datetime.fromisoformat(stage.start)
+    start = _windows(stage)[0][0]
+    daily = f", daily {stage.daily} (local time) only" if stage.daily else ""
     out = [
         f"## {_heading(number, stage.name, md)}",
         "",
-        f"{_when(stage.start)} to {_when(stage.end)}. Works: "
+        f"{_when(stage.start)} to {_when(stage.end)}{daily}. Works: "
         f"{', '.join(md(r.text) for r in stage.out_of_service) or 'none'}.",
         "",
     ]
@@ -147,7 +158,7 @@ def _stage_orders(
         energy: dict[str, float] = defaultdict(float)
         fuel: dict[str, float] = defaultdict(float)
         times = [datetime.fromisoformat(h["time"]) for h in stage.schedule]
-        durations = step_hours(times, datetime.fromisoformat(stage.end))
+        durations = window_step_hours(times, _windows(stage))
         for hour, duration in zip(stage.schedule, durations, strict=True):
             for t in hour["online"]:
                 online[t] += duration
@@ -232,6 +243,8 @@ def html_report(case: Case, dispatch: Dispatch) -> str:
     ]
     if (cost := costs_text(s)) is not None:
         body.append(f"<p>Costs: {escape(cost)}</p>")
+    if (risk := risk_text(s)) is not None:
+        body.append(f"<p>Risk: {escape(risk)}</p>")
     body += facts_html(case)
     sheets = sheet_rows(dispatch)
     for number, (stage, ctx) in enumerate(zip(plan.stages, dispatch.contexts, strict=True), 1):
@@ -250,7 +263,8 @@ def _stage_html(number: int, stage: StagePlan, net, case: Case, sheet: list[Shee
     verdict = '<span class="ok">passed</span>' if v.passed else '<span class="bad">FAILED</span>'
     out = [
         f"<h2>{_heading(number, stage.name, escape)}</h2>",
-        f"<p>{_when(stage.start)} to {_when(stage.end)}; works: "
+        f"<p>{_when(stage.start)} to {_when(stage.end)}"
+        f"{escape(f', daily {stage.daily} (local time) only') if stage.daily else ''}; works: "
         f"{escape(', '.join(r.text for r in stage.out_of_service) or 'none')}; "
         f"verification {verdict} over {v.time_steps} time steps.</p>",
         network_svg(net, stage),

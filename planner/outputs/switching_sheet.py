@@ -25,6 +25,7 @@ from planner.core.plan import StagePlan
 from planner.core.refs import ref_for, resolve_ref
 from planner.core.text import for_csv_cell, for_html, for_markdown
 from planner.dispatch.pipeline import Dispatch
+from planner.grid.context import StageContext
 from planner.grid.devices import device_of
 from planner.inputs.case import Case
 from planner.outputs.places import device_at, ends_of, name_of, place_of, switch_place
@@ -90,6 +91,7 @@ class SheetRow:
     plan_step: int | None  # the plan.json sequence step it carries out (None: cabling only)
     problems: tuple[str, ...] = ()  # what the step's load flow found wrong (empty: it holds)
     truck: str = ""  # the truck a connect/synchronise/disconnect truck step is about
+    daily: bool = False  # repeated at every daily works window of the stage (`time`: day one's)
 
 
 def _vm(solved: dict[str, Any]) -> str:
@@ -107,14 +109,41 @@ def _truck_kw(solved: dict[str, Any], truck: str) -> str:
     return f"{truck} ramped to its share (trucks at most {solved.get('max_truck_kw', 0):,.0f} kW)"
 
 
-def _stage_rows(stage: StagePlan, net: pp.pandapowerNet, case: Case) -> list[SheetRow]:
+def _stage_rows(
+    stage: StagePlan, net: pp.pandapowerNet, case: Case, ctx: StageContext | None = None
+) -> list[SheetRow]:
+    """The sheet of one stage; with `daily` windows (from `ctx`, the stage's context) the steps
+    of the first day's window, marked as repeated daily."""
+    rows = _sheet(stage, net, case, ctx.stage.windows[0] if ctx is not None else None)
+    windows = ctx.stage.windows if ctx is not None and ctx.stage.daily is not None else ()
+    if not windows:
+        return rows
+    every = (
+        f"every day of the works at the same time: {len(windows)} window(s) "
+        f"{stage.daily}, {windows[0][0]:%Y-%m-%d} to {windows[-1][1]:%Y-%m-%d}"
+    )
+    out = []
+    for k, row in enumerate(rows):
+        first = k == 0 or (row.time >= windows[0][1] > rows[k - 1].time)
+        note = f"{every}; {row.interlock}" if first else row.interlock
+        out.append(dataclasses.replace(row, daily=True, interlock=note))
+    return out
+
+
+def _sheet(
+    stage: StagePlan,
+    net: pp.pandapowerNet,
+    case: Case,
+    window: tuple[datetime, datetime] | None,
+) -> list[SheetRow]:
     minutes = case.switching.step_minutes
     slot = timedelta(minutes=minutes)
     rules = case.switching
     points = frozenset(p.bus.index for p in case.connection_points)
     bays = {t.id: (t.bus, t.connection_point) for t in stage.trucks}
     island_trucks = {i.id: list(i.trucks) for i in stage.islands}
-    start = datetime.fromisoformat(stage.start)
+    start = datetime.fromisoformat(stage.start) if window is None else window[0]
+    end = datetime.fromisoformat(stage.end) if window is None else window[1]
     steps = list(stage.sequence)
     connects = [s for s in steps if s["action"] == "connect_truck"]
     rows: list[SheetRow] = []
@@ -200,7 +229,7 @@ def _stage_rows(stage: StagePlan, net: pp.pandapowerNet, case: Case) -> list[She
                 kw += f"; cuts {cut['kw']:,.0f} kW for {cut['minutes']:g} min (break before make)"
         if when <= start and verb == "open" and synchronised:
             interlock += f"; {', '.join(synchronised)} synchronised"
-        if when >= datetime.fromisoformat(stage.end) and not works_back:
+        if when >= end and not works_back:
             interlock += "; works finished, crews clear and work earths removed"
             works_back = True
         main = SheetRow(
@@ -269,7 +298,7 @@ def _other_ends(
 def sheet_rows(dispatch: Dispatch) -> list[list[SheetRow]]:
     """Every stage's sheet, in the plan's stage order."""
     return [
-        _stage_rows(stage, ctx.base_net, ctx.case)
+        _stage_rows(stage, ctx.base_net, ctx.case, ctx)
         for stage, ctx in zip(dispatch.plan.stages, dispatch.contexts, strict=True)
     ]
 
@@ -320,7 +349,7 @@ _HEADER = (
 def _cells(r: SheetRow) -> list[str]:
     return [
         str(r.step),
-        r.time.strftime("%Y-%m-%d %H:%M"),
+        f"daily, {r.time:%H:%M}" if r.daily else r.time.strftime("%Y-%m-%d %H:%M"),
         f"{r.minutes:g}",
         r.action,
         f"{r.device} ({r.device_type})",

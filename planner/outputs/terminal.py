@@ -8,6 +8,7 @@ from typing import Any
 from planner.outputs.benefit import benefit_text
 from planner.outputs.costs import costs_text
 from planner.outputs.optimality import optimality_text
+from planner.outputs.risk import risk_text
 
 __all__ = ["plan_lines", "verification_lines"]
 
@@ -81,6 +82,8 @@ def plan_lines(name: str, result: Any, written: list[Path]) -> list[str]:
     out.append(f"  benefit: {benefit_text(s)}")
     if (cost := costs_text(s)) is not None:
         out.append(f"  costs: {cost}")
+    if (risk := risk_text(s)) is not None:
+        out.append(f"  risk: {risk}")
     out.append(f"  trucks: {optimality_text(s['optimality'], result.trucks_used)}")
     for warning in result.warnings:
         out.append(f"  warning: {warning}")

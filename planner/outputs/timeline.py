@@ -89,7 +89,9 @@ def truck_visits(
             if sheet:
                 until = runs[k + 1][0].time if k + 1 < len(runs) else None
                 on, off = _sheet_times(truck, run[0].time, until, sheet)
-                connect, disconnect = on or connect, off or disconnect
+                connect = on or connect
+                # with daily windows the sheet gives day one's; the schedule, the last day's
+                disconnect = max(off, disconnect) if off and disconnect else off or disconnect
             leave = max(_end(run[-1]), disconnect or _end(run[-1]))
             visits.append(
                 Visit(

@@ -1,0 +1,199 @@
+"""Planning variants of a case side by side: the works as given, in daily windows, started later.
+
+Each variant is a case file of its own (`planner/inputs/case_variant.py`): its text is made
+first, and the variant is built from exactly those bytes (`CaseBuilder` with their SHA-256), so
+the plan made here validates against the same text written as the variant's `case.toml`.
+
+Variants are planned in parallel, a process pool of at most two workers (one variant runs in
+this process). What does not depend on the window is reused rather than redone per variant:
+the base case is read and checked once (here, before any worker starts), its parsed TOML is
+shared with the workers, each worker imports the planner once and reads the network once (a
+network file read, pandapower-parsed, and digested once per worker, however many variants it
+plans: `_NetworkCache`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import signal
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from planner.core.errors import InputError
+from planner.core.plan import Plan, Supply
+from planner.dispatch.pipeline import Dispatch, plan_dispatch
+from planner.inputs.case import Case, Stage
+from planner.inputs.case_builder import CaseBuilder
+from planner.inputs.case_variant import Variant, variant_text
+from planner.inputs.network import Network, load_network
+
+__all__ = [
+    "MAX_WORKERS",
+    "VariantJob",
+    "VariantResult",
+    "longest_stage",
+    "plan_variants",
+    "variant_figures",
+]
+
+MAX_WORKERS = 2  # the machines this runs on have two cores; more workers only compete
+Progress = Callable[[str, int, int], None]
+Render = Callable[[Case, Dispatch], dict[str, str | bytes]]  # file name: text or bytes
+
+
+@dataclass(frozen=True)
+class VariantJob:
+    """One variant to plan: `file` names its case (its `case.toml` when written), `dest_dir` is
+    where the case's relative paths are seen from."""
+
+    variant: Variant
+    file: str
+    dest_dir: Path
+
+
+@dataclass(frozen=True)
+class VariantResult:
+    """A planned (or refused) variant: its case text, its figures, and its plan set when asked."""
+
+    name: str
+    case_text: str
+    figures: dict[str, Any] | None  # None: the variant's case was refused
+    problems: tuple[str, ...] = ()  # why it was refused
+    files: dict[str, str | bytes] = field(default_factory=dict)
+
+    @property
+    def feasible(self) -> bool:
+        return self.figures is not None and bool(self.figures["feasible"])
+
+
+def longest_stage(case: Case) -> Stage:
+    """The stage `windows` explores by default: the longest (the first of equals, file order)."""
+    return max(case.stages, key=lambda s: s.end - s.start)
+
+
+def variant_figures(plan: Plan, dispatch: Dispatch) -> dict[str, Any]:
+    """What `windows` compares: trucks, tie transfers, the busiest truck hour, fuel, cost and
+    customer-hours avoided, all of the whole plan."""
+    summary = plan.summary
+    costs = summary.get("costs")
+    online = [r.loading_percent for r in dispatch.fleet_hours if r.online]
+    return {
+        "feasible": plan.feasible,
+        "outage_free": all(s.outage_free for s in plan.stages),
+        "trucks": plan.trucks_used,
+        "transfers": sum(1 for s in plan.stages for i in s.islands if i.supply is Supply.TRANSFER),
+        "peak_truck_loading_percent": round(max(online), 1) if online else None,
+        "fuel_l": summary["fuel_l"],
+        "cost": costs["total"] if costs else None,
+        "currency": costs["currency"] if costs else None,
+        "customer_hours_avoided": summary["customer_hours_avoided"],
+    }
+
+
+def plan_variants(
+    data: dict[str, Any],
+    file: str,
+    base_dir: Path,
+    jobs: list[VariantJob],
+    *,
+    render: Render | None = None,
+    progress: Progress | None = None,
+) -> list[VariantResult]:
+    """Plan each job's variant of the case `data` (read from `file` in `base_dir`), in parallel;
+    results in the order of `jobs`. `render` (a module-level function: it goes to the workers by
+    name) turns a planned variant into its files; without it no files are made."""
+    label = f"planning {len(jobs)} variant{'s' if len(jobs) != 1 else ''}"
+    tasks = [(data, file, base_dir, job, render) for job in jobs]
+    results: dict[int, VariantResult] = {}
+    if progress:
+        progress(label, 0, len(jobs))
+    workers = min(MAX_WORKERS, len(jobs))
+    if workers <= 1:
+        _CACHE.clear()  # networks are read afresh by each run, then once
+        try:
+            for at, task in enumerate(tasks):
+                results[at] = _plan_one(task)
+                if progress:
+                    progress(label, 1, len(jobs))
+        finally:
+            _CACHE.clear()
+        return [results[i] for i in range(len(jobs))]
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["planner.dispatch.variants"])
+    pool = context.Pool(workers, initializer=_worker_start)
+    try:
+        for at, result in pool.imap_unordered(_plan_indexed, enumerate(tasks)):
+            results[at] = result
+            if progress:
+                progress(label, 1, len(jobs))
+        pool.close()
+    finally:
+        pool.terminate()  # an interruption or an error: the workers' runs are of no use now
+        pool.join()
+    return [results[i] for i in range(len(jobs))]
+
+
+def _plan_indexed(item: tuple[int, tuple[Any, ...]]) -> tuple[int, VariantResult]:
+    at, task = item
+    return at, _plan_one(task)
+
+
+def _plan_one(task: tuple[Any, ...]) -> VariantResult:
+    """Make the variant's case text, build the case from exactly its bytes, plan it."""
+    data, file, base_dir, job, render = task
+    name = job.variant.name
+    text = ""
+    try:
+        text = variant_text(data, file, base_dir, job.dest_dir, job.variant)
+        raw = text.encode("utf-8")
+        sha = hashlib.sha256(raw).hexdigest()
+        builder = CaseBuilder(job.file, job.dest_dir, sha, loader=_networks())
+        case = builder.build(tomllib.loads(text))
+    except InputError as exc:
+        return VariantResult(name, text, None, tuple(str(p) for p in exc.problems))
+    dispatch = plan_dispatch(case)
+    files = render(case, dispatch) if render is not None else {}
+    return VariantResult(name, text, variant_figures(dispatch.plan, dispatch), (), files)
+
+
+def _worker_start() -> None:
+    """A worker: Ctrl-C is the parent's to handle (it ends the pool); networks read once."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class _NetworkCache:
+    """`load_network`, answering again from memory for the same source, base and file state.
+
+    A loaded `Network` is never modified (the planner works on copies of its `net`), so the
+    variants of one run can share it."""
+
+    def __init__(self, load: Callable[..., Network]) -> None:
+        self.load = load
+        self.networks: dict[tuple[str, str, str], Network] = {}
+
+    def __call__(self, source: str, base_dir: Path, *, file: str, key: str = "case.network"):
+        target = (Path(base_dir) / source).resolve() if isinstance(source, str) else None
+        try:
+            stamp = target.stat() if target is not None else None
+            state = f"{stamp.st_mtime_ns}:{stamp.st_size}" if stamp else ""
+        except OSError:  # a shortcut (pandapower:NAME), or a file the loader will report
+            state = ""
+        index = (str(source), str(target), state)
+        if index not in self.networks:
+            self.networks[index] = self.load(source, base_dir, file=file, key=key)
+        return self.networks[index]
+
+
+_CACHE: list[_NetworkCache] = []  # this process's cache, made on first use
+
+
+def _networks() -> _NetworkCache:
+    """This process's network cache: each network is read once per process (see the module
+    docstring)."""
+    if not _CACHE:
+        _CACHE.append(_NetworkCache(load_network))
+    return _CACHE[0]
