@@ -120,7 +120,8 @@ def _inputs_of(case: Any) -> list[Path]:
     "out_dir",
     required=True,
     type=click.Path(file_okay=False),
-    help="Directory for plan.json, schedule.csv, plan.md, report.html and switching.csv.",
+    help="Directory for the plan set: plan.json, schedule.csv, switching.csv, plan.md, "
+    "report.html, plan.xlsx and (with geodata) map.geojson.",
 )
 @click.option("--force", is_flag=True, help="Replace an earlier plan in --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON for machines.")

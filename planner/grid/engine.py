@@ -30,7 +30,7 @@ from pandapower.auxiliary import ppException
 from scipy.sparse import csc_matrix, csr_matrix
 from scipy.sparse.linalg import splu
 
-from planner.grid.model_build import internal_model
+from planner.grid.model_build import FactsDevices, internal_model
 from planner.grid.voltage_control import reactive_correction, share_by_range
 
 __all__ = [
@@ -149,6 +149,8 @@ class BatchModel:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 ppci = internal_model(net, **start_voltage(net))
+        except FactsDevices as exc:  # pandapower's own load flow solves them, per state
+            raise Unsupported(str(exc)) from exc
         except Exception as exc:
             if not solver_failure(exc):
                 raise  # a bug, not a state pandapower cannot model

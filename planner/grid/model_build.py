@@ -22,7 +22,13 @@ from pandapower.pd2ppc import _pd2ppc
 from pandapower.pf.ppci_variables import _get_pf_variables_from_ppci
 from pandapower.pypower.makeYbus import makeYbus
 
-__all__ = ["internal_model"]
+__all__ = ["FactsDevices", "internal_model"]
+
+
+class FactsDevices(NotImplementedError):
+    """The state has FACTS devices (SVC, TCSC, SSC, VSC) in service: `runpp` solves them in
+    its own Newton-Raphson, the admittance matrix alone does not hold them."""
+
 
 _NO_LOOKUPS = ("bus", "bus_dc", "ext_grid", "gen", "branch", "branch_dc")
 
@@ -61,7 +67,7 @@ def internal_model(net: pp.pandapowerNet, **start: float) -> dict[str, Any]:
     net["_ppc"] = ppc
     for facts in ("svc", "tcsc", "ssc", "vsc"):
         if facts in ppci and len(ppci[facts]):
-            raise NotImplementedError(f"{facts.upper()} devices")
+            raise FactsDevices(f"{facts.upper()} devices")
     variables = _get_pf_variables_from_ppci(ppci, True)
     base_mva, bus, gen, branch = variables[:4]
     ref, pv, pq = variables[8:11]

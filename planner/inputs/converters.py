@@ -36,8 +36,12 @@ __all__ = [
 
 MAX_MEMBERS = 32  # a CGMES set has EQ, SSH, TP, SV, DL, GL and boundary profiles
 MAX_UCTE_LINE = 200
+# the central directory of MAX_MEMBERS entries: 46 bytes each plus a plain name and extras
+MAX_DIRECTORY = MAX_MEMBERS * 1024
+_END_SEARCH = 22 + 2**16  # the end record and the longest comment it may carry
 _CHUNK = 2**20
 _UCTE_RECORDS = ("##C", "##N", "##Z", "##L", "##T", "##R", "##TT", "##E")
+_NEWLINE = re.compile(r"\r\n|\r|\n")
 _SAFE_MEMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._()+-]*\Z")
 
 
@@ -82,8 +86,30 @@ def check_xml(data: bytes, where: str) -> None:
         raise ConversionError(f"{where}: the root element is {root.tag!r}, not rdf:RDF")
 
 
+def _directory_bytes(path: Path) -> int:
+    """The size of a zip's central directory, from its end record, read before `zipfile`
+    reads the directory: `zipfile` makes an object of every entry in it (about 0.5 kB each,
+    gigabytes for a 512 MiB zip of empty entries) before the entries can be counted. The
+    search is `zipfile`'s own: the last end-record signature in the final 64 kB (0 without
+    one: `zipfile` then refuses the file)."""
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        handle.seek(max(0, size - _END_SEARCH))
+        tail = handle.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < 22:
+        return 0  # not a zip: zipfile says so
+    return int.from_bytes(tail[at + 12 : at + 16], "little")
+
+
 def _members(path: Path, limit: int) -> list[tuple[str, bytes]]:
     """The checked members of a CGMES zip, read with the size bound enforced as they unpack."""
+    directory = _directory_bytes(path)
+    if directory > MAX_DIRECTORY:
+        raise ConversionError(
+            f"the zip's directory has {directory:,} bytes, more than {MAX_MEMBERS} profiles "
+            f"with plain names take ({MAX_DIRECTORY:,})"
+        )
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -171,7 +197,10 @@ def check_ucte(text_bytes: bytes) -> None:
             "(UCTE-DEF files are ASCII)"
         ) from None
     current = ""
-    for number, line in enumerate(text.splitlines(), start=1):
+    # lines as pandapower's reader sees them (open() in text mode: universal newlines);
+    # str.splitlines would also end a line at \x0b, \x0c and \x1c-\x1e, which that reader
+    # keeps inside the line, and in the names
+    for number, line in enumerate(_NEWLINE.split(text), start=1):
         if len(line) > MAX_UCTE_LINE:
             raise ConversionError(
                 f"line {number}: {len(line)} characters, more than {MAX_UCTE_LINE}"

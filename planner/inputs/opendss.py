@@ -15,6 +15,7 @@ import json
 import math
 from collections import deque
 from pathlib import Path
+from typing import Any
 
 import pandapower as pp
 
@@ -109,16 +110,19 @@ def _build(model: DssModel) -> pp.pandapowerNet:
     codes = {o.name.lower(): o for o in model.objects if o.cls == "linecode"}
     kv = _voltages(model, source, _get(circuit, "basekv"))
     net = pp.create_empty_network(f_hz=frequency)
-    buses: dict[str, int] = {}
-    for name, vn_kv in kv.items():
-        buses[name.lower()] = pp.create_bus(net, vn_kv=vn_kv, name=name)
+    names = list(kv)
+    created = pp.create_buses(net, len(names), vn_kv=[kv[n] for n in names], name=names)
+    buses = {name.lower(): int(index) for name, index in zip(names, created, strict=True)}
     if model.coords:
         net.bus["geo"] = [_point(model.coords.get(k)) for k in buses]
     short_circuit = {}
     if "mvasc3" in circuit.props:
         short_circuit["s_sc_max_mva"] = _get(circuit, "mvasc3")
     if "x1r1" in circuit.props:
-        short_circuit["rx_max"] = 1.0 / _get(circuit, "x1r1")
+        x1r1 = _get(circuit, "x1r1")
+        if x1r1 <= 0:
+            raise ConversionError(f"{circuit.where()}: x1r1={x1r1!r} is not positive")
+        short_circuit["rx_max"] = 1.0 / x1r1
     pp.create_ext_grid(
         net,
         buses[source.lower()],
@@ -127,18 +131,30 @@ def _build(model: DssModel) -> pp.pandapowerNet:
         name=circuit.name,
         **short_circuit,
     )
+    # rows per table, each table created in one call: pandapower's create_* of one element
+    # copies its table (about 5 ms an element here, hours for a file the size bound admits)
+    rows: dict[str, list[dict[str, Any]]] = {"line": [], "switch": [], "trafo": [], "load": []}
     for obj in model.objects:
         if obj.cls == "line":
-            _line(net, obj, buses, codes, model.opened.get(("line", obj.name.lower())))
+            _line(rows, obj, buses, codes, model.opened.get(("line", obj.name.lower())))
         elif obj.cls == "transformer":
-            _transformer(net, obj, buses)
+            rows["trafo"].append(_transformer(obj, buses))
         elif obj.cls == "load":
-            _load(net, obj, buses)
+            rows["load"].append(_load(obj, buses))
     unknown = {n for _, n in model.opened} - {
         o.name.lower() for o in model.objects if o.cls == "line"
     }
     if unknown:
         raise ConversionError(f"Open names a line that is not defined: {sorted(unknown)[0]!r}")
+    for table, create, ends in (
+        ("line", pp.create_lines_from_parameters, ("from_bus", "to_bus")),
+        ("switch", pp.create_switches, ("bus", "element")),
+        ("trafo", pp.create_transformers_from_parameters, ("hv_bus", "lv_bus")),
+        ("load", pp.create_loads, ("bus",)),
+    ):
+        if rows[table]:
+            columns = {key: [row[key] for row in rows[table]] for key in rows[table][0]}
+            create(net, *(columns.pop(end) for end in ends), **columns)
     return net
 
 
@@ -207,12 +223,14 @@ def _voltages(model: DssModel, source: str, basekv: float) -> dict[str, float]:
 
 
 def _line(
-    net: pp.pandapowerNet,
+    rows: dict[str, list[dict[str, Any]]],
     obj: DssObject,
     buses: dict[str, int],
     codes: dict[str, DssObject],
     opened: int | None,
 ) -> None:
+    """A line's row (and its open terminal's switch row), or a bus-bus switch's row; a line's
+    index is its place among the lines (the network starts empty)."""
     _three_phase(obj)
     a, b = (buses[e.lower()] for e in _ends(obj))
     if a == b:
@@ -220,7 +238,8 @@ def _line(
     in_service = _flag(obj, "enabled", True)
     if _flag(obj, "switch", False):
         closed = opened is None and in_service
-        pp.create_switch(net, a, b, et="b", closed=closed, name=obj.name)
+        switch = {"bus": a, "element": b, "et": "b", "closed": closed, "name": obj.name}
+        rows["switch"].append(switch)
         return
     code = None
     if "linecode" in obj.props:
@@ -240,26 +259,29 @@ def _line(
     if length <= 0:
         raise ConversionError(f"{obj.where()}: length {length!r} is not positive")
     amps = _get(obj, "normamps", _get(code, "normamps", _DEFAULT_AMPS) if code else _DEFAULT_AMPS)
-    index = pp.create_line_from_parameters(
-        net,
-        a,
-        b,
-        length_km=length * length_unit,
-        r_ohm_per_km=_get(z_from, "r1", 0.058) / z_unit,
-        x_ohm_per_km=_get(z_from, "x1", 0.1206) / z_unit,
-        c_nf_per_km=_get(z_from, "c1", 3.4) / z_unit,
-        max_i_ka=amps / 1000.0,
-        name=obj.name,
-        in_service=in_service,
+    index = len(rows["line"])
+    rows["line"].append(
+        {
+            "from_bus": a,
+            "to_bus": b,
+            "length_km": length * length_unit,
+            "r_ohm_per_km": _get(z_from, "r1", 0.058) / z_unit,
+            "x_ohm_per_km": _get(z_from, "x1", 0.1206) / z_unit,
+            "c_nf_per_km": _get(z_from, "c1", 3.4) / z_unit,
+            "max_i_ka": amps / 1000.0,
+            "name": obj.name,
+            "in_service": in_service,
+        }
     )
     if opened is not None:
         bus = a if opened == 1 else b
-        pp.create_switch(
-            net, bus, index, et="l", closed=False, name=f"{obj.name} terminal {opened}"
+        name = f"{obj.name} terminal {opened}"
+        rows["switch"].append(
+            {"bus": bus, "element": index, "et": "l", "closed": False, "name": name}
         )
 
 
-def _transformer(net: pp.pandapowerNet, obj: DssObject, buses: dict[str, int]) -> None:
+def _transformer(obj: DssObject, buses: dict[str, int]) -> dict[str, Any]:
     windings = _windings(obj)
     kvs = [to_number(w["kv"], f"{obj.where()}: kv") for w in windings]
     kvas = [to_number(w.get("kva", "1000"), f"{obj.where()}: kva") for w in windings]
@@ -272,24 +294,23 @@ def _transformer(net: pp.pandapowerNet, obj: DssObject, buses: dict[str, int]) -
     lv = 1 - hv
     conns = values(obj.props.get("conns", "")) or [w.get("conn", "wye") for w in windings]
     delta = [c.lower().startswith(("d", "ll")) for c in conns]
-    pp.create_transformer_from_parameters(
-        net,
-        buses[bus_name(windings[hv]["bus"]).lower()],
-        buses[bus_name(windings[lv]["bus"]).lower()],
-        sn_mva=kvas[0] / 1000.0,
-        vn_hv_kv=kvs[hv],
-        vn_lv_kv=kvs[lv],
-        vkr_percent=vkr,
-        vk_percent=vk,
-        pfe_kw=_get(obj, "%noloadloss", 0.0) / 100.0 * kvas[0],
-        i0_percent=_get(obj, "%imag", 0.0),
-        shift_degree=30.0 if len(set(delta)) == 2 else 0.0,
-        name=obj.name,
-        in_service=_flag(obj, "enabled", True),
-    )
+    return {
+        "hv_bus": buses[bus_name(windings[hv]["bus"]).lower()],
+        "lv_bus": buses[bus_name(windings[lv]["bus"]).lower()],
+        "sn_mva": kvas[0] / 1000.0,
+        "vn_hv_kv": kvs[hv],
+        "vn_lv_kv": kvs[lv],
+        "vkr_percent": vkr,
+        "vk_percent": vk,
+        "pfe_kw": _get(obj, "%noloadloss", 0.0) / 100.0 * kvas[0],
+        "i0_percent": _get(obj, "%imag", 0.0),
+        "shift_degree": 30.0 if len(set(delta)) == 2 else 0.0,
+        "name": obj.name,
+        "in_service": _flag(obj, "enabled", True),
+    }
 
 
-def _load(net: pp.pandapowerNet, obj: DssObject, buses: dict[str, int]) -> None:
+def _load(obj: DssObject, buses: dict[str, int]) -> dict[str, Any]:
     _three_phase(obj)
     if "model" in obj.props and _get(obj, "model") != 1:
         raise ConversionError(
@@ -303,12 +324,10 @@ def _load(net: pp.pandapowerNet, obj: DssObject, buses: dict[str, int]) -> None:
         if not 0 < abs(pf) <= 1:
             raise ConversionError(f"{obj.where()}: pf={pf!r} is not in (0, 1]")
         kvar = math.copysign(abs(kw) * math.tan(math.acos(abs(pf))), pf)
-    bus = buses[_ends(obj)[0].lower()]
-    pp.create_load(
-        net,
-        bus,
-        p_mw=kw / 1000.0,
-        q_mvar=kvar / 1000.0,
-        name=obj.name,
-        in_service=_flag(obj, "enabled", True),
-    )
+    return {
+        "bus": buses[_ends(obj)[0].lower()],
+        "p_mw": kw / 1000.0,
+        "q_mvar": kvar / 1000.0,
+        "name": obj.name,
+        "in_service": _flag(obj, "enabled", True),
+    }

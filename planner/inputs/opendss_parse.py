@@ -24,7 +24,9 @@ pandapower's converter does: the impedance in ohm is the same). Defaults are Ope
 from __future__ import annotations
 
 import math
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -119,6 +121,7 @@ class DssModel:
     opened: dict[tuple[str, str], int] = field(default_factory=dict)  # (cls, name) -> terminal
     frequency: float = 60.0
     coords: dict[str, tuple[float, float]] = field(default_factory=dict)
+    defined: set[tuple[str, str]] = field(default_factory=set)  # (cls, name lowered)
 
 
 def parse_dss(path: Path, limit: int) -> DssModel:
@@ -138,8 +141,9 @@ def parse_dss(path: Path, limit: int) -> DssModel:
 
 
 def _statements(text: str) -> list[tuple[int, str]]:
-    """(line number, statement) with comments cut and `~` continuations joined."""
-    found: list[tuple[int, str]] = []
+    """(line number, statement) with comments cut and `~` continuations joined (in time
+    linear in the text: the parts of a statement are joined once)."""
+    found: list[tuple[int, list[str]]] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = _uncomment(raw).strip()
         if any(ord(c) < 32 and c != "\t" for c in line):
@@ -149,11 +153,10 @@ def _statements(text: str) -> list[tuple[int, str]]:
         if line.startswith("~") or line.lower().startswith("more "):
             if not found:
                 raise ConversionError(f"line {number}: a continuation with nothing before it")
-            rest = line[1:] if line.startswith("~") else line[5:]
-            found[-1] = (found[-1][0], f"{found[-1][1]} {rest}")
+            found[-1][1].append(line[1:] if line.startswith("~") else line[5:])
         else:
-            found.append((number, line))
-    return found
+            found.append((number, [line]))
+    return [(number, " ".join(parts)) for number, parts in found]
 
 
 def _uncomment(line: str) -> str:
@@ -258,23 +261,18 @@ def _new(args: list[tuple[str | None, str]], number: int, read: DssModel) -> Non
             obj.windings[int(obj.props["wdg"]) - 1][key] = value
         else:
             obj.props[key] = value
-    if any(o.cls == cls and o.name.lower() == name.lower() for o in read.objects):
+    if (cls, name.lower()) in read.defined:
         raise ConversionError(f"{obj.where()}: defined twice")
+    read.defined.add((cls, name.lower()))
     read.objects.append(obj)
 
 
 def _coordinates(name: str, number: int, folder: Path, read: DssModel) -> None:
     if "/" in name or "\\" in name or name.startswith("."):
         raise ConversionError(f"line {number}: Buscoords {name!r}: a file in the same folder only")
-    path = folder / name
-    if not path.is_file():
-        raise ConversionError(f"line {number}: Buscoords file {name!r} not found")
-    if path.stat().st_size > MAX_COORD_BYTES:
-        raise ConversionError(
-            f"line {number}: Buscoords file {name!r} is over {MAX_COORD_BYTES:,} bytes"
-        )
+    data = _read_beside(folder / name, name, number)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ConversionError(f"Buscoords file {name!r}: not UTF-8 text") from None
     for row, raw in enumerate(text.splitlines(), start=1):
@@ -289,6 +287,32 @@ def _coordinates(name: str, number: int, folder: Path, read: DssModel) -> None:
             to_number(cells[1], f"{where}: x"),
             to_number(cells[2], f"{where}: y"),
         )
+
+
+def _read_beside(path: Path, name: str, number: int) -> bytes:
+    """A plain file in the network's folder, read with its bound enforced while reading: never
+    through a symbolic link (which could lead out of the folder), never a device, pipe or
+    /proc file (whose size says 0), never more than `MAX_COORD_BYTES`."""
+    if path.is_symlink():
+        raise ConversionError(f"line {number}: Buscoords file {name!r} is a symbolic link")
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise ConversionError(f"line {number}: Buscoords file {name!r} not found") from None
+    except OSError as exc:
+        raise ConversionError(
+            f"line {number}: Buscoords file {name!r} cannot be read ({type(exc).__name__})"
+        ) from None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise ConversionError(f"line {number}: Buscoords file {name!r} is not a plain file")
+        data = handle.read(MAX_COORD_BYTES + 1)
+    if len(data) > MAX_COORD_BYTES:
+        raise ConversionError(
+            f"line {number}: Buscoords file {name!r} is over {MAX_COORD_BYTES:,} bytes"
+        )
+    return data
 
 
 def to_number(value: str, where: str) -> float:

@@ -95,7 +95,10 @@ def bus_geodata(net: pp.pandapowerNet) -> dict[int, Point] | None:
     table = net.get("bus_geodata")
     if len(found) < len(net.bus) and table is not None and {"x", "y"} <= set(table.columns):
         for bus, row in table.iterrows():
-            x, y = float(row.x), float(row.y)
+            try:
+                x, y = float(row.x), float(row.y)
+            except (TypeError, ValueError):
+                continue
             if math.isfinite(x) and math.isfinite(y):
                 found.setdefault(int(bus), (x, y))
     if len(found) < len(net.bus) or len(set(found.values())) < 2:
@@ -118,7 +121,8 @@ def line_geodata(net: pp.pandapowerNet) -> dict[int, list[Point]]:
                 points = [(float(x), float(y)) for x, y in coords]
             except (TypeError, ValueError):
                 continue
-            if len(points) >= 2 and int(line) not in paths:
+            finite = all(math.isfinite(x) and math.isfinite(y) for x, y in points)
+            if len(points) >= 2 and finite and int(line) not in paths:
                 paths[int(line)] = points
     return paths
 

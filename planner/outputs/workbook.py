@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import csv
 import io
+import math
+import re
 import zipfile
 from datetime import datetime
 from typing import Any
@@ -36,6 +38,9 @@ NUMBER_COLUMNS = {
     "fuel": frozenset({"round", "litres"}),
 }
 FUEL_COLUMNS = ("day", "round", "time", "truck", "location", "litres")
+
+_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", re.ASCII)
+_INTEGER = re.compile(r"[+-]?\d+", re.ASCII)
 
 # the document's own times: fixed, so that the file depends on the plan alone
 _EPOCH = datetime(2000, 1, 1)
@@ -88,18 +93,22 @@ def _fill(sheet: Worksheet, rows: list[list[Any]], *, escape: bool = False) -> N
 
 
 def _number(value: Any) -> int | float | None:
+    """A finite number, from a number or from text that is exactly a plain decimal (not
+    `nan`, `inf`, `1_000` or other digits Python's int() and float() also take); else None,
+    and the cell keeps the text, as the CSV file says it."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
+    if isinstance(value, int):
         return value
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        pass
-    try:
-        return float(value)
-    except (TypeError, ValueError):
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    text = str(value)
+    if not _DECIMAL.fullmatch(text):
         return None
+    if _INTEGER.fullmatch(text):
+        return int(text)
+    number = float(text)
+    return number if math.isfinite(number) else None
 
 
 def _fuel_rows(plan: dict[str, Any]) -> list[list[Any]]:
