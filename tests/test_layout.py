@@ -9,7 +9,9 @@ import pytest
 from tests.conftest import ROOT
 
 PACKAGE = ROOT / "planner"
-ORDER = ["core", "inputs", "grid", "checks", "decide", "dispatch", "outputs", "cli"]
+# `api` (planner/api.py, the library API the facade re-exports) sits above every wing it calls
+# and below the command that calls it, as ../shared/tools/layers.py allows
+ORDER = ["core", "inputs", "grid", "checks", "decide", "dispatch", "outputs", "api", "cli"]
 MODULES = sorted(PACKAGE.rglob("*.py"))
 
 
