@@ -12,7 +12,8 @@ from typing import Any
 
 from planner.checks.findings import StageCheck
 from planner.checks.plan_file import shown
-from planner.checks.sequence import Step, replay
+from planner.checks.replay import replay
+from planner.checks.sequence import Step
 from planner.core.plan import Violation
 from planner.grid.context import StageContext
 from planner.inputs.schema import Reader, join_key
@@ -209,6 +210,15 @@ def check_schedule(ctx: StageContext, check: StageCheck, raw: Any) -> list[Viola
             f"{len(check.hours)} check times (first {missing[0].isoformat()})"
         )
         out.append(Violation("schedule", message, name, time=missing[0].isoformat()))
+    checked = {h.time for h in check.hours}
+    extra = sorted(t for t in rows if t not in checked)
+    if extra:  # e.g. trucks shown online outside the `daily` windows, where the plan has none
+        message = (
+            f"stage {name!r}: the schedule has {len(extra)} row(s) at times that are no check "
+            f"time of the stage's works (first {extra[0].isoformat()}): the stage's works are "
+            "checked only inside its works windows; plan again"
+        )
+        out.append(Violation("schedule", message, name, time=extra[0].isoformat()))
     for hour in check.hours:
         row = rows.get(hour.time)
         if row is None:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from planner.checks.findings import StageCheck
-from planner.checks.phase_states import after_stage, differences, stage_state, works_stay_out
+from planner.checks.phase_states import differences, works_stay_out
 from planner.checks.step_state import Models, SolvedState, match_voltage, solve_states
 from planner.checks.steps import (
     ACTIONS,
@@ -25,8 +25,6 @@ from planner.checks.steps import (
     TABLES_OF,
     SequenceCheck,
     Step,
-    inside_window,
-    online_at_end,
     sequence_window,
 )
 from planner.core.plan import Violation
@@ -39,12 +37,17 @@ from planner.grid.state import copy_net, operate
 from planner.grid.topology import build_graph, islands_of
 from planner.inputs.demand import StepGroup, design_matrix
 
-__all__ = ["ACTIONS", "SequenceCheck", "Step", "replay"]
+__all__ = ["ACTIONS", "SequenceCheck", "Step", "StepReplay"]
 
 
-class _Replay:
-    def __init__(self, ctx: StageContext, check: StageCheck) -> None:
+class StepReplay:
+    def __init__(
+        self, ctx: StageContext, check: StageCheck, days: tuple[timedelta, ...] = ()
+    ) -> None:
         self.ctx, self.check = ctx, check
+        # with `daily` windows: how far each later day's switching is from the timed (first)
+        # day's, so that every state a step leaves is solved at each day's own load
+        self.days = days
         self.rules = ctx.case.switching
         self.by_id = {t.id: t for t in check.setup.trucks}
         self.island_of = {tid: isl for isl in check.islands for tid in isl.trucks}
@@ -99,7 +102,10 @@ class _Replay:
     # -- one step -----------------------------------------------------------------------------
     def solve(self, net, trucks, when: datetime) -> tuple[SolvedState, dict[str, Any], list[str]]:
         """The state after a step at its own time and at the stage's worst time."""
-        times = [when] + ([self.peak.times[0]] if self.group_at(when) is not self.peak else [])
+        times = [when, *(when + d for d in self.days)]
+        times += (
+            [self.peak.times[0]] if all(self.group_at(t) is not self.peak for t in times) else []
+        )
         problems: list[str] = []
         summary: dict[str, Any] = {"at": [t.isoformat() for t in times]}
         first: SolvedState | None = None
@@ -303,8 +309,14 @@ class _Replay:
                     "loads": [ref_for(self.ctx.base_net, "load", i).text for i in loads],
                     "reason": f"break-before-make: step {number} ({step.action} {step.element}) "
                     f"cuts them off until step {at.action} {at.element} restores them",
+                    **self._days(),
                 }
             )
+
+    def _days(self) -> dict[str, int]:
+        """With `daily` windows the sequence is carried out once a day: an interruption happens
+        on each day (`days`, an added field); nothing is added without `daily`."""
+        return {"days": len(self.ctx.stage.windows)} if self.ctx.stage.daily is not None else {}
 
     def _point_bus(self, step: Step, entry: dict[str, Any]) -> int | None:
         """The bus a crew reads the voltage at after a step (a truck's bay, a device's bus)."""
@@ -375,24 +387,3 @@ class _Replay:
             entry["joins"] = sorted([self._name(source), truck.id])
         trucks[truck.id] = truck
         return []
-
-
-def replay(ctx: StageContext, check: StageCheck, steps: list[Step]) -> SequenceCheck:
-    """Check `steps` (start steps up to the stage's start, end steps from its end; with `daily`
-    windows, the first day's window's) against the stage's checked set-up `check`."""
-    r = _Replay(ctx, check)
-    start, end = sequence_window(ctx)
-    latest = start - timedelta(minutes=ctx.case.switching.step_minutes)
-    before = [s for s in steps if s.time <= latest]
-    after = [s for s in steps if s.time >= end]
-    for number, step, text in inside_window(ctx, steps):
-        r.problem(number, step, text)
-    everyone = {t.id: t for t in check.setup.trucks}
-    r.phase(1, before, ctx.base_net, {}, stage_state(ctx, check), everyone, "start")
-    online = {t: everyone[t] for t in online_at_end(check, end) if t in everyone}
-    # the network once the stage is over, [stages.after] made; after the first of several daily
-    # windows, the network as the stage found it (the works are not finished yet)
-    normal = after_stage(ctx) if len(ctx.stage.windows) == 1 else copy_net(ctx.base_net)
-    r.standby = set(everyone) - set(online)
-    r.phase(len(before) + 1, after, stage_state(ctx, check, normal), online, normal, {}, "end")
-    return r.out

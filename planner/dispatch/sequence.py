@@ -18,7 +18,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from planner.checks.phase_states import shed_loads, stage_state
-from planner.checks.sequence import SequenceCheck, Step, replay
+from planner.checks.replay import replay
+from planner.checks.sequence import SequenceCheck, Step
 from planner.checks.stage import StageCheck
 from planner.checks.steps import online_at_end, sequence_window
 from planner.core.plan import Supply

@@ -38,8 +38,8 @@ if TYPE_CHECKING:
 __all__ = [
     "UNCERTAINTY_KEYS",
     "design_factors",
-    "feeder_uplifts",
     "feeders",
+    "load_uplift",
     "read_uncertainty",
     "scenario_factors",
 ]
@@ -101,34 +101,23 @@ def _relabel(feeder_of: np.ndarray) -> np.ndarray:
     return order[inverse]
 
 
-def feeder_uplifts(loads: Loads, p_mw: np.ndarray, feeder_of: np.ndarray) -> np.ndarray:
-    """Each load's feeder's `quantile` of total demand over its forecast (1 without
-    uncertainty); `p_mw` weighs the loads within a feeder."""
+def load_uplift(loads: Loads) -> float:
+    """A load's `quantile` of demand over its forecast (1 without uncertainty). Every load at
+    it bounds every group's total from above (the standard deviation of a sum is at most the sum
+    of the standard deviations), so any island the works leave, however small a part of its
+    feeder, is sized to at least its quantile."""
     sigma = loads.uncertainty_percent / 100.0
-    out = np.ones(len(feeder_of))
-    if sigma <= 0 or not len(feeder_of):
-        return out
-    z = NormalDist().inv_cdf(loads.quantile)
-    rho = loads.feeder_share
-    for f in np.unique(feeder_of):
-        members = feeder_of == f
-        p = np.abs(p_mw[members])
-        total = float(p.sum())
-        spread = float(((p / total) ** 2).sum()) if total > 0 else 1.0
-        out[members] = 1.0 + z * sigma * math.sqrt(rho + (1.0 - rho) * spread)
-    return out
+    if sigma <= 0:
+        return 1.0
+    return 1.0 + NormalDist().inv_cdf(loads.quantile) * sigma
 
 
 def design_factors(case: Case, net: pp.pandapowerNet) -> np.ndarray:
-    """What multiplies each load's forecast to make its design demand: `1 + margin`, or its
-    feeder's quantile uplift where that is larger."""
+    """What multiplies each load's forecast to make its design demand: `1 + margin`, or the
+    load's quantile uplift where that is larger (`load_uplift`)."""
     loads = case.loads
     margin = np.full(len(net.load), 1.0 + loads.margin)
-    if loads.uncertainty_percent <= 0:
-        return margin
-    p = net.load.p_mw.to_numpy(dtype=float) * net.load.scaling.to_numpy(dtype=float)
-    p = p * net.load.in_service.to_numpy(dtype=bool)
-    return np.maximum(margin, feeder_uplifts(loads, p, feeders(net)))
+    return np.maximum(margin, load_uplift(loads))
 
 
 def scenario_factors(loads: Loads, feeder_of: np.ndarray, stream: int) -> np.ndarray:

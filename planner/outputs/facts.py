@@ -103,7 +103,8 @@ def _uncertainty(case: Case) -> str:
         return ""
     return (
         f"; forecast error {loads.uncertainty_percent:g} % (one standard deviation), each "
-        f"feeder's load sized to its {loads.quantile:g} quantile where that is above the margin"
+        f"load sized to its own {loads.quantile:g} quantile where that is above the margin (so "
+        "every island's total is at least at its quantile)"
     )
 
 

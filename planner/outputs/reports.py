@@ -176,7 +176,12 @@ def _stage_orders(
     if stage.interruptions:
         out.append(
             f"**Not outage-free:** {len(stage.interruptions)} break-before-make transfer(s) "
-            "where no device can synchronise:"
+            "where no device can synchronise"
+            + (
+                f", each on every day of the works ({stage.interruptions[0]['days']} days):"
+                if "days" in stage.interruptions[0]
+                else ":"
+            )
         )
         sheet_step = {r.plan_step: r.step for r in sheet if r.plan_step is not None}
         for cut in stage.interruptions:

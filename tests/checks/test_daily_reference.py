@@ -61,12 +61,17 @@ def test_daytime_window_plan_of_the_reference_case(daytime) -> None:  # type: ig
     assert plan.summary["truck_running_hours"] == 780.0
     # the first day's return to normal at 18:00 meets the evening load
     sequence = [v.message for v in stage.verification.violations if v.kind == "sequence"]
-    assert sequence == [
+    tie = (
         "switching step 15 (open switch:Tie F3-F5) at 2025-05-13T18:00:00+08:00: grid: "
         "line:Tie cable F6 Yumin East - F4 Xincheng loaded 100.1 %, above 100 % (at "
-        "2025-05-13T18:00:00+08:00)",
+    )
+    # every day's return is solved at that day's own 18:00: the tie cable overloads on each
+    # day the evening load is as high (the residential weekday shape), named by its day
+    days = sorted(m.removeprefix(tie)[:10] for m in sequence if m.startswith(tie))
+    assert days[0] == "2025-05-13" and len(days) == len(set(days)) >= 2
+    assert (
         "switching step 22 (close switch:F2 Yumin II RMU Y2-1 out) at "
         "2025-05-13T18:35:00+08:00: joins I5 and grid, which are separately fed, with a LBS "
-        "that cannot synchronise",
-    ]
+        "that cannot synchronise"
+    ) in sequence
     assert not plan.feasible

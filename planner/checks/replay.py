@@ -1,0 +1,55 @@
+"""A stage's switching sequence replayed, whoever wrote it: the start steps onto the network as
+the stage finds it, the end steps back to normal, and with `daily` windows every day's cut-over
+and return at its own time (the steps timed on the first day's window), the last day's return
+onto the network the stage leaves (`[stages.after]` made). Each step is checked by
+`planner.checks.sequence.StepReplay`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+from planner.checks.findings import StageCheck
+from planner.checks.phase_states import after_stage, stage_state
+from planner.checks.sequence import SequenceCheck, Step, StepReplay
+from planner.checks.steps import inside_window, online_at_end, sequence_window
+from planner.grid.context import StageContext
+from planner.grid.state import copy_net
+
+__all__ = ["replay"]
+
+
+def replay(ctx: StageContext, check: StageCheck, steps: list[Step]) -> SequenceCheck:
+    """Check `steps` (start steps up to the stage's start, end steps from its end; with `daily`
+    windows, timed on the first day's window and solved at every day's own time, the last day's
+    end steps onto the network the stage leaves) against the stage's checked set-up `check`."""
+    windows = ctx.stage.windows
+    start, end = sequence_window(ctx)
+    latest = start - timedelta(minutes=ctx.case.switching.step_minutes)
+    before = [s for s in steps if s.time <= latest]
+    after = [s for s in steps if s.time >= end]
+    opens = tuple(w[0] - start for w in windows[1:])
+    closes = tuple(w[1] - end for w in windows[1:-1])  # the last day's return: below
+    r = StepReplay(ctx, check, opens)
+    for number, step, text in inside_window(ctx, steps):
+        r.problem(number, step, text)
+    everyone = {t.id: t for t in check.setup.trucks}
+    r.phase(1, before, ctx.base_net, {}, stage_state(ctx, check), everyone, "start")
+    online = {t: everyone[t] for t in online_at_end(check, end) if t in everyone}
+    # the network once the stage is over, [stages.after] made; after the first of several daily
+    # windows, the network as the stage found it (the works are not finished yet)
+    normal = after_stage(ctx) if len(windows) == 1 else copy_net(ctx.base_net)
+    r.days = closes
+    r.standby = set(everyone) - set(online)
+    r.phase(len(before) + 1, after, stage_state(ctx, check, normal), online, normal, {}, "end")
+    if len(windows) > 1:  # the last day's return, at its own time, onto the network it leaves
+        shift = windows[-1][1] - end
+        last = StepReplay(ctx, check)
+        final = after_stage(ctx)
+        online = {t: everyone[t] for t in online_at_end(check, windows[-1][1]) if t in everyone}
+        last.standby = set(everyone) - set(online)
+        moved = [dataclasses.replace(s, time=s.time + shift) for s in after]
+        last.phase(len(before) + 1, moved, stage_state(ctx, check, final), online, final, {}, "end")
+        r.out.violations += last.out.violations
+    return r.out
