@@ -20,7 +20,7 @@ setup: $(STAMP)
 demo: setup
 	$(BIN)/planner check $(DEMO_CASE)
 	$(BIN)/planner plan $(DEMO_CASE) --out $(DEMO_OUT) --force
-	@echo "outputs are in $(DEMO_OUT)/: plan.json, schedule.csv, switching.csv, plan.md, report.html"
+	@echo "outputs are in $(DEMO_OUT)/: plan.json, schedule.csv, switching.csv, plan.md, report.html, plan.xlsx and, where the network has geodata, map.geojson"
 
 # the wings: imports point only down (../shared/tools/layers.py is the project's checker)
 LAYERS := ../shared/tools/layers.py
