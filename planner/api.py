@@ -23,7 +23,7 @@ import pandas as pd
 from planner.checks.islands import StageSetup, classify, truck_island_net
 from planner.checks.validation import Report, validate_file
 from planner.checks.validation import validate as validate_data
-from planner.core.errors import CaseError, Problem
+from planner.core.errors import CaseError, NetworkError, Problem
 from planner.core.plan import Plan, Supply
 from planner.dispatch.pipeline import Dispatch
 from planner.dispatch.pipeline import plan_dispatch as _plan_dispatch
@@ -34,7 +34,7 @@ from planner.inputs import case_file
 from planner.inputs.case import Case
 from planner.inputs.case_builder import CaseBuilder
 from planner.inputs.network import Network, network_sha256
-from planner.inputs.schema import MISSING, Reader, join_key
+from planner.inputs.schema import join_key
 from planner.outputs import tables
 
 __all__ = [
@@ -96,41 +96,19 @@ def case_from_net(
     meta = data.get("case")
     named = meta.get("network") if isinstance(meta, Mapping) else None
     label = named if isinstance(named, str) and named.strip() else MEMORY_NETWORK
-    builder = _GivenNetwork(file, Path(base_dir) if base_dir is not None else Path.cwd())
-    if "bus" not in net or len(net.bus) == 0:
-        builder.r.error("case.network", f"{label!r}: the network has no buses")
-    else:
+
+    def given(source: str, base_dir: Path, *, file: str, key: str = "case.network") -> Network:
+        """The builder's loader: `net` itself (a copy) whatever `[case] network` names."""
+        if "bus" not in net or len(net.bus) == 0:
+            raise NetworkError([Problem(file, key, f"{label!r}: the network has no buses")])
         own = copy.deepcopy(net)
-        builder.network = Network(source=label, net=own, sha256=network_sha256(own))
-    case = builder.build(dict(data))
+        return Network(source=label, net=own, sha256=network_sha256(own))
+
+    if isinstance(meta, Mapping) and "network" not in meta:  # optional here: name it
+        data = {**data, "case": {**meta, "network": label}}
+    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    case = CaseBuilder(file, base, sha256="", loader=given).build(dict(data))
     return dataclasses.replace(case, sha256=_digest(data))
-
-
-class _GivenNetwork(CaseBuilder):
-    """The case file's builder, with the network given instead of named by `[case] network`.
-
-    The builder loads a network only when `[case] network` reads as a value; here that key is
-    read (a string if given) but answers None, so the given network is checked and used."""
-
-    def __init__(self, file: str, base_dir: Path) -> None:
-        super().__init__(file, base_dir, sha256="")
-        self.r = _NetworkKeyOptional(file)
-
-
-class _NetworkKeyOptional(Reader):
-    def value(
-        self,
-        data: dict[str, Any],
-        key: str,
-        path: str,
-        kind: type,
-        default: Any = MISSING,
-        check: Callable[[Any], str | None] | None = None,
-    ) -> Any:
-        if (path, key) == ("case", "network"):
-            super().value(data, key, path, kind, None, check)  # a name if given: a string
-            return None
-        return super().value(data, key, path, kind, default, check)
 
 
 def _non_string_keys(data: Mapping[Any, Any], path: str) -> list[tuple[str, str]]:

@@ -37,6 +37,7 @@ from planner.decide.programme_fleet import (
 )
 from planner.inputs.case_builder import CaseBuilder
 from planner.inputs.case_variant import Variant, variant_text
+from planner.inputs.network_cache import process_networks
 from planner.inputs.programme_file import Job, Programme, load_signature
 
 __all__ = [
@@ -118,7 +119,8 @@ def plan_window(text: str, file: str, base_dir: str, render: Render | None) -> d
     logging.getLogger("pandapower").setLevel(logging.ERROR)
     sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
     try:
-        case = CaseBuilder(file, Path(base_dir), sha).build(tomllib.loads(text))
+        builder = CaseBuilder(file, Path(base_dir), sha, loader=process_networks())
+        case = builder.build(tomllib.loads(text))
         dispatch = plan_dispatch(case)
     except PlannerError as exc:
         return {"feasible": False, "trucks_used": 0, "truck_ids": [], "why": str(exc)}

@@ -9,7 +9,7 @@ this process). What does not depend on the window is reused rather than redone p
 the base case is read and checked once (here, before any worker starts), its parsed TOML is
 shared with the workers, each worker imports the planner once and reads the network once (a
 network file read, pandapower-parsed, and digested once per worker, however many variants it
-plans: `_NetworkCache`).
+plans: `planner.inputs.network_cache`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from planner.dispatch.pipeline import Dispatch, plan_dispatch
 from planner.inputs.case import Case, Stage
 from planner.inputs.case_builder import CaseBuilder
 from planner.inputs.case_variant import Variant, variant_text
-from planner.inputs.network import Network, load_network
+from planner.inputs.network_cache import forget_networks, process_networks
 
 __all__ = [
     "MAX_WORKERS",
@@ -113,14 +113,14 @@ def plan_variants(
         progress(label, 0, len(jobs))
     workers = min(MAX_WORKERS, len(jobs))
     if workers <= 1:
-        _CACHE.clear()  # networks are read afresh by each run, then once
+        forget_networks()  # networks are read afresh by each run, then once
         try:
             for at, task in enumerate(tasks):
                 results[at] = _plan_one(task)
                 if progress:
                     progress(label, 1, len(jobs))
         finally:
-            _CACHE.clear()
+            forget_networks()
         return [results[i] for i in range(len(jobs))]
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["planner.dispatch.variants"])
@@ -151,7 +151,7 @@ def _plan_one(task: tuple[Any, ...]) -> VariantResult:
         text = variant_text(data, file, base_dir, job.dest_dir, job.variant)
         raw = text.encode("utf-8")
         sha = hashlib.sha256(raw).hexdigest()
-        builder = CaseBuilder(job.file, job.dest_dir, sha, loader=_networks())
+        builder = CaseBuilder(job.file, job.dest_dir, sha, loader=process_networks())
         case = builder.build(tomllib.loads(text))
     except InputError as exc:
         return VariantResult(name, text, None, tuple(str(p) for p in exc.problems))
@@ -163,37 +163,3 @@ def _plan_one(task: tuple[Any, ...]) -> VariantResult:
 def _worker_start() -> None:
     """A worker: Ctrl-C is the parent's to handle (it ends the pool); networks read once."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-class _NetworkCache:
-    """`load_network`, answering again from memory for the same source, base and file state.
-
-    A loaded `Network` is never modified (the planner works on copies of its `net`), so the
-    variants of one run can share it."""
-
-    def __init__(self, load: Callable[..., Network]) -> None:
-        self.load = load
-        self.networks: dict[tuple[str, str, str], Network] = {}
-
-    def __call__(self, source: str, base_dir: Path, *, file: str, key: str = "case.network"):
-        target = (Path(base_dir) / source).resolve() if isinstance(source, str) else None
-        try:
-            stamp = target.stat() if target is not None else None
-            state = f"{stamp.st_mtime_ns}:{stamp.st_size}" if stamp else ""
-        except OSError:  # a shortcut (pandapower:NAME), or a file the loader will report
-            state = ""
-        index = (str(source), str(target), state)
-        if index not in self.networks:
-            self.networks[index] = self.load(source, base_dir, file=file, key=key)
-        return self.networks[index]
-
-
-_CACHE: list[_NetworkCache] = []  # this process's cache, made on first use
-
-
-def _networks() -> _NetworkCache:
-    """This process's network cache: each network is read once per process (see the module
-    docstring)."""
-    if not _CACHE:
-        _CACHE.append(_NetworkCache(load_network))
-    return _CACHE[0]

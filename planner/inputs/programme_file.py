@@ -14,18 +14,16 @@ import dataclasses
 import hashlib
 import math
 import re
-import stat
-import tomllib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from planner.core.errors import InputError, PlannerError, Problem
+from planner.core.errors import InputError, PlannerError
 from planner.inputs import schema
 from planner.inputs.case import Case
 from planner.inputs.case_builder import CaseBuilder
-from planner.inputs.case_file import read_case_data
+from planner.inputs.case_file import read_case_data, read_toml_file
 from planner.inputs.demand import design_matrix, stage_times
 from planner.inputs.schema import Reader, join_key
 
@@ -137,32 +135,8 @@ def load_programme(path: str | Path) -> Programme:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    file = str(path)
-
-    def fail(message: str) -> ProgrammeError:
-        return ProgrammeError([Problem(file, "", message)])
-
-    try:
-        if not stat.S_ISREG(path.stat().st_mode):
-            raise fail("cannot read programme file: not a regular file")
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_PROGRAMME_BYTES + 1)
-    except OSError as exc:
-        raise fail(f"cannot read programme file: {exc.strerror}") from exc
-    except ValueError as exc:
-        raise fail("cannot read programme file: the path holds a NUL character") from exc
-    if len(raw) > MAX_PROGRAMME_BYTES:
-        raise fail(f"the programme file is larger than {MAX_PROGRAMME_BYTES:,} bytes")
-    try:
-        return tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise fail("programme file is not UTF-8 text") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise fail(f"not valid TOML: {exc}") from exc
-    except RecursionError as exc:
-        raise fail("not valid TOML: arrays or tables nested too deeply") from exc
-    except ValueError as exc:
-        raise fail("not valid TOML: a number too long to read") from exc
+    data, _ = read_toml_file(path, "programme file", MAX_PROGRAMME_BYTES, ProgrammeError)
+    return data
 
 
 def _name_check(value: str) -> str | None:

@@ -115,9 +115,9 @@ def test_variants_share_one_network_read(tmp_path: Path) -> None:
     """A process reads the network once, however many variants it builds."""
     import hashlib
 
-    from planner.dispatch.variants import _NetworkCache
     from planner.inputs.case_builder import CaseBuilder
     from planner.inputs.network import load_network
+    from planner.inputs.network_cache import NetworkCache
 
     data, _ = read_case_data(REFERENCE)
     cases = []
@@ -127,7 +127,7 @@ def test_variants_share_one_network_read(tmp_path: Path) -> None:
         reads.append(source)
         return load_network(source, base_dir, **kwargs)
 
-    cache = _NetworkCache(counted)
+    cache = NetworkCache(counted)
     for variant in window_variants(WORKS, ["08:00-18:00"], 1):
         dest = tmp_path / variant.name
         text = variant_text(data, str(REFERENCE), REFERENCE.parent, dest, variant)
