@@ -5,15 +5,22 @@ network solved by a plain `pandapower.runpp` (the yardstick; the median of `--ru
 before and after each plan), then `planner.plan_case` of the case (the median of `--plans`
 runs). Printed per case: the yardstick's milliseconds and what pandapower used for it (numba,
 lightsim2grid), the plan's seconds, the ratio (the plan in "runpp equivalents"), and how many
-pandapower `runpp` calls the plan made.
+pandapower `runpp` and short-circuit (`calc_sc`) runs and deep copies of whole networks the plan
+made (counted in the last of its runs). Each plan starts with an empty short-circuit memo
+(`planner.grid.faults.fault_memo`), as in a fresh process.
 
-Run: `.venv/bin/python benchmarks/end_to_end.py [--large] [--plans N] [--runs N]`; `--large`
-adds `cases/simbench_mvlv_large.toml` (10,458 buses) to the reference case.
+Run: `.venv/bin/python benchmarks/end_to_end.py [--large] [--case PATH ...] [--plans N]
+[--runs N] [--clock wall|cpu]`; `--large` adds `cases/simbench_mvlv_large.toml` (10,458 buses)
+to the reference case, `--case` (repeatable) runs the cases named instead, e.g. `--case
+cases/dashiqiao.toml` for the reference row alone. `--clock cpu` times both the yardstick and
+the plan in the process's CPU time, which other processes on a shared machine disturb less than
+the wall clock (the ratio is then CPU against CPU).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import importlib.util
 import logging
@@ -21,15 +28,23 @@ import statistics
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandapower as pp
+import pandapower.shortcircuit as sc
 
 import planner
+from planner.grid.faults import fault_memo
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = "cases/dashiqiao.toml"
 LARGE = "cases/simbench_mvlv_large.toml"
+
+
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+clock = time.perf_counter  # what the runs are timed with (`--clock`)
 
 
 def _yardstick(net: pp.pandapowerNet, runs: int) -> list[float]:
@@ -37,25 +52,40 @@ def _yardstick(net: pp.pandapowerNet, runs: int) -> list[float]:
     times = []
     for _ in range(runs):
         work = copy.deepcopy(net)
-        start = time.perf_counter()
+        start = clock()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             pp.runpp(work)
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     return times
 
 
-def _counting_runpp() -> tuple[list[int], object]:
-    """Wrap `pandapower.runpp` (the planner calls it as `pp.runpp`) to count its calls."""
-    calls = [0]
-    original = pp.runpp
+@contextlib.contextmanager
+def _counting() -> Iterator[dict[str, int]]:
+    """Count, for the duration of the block, the calls of pandapower's `runpp` and `calc_sc`
+    (the planner calls them as `pp.runpp` and `sc.calc_sc`) and the deep copies of whole
+    networks (a pandapowerNet through `copy.deepcopy`, the planner's or pandapower's own)."""
+    calls = {"runpp": 0, "calc_sc": 0, "deepcopy": 0}
+    runpp, calc_sc, deepcopy = pp.runpp, sc.calc_sc, copy.deepcopy
 
-    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
-        calls[0] += 1
-        return original(*args, **kwargs)
+    def counted_runpp(*args: Any, **kwargs: Any) -> Any:
+        calls["runpp"] += 1
+        return runpp(*args, **kwargs)
 
-    pp.runpp = counted
-    return calls, original
+    def counted_calc_sc(*args: Any, **kwargs: Any) -> Any:
+        calls["calc_sc"] += 1
+        return calc_sc(*args, **kwargs)
+
+    def counted_deepcopy(x: Any, memo: dict[int, Any] | None = None, _nil: Any = None) -> Any:
+        if isinstance(x, pp.pandapowerNet):
+            calls["deepcopy"] += 1
+        return deepcopy(x, memo)
+
+    pp.runpp, sc.calc_sc, copy.deepcopy = counted_runpp, counted_calc_sc, counted_deepcopy
+    try:
+        yield calls
+    finally:
+        pp.runpp, sc.calc_sc, copy.deepcopy = runpp, calc_sc, deepcopy
 
 
 def measure(path: str, plans: int, runs: int) -> dict[str, float]:
@@ -63,16 +93,15 @@ def measure(path: str, plans: int, runs: int) -> dict[str, float]:
     case = planner.load_case(ROOT / path)
     net = case.network.net
     yard = _yardstick(net, runs)
-    plan_s, calls = [], 0
+    plan_s: list[float] = []
+    calls: dict[str, int] = {}
     for _ in range(plans):
-        counter, original = _counting_runpp()
-        try:
-            start = time.perf_counter()
+        fault_memo.clear()  # each plan from cold, as a fresh process would start it
+        with _counting() as counted:
+            start = clock()
             planner.plan_case(case)
-            plan_s.append(time.perf_counter() - start)
-        finally:
-            pp.runpp = original  # type: ignore[assignment]
-        calls = counter[0]
+            plan_s.append(clock() - start)
+        calls = counted
         yard += _yardstick(net, runs)
     runpp_s = statistics.median(yard)
     plan = statistics.median(plan_s)
@@ -81,7 +110,9 @@ def measure(path: str, plans: int, runs: int) -> dict[str, float]:
         "runpp_ms": runpp_s * 1000.0,
         "plan_s": plan,
         "ratio": plan / runpp_s,
-        "runpp_calls": float(calls),
+        "runpp_calls": float(calls["runpp"]),
+        "calc_sc_calls": float(calls["calc_sc"]),
+        "deepcopies": float(calls["deepcopy"]),
     }
 
 
@@ -96,19 +127,37 @@ def _solver() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--large", action="store_true", help=f"also {LARGE}")
+    parser.add_argument(
+        "--case", action="append", default=[], help="run this case instead (repeatable)"
+    )
     parser.add_argument("--plans", type=int, default=1, help="plans per case (median)")
     parser.add_argument("--runs", type=int, default=10, help="yardstick runs around each plan")
+    parser.add_argument(
+        "--clock",
+        choices=sorted(CLOCKS),
+        default="wall",
+        help="time with the wall clock, or the process's CPU time (steadier on a shared machine)",
+    )
     args = parser.parse_args()
+    global clock
+    clock = CLOCKS[args.clock]
     logging.disable(logging.WARNING)
-    cases = [REFERENCE, *([LARGE] if args.large else [])]
-    print(f"pandapower {pp.__version__}, Python {sys.version.split()[0]}; yardstick: {_solver()}")
-    print("| case | buses | runpp ms | plan s | plan / runpp | runpp calls in the plan |")
-    print("|---|---|---|---|---|---|")
+    cases = args.case or [REFERENCE, *([LARGE] if args.large else [])]
+    print(
+        f"pandapower {pp.__version__}, Python {sys.version.split()[0]}; yardstick: {_solver()}; "
+        f"clock: {args.clock}"
+    )
+    print(
+        "| case | buses | runpp ms | plan s | plan / runpp | runpp calls in the plan "
+        "| calc_sc calls | network deep copies |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for path in cases:
         m = measure(path, args.plans, args.runs)
         print(
             f"| {path} | {m['buses']:,.0f} | {m['runpp_ms']:.1f} | {m['plan_s']:.2f} "
-            f"| {m['ratio']:.0f} | {m['runpp_calls']:.0f} |"
+            f"| {m['ratio']:.0f} | {m['runpp_calls']:.0f} | {m['calc_sc_calls']:.0f} "
+            f"| {m['deepcopies']:.0f} |"
         )
     return 0
 

@@ -1,8 +1,8 @@
 """Benchmark: a works programme planned on a local Dask cluster of one worker, then of two.
 
-Each run starts its own LocalCluster (processes of one thread), plans the programme as
-`planner programme` does (every window needed, the plan sets rendered) into a fresh folder and
-is timed twice: the whole run including starting the cluster, and the planning alone (what
+Each run is `planner programme FILE --out TMP --workers N` in a fresh process, as a user runs
+it (its own LocalCluster of one-thread processes, every window needed planned, the plan sets
+written), timed twice: the whole command, from start-up to exit, and the planning alone (what
 programme.json reports as `engine.wall_seconds`). The issue's check: two workers faster than one.
 
 Run: `.venv/bin/python benchmarks/programme.py [--programme FILE] [--workers 1,2] [--repeat N]`
@@ -14,34 +14,31 @@ both; each run's row shows the load average before it.
 from __future__ import annotations
 
 import argparse
-import logging
+import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from planner.dispatch.programme_run import dask_client, run_programme  # noqa: E402
-from planner.inputs.programme_file import load_programme  # noqa: E402
-from planner.outputs.plan_set import plan_files  # noqa: E402
 
 
 def one_run(path: Path, workers: int) -> tuple[float, float, int]:
-    """(whole run s, planning s, plans made) on a fresh cluster of `workers` processes."""
-    programme = load_programme(path)
-    began = time.perf_counter()
-    with (
-        tempfile.TemporaryDirectory(prefix="programme-bench-") as out,
-        dask_client(None, workers) as (client, _),
-    ):
-        client.wait_for_workers(workers)
-        result = run_programme(programme, Path(out), client, plan_files)
-    whole = time.perf_counter() - began
-    return whole, float(result.engine["wall_seconds"]), int(result.engine["plans"])
+    """(whole run s, planning s, plans made): `planner programme` run as a user runs it, into a
+    fresh folder, on a fresh cluster of `workers` processes."""
+    with tempfile.TemporaryDirectory(prefix="programme-bench-") as out:
+        command = [sys.executable, "-m", "planner", "programme", str(path)]
+        command += ["--out", out, "--workers", str(workers), "--json"]
+        began = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
+        whole = time.perf_counter() - began
+        if done.returncode not in (0, 1):
+            sys.exit(f"planner programme failed (exit {done.returncode}):\n{done.stderr[-2000:]}")
+        engine = json.loads(done.stdout)["engine"]
+    return whole, float(engine["wall_seconds"]), int(engine["plans"])
 
 
 def main() -> None:
@@ -50,7 +47,6 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2", help="comma-separated worker counts")
     parser.add_argument("--repeat", type=int, default=1, help="runs per worker count")
     args = parser.parse_args()
-    logging.getLogger("pandapower").setLevel(logging.ERROR)
     counts = [int(w) for w in args.workers.split(",")]
     print(f"programme {args.programme}; {os.cpu_count()} CPUs")
     print("| run | workers | load average before | whole run s | planning s | plans |")

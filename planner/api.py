@@ -3,6 +3,12 @@ the planned network of a stage, and the plan's tables as pandas DataFrames.
 
 The `planner` command calls these; `planner/__init__.py` re-exports them. A wrong type gets a
 `TypeError` that says what was expected, bad case data the same `CaseError` as a case file.
+
+What `planner windows` and `planner programme` call is here too, re-exported as they are:
+`window_variants` and `plan_variants` (with `VariantJob`) plan variants of a case side by
+side; `load_programme`, `dask_client`, `run_programme` and `programme_data` plan a region's
+programme on Dask and give programme.json's data; `plan_files` is the `render` both take to
+make each plan's file set (plan.json, schedule.csv, ...) in memory.
 """
 
 from __future__ import annotations
@@ -27,30 +33,50 @@ from planner.core.errors import CaseError, NetworkError, Problem
 from planner.core.plan import Plan, Supply
 from planner.dispatch.pipeline import Dispatch
 from planner.dispatch.pipeline import plan_dispatch as _plan_dispatch
+from planner.dispatch.programme_run import ProgrammeResult, dask_client, run_programme
+from planner.dispatch.variants import VariantJob, VariantResult, plan_variants
 from planner.grid.context import StageContext, set_design_loads
 from planner.grid.limits import Findings
 from planner.grid.powerflow import TruckAt
 from planner.inputs import case_file
 from planner.inputs.case import Case
 from planner.inputs.case_builder import CaseBuilder
+from planner.inputs.case_variant import Variant, window_variants
 from planner.inputs.network import Network, network_sha256
+from planner.inputs.programme_file import Programme, ProgrammeError
+from planner.inputs.programme_file import load_programme as _load_programme
 from planner.inputs.schema import join_key
 from planner.outputs import tables
+from planner.outputs.plan_set import plan_files
+from planner.outputs.programme import programme_data
 
 __all__ = [
     "MEMORY_CASE",
     "MEMORY_NETWORK",
     "Dispatch",
+    "Programme",
+    "ProgrammeError",
+    "ProgrammeResult",
+    "Variant",
+    "VariantJob",
+    "VariantResult",
     "case_from_net",
+    "dask_client",
     "fleet_schedule",
     "islands",
     "load_case",
+    "load_programme",
     "plan_case",
     "plan_dispatch",
+    "plan_files",
+    "plan_variants",
     "planned_net",
+    "programme_data",
+    "run_programme",
     "schedule",
     "sequence",
     "validate",
+    "window_variants",
 ]
 
 MEMORY_CASE = "<in-memory case>"  # the `file` problems of an in-memory case name by default
@@ -64,6 +90,16 @@ def load_case(path: str | os.PathLike[str]) -> Case:
     if not isinstance(path, str | os.PathLike):
         raise TypeError(f"load_case expects the path of a case file, got {_kind(path)}")
     return case_file.load_case(os.fspath(path))
+
+
+def load_programme(path: str | os.PathLike[str]) -> Programme:
+    """Read and check a works programme (`planner.programme/1`) and every job's case, as
+    `planner programme` does; `ProgrammeError` lists every problem (a case's own among them).
+    Plan it with `run_programme(programme, out_dir, client, plan_files)` inside
+    `with dask_client(None, workers) as (client, engine):`."""
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"load_programme expects the path of a programme file, got {_kind(path)}")
+    return _load_programme(os.fspath(path))
 
 
 def case_from_net(

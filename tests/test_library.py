@@ -1,6 +1,7 @@
 """The library API (planner/api.py): cases built in memory are checked and planned exactly as
 case files are; the planned net of a stage; the plan's tables; clear errors for wrong types;
-the runnable example in docs/."""
+the runnable example in docs/; what `planner windows` and `planner programme` call, from a
+script."""
 
 from __future__ import annotations
 
@@ -262,8 +263,12 @@ def test_an_empty_net_is_refused() -> None:
             lambda: planner.schedule([]),
             "schedule expects a Plan or a Dispatch, got list []",
         ),
+        (
+            lambda: planner.load_programme(None),
+            "load_programme expects the path of a programme file, got NoneType",
+        ),
     ],
-    ids=["net", "path", "none", "load_case", "not_a_net", "not_a_dict", "schedule"],
+    ids=["net", "path", "none", "load_case", "not_a_net", "not_a_dict", "schedule", "programme"],
 )
 def test_wrong_types_are_named(call, message: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(TypeError) as refused:
@@ -408,3 +413,123 @@ def test_the_planned_net_of_a_daily_stage_is_inside_its_windows() -> None:
         "2025-07-02T06:00:00+02:00 is outside the daily works window 08:00-18:00 of stage "
         "'Line 28 out by day': the network is then in its normal state"
     )
+
+
+# --- what `planner windows` and `planner programme` call, from a script ----------------------
+
+
+def test_the_facade_exports_what_windows_and_programme_call() -> None:
+    from planner.dispatch import programme_run, variants
+    from planner.inputs import case_variant
+    from planner.outputs import plan_set, programme
+
+    assert planner.plan_variants is variants.plan_variants
+    assert planner.VariantJob is variants.VariantJob
+    assert planner.window_variants is case_variant.window_variants
+    assert planner.run_programme is programme_run.run_programme
+    assert planner.dask_client is programme_run.dask_client
+    assert planner.programme_data is programme.programme_data
+    assert planner.plan_files is plan_set.plan_files
+    assert planner.load_programme.__module__ == "planner.api"
+    for name in (
+        "plan_variants",
+        "VariantJob",
+        "window_variants",
+        "load_programme",
+        "run_programme",
+        "dask_client",
+        "programme_data",
+        "plan_files",
+        "ProgrammeError",
+    ):
+        assert name in planner.__all__ and name in planner.api.__all__
+
+
+def test_a_script_plans_variants_as_windows_does(planned, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = CASES / "case33bw_trucks.toml"
+    _, plan = planned("case33bw_trucks")
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    variants = planner.window_variants("Line 28 out", [], 1)  # as given, and a day later
+    jobs = [planner.VariantJob(v, f"{path} [{v.name}]", path.parent) for v in variants]
+    results = planner.plan_variants(data, str(path), path.parent, jobs, render=planner.plan_files)
+    assert [r.name for r in results] == ["as-given", "shift-1d"]
+    for result in results:  # a flat profile: a day later plans as the works as given
+        assert result.feasible and result.problems == ()
+        assert result.figures is not None
+        assert result.figures["trucks"] == plan.trucks_used == 2
+        assert result.figures["fuel_l"] == plan.summary["fuel_l"]
+        assert result.figures["customer_hours_avoided"] == plan.summary["customer_hours_avoided"]
+    later = results[1]
+    (tmp_path / "case.toml").write_text(later.case_text, encoding="utf-8")
+    case = planner.load_case(tmp_path / "case.toml")
+    assert case.stages[0].start == datetime(2025, 7, 2, 8, tzinfo=UTC)
+    assert planner.validate(case, json.loads(later.files["plan.json"])).passed
+
+
+SHORT_FLEET = """
+[programme]
+name = "two jobs, one window, two trucks"
+trucks = 2
+
+[[jobs]]
+case = {case}
+earliest = 2025-07-01T08:00:00+00:00
+latest_end = 2025-07-01T20:00:00+00:00
+
+[[jobs]]
+case = {case}
+earliest = 2025-07-01T08:00:00+00:00
+latest_end = 2025-07-01T20:00:00+00:00
+priority = 2
+"""
+
+
+def test_a_script_runs_a_programme_as_the_command_does(tmp_path: Path) -> None:
+    from tests.test_schemas import errors
+
+    case_file = CASES / "case33bw_trucks.toml"
+    path = tmp_path / "short.toml"
+    path.write_text(SHORT_FLEET.format(case=json.dumps(str(case_file))), encoding="utf-8")
+    programme = planner.load_programme(path)
+    out = tmp_path / "out"
+    with planner.dask_client(None, 1) as (client, _):  # a LocalCluster of one worker
+        result = planner.run_programme(programme, out, client, planner.plan_files)
+    data = planner.programme_data(result)
+    assert errors("programme-result", data) == []
+    placed, waits = data["jobs"]
+    assert (placed["placed"], placed["offset_hours"], placed["truck_ids"]) == (
+        True,
+        0.0,
+        ["R1", "R2"],
+    )
+    assert (placed["start"], placed["end"]) == (
+        "2025-07-01T08:00:00+00:00",
+        "2025-07-01T20:00:00+00:00",
+    )
+    assert waits["placed"] is False  # priority 2 waits: the fleet holds one job at a time
+    assert data["unplaced"] == [
+        {
+            "key": "jobs[1]",
+            "case": str(case_file),
+            "why": "the fleet is short: in each of its 1 window(s) the region's 2 trucks are "
+            "needed by the jobs placed; placing it would leave more jobs out, or jobs of lower "
+            "priority numbers",
+        }
+    ]
+    assert data["fleet_use"]["peak"] == 2 and data["objectives"]["unplaced"] == 1
+    engine_seen = {k: data["engine"][k] for k in ("executor", "workers", "candidates", "plans")}
+    assert engine_seen == {
+        "executor": "dask.distributed",  # run_programme's own (the command names the cluster)
+        "workers": 1,
+        "candidates": 2,
+        "plans": 1,  # one case text: the other job's window reuses its plan
+    }
+    # the placed job's folder, as the command writes it: its plan validates against its case
+    job = result.jobs[0]
+    assert job.window is not None and job.window.files is not None
+    folder = out / placed["folder"]
+    folder.mkdir(parents=True)
+    (folder / "case.toml").write_text(job.case_text, encoding="utf-8")
+    (folder / "plan.json").write_text(str(job.window.files["plan.json"]), encoding="utf-8")
+    report = planner.validate(planner.load_case(folder / "case.toml"), folder / "plan.json")
+    assert report.passed

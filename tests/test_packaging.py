@@ -36,6 +36,7 @@ IN_THE_WHEEL = (
     "planner/schemas/case.schema.json",
     "planner/schemas/plan.schema.json",
     "planner/schemas/programme.schema.json",
+    "planner/schemas/programme-result.schema.json",
 )
 
 

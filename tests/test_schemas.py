@@ -1,5 +1,7 @@
 """The JSON Schemas shipped in planner/schemas/: every shipped case and programme, every valid
-test case and a real plan.json pass them; they know every key the readers know."""
+test case and a real plan.json pass them; they know every key the readers know, and the
+programme result's every key `programme_data` writes (a real programme.json is checked in
+tests/dispatch/test_programme.py, where the test region is planned)."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from planner.inputs import (
 )
 from tests.conftest import CASES, DATA
 
-SCHEMAS = ("case", "plan", "programme")
+SCHEMAS = ("case", "plan", "programme", "programme-result")
 
 
 def schema(name: str) -> dict[str, Any]:
@@ -150,3 +152,24 @@ def test_the_plan_schema_refuses_a_plan_without_its_contract(planned) -> None:  
     ]
     data["added_field"] = {"any": "thing"}  # fields may be added to the format
     assert errors("plan", data) == []
+
+
+def test_the_programme_result_schema_knows_every_key_programme_data_writes(
+    tmp_path: Path,
+) -> None:
+    from planner.dispatch.programme_run import run_programme
+    from planner.outputs.programme import programme_data
+
+    programme = programme_file.load_programme(DATA / "programme" / "no_window.toml")
+    data = programme_data(run_programme(programme, tmp_path, client=None, render=None))
+    name = "programme-result"
+    assert _properties(name) == set(data)
+    for key in ("programme", "fleet_use", "objectives"):
+        assert _properties(name, key) == set(data[key]), key
+    assert _properties(name, "jobs") == set(data["jobs"][0])  # one dict shape, placed or not
+    assert _properties(name, "unplaced") == set(data["unplaced"][0])
+    # the engine's figures, and what `dask_client` adds: the executor, its workers, --scheduler
+    assert _properties(name, "engine") == {*data["engine"], "executor", "workers", "scheduler"}
+    every = schema(name)
+    assert set(every["required"]) == set(data)
+    assert set(every["properties"]["jobs"]["items"]["required"]) == set(data["jobs"][0])

@@ -44,6 +44,8 @@ from planner.inputs.demand import StepGroup
 
 __all__ = ["Models", "SolvedState", "match_voltage", "solve_state", "solve_states", "topology_key"]
 
+Solve = Callable[[], tuple[pp.pandapowerNet, bool]]  # a part's network, solved, and if it solved
+
 
 @dataclass
 class SolvedState:
@@ -56,22 +58,26 @@ class SolvedState:
     va: dict[int, float] = field(default_factory=dict)
     source: dict[int, str] = field(default_factory=dict)
     unfed: frozenset[int] = frozenset()
-    nets: list[tuple[frozenset[int], pp.pandapowerNet]] = field(default_factory=list)
+    # each part's network; None for a part the batched engine solved until `net_of` builds it
+    nets: list[tuple[frozenset[int], pp.pandapowerNet | None]] = field(default_factory=list)
     truck_kw: dict[str, float] = field(default_factory=dict)
-    # parts the batched engine solved, to be solved by pandapower when their flows are needed
-    unsolved: dict[frozenset[int], Callable[[], bool]] = field(default_factory=dict)
+    # parts the engine solved, built and solved by pandapower when their flows are needed
+    unsolved: dict[frozenset[int], Solve] = field(default_factory=dict)
 
     def net_of(self, bus: int) -> pp.pandapowerNet | None:
         """The network holding `bus` (the grid's or an island's) with pandapower's results; a
-        part the engine solved is solved by pandapower here, once, when its flows are needed
-        (the engine's voltages and angles agree with pandapower's to 1e-6 pu)."""
-        for buses, net in self.nets:
+        part the engine solved is built and solved by pandapower here, once, when its flows are
+        needed (the engine's voltages and angles agree with pandapower's to 1e-6 pu)."""
+        for k, (buses, net) in enumerate(self.nets):
             if bus in buses:
                 solve = self.unsolved.pop(buses, None)
-                if solve is not None and solve():  # angles not known yet: pandapower's
-                    for b in buses:
-                        if b not in self.va and b in net.res_bus.index:
-                            self.va[b] = float(net.res_bus.at[b, "va_degree"])
+                if solve is not None:
+                    net, solved = solve()
+                    self.nets[k] = (buses, net)
+                    if solved:  # angles not known yet: pandapower's
+                        for b in buses:
+                            if b not in self.va and b in net.res_bus.index:
+                                self.va[b] = float(net.res_bus.at[b, "va_degree"])
                 return net
         return None
 
@@ -96,11 +102,10 @@ def _record_row(
 ) -> None:
     """`_record` from one time step of the batched engine: voltages and angles of `buses`."""
     assert res.va_degree is not None
-    for j, bus in enumerate(model.bus_ids.tolist()):
-        if bus in buses and np.isfinite(res.vm_pu[row, j]):
-            state.vm[bus] = float(res.vm_pu[row, j])
-            state.va[bus] = float(res.va_degree[row, j])
-            state.source[bus] = source
+    keep = np.isin(model.bus_ids, list(buses)) & np.isfinite(res.vm_pu[row])
+    vm, va = res.vm_pu[row, keep].tolist(), res.va_degree[row, keep].tolist()
+    for bus, bus_vm, bus_va in zip(model.bus_ids[keep].tolist(), vm, va, strict=True):
+        state.vm[bus], state.va[bus], state.source[bus] = bus_vm, bus_va, source
 
 
 @dataclass
@@ -188,28 +193,29 @@ def solve_states(
     if model is not None:
         todo = _grid_on_engine(ctx, model, net, grid, trucks, outputs_kw, groups, whens, states)
     for k in todo:
-        one = copy_net(net, "gen")
-        set_design_loads(one, ctx, groups[k])
-        _grid_on_pandapower(ctx, one, grid, trucks, paralleled, outputs_kw[k], whens[k], states[k])
+        one, solved = _paralleled_run(ctx, net, groups[k], paralleled, outputs_kw[k])
+        _grid_on_pandapower(one, solved, grid, trucks, paralleled, whens[k], states[k])
     live = set(grid)
     for buses in islands_of(graph, set(ctx.base_energised) - grid):
         carried = [t for t in trucks.values() if t.bus in buses]
         if carried:
             _island(ctx, net, buses, carried, groups, whens, states, models)
             live |= buses
-    # protected load normally supplied that this state leaves without: cut off, or disconnected
-    normally = ctx.base_net.load.in_service.astype(bool)
-    on = net.load.in_service.astype(bool)
-    unfed = frozenset(
-        int(i)
-        for i in net.load.index[normally.reindex(net.load.index, fill_value=False)]
-        if int(i) in ctx.protected
-        and int(net.load.at[i, "bus"]) in ctx.base_energised
-        and (not on[i] or int(net.load.at[i, "bus"]) not in live)
-    )
+    unfed = _unfed(ctx, net, live)
     for state in states:
         state.unfed = unfed
     return states
+
+
+def _unfed(ctx: StageContext, net: pp.pandapowerNet, live: set[int]) -> frozenset[int]:
+    """Protected load normally supplied that the state `net` leaves without: its bus cut off
+    (not in `live`), or the load disconnected."""
+    load = net.load
+    normally = ctx.base_net.load.in_service.astype(bool).reindex(load.index, fill_value=False)
+    index, bus = load.index.to_numpy().astype(int), load.bus.to_numpy().astype(int)
+    cut = ~load.in_service.to_numpy(dtype=bool) | ~np.isin(bus, list(live))
+    mask = normally.to_numpy(bool) & np.isin(index, list(ctx.protected)) & cut
+    return frozenset(index[mask & np.isin(bus, list(ctx.base_energised))].tolist())
 
 
 def _grid_model(net, grid, trucks: list[TruckAt]) -> BatchModel | None:
@@ -260,37 +266,32 @@ def _grid_on_engine(ctx, model, net, grid, trucks, outputs_kw, groups, whens, st
             q_kvar = float(res.pv_q_mvar[k, j]) * 1000.0 * share
             state.findings.observe_truck(truck, p_kw, q_kvar, "", whens[k])
             state.truck_kw[truck.id] = p_kw
-        one = copy_net(net, "gen")  # pandapower solves it if its flows are asked for
-        set_design_loads(one, ctx, groups[k])
-        state.nets.append((grid, one))
+        state.nets.append((grid, None))  # pandapower solves it if its flows are asked for
         state.unsolved[grid] = functools.partial(
-            _paralleled_run, ctx, one, paralleled, outputs_kw[k]
+            _paralleled_run, ctx, net, groups[k], paralleled, outputs_kw[k]
         )
     return todo
 
 
-def _paralleled_run(ctx, net, paralleled, output_kw) -> bool:
-    """pandapower's run of the grid-fed part with the trucks paralleled; True if it solved."""
-    _add_trucks(ctx, net, paralleled, output_kw)
-    return not run(net, enforce_q_lims=True)
-
-
-def _add_trucks(ctx, net, paralleled, output_kw) -> None:
-    """Trucks paralleled with the grid: generators holding the fleet's voltage setpoint within
-    the reactive power their kVA leaves at their ramped output."""
+def _paralleled_run(ctx, net, group, paralleled, output_kw) -> tuple[pp.pandapowerNet, bool]:
+    """pandapower's run of the grid-fed part of `net` (a copy) at the design load `group`, the
+    trucks paralleled: generators holding the fleet's voltage setpoint within the reactive power
+    their kVA leaves at their ramped `output_kw`. See `Solve`."""
+    one = copy_net(net, "gen")
+    set_design_loads(one, ctx, group)
     for truck in paralleled:
         p_kw = min(max(output_kw.get(truck.id, 0.0), 0.0), truck.rating_kw)
         q_max = math.sqrt(max(truck.rating_kva**2 - p_kw**2, 0.0)) / 1000.0
         pp.create_gen(
-            net, truck.bus, p_mw=p_kw / 1000.0, vm_pu=ctx.case.fleet.vm_setpoint_pu,
+            one, truck.bus, p_mw=p_kw / 1000.0, vm_pu=ctx.case.fleet.vm_setpoint_pu,
             max_q_mvar=q_max, min_q_mvar=-q_max, name=truck.id,
         )  # fmt: skip
+    return one, not run(one, enforce_q_lims=True)
 
 
-def _grid_on_pandapower(ctx, net, grid, trucks, paralleled, output_kw, when, state) -> None:
-    """The grid-fed part at one load with pandapower, trucks paralleled at their `output_kw`."""
-    _add_trucks(ctx, net, paralleled, output_kw)
-    if run(net, enforce_q_lims=True):
+def _grid_on_pandapower(net, solved, grid, trucks, paralleled, when, state) -> None:
+    """The grid-fed part at one load as pandapower solved it (`_paralleled_run`)."""
+    if not solved:
         state.converged = False
         return
     state.findings.check(GridSolution(True, *results(net, set(grid))), "grid", when)
@@ -309,16 +310,12 @@ def _island(ctx, net, buses, carried, groups, whens, states: list[SolvedState], 
     fleet = ctx.case.fleet
     keep = ctx.case.islanded_sgen == SgenMode.KEEP
     sub = prepare_island(net, buses, carried, fleet.vm_setpoint_pu, keep, set())
-    subs = []
-    for group in groups:
-        one = copy_net(sub)
-        set_design_loads(one, ctx, group)
-        if keep:  # kept generation beyond the island's load is curtailed
-            served = one.load.in_service.astype(bool)
-            curtail_kept_sgen(one, float((one.load.p_mw * one.load.scaling)[served].sum()))
-        subs.append(one)
+    # each load's own copy of the island: made here where pandapower solves it (kept generation
+    # is curtailed by load), else only when its flows are asked for or its trucks are overloaded
+    subs: list[pp.pandapowerNet | None] = [None] * len(groups)
     if keep:  # curtailment differs by load: one model each
-        sols = [solve_island_fast(one, carried) for one in subs]
+        subs = [_island_at(ctx, sub, group, keep) for group in groups]
+        sols = [solve_island_fast(one, carried) for one in subs if one is not None]
         model = None
     else:
         key = ("island", buses, tuple(t.id for t in carried), topology_key(sub))
@@ -337,6 +334,7 @@ def _island(ctx, net, buses, carried, groups, whens, states: list[SolvedState], 
         )
         worst = max(island_sol.truck_loading_percent(carried).values(), default=0.0)
         if worst > 100.0 + TOL:  # overloaded (a violation): what the trucks could carry
+            one = subs[k] = one or _island_at(ctx, sub, groups[k], keep)
             on = one.load.in_service.to_numpy(bool)  # the model counts every load it is given
             scale = one.load.scaling.to_numpy() * on * 100.0 / worst
             p_cut = (one.load.p_mw.to_numpy() * scale)[None, :]
@@ -351,13 +349,26 @@ def _island(ctx, net, buses, carried, groups, whens, states: list[SolvedState], 
         state.truck_kw |= island_sol.truck_p_kw or {}
         for bus, bus_vm in island_sol.vm_pu.items():
             state.vm[bus], state.source[bus] = bus_vm, f"island@{min(buses)}"
-        state.nets.append((buses, one))
-        state.unsolved[buses] = functools.partial(_island_run, one, carried)
+        state.nets.append((buses, None))
+        state.unsolved[buses] = functools.partial(
+            _island_run, ctx, sub, one, groups[k], keep, carried
+        )
 
 
-def _island_run(sub: pp.pandapowerNet, carried: list[TruckAt]) -> bool:
-    """pandapower's run of an island on its trucks; True if it solved."""
-    return solve_island(sub, carried).converged
+def _island_at(ctx, sub, group: StepGroup, keep: bool) -> pp.pandapowerNet:
+    """The prepared island `sub` at the design load `group` (a copy), kept generation curtailed."""
+    one = copy_net(sub)
+    set_design_loads(one, ctx, group)
+    if keep:  # kept generation beyond the island's load is curtailed
+        served = one.load.in_service.astype(bool)
+        curtail_kept_sgen(one, float((one.load.p_mw * one.load.scaling)[served].sum()))
+    return one
+
+
+def _island_run(ctx, sub, one, group, keep, carried) -> tuple[pp.pandapowerNet, bool]:
+    """pandapower's run of an island (`one`, or `sub` at `group`) on its trucks; see `Solve`."""
+    net = one if one is not None else _island_at(ctx, sub, group, keep)
+    return net, solve_island(net, carried).converged
 
 
 def match_voltage(

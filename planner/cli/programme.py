@@ -41,7 +41,7 @@ def programme(
     as_json: bool,
 ) -> None:
     """Plan every job's candidate windows on Dask, then share the region's trucks over time."""
-    from planner.dispatch.programme_run import dask_client, run_programme
+    from planner.dispatch.programme_run import dask_client, run_programme, warm_up
     from planner.inputs.programme_file import load_programme
     from planner.outputs.files import claim_out_dir
     from planner.outputs.plan_set import OUTPUTS, plan_files
@@ -56,6 +56,8 @@ def programme(
     from planner.outputs.summaries import dumps
 
     source = Path(programme_file)
+    count = workers or min(os.cpu_count() or 1, 8)
+    progress = _Progress()
     with (
         claim_out_dir(out_dir, PROGRAMME_OUTPUTS, force=force, inputs=[source]) as top,
         contextlib.ExitStack() as stack,
@@ -74,16 +76,16 @@ def programme(
             claims[job.folder] = stack.enter_context(
                 claim_out_dir(folder, ("case.toml", *OUTPUTS), force=force, inputs=inputs)
             )
-        count = workers or min(os.cpu_count() or 1, 8)
-        progress = _Progress()
         where = scheduler or f"a local Dask cluster of {count} worker processes"
         _say(f"planning {len(prog.jobs)} jobs on {where} ...", err=True)
+        client, engine = stack.enter_context(dask_client(scheduler, count))
+        # the workers import the planning code while this process writes the windows' cases
+        warm_up(client, ("planner.dispatch.pipeline", "planner.outputs.plan_set"))
         try:
-            with dask_client(scheduler, count) as (client, engine):
-                result = run_programme(prog, top.path, client, plan_files, progress=progress)
+            result = run_programme(prog, top.path, client, plan_files, progress=progress)
         finally:
             progress.close()
-        result = dataclasses.replace(result, engine={**engine, **result.engine})
+        result = dataclasses.replace(result, engine={**result.engine, **engine})
         written: list[str] = []
         for r in result.jobs:
             if r.window is None:

@@ -9,18 +9,30 @@ before, so trucks spread over good points instead of piling onto one.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from planner.core.plan import Violation
 from planner.decide.fleet import Availability
 from planner.grid.topology import Graph
+from planner.inputs.case import Fleet
 
-__all__ = ["IslandNeed", "allocate", "island_matrix", "kw_bound", "point_costs", "trucks_needed"]
+__all__ = [
+    "IslandNeed",
+    "allocate",
+    "best_effort",
+    "island_matrix",
+    "kw_bound",
+    "point_costs",
+    "shortfalls",
+    "trucks_needed",
+]
 
 CROWDING = 0.5  # extra secondary cost of each further truck at the same point
 MOVE = 1.0  # extra secondary cost of a truck that drives to its point for the stage
@@ -34,6 +46,19 @@ class IslandNeed:
     key: int
     points: tuple[tuple[int, int, float], ...]
     trucks: int
+
+
+class Island(Protocol):
+    """What the shortfall messages read of an island left to trucks (`planning.IslandInfo`)."""
+
+    @property
+    def buses(self) -> frozenset[int]: ...
+    @property
+    def design_kw(self) -> float: ...
+    @property
+    def design_kva(self) -> float: ...
+    @property
+    def points(self) -> tuple[tuple[int, int, float], ...]: ...
 
 
 def kw_bound(design_kw: float, rating_kw: float, n_1: bool) -> int:
@@ -161,3 +186,94 @@ def allocate(
         if value > 0.5:
             out[key].append(bus)
     return {key: sorted(buses) for key, buses in out.items()}
+
+
+def _label(info: Island, island_id: str) -> str:
+    return f"island {island_id} ({len(info.buses)} buses, {info.design_kw:,.0f} kW design peak)"
+
+
+def _short_by(info: Island, trucks: int, rating_kw: float, rating_kva: float) -> str:
+    """How far `trucks` trucks fall short of an island's design load, in the binding unit."""
+    short_kw = info.design_kw - trucks * rating_kw
+    short_kva = info.design_kva - trucks * rating_kva
+    if short_kw <= 0 and short_kva <= 0:
+        return "its load fits, but its other checks (reserve, protection, limits) need one more"
+    if short_kw / rating_kw >= short_kva / rating_kva:
+        return f"short by {short_kw:,.0f} kW"
+    return f"short by {short_kva:,.0f} kVA"
+
+
+def shortfalls(
+    infos: Sequence[Island],
+    counts: list[int],
+    fleet_spec: Fleet,
+    ids: list[str],
+) -> list[Violation]:
+    """Why no allocation exists: islands without points, too few bays, too small a fleet."""
+    fleet, rating_kw, rating_kva = fleet_spec.trucks, fleet_spec.rating_kw, fleet_spec.rating_kva
+    out = []
+    for info, n, island in zip(infos, counts, ids, strict=True):
+        bays = sum(b for _, b, _ in info.points)
+        if not info.points:
+            out.append(
+                Violation(
+                    "shortfall",
+                    f"{_label(info, island)} has no connection point "
+                    "for trucks: its protected load cannot be supplied",
+                    island=island,
+                    value=round(info.design_kw, 1),
+                    limit=0.0,
+                )
+            )
+        elif bays < n:
+            short = _short_by(info, bays, rating_kw, rating_kva)
+            out.append(
+                Violation(
+                    "shortfall",
+                    f"{_label(info, island)} needs {n} trucks, its "
+                    f"connection points have {bays} bays: {short}",
+                    island=island,
+                    value=bays,
+                    limit=n,
+                )
+            )
+    need = sum(counts)
+    if need > fleet:
+        if len(infos) == 1:
+            info = infos[0]
+            short_text = _short_by(info, fleet, rating_kw, rating_kva)
+            out.append(
+                Violation(
+                    "shortfall",
+                    f"{_label(info, ids[0])} needs {need} trucks, {fleet} available: {short_text}",
+                    island=ids[0],
+                    value=fleet,
+                    limit=need,
+                )
+            )
+        else:
+            listed = ", ".join(f"{i} {n}" for i, n in zip(ids, counts, strict=True))
+            out.append(
+                Violation(
+                    "shortfall",
+                    f"the stage needs {need} trucks ({listed}), "
+                    f"{fleet} available: short by {need - fleet}",
+                    value=fleet,
+                    limit=need,
+                )
+            )
+    return out
+
+
+def best_effort(infos: Sequence[Island], counts: list[int], fleet: int) -> dict[int, list[int]]:
+    """Place what the fleet and bays allow, island by island, best points first."""
+    left = fleet
+    out: dict[int, list[int]] = {}
+    for k, (info, n) in enumerate(zip(infos, counts, strict=True)):
+        buses: list[int] = []
+        for bus, bays, _ in sorted(info.points, key=lambda p: p[2]):
+            take = min(bays, n - len(buses), left)
+            buses += [bus] * take
+            left -= take
+        out[k] = buses
+    return out

@@ -37,7 +37,8 @@ SEARCHED = (
     "in hand (the greedy tie transfer and truck islands paralleled where that saves trucks are "
     "tried first); then a MILP placement of the fewest trucks (trucks standing at a point stay, "
     "moves only where setup_hours allow, points a stage starting too soon after needs "
-    "preferred), more trucks where hour-by-hour verification fails"
+    "preferred), more trucks where hour-by-hour verification fails, and the next switch sets "
+    "by bound verified in turn when the first needs more trucks than its bound or fails"
 )
 
 Bound = tuple[int | None, int, dict[str, Any] | None]

@@ -2,28 +2,35 @@
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from planner.checks.normal_state import normal_exemptions
 from planner.checks.stage import StageCheck, StageSetup, check_stage
-from planner.core.plan import StagePlan, Violation
+from planner.core.plan import StagePlan, Verification, Violation
 from planner.core.refs import ElementRef
 from planner.core.switching import Switching
-from planner.decide.allocation import IslandNeed, allocate, kw_bound, point_costs, trucks_needed
+from planner.decide.allocation import (
+    IslandNeed,
+    allocate,
+    best_effort,
+    kw_bound,
+    point_costs,
+    shortfalls,
+    trucks_needed,
+)
 from planner.decide.fleet import FleetState
-from planner.decide.search import stage_search
+from planner.decide.search import search_note, stage_search
 from planner.decide.transfer import candidate_ties, find_transfers
 from planner.grid.context import StageContext
 from planner.grid.limits import Exemptions
 from planner.grid.powerflow import TruckAt
-from planner.grid.state import apply_switching
+from planner.grid.state import with_switching
 from planner.grid.topology import build_graph, energised_buses, islands_of
-from planner.inputs.case import Fleet, Reserve
+from planner.inputs.case import Reserve
 from planner.inputs.demand import StepGroup
 
 __all__ = ["IslandInfo", "Progress", "plan_stage", "truck_islands"]
@@ -31,6 +38,7 @@ __all__ = ["IslandInfo", "Progress", "plan_stage", "truck_islands"]
 log = logging.getLogger(__name__)
 
 MAX_ROUNDS = 12
+MAX_ALTERNATIVES = 4  # switch sets verified after the first needed more trucks than its bound
 ISLAND_KINDS = (
     "truck_overload",
     "vm_min",
@@ -63,9 +71,7 @@ class IslandInfo:
 def truck_islands(ctx: StageContext, switching: Switching) -> list[IslandInfo]:
     """Islands still cut off after `switching` that hold protected load, with their sizing."""
     case = ctx.case
-    net = copy.deepcopy(ctx.works_net)
-    apply_switching(net, switching)
-    graph = build_graph(net)
+    graph = build_graph(with_switching(ctx.works_net, switching))
     affected = ctx.base_energised - energised_buses(graph)
     out = []
     for buses in islands_of(graph, affected):
@@ -123,97 +129,6 @@ def merge_truck_islands(ctx: StageContext, switching: Switching) -> tuple[Switch
         )
 
 
-def _label(info: IslandInfo, island_id: str) -> str:
-    return f"island {island_id} ({len(info.buses)} buses, {info.design_kw:,.0f} kW design peak)"
-
-
-def _short_by(info: IslandInfo, trucks: int, rating_kw: float, rating_kva: float) -> str:
-    """How far `trucks` trucks fall short of an island's design load, in the binding unit."""
-    short_kw = info.design_kw - trucks * rating_kw
-    short_kva = info.design_kva - trucks * rating_kva
-    if short_kw <= 0 and short_kva <= 0:
-        return "its load fits, but its other checks (reserve, protection, limits) need one more"
-    if short_kw / rating_kw >= short_kva / rating_kva:
-        return f"short by {short_kw:,.0f} kW"
-    return f"short by {short_kva:,.0f} kVA"
-
-
-def _shortfalls(
-    infos: list[IslandInfo],
-    counts: list[int],
-    fleet_spec: Fleet,
-    ids: list[str],
-) -> list[Violation]:
-    """Why no allocation exists: islands without points, too few bays, too small a fleet."""
-    fleet, rating_kw, rating_kva = fleet_spec.trucks, fleet_spec.rating_kw, fleet_spec.rating_kva
-    out = []
-    for info, n, island in zip(infos, counts, ids, strict=True):
-        bays = sum(b for _, b, _ in info.points)
-        if not info.points:
-            out.append(
-                Violation(
-                    "shortfall",
-                    f"{_label(info, island)} has no connection point "
-                    "for trucks: its protected load cannot be supplied",
-                    island=island,
-                    value=round(info.design_kw, 1),
-                    limit=0.0,
-                )
-            )
-        elif bays < n:
-            short = _short_by(info, bays, rating_kw, rating_kva)
-            out.append(
-                Violation(
-                    "shortfall",
-                    f"{_label(info, island)} needs {n} trucks, its "
-                    f"connection points have {bays} bays: {short}",
-                    island=island,
-                    value=bays,
-                    limit=n,
-                )
-            )
-    need = sum(counts)
-    if need > fleet:
-        if len(infos) == 1:
-            info = infos[0]
-            short_text = _short_by(info, fleet, rating_kw, rating_kva)
-            out.append(
-                Violation(
-                    "shortfall",
-                    f"{_label(info, ids[0])} needs {need} trucks, {fleet} available: {short_text}",
-                    island=ids[0],
-                    value=fleet,
-                    limit=need,
-                )
-            )
-        else:
-            listed = ", ".join(f"{i} {n}" for i, n in zip(ids, counts, strict=True))
-            out.append(
-                Violation(
-                    "shortfall",
-                    f"the stage needs {need} trucks ({listed}), "
-                    f"{fleet} available: short by {need - fleet}",
-                    value=fleet,
-                    limit=need,
-                )
-            )
-    return out
-
-
-def _best_effort(infos: list[IslandInfo], counts: list[int], fleet: int) -> dict[int, list[int]]:
-    """Place what the fleet and bays allow, island by island, best points first."""
-    left = fleet
-    out: dict[int, list[int]] = {}
-    for k, (info, n) in enumerate(zip(infos, counts, strict=True)):
-        buses: list[int] = []
-        for bus, bays, _ in sorted(info.points, key=lambda p: p[2]):
-            take = min(bays, n - len(buses), left)
-            buses += [bus] * take
-            left -= take
-        out[k] = buses
-    return out
-
-
 Progress = Callable[[str, int, int], None]
 
 
@@ -232,7 +147,8 @@ def plan_stage(
     progress: Progress | None = None,
     follow: frozenset[int] = frozenset(),
 ) -> tuple[StagePlan, StageCheck]:
-    """Transfer, then trucks, verified; more trucks where the load flow proves the bound short.
+    """Transfer, then trucks, verified; more trucks where the load flow proves the bound short,
+    and the next switch sets of the search where that needs more than a set's bound.
 
     When full verification finds the grid outside its limits at an hour the transfer screening
     did not look at, that hour joins the screening and the stage is planned again. `follow`
@@ -243,9 +159,7 @@ def plan_stage(
     exempt = normal_exemptions(ctx)  # what the normal state breaks already: once per stage
     for _ in range(MAX_ROUNDS):
         plan, check = _plan_with_screening(ctx, extra_groups, fleet, progress, follow, exempt)
-        grid_times = {
-            v.time for v in check.verification.violations if not v.island and v.kind in GRID_KINDS
-        }
+        grid_times = _grid_times(check)
         more = tuple(
             g
             for g in ctx.demand.groups
@@ -255,6 +169,11 @@ def plan_stage(
             return plan, check
         extra_groups += more
     return plan, check
+
+
+def _grid_times(check: StageCheck) -> set[str]:
+    """Times at which verification found the grid (not an island) outside its limits."""
+    return {v.time for v in check.verification.violations if not v.island and v.kind in GRID_KINDS}
 
 
 def _searched_switching(
@@ -268,23 +187,131 @@ def _searched_switching(
     search = stage_search(ctx, progress)
     fleet = ctx.case.fleet
     n_1 = fleet.reserve == Reserve.N_1
-    unserved = any(
+    unserved = [
         sum(b for _, b, _ in info.points) < max(kw_bound(info.design_kw, fleet.rating_kw, n_1), 1)
         for info in infos
-    )
-    greedy = sum(info.lower_bound for info in infos)
-    better = search.better_than(greedy, unserved, extra_groups)
+    ]
+    unserved_kw = sum(info.design_kw for info, u in zip(infos, unserved, strict=True) if u)
+    # trucks of the islands trucks can reach, as a candidate counts them
+    greedy = sum(info.lower_bound for info, u in zip(infos, unserved, strict=True) if not u)
+    better = search.better_than(greedy, unserved_kw, extra_groups)
     if better is None:
         return None
-    s = better.switching
-    steps = [f"close {r.text}" for r in (*s.close, *s.in_service)]
-    steps += [f"open {r.text}" for r in s.open]
-    note = (
-        f"switch set found by search ({better.operations} operation(s): {', '.join(steps)}): "
-        f"{better.trucks} truck(s) by bound, against {greedy} after the greedy transfer"
-    )
+    note = search_note(better, greedy)
     log.info(note)
-    return s, note
+    return better.switching, note
+
+
+@dataclass
+class _Attempt:
+    """One switch set with the fewest trucks verification let it have."""
+
+    switching: Switching
+    infos: list[IslandInfo]
+    notes: list[str]
+    counts: list[int]
+    ids: list[str]
+    check: StageCheck
+    verification: Verification
+
+    @property
+    def rank(self) -> tuple[bool, int]:
+        return (not self.verification.passed, sum(self.counts))
+
+
+def _with_trucks(
+    ctx: StageContext,
+    switching: Switching,
+    notes: list[str],
+    fleet_state: FleetState,
+    progress: Progress | None,
+    follow: frozenset[int],
+    exempt: Exemptions,
+    cap: int | None = None,
+) -> _Attempt:
+    """Trucks for `switching`'s islands from their bound up, more where verification fails
+    (given up, failed, once `cap` trucks would be needed: another switch set does as well)."""
+    stage, fleet = ctx.stage, ctx.case.fleet
+    infos = truck_islands(ctx, switching)
+    notes = list(notes)
+    counts = [info.lower_bound for info in infos]
+    ids = [f"island at bus {min(i.buses)}" for i in infos]
+    check: StageCheck | None = None
+    extra_violations: list[Violation] = []
+    for _ in range(MAX_ROUNDS):
+        needs = [
+            IslandNeed(
+                k, tuple((b, bays, cost - (b in follow)) for b, bays, cost in info.points), n
+            )
+            for k, (info, n) in enumerate(zip(infos, counts, strict=True))
+        ]
+        alloc = allocate(needs, fleet.trucks, fleet_state.availability(stage.start))
+        if alloc is None:  # no placement the fleet can reach in time: the timing is reported
+            alloc = allocate(needs, fleet.trucks)
+        if alloc is None:
+            alloc = best_effort(infos, counts, fleet.trucks)
+            extra_violations = shortfalls(infos, counts, fleet, ids)
+        buses = [bus for k in range(len(infos)) for bus in alloc.get(k, [])]
+        names, timing = fleet_state.assign(stage.start, buses)
+        trucks = [
+            TruckAt(n, b, fleet.rating_kw, fleet.rating_kva)
+            for n, b in zip(names, buses, strict=True)
+        ]
+        step = _stage_progress(
+            progress, f"{stage.name}: verifying {len(trucks)} truck(s)", len(ctx.demand.times)
+        )
+        check = check_stage(ctx, StageSetup(switching, tuple(trucks)), progress=step, exempt=exempt)
+        by_min_bus = {min(i.buses): i.id for i in check.islands}
+        ids = [by_min_bus.get(min(info.buses), "?") for info in infos]
+        if extra_violations:
+            extra_violations = shortfalls(infos, counts, fleet, ids)
+            break
+        if check.verification.passed:
+            break
+        failing = {
+            v.island for v in check.verification.violations if v.kind in ISLAND_KINDS and v.island
+        }
+        grown = False
+        for k, island in enumerate(ids):
+            if island in failing:
+                kinds = sorted(
+                    {v.kind for v in check.verification.violations if v.island == island}
+                )
+                notes.append(
+                    f"island {island}: {counts[k]} truck(s) (lower bound "
+                    f"{infos[k].lower_bound}) failed verification ({', '.join(kinds)}); "
+                    "adding one"
+                )
+                counts[k] += 1
+                grown = True
+        if not grown or (cap is not None and sum(counts) >= cap):
+            break
+    assert check is not None
+    verification = check.verification
+    extra_violations += [Violation("fleet_timing", text) for text in timing]
+    if extra_violations:
+        verification = dataclasses.replace(
+            verification, passed=False, violations=(*extra_violations, *verification.violations)
+        )
+    return _Attempt(switching, infos, notes, counts, ids, check, verification)
+
+
+def _alternatives(
+    ctx: StageContext,
+    greedy: tuple[Switching, list[str]],
+    tried: list[Switching],
+    cap: int | None,
+    extra_groups: tuple[StepGroup, ...],
+) -> Iterator[tuple[Switching, list[str], int]]:
+    """Switch sets to verify after the first needed more trucks than its bound: the greedy
+    transfer's (if its bound is below `cap`), then the search's that pass the screen, fewest
+    trucks by bound first."""
+    if greedy[0] not in tried:
+        bound = sum(i.lower_bound for i in truck_islands(ctx, greedy[0]))
+        if cap is None or bound < cap:
+            yield greedy[0], greedy[1], bound
+    for candidate in stage_search(ctx).alternatives(tried, extra_groups):
+        yield candidate.switching, [search_note(candidate, None)], candidate.trucks
 
 
 def _plan_with_screening(
@@ -309,72 +336,40 @@ def _plan_with_screening(
     ]
     switching, merges = merge_truck_islands(ctx, switching)
     notes += merges
+    greedy = (switching, list(notes))
     infos = truck_islands(ctx, switching)
     if ctx.cut_off:
         found = _searched_switching(ctx, infos, extra_groups, progress)
         if found is not None:
             switching, note = found
             notes = [note]
-            infos = truck_islands(ctx, switching)
-    counts = [info.lower_bound for info in infos]
-    ids = [f"island at bus {min(i.buses)}" for i in infos]
-    check: StageCheck | None = None
-    extra_violations: list[Violation] = []
-    for _ in range(MAX_ROUNDS):
-        needs = [
-            IslandNeed(
-                k, tuple((b, bays, cost - (b in follow)) for b, bays, cost in info.points), n
-            )
-            for k, (info, n) in enumerate(zip(infos, counts, strict=True))
-        ]
-        alloc = allocate(needs, fleet.trucks, fleet_state.availability(stage.start))
-        if alloc is None:  # no placement the fleet can reach in time: the timing is reported
-            alloc = allocate(needs, fleet.trucks)
-        if alloc is None:
-            alloc = _best_effort(infos, counts, fleet.trucks)
-            extra_violations = _shortfalls(infos, counts, fleet, ids)
-        buses = [bus for k in range(len(infos)) for bus in alloc.get(k, [])]
-        names, timing = fleet_state.assign(stage.start, buses)
-        trucks = [
-            TruckAt(n, b, fleet.rating_kw, fleet.rating_kva)
-            for n, b in zip(names, buses, strict=True)
-        ]
-        step = _stage_progress(
-            progress, f"{stage.name}: verifying {len(trucks)} truck(s)", len(ctx.demand.times)
-        )
-        check = check_stage(ctx, StageSetup(switching, tuple(trucks)), progress=step, exempt=exempt)
-        by_min_bus = {min(i.buses): i.id for i in check.islands}
-        ids = [by_min_bus.get(min(info.buses), "?") for info in infos]
-        if extra_violations:
-            extra_violations = _shortfalls(infos, counts, fleet, ids)
-            break
-        if check.verification.passed:
-            break
-        failing = {
-            v.island for v in check.verification.violations if v.kind in ISLAND_KINDS and v.island
-        }
-        grown = False
-        for k, island in enumerate(ids):
-            if island in failing:
-                kinds = sorted(
-                    {v.kind for v in check.verification.violations if v.island == island}
+    args = (fleet_state, progress, follow, exempt)
+    best = _with_trucks(ctx, switching, notes, *args)
+    if (
+        ctx.cut_off
+        and best.rank > (False, sum(i.lower_bound for i in best.infos))
+        and not _grid_times(best.check)
+    ):
+        # verification needed more trucks than the switch set's bound (or failed) with the
+        # grid within its limits (else the hours join the screening first: `plan_stage`):
+        # the next switch sets that could do better are verified in turn
+        tried = [switching]
+        first = sum(best.counts) if best.verification.passed else None
+        for other, more, bound in _alternatives(ctx, greedy, tried, first, extra_groups):
+            cap = sum(best.counts) if best.verification.passed else None
+            if (cap is not None and bound >= cap) or len(tried) > MAX_ALTERNATIVES:
+                break
+            attempt = _with_trucks(ctx, other, more, *args, cap=cap)
+            tried.append(other)
+            if attempt.verification.passed and attempt.rank < best.rank:
+                attempt.notes.append(
+                    f"{sum(attempt.counts)} truck(s) verified with this switch set, against "
+                    + (f"{sum(best.counts)}" if best.verification.passed else "a failed plan")
+                    + " with the one tried before"
                 )
-                notes.append(
-                    f"island {island}: {counts[k]} truck(s) (lower bound "
-                    f"{infos[k].lower_bound}) failed verification ({', '.join(kinds)}); "
-                    "adding one"
-                )
-                counts[k] += 1
-                grown = True
-        if not grown:
-            break
-    assert check is not None
-    verification = check.verification
-    extra_violations += [Violation("fleet_timing", text) for text in timing]
-    if extra_violations:
-        verification = dataclasses.replace(
-            verification, passed=False, violations=(*extra_violations, *verification.violations)
-        )
+                best = attempt
+    switching, infos, notes, counts = best.switching, best.infos, best.notes, best.counts
+    ids, check, verification = best.ids, best.check, best.verification
     for k, info in enumerate(infos):
         if counts[k] > info.lower_bound and verification.passed:
             notes.append(

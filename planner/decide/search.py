@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from planner.core.switching import Switching
@@ -35,18 +35,36 @@ from planner.decide.transfer import Screen, candidate_ties, screening_groups
 from planner.grid.context import StageContext
 from planner.inputs.demand import StepGroup
 
-__all__ = ["StageSearch", "operation_limit", "stage_search"]
+__all__ = ["StageSearch", "operation_limit", "search_note", "stage_search"]
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 MAX_SCREENS = 50  # AC screens per stage; beyond them the search stops and proves nothing
+UNSERVED_TOL_KW = 1e-3  # unserved kW this close are the same (sums differ in rounding only)
 
 
 def operation_limit(ctx: StageContext) -> int:
     """The case's limit on switching operations per switch set, or the default."""
     value = ctx.case.max_switching_operations
     return MAX_OPERATIONS if value is None else value
+
+
+def search_note(candidate: Candidate, greedy: int | None) -> str:
+    """The plan's note on a switch set the search chose (against the greedy transfer's bound,
+    or, `greedy` None, as the next tried after verification needed more trucks)."""
+    s = candidate.switching
+    steps = [f"close {r.text}" for r in (*s.close, *s.in_service)]
+    steps += [f"open {r.text}" for r in s.open]
+    against = (
+        f"against {greedy} after the greedy transfer"
+        if greedy is not None
+        else "tried after verification needed more trucks than the first switch set's bound"
+    )
+    return (
+        f"switch set found by search ({candidate.operations} operation(s): {', '.join(steps)}): "
+        f"{candidate.trucks} truck(s) by bound, {against}"
+    )
 
 
 def _key(switching: Switching) -> tuple:
@@ -109,15 +127,22 @@ class StageSearch:
             self.progress(f"{self.ctx.stage.name}: {what}", 1, total)
 
     def better_than(
-        self, trucks: int, unserved: bool, extra: tuple[StepGroup, ...] = ()
+        self, trucks: int, unserved_kw: float, extra: tuple[StepGroup, ...] = ()
     ) -> Candidate | None:
-        """The candidate with the fewest trucks (then fewest operations) that passes the screen
-        and needs fewer trucks than `trucks` (or serves what the plan in hand leaves unserved)."""
+        """The candidate that passes the screen and leaves less protected kW unserved than the
+        plan in hand (`unserved_kw`: islands no truck can reach), or as much and needs fewer
+        trucks than `trucks`; least unserved, then fewest trucks, then fewest operations."""
+
+        def better(c: Candidate) -> bool:
+            if c.unserved_kw < unserved_kw - UNSERVED_TOL_KW:
+                return True
+            return abs(c.unserved_kw - unserved_kw) <= UNSERVED_TOL_KW and c.trucks < trucks
+
         ranked = sorted(
-            self.found.candidates,
-            key=lambda c: (c.unserved_kw > 0, c.trucks, c.operations, -c.transferred_kw),
-        )
-        ranked = [c for c in ranked if (c.unserved_kw > 0, c.trucks) < (unserved, trucks)]
+            (c for c in self.found.candidates if better(c)),
+            key=lambda c: (c.unserved_kw > UNSERVED_TOL_KW, round(c.unserved_kw, 3), c.trucks,
+                           c.operations, -c.transferred_kw),
+        )  # fmt: skip
         for candidate in ranked:
             self._tick("screening switch sets", len(ranked))
             if self.passes(candidate.switching, extra):
@@ -126,13 +151,35 @@ class StageSearch:
                 break
         return None
 
+    def alternatives(
+        self, tried: list[Switching], extra: tuple[StepGroup, ...] = ()
+    ) -> Iterator[Candidate]:
+        """Candidates serving every island, other than `tried`, that pass the screen: fewest
+        trucks by bound first (then fewest operations), for verification in turn."""
+        done = {_key(s) for s in tried}
+        ranked = sorted(
+            (c for c in self.found.candidates if c.unserved_kw <= UNSERVED_TOL_KW),
+            key=lambda c: (c.trucks, c.operations, -c.transferred_kw),
+        )
+        for candidate in ranked:
+            if _key(candidate.switching) in done:
+                continue
+            if self.passes(candidate.switching, extra):
+                yield candidate
+            elif self.cut_short:
+                return
+
     def proven_bound(self, chosen_kw: int) -> int | None:
         """The fewest trucks any plan within the searched switch sets can have (None when the
         enumeration stopped early): the smallest kW bound among candidates that pass."""
         if not self.found.exhaustive:
             return None
         ranked = sorted(
-            (c for c in self.found.candidates if c.unserved_kw <= 0 and c.trucks_kw < chosen_kw),
+            (
+                c
+                for c in self.found.candidates
+                if c.unserved_kw <= UNSERVED_TOL_KW and c.trucks_kw < chosen_kw
+            ),
             key=lambda c: (c.trucks_kw, c.operations),
         )
         for candidate in ranked:

@@ -7,6 +7,7 @@ load at the same times after their starts (same check times and design load per 
 profile, or the same weekdays of a daily shape) plan the same way, and so do such windows of
 jobs of the same case file: only the first window of each such group is planned at first, and
 the others reuse its truck count and feasibility.
+Windows go to the workers longest first (`programme_tasks.TaskPool`).
 The window MILP (`decide/programme_fleet`) then chooses; every chosen window not yet planned
 itself is planned, and where its plan differs from the one reused the choice is made again with
 the true figures, until every chosen window has its own plan, the plan written for it.
@@ -14,18 +15,13 @@ the true figures, until every chosen window has its own plan, the plan written f
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
-import logging
 import time
-import tomllib
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from planner.core.errors import InputError, PlannerError, Problem
 from planner.decide.programme_fleet import (
     FleetChoice,
     JobOptions,
@@ -35,9 +31,17 @@ from planner.decide.programme_fleet import (
     fleet_use,
     interval,
 )
-from planner.inputs.case_builder import CaseBuilder
+from planner.dispatch.programme_tasks import (
+    Progress,
+    Render,
+    SchedulerError,
+    Task,
+    TaskPool,
+    dask_client,
+    plan_window,
+    warm_up,
+)
 from planner.inputs.case_variant import Variant, variant_text
-from planner.inputs.network_cache import process_networks
 from planner.inputs.programme_file import Job, Programme, load_signature
 
 __all__ = [
@@ -47,17 +51,9 @@ __all__ = [
     "dask_client",
     "plan_window",
     "run_programme",
+    "warm_up",
     "window_text",
 ]
-
-Progress = Callable[[str, int, int], None]
-Render = Callable[[Any, Any], dict[str, str | bytes]]
-
-
-class SchedulerError(InputError):
-    """`--scheduler` names no Dask scheduler that answers."""
-
-    kind = "usage"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,95 +107,6 @@ def window_text(job: Job, offset_hours: float, dest_dir: Path) -> str:
     return variant_text(job.data, str(job.case_path), job.case_path.parent, dest_dir, variant)
 
 
-def plan_window(text: str, file: str, base_dir: str, render: Render | None) -> dict[str, Any]:
-    """A Dask task: build the case from `text` (named `file`, paths relative to `base_dir`),
-    plan it and, with `render`, make its plan set. Plain values out."""
-    from planner.dispatch.pipeline import plan_dispatch
-
-    logging.getLogger("pandapower").setLevel(logging.ERROR)
-    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    try:
-        builder = CaseBuilder(file, Path(base_dir), sha, loader=process_networks())
-        case = builder.build(tomllib.loads(text))
-        dispatch = plan_dispatch(case)
-    except PlannerError as exc:
-        return {"feasible": False, "trucks_used": 0, "truck_ids": [], "why": str(exc)}
-    plan = dispatch.plan
-    ids = sorted({t.id for s in plan.stages for t in s.trucks}, key=lambda i: (len(i), i))
-    why = "" if plan.feasible else _why(plan)
-    out: dict[str, Any] = {
-        "feasible": plan.feasible,
-        "trucks_used": plan.trucks_used,
-        "truck_ids": ids,
-        "why": why,
-    }
-    if render is not None:
-        out["files"] = render(case, dispatch)
-    return out
-
-
-def _why(plan: Any) -> str:
-    for stage in plan.stages:
-        for violation in stage.verification.violations:
-            return f"stage {stage.name!r}: {violation.message}"
-    return "the plan is not feasible"
-
-
-@contextlib.contextmanager
-def dask_client(scheduler: str | None, workers: int) -> Iterator[tuple[Any, dict[str, Any]]]:
-    """A Dask client: on a LocalCluster of `workers` processes (one thread each), or on the
-    scheduler at `scheduler`. Yields it with the `engine` description for programme.json."""
-    from dask.distributed import Client, LocalCluster
-
-    if not logging.getLogger().isEnabledFor(logging.INFO):  # Dask's notices only with -v
-        for name in list(logging.root.manager.loggerDict):
-            if name.split(".")[0] in ("distributed", "bokeh", "tornado"):
-                logging.getLogger(name).setLevel(logging.ERROR)
-    if scheduler:
-        try:
-            client = Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise SchedulerError(
-                [Problem("--scheduler", "", f"cannot reach {scheduler!r}: {exc}")]
-            ) from exc
-        with client:
-            count = len(client.scheduler_info().get("workers", {}))
-            yield client, {"executor": "dask.distributed", "scheduler": scheduler, "workers": count}
-        return
-    with (
-        LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            # no dashboard; Dask's own HTTP routes on a free port of this machine only
-            scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
-            silence_logs=logging.ERROR,
-        ) as cluster,
-        Client(cluster) as client,
-    ):
-        yield client, {"executor": "dask.distributed LocalCluster", "workers": workers}
-
-
-def _run(
-    client: Any, tasks: dict[str, tuple[Any, ...]], progress: Progress | None, label: str
-) -> dict[str, dict[str, Any]]:
-    """Run `plan_window` on every task's arguments; results by task key."""
-    from dask.distributed import as_completed
-
-    if not tasks:
-        return {}
-    futures = {client.submit(plan_window, *args, pure=False): key for key, args in tasks.items()}
-    out: dict[str, dict[str, Any]] = {}
-    if progress:
-        progress(label, 0, len(futures))
-    for future in as_completed(futures):
-        out[futures[future]] = future.result()
-        if progress:
-            progress(label, 1, len(futures))
-    return out
-
-
 def run_programme(
     programme: Programme,
     out_dir: Path,
@@ -215,26 +122,28 @@ def run_programme(
     jobs = programme.jobs
     dest = [(out_dir / job.folder).resolve() for job in jobs]
     texts: dict[tuple[int, float], str] = {}
+    digests: dict[tuple[int, float], str] = {}  # SHA-256 of each text
     rep: dict[tuple[int, float], tuple[int, float]] = {}
     first_of: dict[tuple[Path, str], tuple[int, float]] = {}
     for j, job in enumerate(jobs):  # jobs of one case file share their representatives
         for offset in job.offsets:
             same = (job.case_path.resolve(), load_signature(job, offset))
             rep[(j, offset)] = first_of.setdefault(same, (j, offset))
-    plans: dict[str, dict[str, Any]] = {}  # by the SHA-256 of the case text planned
+    pool = TaskPool(client, progress)
     known: dict[tuple[int, float], Window] = {}  # windows with a plan of their own text
 
+    def task(key: tuple[int, float]) -> Task:
+        j, offset = key
+        if key not in texts:
+            texts[key] = window_text(jobs[j], offset, dest[j])
+            digests[key] = _sha(texts[key])
+        return digests[key], (texts[key], "case.toml", str(dest[j]), render), _cost(jobs[j])
+
     def plan(keys: set[tuple[int, float]], label: str) -> None:
-        tasks: dict[str, tuple[Any, ...]] = {}
-        for j, offset in sorted(keys):
-            text = texts.setdefault((j, offset), window_text(jobs[j], offset, dest[j]))
-            digest = _sha(text)
-            if digest not in plans:
-                tasks.setdefault(digest, (text, "case.toml", str(dest[j]), render))
-        plans.update(_run(client, tasks, progress, label))
-        for key, text in texts.items():
-            if _sha(text) in plans:
-                known[key] = _window(key[1], plans[_sha(text)])
+        pool.run([task(k) for k in sorted(keys)], label)
+        for key, digest in digests.items():
+            if key not in known and digest in pool.results:
+                known[key] = _window(key[1], pool.results[digest])
 
     plan(set(rep.values()), "planning candidate windows")
     while True:
@@ -256,9 +165,12 @@ def run_programme(
     )
     if problems or peak != choice.peak:  # the MILP and the colouring disagree: a bug
         raise RuntimeError(f"truck assignment fails its check: {problems or peak}")
+    workers = client.scheduler_info().get("workers", {}) if client is not None else {}
     engine = {
+        "executor": "dask.distributed",  # `dask_client` names the cluster's kind
+        "workers": len(workers),
         "candidates": sum(len(j.offsets) for j in jobs),
-        "plans": len(plans),
+        "plans": len(pool.results),
         "reused": sum(len(j.offsets) for j in jobs) - len(known),
         "wall_seconds": round(time.perf_counter() - began, 1),
     }
@@ -272,6 +184,12 @@ def run_programme(
         None if when is None else _at(when),
         engine,
     )
+
+
+def _cost(job: Job) -> float:
+    """A rough figure for how long a job's plan takes: buses times stage hours."""
+    hours = sum((s.end - s.start).total_seconds() for s in job.case.stages) / 3600.0
+    return float(len(job.case.network.net.bus)) * max(hours, 1.0)
 
 
 def _sha(text: str) -> str:

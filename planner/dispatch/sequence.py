@@ -9,6 +9,8 @@ the grid where the works' elements go back. A device that cannot synchronise (an
 breaker) cannot join a live island to the grid: there the island's trucks are disconnected first,
 an honest break-before-make transfer that the plan reports under `interruptions`. Then
 sectionalisers close, ties open, loads are reconnected and the trucks ramp down and disconnect.
+Where a state of that fails, the shut-down trucks are first connected again (paralleled with the
+grid at their bays, as at the start) while the loops close, before ties are opened first.
 
 Every step is replayed and solved by `planner.checks.sequence`, as `planner validate` does.
 """
@@ -55,7 +57,10 @@ def _end_steps(ctx: StageContext, check: StageCheck, order: str = "rejoin") -> S
     """The way back. "rejoin": each island re-joined to the grid where the works go back (shut
     down first where only a non-synchronising device can do it), sectionalisers closed before
     ties open; "ties_first": ties opened before the works go back (break before make for the
-    transfers); "islands_first": every truck island shut down, then "ties_first"."""
+    transfers); "islands_first": every truck island shut down, then "ties_first";
+    "rejoin_supported": "rejoin" with the trucks shut down to re-join their islands connected
+    again (their own breakers synchronise them to the grid-fed bays) before sectionalisers
+    close, so that they hold the voltage of the loops closed before the ties open."""
     setup = check.setup
     online = list(online_at_end(check, sequence_window(ctx)[1]))
     connected = {t.id for t in setup.trucks if t.id in online}
@@ -73,7 +78,7 @@ def _end_steps(ctx: StageContext, check: StageCheck, order: str = "rejoin") -> S
         ("take_out_of_service", r.text, "") for r in reversed(setup.switching.in_service)
     ]
     ties += [("open", ref.text, "") for ref in reversed(setup.switching.close)]
-    if order != "rejoin":
+    if order not in ("rejoin", "rejoin_supported"):
         steps += ties
         for ref in (*setup.switching.in_service, *setup.switching.close):
             operate(net, ref, False)
@@ -83,9 +88,15 @@ def _end_steps(ctx: StageContext, check: StageCheck, order: str = "rejoin") -> S
         _rejoin(ctx, ref, sources, bus_island, by_island, ctx.case.switching.device, steps)
         steps.append(("put_back", ref.text, ""))
         operate(net, ref, True)
+    if order == "rejoin_supported":  # shut-down trucks back on, paralleled, for the loops
+        for truck in setup.trucks:
+            if truck.id in connected and not any(truck.id in v for v in by_island.values()):
+                steps.append(
+                    ("connect_truck", truck.id, ref_for(ctx.base_net, "bus", truck.bus).text)
+                )
     for ref in reversed(setup.switching.open):
         steps.append(("close", ref.text, ""))
-    if order == "rejoin":
+    if order in ("rejoin", "rejoin_supported"):
         steps += ties
     steps += [("reconnect_load", _load(ctx, i), "") for i in shed_loads(ctx, check)]
     for truck in setup.trucks:  # online, shut down or on standby: every truck leaves its bay
@@ -160,7 +171,10 @@ def switching_sequence(ctx: StageContext, check: StageCheck) -> SequenceCheck:
     first; where a state of that fails (a loop that cannot be closed, a weak state while an
     island re-joins), break-before-make orders are tried and the best kept."""
     starts = [_start_steps(ctx, check), _start_steps(ctx, check, ties_first=False)]
-    ends = [_end_steps(ctx, check, order) for order in ("rejoin", "ties_first", "islands_first")]
+    ends = [
+        _end_steps(ctx, check, order)
+        for order in ("rejoin", "rejoin_supported", "ties_first", "islands_first")
+    ]
     start, end = starts[0], ends[0]
     best = replay(ctx, check, _timed(ctx, start, end))
     for phase, options in ((True, starts[1:]), (False, ends[1:])):

@@ -17,26 +17,108 @@ minimum case must not count on it); lines are taken at `END_TEMP_C` for the mini
 
 The minimum case (c = 1.0) gives the 2-phase values protection must still see; the maximum case
 (c = 1.1) the 3-phase current switchgear must withstand.
+
+Each answer of pandapower is kept in `fault_memo`, keyed by the content of the fault network and
+the trucks' buses and kVA: a plan asks the same of every commitment round, stage and check.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
+import threading
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass
 
+import numpy as np
 import pandapower as pp
 import pandapower.shortcircuit as sc
+import pandas as pd
 
 from planner.grid.engine import solver_failure
 from planner.grid.powerflow import TruckAt, subnet
 from planner.grid.state import copy_net
 
-__all__ = ["END_TEMP_C", "FaultLevels", "at_delay_ka", "grid_min_2ph_ka", "island_faults"]
+__all__ = [
+    "END_TEMP_C",
+    "FaultLevels",
+    "FaultMemo",
+    "at_delay_ka",
+    "fault_memo",
+    "grid_min_2ph_ka",
+    "island_faults",
+    "island_max_3ph_ka",
+]
 
 END_TEMP_C = 80.0  # conductor temperature at the end of a fault, for the minimum case
 C_MAX = 1.1  # IEC 60909 voltage factor for the maximum case, medium voltage
 MV_KV = 1.0  # protection of the island is judged at its medium-voltage buses
+MEMO_SIZE = 512  # short-circuit results kept per process (a few kB each)
+
+
+class FaultMemo:
+    """Short-circuit results by what determines them: the content of the fault network's tables
+    (never the Python identity of a network) and the machines added to it. Plans ask for the
+    same island with the same trucks at every commitment round, stage and check; pandapower's
+    `calc_sc` is run once per distinct question. Bounded (least recently used out first) and
+    safe to share between threads."""
+
+    def __init__(self, size: int = MEMO_SIZE) -> None:
+        self.size = size
+        self.hits = 0
+        self.misses = 0
+        self._lock = threading.Lock()
+        self._data: OrderedDict[tuple, dict[int, float]] = OrderedDict()
+
+    def get(self, key: tuple) -> dict[int, float] | None:
+        with self._lock:
+            found = self._data.get(key)
+            if found is None:
+                self.misses += 1
+                return None
+            self._data.move_to_end(key)
+            self.hits += 1
+            return found
+
+    def put(self, key: tuple, value: dict[int, float]) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self.hits = self.misses = 0
+
+
+fault_memo = FaultMemo()  # one per process: results are pure functions of their key
+
+
+def _fingerprint(net: pp.pandapowerNet) -> bytes:
+    """A digest of everything in `net` a short-circuit run can read: every element table (all
+    rows, all columns, with dtypes), the base power and frequency. Result tables are left out."""
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(repr((float(net.sn_mva), float(net.f_hz))).encode())
+    for name in sorted(k for k in net if isinstance(k, str)):
+        table = net[name]
+        if not isinstance(table, pd.DataFrame) or name.startswith("res_") or not len(table):
+            continue
+        digest.update(f"|{name}|{len(table)}|".encode())
+        digest.update(_as_bytes(table.index.to_numpy()))
+        for column in table.columns:
+            digest.update(f"|{column}|{table[column].dtype}|".encode())
+            digest.update(_as_bytes(table[column].to_numpy()))
+    return digest.digest()
+
+
+def _as_bytes(values: np.ndarray) -> bytes:
+    """The values themselves: raw bytes of numbers, the text of anything else."""
+    if values.dtype.kind in "biufc":
+        return np.ascontiguousarray(values).tobytes()
+    return repr(values.tolist()).encode()
 
 
 @dataclass(frozen=True)
@@ -61,11 +143,23 @@ def _machines(net: pp.pandapowerNet, trucks: list[TruckAt], x_pu: float, cos_phi
         sn_mva=sn_mva,
         vn_kv=vn_kv,
         xdss_pu=x_pu,
-        rdss_ohm=[0.07 * x_pu * kv**2 / sn for kv, sn in zip(vn_kv, sn_mva, strict=True)],
+        rdss_ohm=_rdss_ohm(x_pu, vn_kv, sn_mva),
         cos_phi=cos_phi,
         slack=[k == 0 for k in range(len(trucks))],
         name=[truck.id for truck in trucks],
     )
+
+
+def _rdss_ohm(x_pu: float, vn_kv: list[float], sn_mva: list[float]) -> list[float]:
+    return [0.07 * x_pu * kv**2 / sn for kv, sn in zip(vn_kv, sn_mva, strict=True)]
+
+
+def _reactance(net: pp.pandapowerNet, x_pu: float, cos_phi: float) -> None:
+    """The machines `_machines` added, behind another reactance: the values it would write."""
+    gen = net.gen
+    gen["xdss_pu"] = x_pu
+    gen["rdss_ohm"] = _rdss_ohm(x_pu, gen.vn_kv.tolist(), gen.sn_mva.tolist())
+    gen["cos_phi"] = cos_phi
 
 
 def _medium_voltage(net: pp.pandapowerNet) -> pp.pandapowerNet:
@@ -90,12 +184,56 @@ def _fault_net(sub: pp.pandapowerNet) -> pp.pandapowerNet:
     return net
 
 
-def _run(net: pp.pandapowerNet, fault: str, case: str) -> dict[int, float]:
+def _run(net: pp.pandapowerNet, fault: str, case: str, bus: int | None = None) -> dict[int, float]:
+    """pandapower's IEC 60909 initial currents (kA) by bus. Zbus's diagonal comes from a
+    factorisation of Ybus (`inverse_y=False`), not its dense inverse: SciPy's `inv` takes a
+    slow path for the complex symmetric Ybus (0.2 s at 33 buses, cubic beyond)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sc.calc_sc(net, fault=fault, case=case, branch_results=False)
+        sc.calc_sc(
+            net,
+            bus=None if bus is None else [bus],
+            fault=fault,
+            case=case,
+            branch_results=False,
+            inverse_y=False,
+        )
     ikss = net.res_bus_sc.ikss_ka
     return {int(b): float(v) for b, v in ikss.items() if math.isfinite(v)}
+
+
+def _machine_key(trucks: list[TruckAt], x_pu: float, cos_phi: float) -> tuple:
+    """What of the trucks a fault run reads: their buses and kVA, in order, and the machine."""
+    return (tuple((t.bus, t.rating_kva) for t in trucks), x_pu, cos_phi)
+
+
+def _island_runs(
+    sub: pp.pandapowerNet,
+    trucks: list[TruckAt],
+    machines: list[tuple[float, float]],
+    fault: str,
+    case: str,
+) -> list[dict[int, float]]:
+    """Fault currents of the island `sub` fed by `trucks`, once per machine reactance and
+    power factor in `machines`; each result from `fault_memo` where the same question was
+    asked before, else one pandapower run on a network whose generators are created once."""
+    base = _fault_net(sub)
+    digest = _fingerprint(base)
+    out: list[dict[int, float]] = []
+    net: pp.pandapowerNet | None = None
+    for x_pu, cos_phi in machines:
+        key = (digest, _machine_key(trucks, x_pu, cos_phi), fault, case)
+        found = fault_memo.get(key)
+        if found is None:
+            if net is None:
+                net = copy_net(base, "gen")
+                _machines(net, trucks, x_pu, cos_phi)
+            else:
+                _reactance(net, x_pu, cos_phi)
+            found = _run(net, fault, case)
+            fault_memo.put(key, found)
+        out.append(found)
+    return out
 
 
 def island_faults(
@@ -111,18 +249,10 @@ def island_faults(
     medium-voltage bus where the subtransient value is lowest."""
     if not online:
         return None
-    base = _fault_net(sub)
-    mv = {int(b) for b in base.bus.index if float(base.bus.at[b, "vn_kv"]) >= MV_KV}
-    values = []
-    for x_pu, cos_phi in (
-        (xdss_pu, power_factor),
-        (xds_pu / C_MAX, 1.0),
-        (sustained_x_pu / C_MAX, 1.0),
-    ):
-        net = copy_net(base, "gen")
-        _machines(net, online, x_pu, cos_phi)
-        values.append({b: v for b, v in _run(net, "2ph", "min").items() if b in mv})
-    subtransient, transient, sustained = values
+    machines = [(xdss_pu, power_factor), (xds_pu / C_MAX, 1.0), (sustained_x_pu / C_MAX, 1.0)]
+    runs = _island_runs(sub, online, machines, "2ph", "min")
+    mv = set(sub.bus.index[sub.bus.vn_kv >= MV_KV].astype(int).tolist())
+    subtransient, transient, sustained = ({b: v for b, v in r.items() if b in mv} for r in runs)
     if not subtransient:
         return None
     bus = min(subtransient, key=subtransient.__getitem__)
@@ -133,9 +263,8 @@ def island_max_3ph_ka(
     sub: pp.pandapowerNet, trucks: list[TruckAt], xdss_pu: float, power_factor: float
 ) -> float:
     """The largest 3-phase current (maximum case) in the island with every placed truck on."""
-    net = _fault_net(sub)
-    _machines(net, trucks, xdss_pu, power_factor)
-    return max(_run(net, "3ph", "max").values(), default=0.0)
+    (currents,) = _island_runs(sub, trucks, [(xdss_pu, power_factor)], "3ph", "max")
+    return max(currents.values(), default=0.0)
 
 
 def at_delay_ka(levels: FaultLevels, delay_s: float, tds_s: float) -> float:
@@ -164,13 +293,14 @@ def grid_min_2ph_ka(net: pp.pandapowerNet, bus: int) -> float | None:
     grid["s_sc_min_mva"] = grid.s_sc_min_mva.fillna(0.8 * grid.s_sc_max_mva)
     if len(net.line):
         net.line["endtemp_degree"] = END_TEMP_C
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            sc.calc_sc(net, bus=[bus], fault="2ph", case="min", branch_results=False)
-    except Exception as exc:  # pandapower's short-circuit module refuses some networks
-        if not solver_failure(exc):
-            raise  # a bug, not a network the module refuses
-        return None
-    value = float(net.res_bus_sc.ikss_ka.get(bus, math.nan))
-    return value if math.isfinite(value) else None
+    key = (_fingerprint(net), "grid", bus)
+    found = fault_memo.get(key)
+    if found is None:
+        try:
+            found = _run(net, "2ph", "min", bus)
+        except Exception as exc:  # pandapower's short-circuit module refuses some networks
+            if not solver_failure(exc):
+                raise  # a bug, not a network the module refuses
+            found = {}
+        fault_memo.put(key, found)
+    return found.get(bus)

@@ -21,6 +21,7 @@ __all__ = [
     "operate",
     "stage_base_net",
     "switched",
+    "with_switching",
 ]
 
 
@@ -82,6 +83,16 @@ def switched(net: pp.pandapowerNet, switching: Switching) -> Iterator[pp.pandapo
             net.switch.at[ref.index, "closed"] = value
         for ref, value in saved_lines:
             net[ref.table].at[ref.index, "in_service"] = value
+
+
+def with_switching(net: pp.pandapowerNet, switching: Switching) -> pp.pandapowerNet:
+    """A copy of `net` with `switching` applied, `net` untouched: only the tables the switching
+    writes (switch, line, transformer) are copied, every other table is shared."""
+    new = copy.copy(net)
+    for table in {ref.table for ref in (*switching.close, *switching.open, *switching.in_service)}:
+        new[table] = net[table].copy()
+    apply_switching(new, switching)
+    return new
 
 
 def apply_switching(net: pp.pandapowerNet, switching: Switching) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandapower as pp
+import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -35,19 +36,41 @@ class Graph:
         return connected_components(matrix, directed=False)[1]
 
 
-def _open_switch_elements(net: pp.pandapowerNet, et: str) -> np.ndarray:
+def _bools(values: pd.Series) -> np.ndarray:
+    """A column as booleans, missing values false (pandapower's object columns may hold NaN)."""
+    array = values.to_numpy()
+    if array.dtype == bool:
+        return array
+    return pd.Series(array).fillna(False).to_numpy(dtype=bool)
+
+
+def _switches(net: pp.pandapowerNet) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The elements behind open switches by element type ("l", "t", "t3"), and the closed
+    bus-bus switches' (bus, element) pairs. Types are compared as objects, the open ones only
+    where they can be (a text conversion of the whole column costs more than the graph)."""
     sw = net.switch
-    if len(sw) == 0:
-        return np.zeros(0, dtype=int)
-    mask = (sw.et == et).to_numpy() & ~sw.closed.to_numpy(dtype=bool)
-    return sw.element.to_numpy()[mask].astype(int)
+    closed = sw.closed.to_numpy(dtype=bool)
+    et, element = sw.et.to_numpy(), sw.element.to_numpy()
+    open_et, open_element = et[~closed], element[~closed]
+    opened = {kind: open_element[open_et == kind].astype(int) for kind in ("l", "t", "t3")}
+    bus_bus = (et == "b") & closed
+    return opened, np.column_stack([sw.bus.to_numpy()[bus_bus], element[bus_bus]])
+
+
+def _live(table: pd.DataFrame, opened: np.ndarray) -> np.ndarray:
+    """In-service rows of a branch table whose index is not among `opened` (open switches)."""
+    live = table.in_service.to_numpy(dtype=bool)
+    if len(opened):
+        live = live & ~np.isin(table.index.to_numpy(), opened)
+    return live
 
 
 def build_graph(net: pp.pandapowerNet) -> Graph:
     """The connectivity graph of `net` as it stands (switch states and in_service respected)."""
     bus = net.bus
-    buses = bus.index.to_numpy()[bus.in_service.to_numpy(dtype=bool)]
-    size = int(max(bus.index.max(), 0)) + 1
+    index = bus.index.to_numpy()
+    buses = index[bus.in_service.to_numpy(dtype=bool)]
+    size = int(max(index.max(), 0)) + 1
     pos = np.full(size, -1, dtype=int)
     pos[buses] = np.arange(len(buses))
     ends: list[np.ndarray] = []
@@ -59,38 +82,39 @@ def build_graph(net: pp.pandapowerNet) -> Graph:
         ends.append(np.column_stack([pa[keep], pb[keep]]))
         ohms.append(np.asarray(ohm, dtype=float)[keep])
 
+    open_of, bus_bus = _switches(net)
     line = net.line
-    live = line.in_service.to_numpy(dtype=bool) & ~line.index.isin(_open_switch_elements(net, "l"))
-    z = (np.hypot(line.r_ohm_per_km, line.x_ohm_per_km) * line.length_km / line.parallel).to_numpy()
+    live = _live(line, open_of["l"])
+    z = (
+        np.hypot(line.r_ohm_per_km.to_numpy(), line.x_ohm_per_km.to_numpy())
+        * line.length_km.to_numpy()
+        / line.parallel.to_numpy()
+    )
     add(line.from_bus.to_numpy()[live], line.to_bus.to_numpy()[live], z[live])
     trafo = net.trafo
     if len(trafo):
-        live = trafo.in_service.to_numpy(dtype=bool) & ~trafo.index.isin(
-            _open_switch_elements(net, "t")
-        )
+        live = _live(trafo, open_of["t"])
         add(trafo.hv_bus.to_numpy()[live], trafo.lv_bus.to_numpy()[live], np.zeros(live.sum()))
     if "trafo3w" in net and len(net.trafo3w):
         t3 = net.trafo3w
-        live = t3.in_service.to_numpy(dtype=bool) & ~t3.index.isin(_open_switch_elements(net, "t3"))
+        live = _live(t3, open_of["t3"])
         for other in ("mv_bus", "lv_bus"):
             add(t3.hv_bus.to_numpy()[live], t3[other].to_numpy()[live], np.zeros(live.sum()))
     if "impedance" in net and len(net.impedance):
-        imp = net.impedance[net.impedance.in_service.to_numpy(dtype=bool)]
-        add(imp.from_bus.to_numpy(), imp.to_bus.to_numpy(), np.zeros(len(imp)))
-    sw = net.switch
-    if len(sw):
-        closed_bb = (sw.et == "b").to_numpy() & sw.closed.to_numpy(dtype=bool)
-        add(
-            sw.bus.to_numpy()[closed_bb],
-            sw.element.to_numpy()[closed_bb],
-            np.zeros(closed_bb.sum()),
-        )
+        imp = net.impedance
+        live = imp.in_service.to_numpy(dtype=bool)
+        add(imp.from_bus.to_numpy()[live], imp.to_bus.to_numpy()[live], np.zeros(live.sum()))
+    if len(bus_bus):
+        add(bus_bus[:, 0], bus_bus[:, 1], np.zeros(len(bus_bus)))
     sources: set[int] = set()
     eg = net.ext_grid
-    sources |= {int(b) for b in eg.bus[eg.in_service.astype(bool)] if pos[int(b)] >= 0}
-    if len(net.gen) and "slack" in net.gen.columns:
-        gen = net.gen[net.gen.in_service.astype(bool) & net.gen.slack.fillna(False).astype(bool)]
-        sources |= {int(b) for b in gen.bus if pos[int(b)] >= 0}
+    if len(eg):
+        fed = eg.bus.to_numpy()[eg.in_service.to_numpy(dtype=bool)].astype(int)
+        sources |= {int(b) for b in fed if pos[b] >= 0}
+    gen = net.gen
+    if len(gen) and "slack" in gen.columns:
+        slack = gen.in_service.to_numpy(dtype=bool) & _bools(gen.slack)
+        sources |= {int(b) for b in gen.bus.to_numpy()[slack].astype(int) if pos[b] >= 0}
     edges = np.vstack(ends) if ends else np.zeros((0, 2), dtype=int)
     return Graph(
         buses, edges.astype(int), np.concatenate(ohms) if ohms else np.zeros(0), frozenset(sources)

@@ -164,7 +164,7 @@ def load_network(source: str, base_dir: Path, *, file: str, key: str = "case.net
     def fail(message: str) -> NetworkError:
         return NetworkError([Problem(file, key, message)])
 
-    if not isinstance(source, str) or not source.strip():
+    if not isinstance(source, str) or not source.strip() or "\x00" in source:
         raise fail(
             f"expected a network path or 'pandapower:NAME' / 'simbench:CODE', got {source!r}"
         )

@@ -24,11 +24,12 @@ class NetworkCache:
         self.networks: dict[tuple[str, str, str], Network] = {}
 
     def __call__(self, source: str, base_dir: Path, *, file: str, key: str = "case.network"):
-        target = (Path(base_dir) / source).resolve() if isinstance(source, str) else None
+        target: Path | None = None
         try:
+            target = (Path(base_dir) / source).resolve() if isinstance(source, str) else None
             stamp = target.stat() if target is not None else None
             state = f"{stamp.st_mtime_ns}:{stamp.st_size}" if stamp else ""
-        except OSError:  # a shortcut (pandapower:NAME), or a file the loader will report
+        except (OSError, ValueError):  # a shortcut (pandapower:NAME), or what the loader reports
             state = ""
         index = (str(source), str(target), state)
         if index not in self.networks:

@@ -25,6 +25,8 @@ from planner.inputs.case import Case
 from planner.inputs.case_builder import CaseBuilder
 from planner.inputs.case_file import read_case_data, read_toml_file
 from planner.inputs.demand import design_matrix, stage_times
+from planner.inputs.network import load_network
+from planner.inputs.network_cache import NetworkCache
 from planner.inputs.schema import Reader, join_key
 
 __all__ = [
@@ -117,9 +119,10 @@ def load_programme(path: str | Path) -> Programme:
         r.error("jobs", f"at most {MAX_JOBS} jobs in one programme, got {len(raw_jobs)}")
     else:
         cases: dict[Path, tuple[Case, dict[str, Any]] | None] = {}
+        networks = NetworkCache(load_network)  # this programme's: each network read once
         taken = set(_RESERVED)
         for i, raw in enumerate(raw_jobs):
-            job = _job(r, raw, join_key("jobs", i), path.parent, step, cases, taken)
+            job = _job(r, raw, join_key("jobs", i), path.parent, step, cases, taken, networks)
             if job is not None:
                 jobs.append(job)
         total = sum(len(j.offsets) for j in jobs)
@@ -153,6 +156,7 @@ def _job(
     step: float | None,
     cases: dict[Path, tuple[Case, dict[str, Any]] | None],
     taken: set[str],
+    networks: NetworkCache,
 ) -> Job | None:
     if not isinstance(raw, dict):
         r.error(key, "expected a table ([[jobs]])")
@@ -166,7 +170,7 @@ def _job(
         return None
     case_path = base / case_name
     if case_path.resolve() not in cases:
-        cases[case_path.resolve()] = _case(r, case_path, key)
+        cases[case_path.resolve()] = _case(r, case_path, key, networks)
     loaded = cases[case_path.resolve()]
     if loaded is None or step is None or priority is None:
         return None
@@ -206,12 +210,16 @@ def _path_check(value: str) -> str | None:
     return None
 
 
-def _case(r: Reader, path: Path, key: str) -> tuple[Case, dict[str, Any]] | None:
-    """A job's case, read once however many jobs name it; its problems join the programme's
-    (a file that cannot be read at all is named at the job's key)."""
+def _case(
+    r: Reader, path: Path, key: str, networks: NetworkCache
+) -> tuple[Case, dict[str, Any]] | None:
+    """A job's case, read once however many jobs name it, a network once however many cases
+    name it; its problems join the programme's (a file that cannot be read at all is named at
+    the job's key)."""
     try:
         data, raw = read_case_data(path)  # as `load_case` does, keeping the TOML for variants
-        builder = CaseBuilder(str(path), path.parent, hashlib.sha256(raw).hexdigest())
+        sha = hashlib.sha256(raw).hexdigest()
+        builder = CaseBuilder(str(path), path.parent, sha, loader=networks)
         return builder.build(copy.deepcopy(data)), data
     except InputError as exc:
         if [p.key for p in exc.problems] == [""] and exc.problems[0].file == str(path):

@@ -176,7 +176,7 @@ def _stage_orders(
     if stage.interruptions:
         out.append(
             f"**Not outage-free:** {len(stage.interruptions)} break-before-make transfer(s) "
-            "where no device can synchronise"
+            "where no device can synchronise, or make-before-break breaks a limit"
             + (
                 f", each on every day of the works ({stage.interruptions[0]['days']} days):"
                 if "days" in stage.interruptions[0]

@@ -72,7 +72,8 @@ def plan_lines(name: str, result: Any, written: list[Path]) -> list[str]:
             out.append(
                 f"    NOT OUTAGE-FREE: switching step {cut['step']} interrupts "
                 f"{cut['kw']:,.0f} kW of protected load for {cut['minutes']:g} min "
-                "(break-before-make: no device can synchronise or close the loop here)"
+                "(break-before-make: no device can synchronise here, or make-before-break "
+                "breaks a limit)"
             )
     s = result.summary
     out.append(

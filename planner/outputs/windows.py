@@ -1,6 +1,7 @@
 """What `planner windows` shows: the variants of a stage side by side, cheapest first.
 
-Order: feasible variants first, then infeasible ones, then variants whose case was refused;
+Order: outage-free variants first, then feasible ones that interrupt protected load while
+switching, then infeasible ones, then variants whose case was refused;
 within each, by cost (`summary.costs.total`) when the case has `[costs]`, else by trucks and
 then fuel; equal variants keep the order they were asked for (as given, daily windows, shifts).
 """
@@ -42,7 +43,9 @@ def sorted_results(results: list[VariantResult], has_costs: bool) -> list[Varian
         figures = result.figures
         if figures is None:
             return (2.0,)
-        rank = 0.0 if figures["feasible"] else 1.0
+        # outage-free plans first, then feasible ones that interrupt protected load while
+        # switching, then infeasible ones: protected load served comes before fewer trucks
+        rank = 0.0 if figures["outage_free"] else 0.5 if figures["feasible"] else 1.0
         if has_costs:
             cost = figures["cost"]
             return (rank, math.inf if cost is None else float(cost))
@@ -112,20 +115,34 @@ def windows_lines(
 
 
 def _fewer_trucks(results: list[VariantResult]) -> list[str]:
-    """The issue's question in one line: does any variant need fewer trucks than as given?"""
+    """The issue's question in one line: does any variant need fewer trucks than as given?
+    Where the first is outage-free, only outage-free variants count; a feasible one with
+    fewer trucks that interrupts protected load while switching is named as such."""
     base = results[0].figures if results else None
     if base is None or not base["feasible"]:
         return []
-    better = [
+    name, trucks = results[0].name, base["trucks"]
+    fewer = [
         r
         for r in results[1:]
-        if r.figures is not None and r.feasible and r.figures["trucks"] < base["trucks"]
+        if r.figures is not None and r.feasible and r.figures["trucks"] < trucks
     ]
-    if not better:
-        return [f"no variant needs fewer trucks than {results[0].name} ({base['trucks']})"]
-    best = min(better, key=lambda r: r.figures["trucks"] if r.figures else 0)
-    trucks = best.figures["trucks"] if best.figures else 0
-    return [f"fewest trucks: {best.name}, {trucks} against {base['trucks']} for {results[0].name}"]
+    better = [
+        r for r in fewer if r.figures and (r.figures["outage_free"] or not base["outage_free"])
+    ]
+    if better:
+        best = min(better, key=lambda r: r.figures["trucks"] if r.figures else 0)
+        count = best.figures["trucks"] if best.figures else 0
+        return [f"fewest trucks: {best.name}, {count} against {trucks} for {name}"]
+    out = [f"no variant needs fewer trucks than {name} ({trucks})"]
+    for r in fewer:
+        count = r.figures["trucks"] if r.figures else 0
+        out[0] = f"no outage-free variant needs fewer trucks than {name} ({trucks})"
+        out.append(
+            f"{r.name} needs {count} but interrupts protected load while switching "
+            "(see its plan's interruptions)"
+        )
+    return out
 
 
 def windows_json(

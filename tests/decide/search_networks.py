@@ -10,6 +10,11 @@
 - busbar: the feeder S-A1-A2-A3 with a spare cable from section Nb of a neighbouring
   substation; Nb's own feed is weak, section Na's strong, the coupler Na-Nb open. Closing the
   spare cable and the coupler and opening Nb's incomer feeds the island from Na.
+- retry: the works line feeds S-A2-A3-A4 (A2 0.8 MW, A3 and A4 0.3 MW), with a 35 km lateral
+  of thin cable from A2 to A1 (0.1 MW); trucks connect at A1 and A3, a tie from N at A4 carries
+  A3 and A4 but not A2. The greedy transfer takes A3 and A4 (A2-A3 opened): the head A1-A2
+  needs one truck by its load, but from A1 the lateral drops A2's voltage below the band
+  whatever the trucks there. Opening A3-A4 instead leaves A1-A3 to one truck at A3.
 """
 
 from __future__ import annotations
@@ -84,7 +89,24 @@ def busbar():  # type: ignore[no-untyped-def]
     return net
 
 
+def retry():  # type: ignore[no-untyped-def]
+    net, grid = _net()
+    s = pp.create_bus(net, 20.0, name="S")
+    _line(net, grid, s, "works")
+    a1, a2, a3, a4 = (pp.create_bus(net, 20.0, name=f"A{k}") for k in range(1, 5))
+    _line(net, s, a2, "S-A2")
+    lateral = pp.create_line_from_parameters(net, a2, a1, 35.0, 1.0, 0.5, 0.0, 0.4, name="A2-A1")
+    pp.create_switch(net, a2, lateral, "l", True, name="sect A2-A1")
+    for x, y in ((a2, a3), (a3, a4)):
+        name = f"{net.bus.name[x]}-{net.bus.name[y]}"
+        pp.create_switch(net, x, _line(net, x, y, name, km=0.5), "l", True, name=f"sect {name}")
+    for bus, p_mw in ((a1, 0.1), (a2, 0.8), (a3, 0.3), (a4, 0.3)):
+        pp.create_load(net, bus, p_mw, 0.2 * p_mw, name=f"load {net.bus.name[bus]}")
+    _tie(net, grid, a4, "N", 0.03)
+    return net
+
+
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
-    for build in (split, tail, busbar):
+    for build in (split, tail, busbar, retry):
         pp.to_json(build(), str(OUT / f"{build.__name__}.json"))

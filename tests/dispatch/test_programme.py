@@ -333,3 +333,59 @@ def test_the_chart_has_the_hourly_line_and_a_row_per_job_with_trucks(region) -> 
     ]
     (line,) = svg.getElementsByTagName("polyline")
     assert len(line.getAttribute("points").split()) == len(data["fleet_use"]["hourly"]) + 1
+
+
+# --- programme.json against its JSON Schema (planner/schemas/programme-result.schema.json) ---
+
+
+def test_the_programme_json_passes_its_schema(region) -> None:
+    from tests.test_schemas import errors
+
+    out, _ = region
+    data = json.loads((out / "programme.json").read_text(encoding="utf-8"))
+    assert errors("programme-result", data) == []
+    assert all(j["placed"] for j in data["jobs"])  # the schema's placed branch was checked
+
+
+def test_the_schema_refuses_a_programme_json_the_planner_would_not_write(region) -> None:
+    from tests.test_schemas import errors
+
+    out, _ = region
+    data = json.loads((out / "programme.json").read_text(encoding="utf-8"))
+    del data["jobs"][0]["truck_map"]
+    data["jobs"][1]["offset_hours"] = None  # placed, so a number
+    data["jobs"][2]["truck_ids"] = ["T1"]  # the plan's id, not the region's
+    data["engine"]["threads"] = 1  # the planner's keys only
+    data["fleet_use"]["hourly"][0] = -1
+    job = data["jobs"][3]
+    job["placed"] = False  # then nothing of a window may be given
+    assert errors("programme-result", data) == [
+        "engine: Additional properties are not allowed ('threads' was unexpected)",
+        "fleet_use/hourly/0: -1 is less than the minimum of 0",
+        "jobs/0: 'truck_map' is a required property",
+        "jobs/1/offset_hours: None is not of type 'number'",
+        "jobs/2/truck_ids/0: 'T1' does not match '^R[1-9][0-9]*$'",
+        f"jobs/3/end: {job['end']!r} is not of type 'null'",
+        "jobs/3/feasible: False was expected",
+        f"jobs/3/offset_hours: {job['offset_hours']!r} is not of type 'null'",
+        f"jobs/3/plan: {job['plan']!r} is not of type 'null'",
+        f"jobs/3/shifted_case: {job['shifted_case']!r} is not of type 'null'",
+        f"jobs/3/start: {job['start']!r} is not of type 'null'",
+        f"jobs/3/truck_ids: {job['truck_ids']!r} is expected to be empty",
+        f"jobs/3/truck_map: {job['truck_map']!r} is expected to be empty",
+        f"jobs/3/trucks_used: {job['trucks_used']!r} is not of type 'null'",
+    ]
+
+
+def test_an_unplaced_job_passes_the_schema_too(cli, tmp_path: Path) -> None:
+    from tests.test_schemas import errors
+
+    result = cli(
+        "programme", PROGRAMMES / "no_window.toml", "--out", tmp_path / "o", "--workers", "1"
+    )
+    assert result.exit_code == 1, result.output  # a job unplaced
+    data = json.loads((tmp_path / "o" / "programme.json").read_text(encoding="utf-8"))
+    assert errors("programme-result", data) == []
+    assert data["jobs"][0]["placed"] is False and len(data["unplaced"]) == 1
+    assert data["engine"]["executor"] == "dask.distributed LocalCluster"
+    assert data["engine"]["workers"] == 1
