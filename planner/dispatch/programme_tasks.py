@@ -1,5 +1,5 @@
 """What a programme runs on Dask: the cluster, the task that plans one window, and the pool
-that keeps every worker busy.
+that sends those tasks out.
 
 `plan_window` is a top-level function taking text and paths, never a network: a worker builds
 the case from exactly the bytes written to the window's `case.toml`.
@@ -77,8 +77,8 @@ def _import(modules: tuple[str, ...]) -> None:
 
 def warm_up(client: Any, modules: tuple[str, ...] = ("planner.dispatch.pipeline",)) -> None:
     """Let every worker import the planning code (`modules`, the caller's constants) now,
-    while this process reads the programme: without it, each worker's first task pays the
-    imports (seconds) after the reading. Returns at once."""
+    while this process works out the windows and writes their case texts: without it, each
+    worker's first task pays the imports (seconds) after that. Returns at once."""
     from dask.distributed import fire_and_forget
 
     for address in client.scheduler_info().get("workers", {}):
