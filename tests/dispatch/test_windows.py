@@ -361,7 +361,7 @@ def test_the_reference_variants_as_found(reference_variants) -> None:  # type: i
     current at 0.5 s is below 1.5 x 600 A), but each day's return re-joins that island where no
     device can synchronise: break-before-make, so it is feasible and not outage-free, and ranks
     after the outage-free variants. At night, 22:00-06:00, the switching at the window's edges
-    fails (the 21:40 cut-over overloads the F5-F3 tie)."""
+    fails (the 21:45 cut-over loads the F6-F4 tie cable to 106.6 %)."""
     result, out = reference_variants
     assert result.exit_code == 1, result.output  # some variant is infeasible
     data = json.loads(result.stdout)
