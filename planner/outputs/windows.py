@@ -122,27 +122,22 @@ def _fewer_trucks(results: list[VariantResult]) -> list[str]:
     if base is None or not base["feasible"]:
         return []
     name, trucks = results[0].name, base["trucks"]
-    fewer = [
-        r
+    fewer = [  # (variant, trucks, outage-free) of the feasible variants with fewer trucks
+        (r.name, r.figures["trucks"], r.figures["outage_free"])
         for r in results[1:]
         if r.figures is not None and r.feasible and r.figures["trucks"] < trucks
     ]
-    better = [
-        r for r in fewer if r.figures and (r.figures["outage_free"] or not base["outage_free"])
-    ]
+    better = [(n, t) for n, t, free in fewer if free or not base["outage_free"]]
     if better:
-        best = min(better, key=lambda r: r.figures["trucks"] if r.figures else 0)
-        count = best.figures["trucks"] if best.figures else 0
-        return [f"fewest trucks: {best.name}, {count} against {trucks} for {name}"]
-    out = [f"no variant needs fewer trucks than {name} ({trucks})"]
-    for r in fewer:
-        count = r.figures["trucks"] if r.figures else 0
-        out[0] = f"no outage-free variant needs fewer trucks than {name} ({trucks})"
-        out.append(
-            f"{r.name} needs {count} but interrupts protected load while switching "
-            "(see its plan's interruptions)"
-        )
-    return out
+        best, count = min(better, key=lambda b: b[1])
+        return [f"fewest trucks: {best}, {count} against {trucks} for {name}"]
+    if not fewer:
+        return [f"no variant needs fewer trucks than {name} ({trucks})"]
+    return [f"no outage-free variant needs fewer trucks than {name} ({trucks})"] + [
+        f"{n} needs {t} but interrupts protected load while switching (see its plan's "
+        "interruptions)"
+        for n, t, _ in fewer
+    ]
 
 
 def windows_json(
