@@ -2,17 +2,21 @@
 the stage finds it, the end steps back to normal, and with `daily` windows every day's cut-over
 and return at its own time (the steps timed on the first day's window), the last day's return
 onto the network the stage leaves (`[stages.after]` made). Each step is checked by
-`planner.checks.sequence.StepReplay`.
+`planner.checks.sequence.StepReplay`; each phase with the trucks paralleled with the grid in
+each control of `planner.checks.paralleled.CONTROLS` in turn until one holds.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
+from typing import Any
 
 from planner.checks.findings import StageCheck
+from planner.checks.paralleled import CONTROLS
 from planner.checks.phase_states import after_stage, stage_state
 from planner.checks.sequence import SequenceCheck, Step, StepReplay
+from planner.checks.step_state import Models
 from planner.checks.steps import inside_window, online_at_end, sequence_window
 from planner.grid.context import StageContext
 from planner.grid.state import copy_net
@@ -35,14 +39,14 @@ def replay(ctx: StageContext, check: StageCheck, steps: list[Step]) -> SequenceC
     for number, step, text in inside_window(ctx, steps):
         r.problem(number, step, text)
     everyone = {t.id: t for t in check.setup.trucks}
-    r.phase(1, before, ctx.base_net, {}, stage_state(ctx, check), everyone, "start")
+    _phase(r, 1, before, ctx.base_net, {}, stage_state(ctx, check), everyone, "start")
     online = {t: everyone[t] for t in online_at_end(check, end) if t in everyone}
     # the network once the stage is over, [stages.after] made; after the first of several daily
     # windows, the network as the stage found it (the works are not finished yet)
     normal = after_stage(ctx) if len(windows) == 1 else copy_net(ctx.base_net)
     r.days = closes
     r.standby = set(everyone) - set(online)
-    r.phase(len(before) + 1, after, stage_state(ctx, check, normal), online, normal, {}, "end")
+    _phase(r, len(before) + 1, after, stage_state(ctx, check, normal), online, normal, {}, "end")
     if len(windows) > 1:  # the last day's return, at its own time, onto the network it leaves
         shift = windows[-1][1] - end
         last = StepReplay(ctx, check)
@@ -50,6 +54,37 @@ def replay(ctx: StageContext, check: StageCheck, steps: list[Step]) -> SequenceC
         online = {t: everyone[t] for t in online_at_end(check, windows[-1][1]) if t in everyone}
         last.standby = set(everyone) - set(online)
         moved = [dataclasses.replace(s, time=s.time + shift) for s in after]
-        last.phase(len(before) + 1, moved, stage_state(ctx, check, final), online, final, {}, "end")
+        _phase(
+            last, len(before) + 1, moved, stage_state(ctx, check, final), online, final, {}, "end"
+        )
         r.out.violations += last.out.violations
     return r.out
+
+
+def _phase(r: StepReplay, *phase: Any) -> None:
+    """`r.phase` with the paralleled trucks in each control of `CONTROLS` in turn, until every
+    step holds or no truck was paralleled; the one with fewest problems stands (the first
+    among equals), and the steps that parallel trucks with the grid say which (`control`, for
+    the crew). See `planner.checks.paralleled`."""
+    out, standby = r.out, set(r.standby)
+    marks = (len(out.steps), len(out.violations), len(out.interruptions))
+    kept: tuple | None = None
+    r.models = Models(list(r.by_id.values()))  # the phase's network: models anew
+    for control in CONTROLS:
+        r.standby = set(standby)
+        del out.steps[marks[0] :], out.violations[marks[1] :], out.interruptions[marks[2] :]
+        paralleled = r.phase(control, *phase)
+        found = (len(out.violations) - marks[1], len(out.interruptions) - marks[2])
+        if kept is None or found < kept[0]:
+            kept = (found, control, out.steps[marks[0] :], out.violations[marks[1] :],
+                    out.interruptions[marks[2] :], set(r.standby))  # fmt: skip
+        if not paralleled or found == (0, 0):
+            break
+    assert kept is not None
+    _, control, steps_kept, violations, interruptions, r.standby = kept
+    out.steps[marks[0] :] = steps_kept
+    out.violations[marks[1] :] = violations
+    out.interruptions[marks[2] :] = interruptions
+    for entry in out.steps[marks[0] :]:
+        if "grid" in entry.get("joins", ()):
+            entry["control"] = control

@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from planner.checks.findings import StageCheck
+from planner.checks.paralleled import Paralleled, Power, match_voltage
 from planner.checks.phase_states import differences, works_stay_out
-from planner.checks.step_state import Models, SolvedState, match_voltage, solve_states
+from planner.checks.step_state import Models, SolvedState, solve_states
 from planner.checks.steps import (
     ACTIONS,
     BREAK_TOL_KVA,
@@ -58,6 +59,7 @@ class StepReplay:
         self.carrying: set[str] = set()  # the trucks that carry the islands in this phase
         self.standby: set[str] = set()  # placed, on site, breaker open
         self.models = Models(list(self.by_id.values()))
+        self.control = Paralleled()  # how trucks paralleled with the grid run, this phase
         self.normal_models = Models([])  # the normal state's one model, at every load
 
     # -- load states --------------------------------------------------------------------------
@@ -72,18 +74,19 @@ class StepReplay:
                 self.groups[when] = StepGroup((when,), p[0], q[0])
         return self.groups[when]
 
-    def output_kw(self, trucks: dict[str, TruckAt], group: StepGroup) -> dict[str, float]:
-        """Each connected truck's ramped output: its rating's share of its island's served load
-        among the island's trucks that carry it."""
-        out = {}
+    def output(self, trucks: dict[str, TruckAt], group: StepGroup) -> dict[str, Power]:
+        """Each connected truck's ramped output (kW, kvar): its rating's share of its island's
+        served load among the island's trucks that carry it."""
+        out: dict[str, Power] = {}
         for tid, truck in trucks.items():
             island = self.island_of.get(tid)
             if island is None:
                 continue
             mates = [self.by_id[t] for t in island.trucks if t in self.carrying or t in trucks]
             served = [i for i in island.loads if i in self.ctx.protected]
-            load_kw = self.ctx.load_kw(served, group)[0]
-            out[tid] = load_kw * truck.rating_kw / sum(t.rating_kw for t in mates)
+            load_kw, load_kvar = self.ctx.load_kw(served, group)
+            share = truck.rating_kw / sum(t.rating_kw for t in mates)
+            out[tid] = (load_kw * share, load_kvar * share)
         return out
 
     def broken_normally(self, group: StepGroup) -> dict[tuple[str, str], float | None]:
@@ -111,9 +114,11 @@ class StepReplay:
         first: SolvedState | None = None
         vmin, vmax, loading, truck_kw = math.inf, -math.inf, 0.0, 0.0
         groups = [self.group_at(t) for t in times]
-        outputs = [self.output_kw(trucks, group) for group in groups]
+        outputs = [self.output(trucks, group) for group in groups]
         whens = [t.isoformat() for t in times]
-        states = solve_states(self.ctx, net, trucks, outputs, groups, whens, self.models)
+        states = solve_states(
+            self.ctx, net, trucks, outputs, groups, whens, self.models, self.control
+        )
         for t, group, state in zip(times, groups, states, strict=True):
             first = first or state
             normal = self.broken_normally(group)
@@ -237,10 +242,12 @@ class StepReplay:
         message = f"switching step {number} ({step.action} {step.element}) at {when}: {text}"
         self.out.violations.append(Violation("sequence", message, step.element, time=when))
 
-    def phase(self, first, steps, start_net, trucks, target, target_trucks, what) -> None:
-        """Replay one phase (the start or the end steps) and check where it leaves the network."""
+    def phase(self, control, first, steps, start_net, trucks, target, target_trucks, what) -> bool:
+        """Replay one phase (the start or the end steps) with the paralleled trucks in `control`
+        and check where it leaves the network; whether any truck was paralleled with the grid."""
         net, trucks = copy_net(start_net), dict(trucks)
-        self.models = Models(list(self.by_id.values()))  # the phase's network: models anew
+        self.control = Paralleled(control)
+        paralleled = False
         self.carrying = set(target_trucks) | set(trucks)
         when = steps[0].time if steps else sequence_window(self.ctx)[0]
         prev, _, _ = self.solve(net, trucks, when)
@@ -257,8 +264,11 @@ class StepReplay:
             problems = self.apply(step, net, trucks, prev, entry)
             if what == "start":
                 problems += works_stay_out(self.ctx.stage.out_of_service, net, out)
+            matched = entry.get("sync", {}).get("vm_setpoint_pu")
+            shift = matched - self.ctx.case.fleet.vm_setpoint_pu if matched is not None else 0.0
+            self.control.before(prev.vm, prev.source, shift)
             state, summary, found = self.solve(net, trucks, step.time)
-            problems += found
+            problems, paralleled = problems + found, paralleled or "grid" in entry.get("joins", ())
             for load in state.unfed - prev.unfed:
                 opened.setdefault(load, (number, step))
             self._restore(opened, state.unfed, step)
@@ -284,6 +294,7 @@ class StepReplay:
         for text in [*differences(net, target, trucks, target_trucks), *leftover]:
             message = f"the {what} steps do not reach {goal}: {text}"
             self.out.violations.append(Violation("sequence", message, what))
+        return paralleled
 
     def _restore(
         self, opened: dict[int, tuple[int, Step]], unfed: frozenset[int], at: Step

@@ -1,10 +1,11 @@
 """One state of a switching sequence, solved: the grid with the trucks paralleled to it, and each
 island its connected trucks carry.
 
-A truck paralleled with the grid runs as the grid-forming machine it is, synchronised: it holds
-its bus at the fleet's voltage setpoint with the reactive power its kVA leaves (beyond that its
-voltage floats) and carries the active power it was ramped to, its share of the island it is to
-carry (or carried). An island cut off from the grid is solved on its own, its connected trucks
+A truck paralleled with the grid carries the active power it was ramped to, its share of the
+island it is to carry (or carried), and runs in the phase's control (`planner.checks.paralleled`):
+holding the fleet's setpoint, at its share of the island's reactive power, or holding the
+voltage it synchronised at. An
+island cut off from the grid is solved on its own, its connected trucks holding the setpoint and
 sharing P and Q by rating. Nothing here is taken from a plan.
 """
 
@@ -19,6 +20,7 @@ import numpy as np
 import pandapower as pp
 import pandas as pd
 
+from planner.checks.paralleled import Paralleled, paralleled_run, ramped
 from planner.checks.solve import loads_array
 from planner.core.refs import ref_for
 from planner.grid.context import StageContext, set_design_loads
@@ -32,7 +34,6 @@ from planner.grid.powerflow import (
     prepare_island,
     results,
     row_solution,
-    run,
     solve_island,
     solve_island_batch,
     solve_island_fast,
@@ -42,7 +43,7 @@ from planner.grid.topology import build_graph, energised_buses, islands_of
 from planner.inputs.case import SgenMode
 from planner.inputs.demand import StepGroup
 
-__all__ = ["Models", "SolvedState", "match_voltage", "solve_state", "solve_states", "topology_key"]
+__all__ = ["Models", "SolvedState", "solve_state", "solve_states", "topology_key"]
 
 Solve = Callable[[], tuple[pp.pandapowerNet, bool]]  # a part's network, solved, and if it solved
 
@@ -159,41 +160,45 @@ def solve_state(
     ctx: StageContext,
     base: pp.pandapowerNet,
     trucks: dict[str, TruckAt],
-    output_kw: dict[str, float],
+    output: dict[str, tuple[float, float]],
     group: StepGroup,
     when: str,
 ) -> SolvedState:
     """Solve `base` (switch, service and load states of one step) at the design load `group`,
-    with `trucks` connected; those on grid-fed buses paralleled at `output_kw`."""
-    return solve_states(ctx, base, trucks, [output_kw], [group], [when])[0]
+    with `trucks` connected; those on grid-fed buses paralleled at their ramped (kW, kvar)
+    `output`."""
+    return solve_states(ctx, base, trucks, [output], [group], [when])[0]
 
 
 def solve_states(
     ctx: StageContext,
     base: pp.pandapowerNet,
     trucks: dict[str, TruckAt],
-    outputs_kw: list[dict[str, float]],
+    outputs: list[dict[str, tuple[float, float]]],
     groups: list[StepGroup],
     whens: list[str],
     models: Models | None = None,
+    control: Paralleled | None = None,
 ) -> list[SolvedState]:
-    """`solve_state` at several design loads (`groups`, each with its trucks' `outputs_kw` and
+    """`solve_state` at several design loads (`groups`, each with its trucks' `outputs` and
     time): the topology is worked out once, and each part is one model of the batched engine
     (kept in `models` for later steps) solved at every load; pandapower where the engine does
-    not apply or converge."""
+    not apply or converge. Paralleled trucks run as `control` says (at the fleet's setpoint
+    without it)."""
     net = copy_net(base, "gen")  # the step's own tables: `base` is never changed
     set_design_loads(net, ctx, groups[0])
     graph = build_graph(net)
     grid = energised_buses(graph)
     states = [SolvedState(Findings(ctx.base_net, ctx.case.limits), True) for _ in groups]
     paralleled = [t for t in trucks.values() if t.bus in grid]
+    held = (control or Paralleled()).held(paralleled, ctx.case.fleet.vm_setpoint_pu)
     may = models.trucks if models else list(trucks.values())  # trucks that may be paralleled
     model = _model(models, ("grid", topology_key(net)), lambda: _grid_model(net, grid, may))
     todo = list(range(len(groups)))
     if model is not None:
-        todo = _grid_on_engine(ctx, model, net, grid, trucks, outputs_kw, groups, whens, states)
+        todo = _grid_on_engine(model, net, ctx, grid, trucks, outputs, held, groups, whens, states)
     for k in todo:
-        one, solved = _paralleled_run(ctx, net, groups[k], paralleled, outputs_kw[k])
+        one, solved = paralleled_run(ctx, net, groups[k], paralleled, outputs[k], held)
         _grid_on_pandapower(one, solved, grid, trucks, paralleled, whens[k], states[k])
     live = set(grid)
     for buses in islands_of(graph, set(ctx.base_energised) - grid):
@@ -219,8 +224,8 @@ def _unfed(ctx: StageContext, net: pp.pandapowerNet, live: set[int]) -> frozense
 
 
 def _grid_model(net, grid, trucks: list[TruckAt]) -> BatchModel | None:
-    """The grid-fed part's model, with a PV generator at the bus of each of `trucks` that may
-    be paralleled there; None where the engine does not apply."""
+    """The grid-fed part's model, with a generator at the bus of each of `trucks` that may be
+    paralleled there; None where the engine does not apply."""
     buses = sorted({t.bus for t in trucks if t.bus in grid})
     try:
         return BatchModel(_all_loads_on(net), pv_buses=buses)
@@ -228,25 +233,29 @@ def _grid_model(net, grid, trucks: list[TruckAt]) -> BatchModel | None:
         return None
 
 
-def _grid_on_engine(ctx, model, net, grid, trucks, outputs_kw, groups, whens, states) -> list[int]:
+def _grid_on_engine(model, net, ctx, grid, trucks, outputs, held, groups, whens, states):
     """The grid-fed part at every load on one model of the batched engine, trucks paralleled
-    at their `outputs_kw`; returns the loads it did not solve (pandapower's then)."""
-    fleet = ctx.case.fleet
+    at their ramped `outputs` (holding their `held` voltages, if given); returns the loads it
+    did not solve (pandapower's then)."""
     lookup = {bus: j for j, bus in enumerate(model.pv_input)}
     paralleled = [t for t in trucks.values() if t.bus in grid]
     if any(t.bus not in lookup for t in paralleled):
         return list(range(len(groups)))  # a truck the model was not built for
     gen_p = np.zeros((len(groups), len(lookup)))
-    gen_q = np.zeros_like(gen_p)
+    gen_q = np.zeros_like(gen_p)  # fixed Mvar, or with `held` the reactive range
+    gen_vm = np.ones(len(lookup))
     gen_of = {}
     for truck in paralleled:  # trucks at one bus are one generator of their summed output
         j = gen_of[truck.id] = lookup[truck.bus]
-        for k, out in enumerate(outputs_kw):
-            p_kw = min(max(out.get(truck.id, 0.0), 0.0), truck.rating_kw)
+        gen_vm[j] = held[truck.id] if held else 1.0
+        for k, out in enumerate(outputs):
+            p_kw, q_kvar = ramped(truck, out)
             gen_p[k, j] += p_kw / 1000.0
-            gen_q[k, j] += math.sqrt(max(truck.rating_kva**2 - p_kw**2, 0.0)) / 1000.0
+            gen_q[k, j] += (math.sqrt(max(truck.rating_kva**2 - p_kw**2, 0.0)) if held
+                            else q_kvar) / 1000.0  # fmt: skip
     p, q = _loads(net, ctx, groups)
-    res = model.solve(p, q, pv=(gen_p, gen_q, fleet.vm_setpoint_pu))
+    res = model.solve(p, q, pv=(gen_p, gen_q, gen_vm if held else None))
+    assert res.pv_q_mvar is not None
     todo = []
     for k, state in enumerate(states):
         if not res.converged[k]:
@@ -257,36 +266,20 @@ def _grid_on_engine(ctx, model, net, grid, trucks, outputs_kw, groups, whens, st
         sol = GridSolution(True, vm, row.line_loading_percent, row.trafo_loading_percent)
         state.findings.check(sol, "grid", whens[k])
         _record_row(state, model, res, k, grid, "grid")
-        assert res.pv_q_mvar is not None
         for truck in paralleled:
-            j = gen_of[truck.id]
-            p_kw = min(max(outputs_kw[k].get(truck.id, 0.0), 0.0), truck.rating_kw)
-            q_lim = math.sqrt(max(truck.rating_kva**2 - p_kw**2, 0.0)) / 1000.0
-            share = q_lim / gen_q[k, j] if gen_q[k, j] else 0.0  # by reactive range, as pandapower
-            q_kvar = float(res.pv_q_mvar[k, j]) * 1000.0 * share
+            p_kw, q_kvar = ramped(truck, outputs[k])
+            if held:  # its share of its bus's reactive power, by reactive range (pandapower's)
+                j = gen_of[truck.id]
+                q_lim = math.sqrt(max(truck.rating_kva**2 - p_kw**2, 0.0)) / 1000.0
+                share = q_lim / gen_q[k, j] if gen_q[k, j] else 0.0
+                q_kvar = float(res.pv_q_mvar[k, j]) * 1000.0 * share
             state.findings.observe_truck(truck, p_kw, q_kvar, "", whens[k])
             state.truck_kw[truck.id] = p_kw
         state.nets.append((grid, None))  # pandapower solves it if its flows are asked for
         state.unsolved[grid] = functools.partial(
-            _paralleled_run, ctx, net, groups[k], paralleled, outputs_kw[k]
+            paralleled_run, ctx, net, groups[k], paralleled, outputs[k], held
         )
     return todo
-
-
-def _paralleled_run(ctx, net, group, paralleled, output_kw) -> tuple[pp.pandapowerNet, bool]:
-    """pandapower's run of the grid-fed part of `net` (a copy) at the design load `group`, the
-    trucks paralleled: generators holding the fleet's voltage setpoint within the reactive power
-    their kVA leaves at their ramped `output_kw`. See `Solve`."""
-    one = copy_net(net, "gen")
-    set_design_loads(one, ctx, group)
-    for truck in paralleled:
-        p_kw = min(max(output_kw.get(truck.id, 0.0), 0.0), truck.rating_kw)
-        q_max = math.sqrt(max(truck.rating_kva**2 - p_kw**2, 0.0)) / 1000.0
-        pp.create_gen(
-            one, truck.bus, p_mw=p_kw / 1000.0, vm_pu=ctx.case.fleet.vm_setpoint_pu,
-            max_q_mvar=q_max, min_q_mvar=-q_max, name=truck.id,
-        )  # fmt: skip
-    return one, not run(one, enforce_q_lims=True)
 
 
 def _grid_on_pandapower(net, solved, grid, trucks, paralleled, when, state) -> None:
@@ -296,11 +289,12 @@ def _grid_on_pandapower(net, solved, grid, trucks, paralleled, when, state) -> N
         return
     state.findings.check(GridSolution(True, *results(net, set(grid))), "grid", when)
     _record(state, net, grid, "grid")
-    gens = net.gen[net.gen.name.isin([t.id for t in paralleled])]
+    table = "gen" if len(net.gen) else "sgen"  # holding voltage, or at a power factor
+    gens = net[table][net[table].name.isin([t.id for t in paralleled])]
     for idx, row in gens.iterrows():
         truck = trucks[str(row["name"])]
-        p_kw = float(net.res_gen.at[idx, "p_mw"]) * 1000.0
-        q_kvar = float(net.res_gen.at[idx, "q_mvar"]) * 1000.0
+        p_kw = float(net[f"res_{table}"].at[idx, "p_mw"]) * 1000.0
+        q_kvar = float(net[f"res_{table}"].at[idx, "q_mvar"]) * 1000.0
         state.findings.observe_truck(truck, p_kw, q_kvar, "", when)
         state.truck_kw[truck.id] = p_kw
 
@@ -369,32 +363,3 @@ def _island_run(ctx, sub, one, group, keep, carried) -> tuple[pp.pandapowerNet, 
     """pandapower's run of an island (`one`, or `sub` at `group`) on its trucks; see `Solve`."""
     net = one if one is not None else _island_at(ctx, sub, group, keep)
     return net, solve_island(net, carried).converged
-
-
-def match_voltage(
-    ctx: StageContext, a: int, b: int, before: SolvedState, trucks: dict[str, TruckAt]
-) -> tuple[float, float | None, list[str]]:
-    """Before a truck island is joined to another system its trucks' voltage setpoint is
-    moved (within the case's voltage band) so that the two sides match; the island is
-    solved again at that setpoint. Returns the remaining dV %, the setpoint and problems."""
-    dv = abs(before.vm[a] - before.vm[b]) * 100.0
-    side, other = (a, b) if before.source[a].startswith("island") else (b, a)
-    if not before.source[side].startswith("island"):
-        return dv, None, []
-    fleet, limits = ctx.case.fleet, ctx.case.limits
-    wanted = fleet.vm_setpoint_pu + before.vm[other] - before.vm[side]
-    setpoint = min(max(wanted, limits.vm_min_pu), limits.vm_max_pu)
-    sub = before.net_of(side)
-    carried = [t for t in trucks.values() if sub is not None and t.bus in sub.bus.index]
-    if sub is None or not carried or abs(setpoint - fleet.vm_setpoint_pu) < 1e-4:
-        return dv, None, []
-    sub = copy_net(sub)
-    sub.ext_grid["vm_pu"] = setpoint
-    sol = solve_island(sub, carried)
-    if not sol.converged or side not in sol.vm_pu:
-        return dv, setpoint, [f"the island does not solve at a setpoint of {setpoint:.3f} pu"]
-    findings = Findings(ctx.base_net, ctx.case.limits)
-    findings.check(sol, "island, voltage matched", "")
-    problems = [f"with the trucks at {setpoint:.3f} pu to match: {v.message}"
-                for v in findings.sorted_violations()]  # fmt: skip
-    return abs(before.vm[other] - sol.vm_pu[side]) * 100.0, setpoint, problems

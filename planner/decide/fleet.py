@@ -3,7 +3,8 @@
 A truck serves a stage from `setup_hours` before its start (driving, connecting, synchronising)
 to its end. It can serve the next stage at the same bus whenever that starts after this one
 ends; at another bus only if the gap leaves it `setup_hours`. Trucks are named T1..Tn across the
-whole works, so a crew follows one truck through every stage.
+whole works, so a crew follows one truck through every stage; with a mixed fleet the trucks of
+each type are named `<type>-1..n` and a truck is only ever chosen for a place of its own type.
 """
 
 from __future__ import annotations
@@ -33,10 +34,26 @@ class FleetState:
     setup_hours: float
     bus: dict[str, int] = field(default_factory=dict)
     free_from: dict[str, datetime] = field(default_factory=dict)
+    types: tuple[tuple[str, int], ...] = ()  # a mixed fleet: (type name, trucks) each
 
     @property
     def ids(self) -> list[str]:
+        if self.types:
+            return [f"{name}-{i + 1}" for name, n in self.types for i in range(n)]
         return [f"T{i + 1}" for i in range(max(self.size, 0))]
+
+    def type_of(self, truck: str) -> str | None:
+        """The type of a truck of a mixed fleet (None for a single-type fleet's)."""
+        return {f"{name}-{i + 1}": name for name, n in self.types for i in range(n)}.get(truck)
+
+    def free_by_type(self, start: datetime) -> dict[str, int]:
+        """Trucks of each type of a mixed fleet free by `start` (at the depot, or done with
+        their last stage)."""
+        out = {name: 0 for name, _ in self.types}
+        for truck in self.ids:
+            if truck not in self.free_from or self.free_from[truck] <= start:
+                out[self.type_of(truck) or ""] += 1
+        return out
 
     def availability(self, start: datetime) -> Availability:
         setup = timedelta(hours=self.setup_hours)
@@ -57,13 +74,21 @@ class FleetState:
             sum(1 for t in self.ids if t not in self.bus),
         )
 
-    def assign(self, start: datetime, buses: list[int]) -> tuple[list[str], list[str]]:
-        """Truck ids for trucks needed at `buses` from `start`, and problems of timing."""
+    def assign(
+        self, start: datetime, buses: list[int], types: list[str] | None = None
+    ) -> tuple[list[str], list[str]]:
+        """Truck ids for trucks needed at `buses` from `start` (of the `types` given, one per
+        bus, in a mixed fleet), and problems of timing."""
         setup = timedelta(hours=self.setup_hours)
         free = [t for t in self.ids if t not in self.free_from or self.free_from[t] <= start]
         chosen: list[str | None] = [None] * len(buses)
+        wanted: list[str | None] = list(types) if types else [None] * len(buses)
+
+        def fits(truck: str, i: int) -> bool:
+            return wanted[i] is None or self.type_of(truck) == wanted[i]
+
         for i, bus in enumerate(buses):  # a truck already standing at the bus stays there
-            here = [t for t in free if self.bus.get(t) == bus]  # the least movable stays
+            here = [t for t in free if self.bus.get(t) == bus and fits(t, i)]  # least movable
             stay = max(here, key=lambda t: self.free_from[t], default=None)
             if stay is not None:
                 chosen[i] = stay
@@ -73,15 +98,22 @@ class FleetState:
             if chosen[i] is not None:
                 continue
             movable = sorted(  # a truck already out before one from the depot
-                (t for t in free if t not in self.free_from or self.free_from[t] + setup <= start),
+                (
+                    t
+                    for t in free
+                    if (t not in self.free_from or self.free_from[t] + setup <= start)
+                    and fits(t, i)
+                ),
                 key=lambda t: t not in self.bus,
             )
             if movable:
                 chosen[i] = movable[0]
                 free.remove(movable[0])
             else:
-                spare = next((t for t in self.ids if t not in chosen), None)
-                chosen[i] = spare or f"T{self.size + i + 1}"
+                spare = next((t for t in self.ids if t not in chosen and fits(t, i)), None)
+                chosen[i] = (
+                    spare or f"{wanted[i] or 'T'}{'-' if wanted[i] else ''}{self.size + i + 1}"
+                )
                 problems.append(
                     f"no truck of the fleet can be at bus {bus} by {start.isoformat()}: every "
                     f"truck is busy less than {self.setup_hours:g} h (setup_hours) before"

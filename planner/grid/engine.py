@@ -2,8 +2,8 @@
 
 pandapower builds the model (admittance matrices, bus and branch lookups, element models exactly
 as its `runpp` makes them: `planner.grid.model_build`, the steps of `runpp` before it solves).
-Then every time step is solved together by the
-implicit Z-bus method: with the slack voltages fixed, the PQ-bus voltages satisfy
+Then every time step is solved together by the implicit Z-bus method: with the slack voltages
+fixed, the PQ-bus voltages satisfy
 `V = Y_pp^-1 (conj(S(t) / V) - Y_ps V_s)`; `Y_pp` is factorised once and each iteration is one
 sparse solve with a right-hand side per time step. Distribution networks converge in a few
 dozen iterations to well below pandapower's tolerance.
@@ -12,10 +12,11 @@ Truck islands: the first online truck is the slack; the other online trucks inje
 (by rating) of the island total, which is updated inside the same iteration from the slack's
 power, so that P and Q are shared in proportion at convergence.
 
-Trucks paralleled with the grid are PV buses given per solve (`planner.grid.voltage_control`).
-Networks the method does not cover (their own PV generators, voltage-dependent loads) raise
-`Unsupported`; time steps that do not converge are reported, and the caller falls back to
-pandapower's Newton-Raphson for them.
+Trucks paralleled with the grid are generators given per solve: PV buses holding a voltage
+(`planner.grid.voltage_control`) or PQ injections at a fixed power factor. Networks the method
+does not cover (their own PV generators, voltage-dependent loads) raise `Unsupported`; time
+steps that do not converge are reported, and the caller falls back to pandapower's
+Newton-Raphson for them.
 """
 
 from __future__ import annotations
@@ -55,11 +56,8 @@ class Unsupported(Exception):
 # what pandapower and the numerics raise on a state they cannot solve: LoadflowNotConverged and
 # its kin, a singular matrix, an overflow, and pandapower's way of refusing a network
 SOLVER_FAILURES: tuple[type[BaseException], ...] = (
-    ppException,
-    np.linalg.LinAlgError,
-    FloatingPointError,
-    UserWarning,
-)
+    ppException, np.linalg.LinAlgError, FloatingPointError, UserWarning
+)  # fmt: skip
 _PANDAPOWER = Path(pp.__file__).resolve().parent
 
 
@@ -128,8 +126,9 @@ class BatchModel:
     `net` is modelled as it stands (not solved: its result tables are left as they were; its
     `_ppc` and lookups are pandapower's, as after a `runpp`); it must not be changed afterwards.
     `pq_trucks` are the indices of sgens that share the island load with the slack.
-    `pv_buses` are the buses of voltage-controlled generators that are not in `net` (trucks
-    paralleled with the grid): their output, setpoint and reactive limits are given per solve,
+    `pv_buses` are the buses of generators that are not in `net` (trucks paralleled with the
+    grid), voltage-controlled or at a fixed power factor: their output, setpoint and reactive
+    limits (or reactive power) are given per solve,
     so one model serves any of them connected (the admittance matrix does not depend on them).
     """
 
@@ -259,22 +258,28 @@ class BatchModel:
         q_mvar: np.ndarray,
         online: np.ndarray | None = None,
         shares: np.ndarray | None = None,
-        pv: tuple[np.ndarray, np.ndarray, float] | None = None,
+        pv: tuple[np.ndarray, np.ndarray, float | np.ndarray | None] | None = None,
     ) -> BatchResult:
         """Solve T load states: `p_mw`, `q_mvar` are (T, loads) in the net's load order.
 
         `online` (T, trucks) marks the PQ trucks running each step; `shares` (trucks + 1,) are the
         rating shares of the slack truck followed by the PQ trucks. `pv` gives the generators at
         `pv_buses`: their P (T, gens) in MW, reactive limit (T, gens) in Mvar (the same both
-        ways) and voltage setpoint in pu. Time steps are solved in chunks that keep the sparse
-        triangular solves in cache.
+        ways) and voltage setpoint in pu (one for all, or each generator's: generators at one
+        bus hold the first one's); with no setpoint (None) they run at a fixed power factor,
+        injecting that Mvar (signed) instead. Time steps are solved in chunks that keep the
+        sparse triangular solves in cache.
         """
         steps = p_mw.shape[0]
         n_trucks = len(self.truck_idx)
         on = np.ones((steps, n_trucks), bool) if online is None else online.astype(bool)
         shares = np.ones(n_trucks + 1) if shares is None else np.asarray(shares, dtype=float)
         none = np.zeros((steps, len(self.pv_of_gen)))
-        pv_p, pv_q, pv_vm = pv if pv is not None else (none, none, 1.0)
+        pv_p, pv_q, vm = pv if pv is not None else (none, none, 1.0)
+        pv_vm = None  # each PV bus's setpoint (its first generator's), the same at every step
+        if vm is not None:
+            pv_vm = np.zeros((len(self.pv_bus), 1))
+            pv_vm[self.pv_of_gen[::-1], 0] = np.broadcast_to(vm, self.pv_of_gen.shape)[::-1]
         parts = []
         for a in range(0, max(steps, 1), CHUNK):
             cut = slice(a, a + CHUNK)
@@ -293,7 +298,7 @@ class BatchModel:
         q_mvar: np.ndarray,
         on: np.ndarray,
         shares: np.ndarray,
-        pv: tuple[np.ndarray, np.ndarray, float],
+        pv: tuple[np.ndarray, np.ndarray, np.ndarray | None],
     ) -> BatchResult:
         steps = p_mw.shape[0]
         loads = (p_mw + 1j * q_mvar) * self.load_on
@@ -306,15 +311,17 @@ class BatchModel:
         truck_s = np.zeros((n_trucks, steps), complex)
         s_bus = s_fixed
         gen_p, gen_q, vm_set = pv
-        held = self.pv_bus.size > 0
-        if held:  # PV buses start at their setpoint
-            v[self.pv_bus] = vm_set * np.exp(1j * np.angle(v[self.pv_bus]))
+        gens = self.pv_bus.size > 0
+        held = gens and vm_set is not None  # voltage-controlled, else at a fixed power factor
+        if gens:
             to_bus = np.zeros((len(self.pv_bus), len(self.pv_of_gen)))
             to_bus[self.pv_of_gen, np.arange(len(self.pv_of_gen))] = 1.0
             p_pv = to_bus @ gen_p.T / self.base_mva  # (PV buses, T)
             q_lim = to_bus @ gen_q.T / self.base_mva
-            q_pv = np.zeros_like(p_pv)
+            q_pv = np.zeros_like(p_pv) if held else q_lim
             free = np.ones(q_pv.shape, bool)
+        if held:  # PV buses start at their setpoint
+            v[self.pv_bus] = vm_set * np.exp(1j * np.angle(v[self.pv_bus]))
         v_pq = v[pq]
         s_fixed_pq = s_fixed[pq]
         iterations = 0
@@ -330,7 +337,7 @@ class BatchModel:
                 s_pq = s_bus[pq]
             else:
                 s_pq = s_fixed_pq
-            if held:
+            if gens:
                 s_pq = s_pq.copy()
                 s_pq[self.pv_rows] += p_pv + 1j * q_pv
             new = self.y_pp.solve(np.conj(s_pq / v_pq) - rhs_s)
@@ -341,7 +348,7 @@ class BatchModel:
             if change < TOL_PU:
                 break
         v[pq] = v_pq
-        if held:  # the generators' injections at the solution found
+        if gens:  # the generators' injections at the solution found
             s_bus = s_bus.copy()
             s_bus[self.pv_bus] += p_pv + 1j * q_pv
         mismatch = v * np.conj(self.ybus @ v) - s_bus
@@ -363,6 +370,7 @@ class BatchModel:
             hv = i_f[r] / self.f_kv[r, None] * self.trafo_scale_hv[:, None]
             lv = i_t[r] / self.t_kv[r, None] * self.trafo_scale_lv[:, None]
             trafo_loading = np.maximum(hv, lv).T
+        pv_q_mvar = share_by_range(q_pv * self.base_mva, self.pv_of_gen, gen_q) if held else gen_q
         return BatchResult(
             converged=converged,
             vm_pu=np.abs(v[self.bus_pos]).T,
@@ -374,11 +382,7 @@ class BatchModel:
             truck_q_mvar=(truck_s.imag * self.base_mva).T,
             iterations=iterations,
             va_degree=np.angle(v[self.bus_pos], deg=True).T,
-            pv_q_mvar=(
-                share_by_range(q_pv * self.base_mva, self.pv_of_gen, gen_q)
-                if held
-                else np.zeros((steps, 0))
-            ),
+            pv_q_mvar=pv_q_mvar,
         )
 
     def _pv_q(self, error: np.ndarray, q: np.ndarray, q_lim: np.ndarray):

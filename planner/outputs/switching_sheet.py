@@ -41,6 +41,11 @@ __all__ = [
     "switching_csv",
 ]
 
+CONTROL_TEXT = {
+    "setpoint": "voltage control at the fleet's setpoint",
+    "power_factor": "power-factor control at the island's P and Q share",
+    "voltage": "voltage control, holding the voltage synchronised at",
+}
 VERBS = ("open", "close", "connect truck", "synchronise", "disconnect truck")
 _VERB_OF = {
     "open": "open",
@@ -224,6 +229,8 @@ def _sheet(
             if sync.get("vm_setpoint_pu") is not None:
                 interlock += f"; trucks of {', '.join(step.get('joins', [])[:1])} set to "
                 interlock += f"{sync['vm_setpoint_pu']:g} pu"
+        if step.get("control") in CONTROL_TEXT:  # how the trucks run while paralleled
+            interlock += f"; paralleled: {CONTROL_TEXT[step['control']]}"
         for cut in stage.interruptions:
             if cut.get("step") == step["step"]:
                 kw += f"; cuts {cut['kw']:,.0f} kW for {cut['minutes']:g} min (break before make)"

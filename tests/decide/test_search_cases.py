@@ -19,7 +19,6 @@ from tests.decide.search_brute import brute_force_minimum
 
 SEARCH = DATA / "cases" / "search"
 
-SEQUENCE = "paralleled trucks held at vm_setpoint_pu fail the switching sequence"
 CASES = [
     # case, brute-force minimum (at most 3 operations), the planner's trucks, proven minimal
     ("retry", 1, 1, True),  # the greedy transfer's switch set fails: the next one verifies
@@ -34,11 +33,11 @@ CASES = [
     ("rural_line45", 0, 0, True),
     ("mvlv_line13", 0, 0, True),  # MV and LV: the LV grid behind its transformer comes back
     ("mvlv_line13_trucks", 4, 4, True),  # no ties: openings only, one is enough to try
-    # the planner finds the minimum, but its switching sequence fails (so `feasible` is
-    # false): checks/step_state.py holds trucks paralleled with the grid at vm_setpoint_pu,
-    # where they draw reactive power and drag other feeders' voltage below the normal state's
-    pytest.param("rural_two", 6, 6, False, marks=pytest.mark.xfail(strict=True, reason=SEQUENCE)),
-    pytest.param("comm_line29", 3, 3, True, marks=pytest.mark.xfail(strict=True, reason=SEQUENCE)),
+    # trucks paralleled with the grid before the islands are cut: at their share of the
+    # islands' P and Q, not holding the island setpoint (which drew reactive power from other
+    # feeders and failed the switching sequence)
+    ("rural_two", 6, 6, False),
+    ("comm_line29", 3, 3, True),
 ]
 OPERATIONS = {"mvlv_line13_trucks": 1}  # the brute force's limit where 3 would take minutes
 

@@ -3,7 +3,8 @@ cases/simbench_mvlv_large.toml, where closing the sectionaliser with the tie sti
 two feeders and, with the truck island already shut down, lifts LV buses that SimBench limits
 to 1.01 pu by 0.0012 pu over the normal state. The planner then opened the tie first and cut the
 transferred part for 15 minutes. With the truck reconnected (its own breaker synchronises it to
-the grid-fed bay) the loop state holds, 0.0004 pu, and only the island's own break remains."""
+the grid-fed bay, then its regulator is set to the fleet's setpoint) the loop state holds,
+0.0004 pu, and only the island's own break remains."""
 
 from __future__ import annotations
 
@@ -49,6 +50,6 @@ def test_shut_down_trucks_come_back_paralleled_before_loops_close(name, steps, c
     assert [v.message for v in result.violations] == []
     assert [(c["step"], c["kw"], c["minutes"]) for c in result.interruptions] == cuts
     back = [s for s in result.steps if s["action"] == "connect_truck"][-3:]
-    assert [(s["element"], s["joins"], s["holds"]) for s in back] == [
-        (t, [t, "grid"], True) for t in ("T1", "T2", "T3")
-    ]
+    assert [(s["element"], s["joins"], s["holds"], s["control"]) for s in back] == [
+        (t, [t, "grid"], True, "setpoint") for t in ("T1", "T2", "T3")
+    ]  # held at the fleet's setpoint: the first control tried (`planner.checks.paralleled`)

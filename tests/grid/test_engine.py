@@ -212,6 +212,44 @@ def test_paralleled_trucks_match_runpp_with_q_limits(name: str) -> None:
             assert limited.sum() == expected[name]
 
 
+# paralleled trucks at a fixed power factor: (bus, MW, Mvar) each, Mvar signed
+FIXED_CASES = {
+    "delivering": [(17, 0.3, 0.15), (32, 0.2, 0.1)],
+    "two on one bus": [(17, 0.3, 0.1), (17, 0.1, 0.05), (24, 0.4, 0.2)],
+    "absorbing": [(17, 0.2, -0.1), (32, 0.0, -0.05)],
+}
+
+
+@pytest.mark.parametrize("name", sorted(FIXED_CASES))
+def test_trucks_at_a_fixed_power_factor_match_runpp(name: str) -> None:
+    """Paralleled trucks given no voltage setpoint inject the P and Q given, as pandapower's
+    static generators do: voltages, angles, loadings, and the Mvar reported back."""
+    gens = FIXED_CASES[name]
+    net = pn.case33bw()
+    p, q = _random_levels(net, 3, seed=11)
+    model = BatchModel(copy.deepcopy(net), pv_buses=[bus for bus, _, _ in gens])
+    gen_p = np.array([[mw * (1 + 0.1 * k) for _, mw, _ in gens] for k in range(3)])
+    gen_q = np.array([[mvar * (1 - 0.1 * k) for _, _, mvar in gens] for k in range(3)])
+    res = model.solve(p, q, pv=(gen_p, gen_q, None))
+    assert res.converged.all()
+    assert res.pv_q_mvar is not None and res.va_degree is not None
+    assert np.array_equal(res.pv_q_mvar, gen_q)
+    for k in range(3):
+        ref = copy.deepcopy(net)
+        ref.load["scaling"] = 1.0
+        ref.load["p_mw"], ref.load["q_mvar"] = p[k], q[k]
+        for j, (bus, _, _) in enumerate(gens):
+            pp.create_sgen(ref, bus, p_mw=gen_p[k, j], q_mvar=gen_q[k, j])
+        pp.runpp(ref, numba=False)
+        bus = ref.res_bus.loc[model.bus_ids]
+        assert np.abs(bus.vm_pu.to_numpy() - res.vm_pu[k]).max() < VM_TOL
+        assert np.abs(bus.va_degree.to_numpy() - res.va_degree[k]).max() < 1e-4
+        line = ref.res_line.loading_percent.loc[model.lines].to_numpy()
+        assert np.abs(line - res.line_loading_percent[k]).max() < LOADING_TOL
+    unloaded = model.solve(p, q)  # without their injections the voltages are not the same
+    assert not np.allclose(unloaded.vm_pu, res.vm_pu, atol=1e-4)
+
+
 def test_a_truck_at_the_slack_is_not_modelled() -> None:
     with pytest.raises(Unsupported, match="slack"):
         BatchModel(pn.case33bw(), pv_buses=[0])

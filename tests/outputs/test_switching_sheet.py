@@ -25,7 +25,10 @@ from tests.conftest import CASES
 
 HEADER = ",".join(CSV_COLUMNS)
 STAGE = "Line 28 out"
-SYNC = "close only within dV 3 %, dθ 10°, df 0.1 Hz (planned dV 0 %)"
+SYNC = (
+    "close only within dV 3 %, dθ 10°, df 0.1 Hz (planned dV 0 %); paralleled: voltage control "
+    "at the fleet's setpoint"
+)
 NO_CHANGE = "bus live from the grid; nothing changes in the network"
 CABLED = '"0 kW (truck breaker open, engine at no load)"'
 # The small case: two 500 kW trucks carry the lateral 28-32 while line 28 is out; the lateral

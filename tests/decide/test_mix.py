@@ -1,0 +1,155 @@
+"""The cheapest mix of truck types (`planner.decide.mix`) against a brute force over every way of
+filling every bay with a truck of any type or none, each island checked directly (each truck
+within its kW and kVA at its share of the load; under n-1 with any one truck tripped)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from planner.decide.mix import Kind, MixNeed, allocate_mix, holds, mix_cost
+
+MV = Kind("MV-2000", 4, 2000.0, 2500.0, 2000.0)
+MV1 = Kind("MV-1000", 3, 1000.0, 1250.0, 1000.0)
+SMALL = Kind("MV-500", 2, 500.0, 625.0, 500.0)
+LOW_PF = Kind("MV-1200", 2, 1200.0, 1300.0, 1200.0)  # pf 0.92: kW binds before kVA
+
+
+def _island(key: int, kw: float, kva: float, bays: tuple[int, ...], **kw_args) -> MixNeed:  # type: ignore[no-untyped-def]
+    points = tuple((100 * key + i, b, 0.1 * i) for i, b in enumerate(bays))
+    return MixNeed(key, points, kw, kva, **kw_args)
+
+
+CASES = {
+    "one island, a small load": ([_island(0, 450.0, 520.0, (2,))], [MV, MV1, SMALL]),
+    "one island, between sizes": ([_island(0, 2400.0, 2900.0, (2, 1))], [MV, MV1, SMALL]),
+    "the big trucks run out": (
+        [_island(0, 3900.0, 4700.0, (2, 2)), _island(1, 3800.0, 4500.0, (3,))],
+        [Kind("MV-2000", 2, 2000.0, 2500.0, 2000.0), MV1, SMALL],
+    ),
+    "kVA binds": ([_island(0, 1500.0, 2400.0, (3,))], [MV1, LOW_PF, SMALL]),
+    "n-1": ([_island(0, 1800.0, 2100.0, (2, 2), n_1=True)], [MV, MV1, SMALL]),
+    "n-1, mixed sizes": ([_island(0, 2600.0, 3000.0, (3, 1), n_1=True)], [MV, MV1]),
+    "verification asked for three": (
+        [_island(0, 900.0, 1000.0, (2, 2), min_trucks=3)],
+        [MV, MV1, SMALL],
+    ),
+    "priced types": (
+        [_island(0, 1900.0, 2200.0, (3,))],
+        [Kind("MV-2000", 2, 2000.0, 2500.0, 2000.0, cost=3.0), MV1, SMALL],
+    ),
+    "an unloaded island": ([_island(0, 0.0, 0.0, (1,)), _island(1, 800.0, 900.0, (1,))], [MV1]),
+    "too small a fleet": (
+        [_island(0, 8600.0, 9500.0, (2, 2))],
+        [MV, Kind("MV-500", 1, 500.0, 625.0, 500.0)],
+    ),
+}
+
+
+def _brute(needs: list[MixNeed], kinds: list[Kind]) -> tuple[float, float] | None:
+    """The cheapest (cost, kVA) of any filling of the bays, or None when none carries all."""
+    options = [None, *(k.name for k in kinds)]
+    best = None
+    per_island = []
+    for need in needs:
+        bays = sum(b for _, b, _ in need.points)
+        fills = {}
+        for fill in itertools.combinations_with_replacement(options, bays):
+            chosen = sorted(n for n in fill if n is not None)
+            if holds(need, kinds, chosen):
+                fills[tuple(chosen)] = mix_cost(kinds, chosen)
+        per_island.append(fills)
+    for combo in itertools.product(*(list(f) for f in per_island)):
+        used = [name for chosen in combo for name in chosen]
+        if any(used.count(k.name) > k.available for k in kinds):
+            continue
+        cost = mix_cost(kinds, used)
+        best = cost if best is None or cost < best else best
+    return best
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_the_mix_is_as_cheap_as_the_brute_force(name: str) -> None:
+    needs, kinds = CASES[name]
+    found = allocate_mix(needs, kinds)
+    fewest = _brute(needs, kinds)
+    if fewest is None:
+        assert found is None
+        return
+    assert found is not None
+    used = [kind for trucks in found.values() for _, kind in trucks]
+    assert mix_cost(kinds, used) == fewest
+    for need in needs:  # each island's trucks carry it, at its own points and bays
+        trucks = found[need.key]
+        assert holds(need, kinds, [kind for _, kind in trucks])
+        bays = {bus: b for bus, b, _ in need.points}
+        for bus in {bus for bus, _ in trucks}:
+            assert sum(1 for b, _ in trucks if b == bus) <= bays[bus]
+    for kind in kinds:
+        assert used.count(kind.name) <= kind.available
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("one island, a small load", {0: ["MV-500"]}),
+        ("one island, between sizes", {0: ["MV-2000", "MV-500"]}),
+        ("kVA binds", {0: ["MV-1000", "MV-1000"]}),  # two 1,200 kW trucks: 100 kVA more
+        ("priced types", {0: ["MV-1000", "MV-1000"]}),
+        ("n-1", {0: ["MV-2000", "MV-2000"]}),  # a 1,000 kW truck alone after a trip: too small
+        ("too small a fleet", None),
+    ],
+)
+def test_the_mix_chosen(name: str, expected) -> None:  # type: ignore[no-untyped-def]
+    needs, kinds = CASES[name]
+    found = allocate_mix(needs, kinds)
+    kinds_of = None if found is None else {k: sorted(n for _, n in v) for k, v in found.items()}
+    assert kinds_of == expected
+
+
+def test_sharing_by_rating_puts_the_low_power_factor_truck_at_its_kva_first() -> None:
+    """1,500 kW / 2,400 kVA on a 1,000 kW (1,250 kVA) and a 1,200 kW (1,300 kVA) truck: shared by
+    rating, the 1,200 kW truck carries 1,309 kVA, over its 1,300; with a 500 kW truck added it
+    carries 1,067 kVA."""
+    need = _island(0, 1500.0, 2400.0, (3,))
+    assert not holds(need, [MV1, LOW_PF, SMALL], ["MV-1000", "MV-1200"])
+    assert holds(need, [MV1, LOW_PF, SMALL], ["MV-1000", "MV-1200", "MV-500"])
+
+
+def _random_case(seed: int) -> tuple[list[MixNeed], list[Kind]]:
+    """Two islands of random load and bays, three random types of random availability."""
+    import random
+
+    rng = random.Random(seed)
+    kinds = []
+    for i in range(3):
+        kw = rng.choice([400.0, 800.0, 1000.0, 1600.0, 2000.0])
+        pf = rng.choice([0.8, 0.85, 0.9])
+        kinds.append(Kind(f"K{i}", rng.randint(1, 3), kw, kw / pf, kw, rng.choice([1.0, 1.0, 1.5])))
+    needs = []
+    for key in range(2):
+        kw = rng.uniform(0.0, 3500.0)
+        needs.append(
+            _island(
+                key,
+                kw,
+                kw / rng.uniform(0.8, 1.0),
+                tuple(rng.randint(1, 2) for _ in range(2)),
+                n_1=rng.random() < 0.3,
+                min_trucks=rng.choice([0, 0, 2]),
+            )
+        )
+    return needs, kinds
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_mixes_are_as_cheap_as_the_brute_force(seed: int) -> None:
+    needs, kinds = _random_case(seed)
+    found = allocate_mix(needs, kinds)
+    fewest = _brute(needs, kinds)
+    assert (found is None) == (fewest is None)
+    if found is not None:
+        used = [kind for trucks in found.values() for _, kind in trucks]
+        assert mix_cost(kinds, used) == fewest
+        assert all(holds(n, kinds, [k for _, k in found[n.key]]) for n in needs)
