@@ -33,6 +33,7 @@ from planner.grid.powerflow import (
     results,
     row_solution,
     run,
+    setpoint_pu,
     solve_island,
     solve_island_batch,
     solve_island_fast,
@@ -231,7 +232,6 @@ def _grid_model(net, grid, trucks: list[TruckAt]) -> BatchModel | None:
 def _grid_on_engine(ctx, model, net, grid, trucks, outputs_kw, groups, whens, states) -> list[int]:
     """The grid-fed part at every load on one model of the batched engine, trucks paralleled
     at their `outputs_kw`; returns the loads it did not solve (pandapower's then)."""
-    fleet = ctx.case.fleet
     lookup = {bus: j for j, bus in enumerate(model.pv_input)}
     paralleled = [t for t in trucks.values() if t.bus in grid]
     if any(t.bus not in lookup for t in paralleled):
@@ -246,7 +246,7 @@ def _grid_on_engine(ctx, model, net, grid, trucks, outputs_kw, groups, whens, st
             gen_p[k, j] += p_kw / 1000.0
             gen_q[k, j] += math.sqrt(max(truck.rating_kva**2 - p_kw**2, 0.0)) / 1000.0
     p, q = _loads(net, ctx, groups)
-    res = model.solve(p, q, pv=(gen_p, gen_q, fleet.vm_setpoint_pu))
+    res = model.solve(p, q, pv=(gen_p, gen_q, setpoint_pu(ctx.case.fleet, paralleled)))
     todo = []
     for k, state in enumerate(states):
         if not res.converged[k]:
@@ -283,7 +283,7 @@ def _paralleled_run(ctx, net, group, paralleled, output_kw) -> tuple[pp.pandapow
         p_kw = min(max(output_kw.get(truck.id, 0.0), 0.0), truck.rating_kw)
         q_max = math.sqrt(max(truck.rating_kva**2 - p_kw**2, 0.0)) / 1000.0
         pp.create_gen(
-            one, truck.bus, p_mw=p_kw / 1000.0, vm_pu=ctx.case.fleet.vm_setpoint_pu,
+            one, truck.bus, p_mw=p_kw / 1000.0, vm_pu=setpoint_pu(ctx.case.fleet, paralleled),
             max_q_mvar=q_max, min_q_mvar=-q_max, name=truck.id,
         )  # fmt: skip
     return one, not run(one, enforce_q_lims=True)
@@ -307,9 +307,8 @@ def _grid_on_pandapower(net, solved, grid, trucks, paralleled, when, state) -> N
 
 def _island(ctx, net, buses, carried, groups, whens, states: list[SolvedState], models) -> None:
     """A truck island cut off from the grid, on its own trucks, at every load."""
-    fleet = ctx.case.fleet
     keep = ctx.case.islanded_sgen == SgenMode.KEEP
-    sub = prepare_island(net, buses, carried, fleet.vm_setpoint_pu, keep, set())
+    sub = prepare_island(net, buses, carried, setpoint_pu(ctx.case.fleet, carried), keep, set())
     # each load's own copy of the island: made here where pandapower solves it (kept generation
     # is curtailed by load), else only when its flows are asked for or its trucks are overloaded
     subs: list[pp.pandapowerNet | None] = [None] * len(groups)
