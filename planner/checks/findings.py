@@ -88,19 +88,20 @@ def _check_type(fleet: Fleet, truck: TruckAt, f: Findings) -> None:
     """A truck of a mixed fleet: one of its trucks, with its type's ratings."""
     kind = fleet.type_of(truck.id)
     if kind is None:
-        known = ", ".join(f"{k.name}-1..{k.name}-{k.trucks}" for k in fleet.types if k.trucks)
+        known = ", ".join(
+            f"{k.name}-1" + (f"..{k.name}-{k.trucks}" if k.trucks > 1 else "")
+            for k in fleet.types
+            if k.trucks
+        )
         message = f"truck {truck.id} is not a truck of the fleet (its trucks: {known or 'none'})"
         f.add(Violation("truck_id", message, truck.id))
         return
-    for unit, said, want in (
-        ("kW", truck.rating_kw, kind.rating_kw),
-        ("kVA", truck.rating_kva, kind.rating_kva),
-    ):
-        if abs(said - want) > TOL:
-            message = (
-                f"truck {truck.id} is rated {said:g} {unit}, its type {kind.name} {want:g} {unit}"
-            )
-            f.add(Violation("truck_rating", message, truck.id, said, want))
+    if abs(truck.rating_kw - kind.rating_kw) > TOL or abs(truck.rating_kva - kind.rating_kva) > TOL:
+        message = (
+            f"truck {truck.id} is rated {truck.rating_kw:g} kW / {truck.rating_kva:g} kVA, "
+            f"its type {kind.name} {kind.rating_kw:g} kW / {kind.rating_kva:g} kVA"
+        )
+        f.add(Violation("truck_rating", message, truck.id, truck.rating_kw, kind.rating_kw))
 
 
 _SWITCH_ELEMENT_TABLE = {"l": "line", "t": "trafo", "t3": "trafo3w", "b": "bus"}
