@@ -3,6 +3,7 @@ tests/data/cases/invalid/expected.json, the `fleet_types_*` files)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,33 @@ def test_invalid_fleet_types_fail_the_case_schema(name: str, want: list[str]) ->
 
 def test_the_mixed_case_passes_the_case_schema() -> None:
     assert errors("case", toml(MIXED)) == []
+
+
+def test_check_shows_the_mix(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("check", MIXED)
+    assert result.exit_code == 0
+    line = (
+        "  fleet     MV-2000: 1 x 2000 kW (2500 kVA), MV-800: 1 x 800 kW (1000 kVA), reserve none"
+    )
+    assert line in result.output.splitlines()
+    checked = json.loads(cli("check", MIXED, "--json").stdout)
+    assert checked["fleet"] == {
+        "trucks": 2,
+        "rating_kw": 2000.0,
+        "rating_kva": 2500.0,
+        "reserve": "none",
+        "types": [
+            {"name": "MV-2000", "trucks": 1, "rating_kw": 2000.0, "rating_kva": 2500.0},
+            {"name": "MV-800", "trucks": 1, "rating_kw": 800.0, "rating_kva": 1000.0},
+        ],
+    }
+
+
+def test_a_bad_type_name_exits_2_naming_it(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("check", INVALID / "fleet_types_bad_names.toml")
+    assert result.exit_code == 2
+    assert (
+        "fleet.types[1].name: must be 1 to 40 letters, digits, '_', '.' or '-' (it prefixes "
+        "the truck ids), got 'MV/800\\n'"
+    ) in result.output
+    assert "Traceback" not in result.output
