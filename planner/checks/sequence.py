@@ -83,7 +83,10 @@ class StepReplay:
             mates = [self.by_id[t] for t in island.trucks if t in self.carrying or t in trucks]
             served = [i for i in island.loads if i in self.ctx.protected]
             load_kw = self.ctx.load_kw(served, group)[0]
-            out[tid] = load_kw * truck.rating_kw / sum(t.rating_kw for t in mates)
+            if self.ctx.case.fleet.types:  # trucks share by kVA (types may differ in pf)
+                out[tid] = load_kw * truck.rating_kva / sum(t.rating_kva for t in mates)
+            else:
+                out[tid] = load_kw * truck.rating_kw / sum(t.rating_kw for t in mates)
         return out
 
     def broken_normally(self, group: StepGroup) -> dict[tuple[str, str], float | None]:

@@ -304,3 +304,30 @@ def test_a_plan_whose_small_truck_carries_the_island_alone_fails_naming_it(  # t
     assert [(v.element, v.message) for v in overloads] == [
         ("MV-800-1", "island I1: truck MV-800-1 at 1,127 kVA, 112.7 % of its 1,000 kVA rating")
     ]
+
+
+def test_n_1_trips_the_largest_truck_and_judges_the_rest_by_their_own_type(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "case.toml"
+    path.write_text(
+        MIXED.read_text().replace("min_loading = 0.2", 'min_loading = 0.2\nreserve = "n-1"')
+    )
+    case = planner.load_case(path)
+    check = _check(case, _trucks(case, "MV-800-1", "MV-2000-1"))
+    assert [(v.kind, v.element, v.value, v.message) for v in check.verification.violations] == [
+        (
+            "reserve",
+            "MV-800-1",
+            112.66,
+            "island I1 with truck MV-2000-1 tripped: truck MV-800-1 at 1,127 kVA, 112.7 % of its "
+            "1,000 kVA rating",
+        )
+    ]
+    dyn = check.islands[0].dynamic
+    assert dyn is not None
+    # the large truck's 489.4 kW falls on the 800 kW one: 61.2 %, against its 50 %
+    assert (dyn["event"], dyn["largest_step_kw"], dyn["step_percent"], dyn["limit_percent"]) == (
+        "trip MV-2000-1",
+        489.4,
+        61.2,
+        50.0,
+    )
