@@ -37,7 +37,7 @@ from planner.dispatch.programme_run import ProgrammeResult, dask_client, run_pro
 from planner.dispatch.variants import VariantJob, VariantResult, plan_variants
 from planner.grid.context import StageContext, set_design_loads
 from planner.grid.limits import Findings
-from planner.grid.powerflow import TruckAt
+from planner.grid.powerflow import TruckAt, setpoint_pu
 from planner.inputs import case_file
 from planner.inputs.case import Case
 from planner.inputs.case_builder import CaseBuilder
@@ -244,8 +244,14 @@ def planned_net(
     if dispatch is not None:
         setup, ctx = dispatch.checks[k].setup, dispatch.contexts[k]
     else:
-        pf = case.fleet.power_factor
-        trucks = tuple(TruckAt(t.id, t.bus, t.rating_kw, t.rating_kw / pf) for t in said.trucks)
+        fleet = case.fleet  # a truck of a mixed fleet with its type's kVA
+        kinds = [fleet.type_of(t.id) if fleet.types else None for t in said.trucks]
+        trucks = tuple(
+            TruckAt(t.id, t.bus, t.rating_kw, t.rating_kw / fleet.power_factor, None)
+            if kind is None
+            else TruckAt(t.id, t.bus, t.rating_kw, kind.rating_kva, kind)
+            for t, kind in zip(said.trucks, kinds, strict=True)
+        )
         setup, ctx = StageSetup(said.switching, trucks), StageContext.build(case, case.stages[k])
     when = _check_time(ctx, time)
     group = next(g for g in ctx.demand.groups if when in g.times)
@@ -264,7 +270,8 @@ def planned_net(
             for column in ("in_service", "p_mw", "q_mvar"):
                 if column in net[table]:
                     net[table].loc[rows, column] = sub[table].loc[rows, column]
-        _add_trucks(net, island.trucks, online, truck_kw, truck_kvar, case.fleet.vm_setpoint_pu)
+        vm_pu = setpoint_pu(case.fleet, island.trucks)
+        _add_trucks(net, island.trucks, online, truck_kw, truck_kvar, vm_pu)
     return net
 
 

@@ -11,6 +11,8 @@ from planner.core.plan import IslandPlan, Supply, TruckPlan, Verification, Viola
 from planner.core.refs import ref_for
 from planner.grid.context import StageContext
 from planner.grid.limits import TOL, Findings
+from planner.grid.powerflow import TruckAt
+from planner.inputs.case import Fleet
 from planner.inputs.demand import StepGroup
 
 __all__ = [
@@ -63,7 +65,9 @@ def check_fleet(ctx: StageContext, setup: StageSetup, f: Findings) -> None:
             f.add(Violation("truck_id", f"truck id {truck.id} is used twice", truck.id))
         seen_ids.add(truck.id)
         per_bus[truck.bus] = per_bus.get(truck.bus, 0) + 1
-        if abs(truck.rating_kw - fleet.rating_kw) > TOL:
+        if fleet.types:
+            _check_type(fleet, truck, f)
+        elif abs(truck.rating_kw - fleet.rating_kw) > TOL:
             message = (
                 f"truck {truck.id} is rated {truck.rating_kw:g} kW, "
                 f"the fleet's trucks {fleet.rating_kw:g} kW"
@@ -78,6 +82,26 @@ def check_fleet(ctx: StageContext, setup: StageSetup, f: Findings) -> None:
         elif count > bays:
             message = f"{ref} has {bays} bay(s), {count} trucks placed"
             f.add(Violation("bays", message, ref, count, bays))
+
+
+def _check_type(fleet: Fleet, truck: TruckAt, f: Findings) -> None:
+    """A truck of a mixed fleet: one of its trucks, with its type's ratings."""
+    kind = fleet.type_of(truck.id)
+    if kind is None:
+        known = ", ".join(
+            f"{k.name}-1" + (f"..{k.name}-{k.trucks}" if k.trucks > 1 else "")
+            for k in fleet.types
+            if k.trucks
+        )
+        message = f"truck {truck.id} is not a truck of the fleet (its trucks: {known or 'none'})"
+        f.add(Violation("truck_id", message, truck.id))
+        return
+    if abs(truck.rating_kw - kind.rating_kw) > TOL or abs(truck.rating_kva - kind.rating_kva) > TOL:
+        message = (
+            f"truck {truck.id} is rated {truck.rating_kw:g} kW / {truck.rating_kva:g} kVA, "
+            f"its type {kind.name} {kind.rating_kw:g} kW / {kind.rating_kva:g} kVA"
+        )
+        f.add(Violation("truck_rating", message, truck.id, truck.rating_kw, kind.rating_kw))
 
 
 _SWITCH_ELEMENT_TABLE = {"l": "line", "t": "trafo", "t3": "trafo3w", "b": "bus"}
@@ -158,6 +182,7 @@ def stage_result(
             ref_for(ctx.base_net, "bus", t.bus).text,
             truck_island.get(t.id, ""),
             t.rating_kw,
+            ctx.case.fleet.machine(t.id, t.kind).name if ctx.case.fleet.types else None,
         )
         for t in setup.trucks
     ]

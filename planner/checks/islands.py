@@ -17,7 +17,7 @@ from planner.core.refs import ref_for
 from planner.core.switching import Switching
 from planner.grid.context import StageContext
 from planner.grid.limits import Findings
-from planner.grid.powerflow import TruckAt, curtail_kept_sgen, prepare_island
+from planner.grid.powerflow import TruckAt, curtail_kept_sgen, prepare_island, setpoint_pu
 from planner.grid.state import apply_switching
 from planner.grid.topology import build_graph, cyclomatic, energised_buses, islands_of
 from planner.inputs.case import SgenMode
@@ -70,6 +70,9 @@ def classify(ctx: StageContext, setup: StageSetup, findings: Findings):
             findings.add(Violation("truck_dead_bus", message, ref))
         else:
             island.trucks.append(truck)
+    if ctx.case.fleet.types:  # largest first: the commitment brings trucks online in order
+        for island in islands:
+            island.trucks.sort(key=lambda t: (-t.rating_kva, -t.rating_kw))
     energised = set(grid)
     for island in islands:
         if island.trucks:
@@ -96,7 +99,8 @@ def truck_island_net(
     stage, so that its trucks never absorb active power. Returns the net and the kW curtailed."""
     keep = ctx.case.islanded_sgen == SgenMode.KEEP
     shed = set(ctx.loads_on(island.buses)) - set(island.served)
-    sub = prepare_island(net, island.buses, trucks, ctx.case.fleet.vm_setpoint_pu, keep, shed)
+    vm_pu = setpoint_pu(ctx.case.fleet, trucks)
+    sub = prepare_island(net, island.buses, trucks, vm_pu, keep, shed)
     if not keep:
         return sub, 0.0
     lowest_kw = min(ctx.load_kw(island.served, g)[0] for g in ctx.demand.groups)

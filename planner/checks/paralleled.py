@@ -30,7 +30,7 @@ import pandapower as pp
 
 from planner.grid.context import StageContext, set_design_loads
 from planner.grid.limits import Findings
-from planner.grid.powerflow import TruckAt, run, solve_island
+from planner.grid.powerflow import TruckAt, run, setpoint_pu, solve_island
 from planner.grid.state import copy_net
 from planner.inputs.demand import StepGroup
 
@@ -133,12 +133,13 @@ def match_voltage(
     side, other = (a, b) if before.source[a].startswith("island") else (b, a)
     if not before.source[side].startswith("island"):
         return dv, None, []
-    fleet, limits = ctx.case.fleet, ctx.case.limits
-    wanted = fleet.vm_setpoint_pu + before.vm[other] - before.vm[side]
-    setpoint = min(max(wanted, limits.vm_min_pu), limits.vm_max_pu)
+    limits = ctx.case.limits
     sub = before.net_of(side)
     carried = [t for t in trucks.values() if sub is not None and t.bus in sub.bus.index]
-    if sub is None or not carried or abs(setpoint - fleet.vm_setpoint_pu) < 1e-4:
+    held = setpoint_pu(ctx.case.fleet, carried)  # its slack's type's (the fleet's: one type)
+    wanted = held + before.vm[other] - before.vm[side]
+    setpoint = min(max(wanted, limits.vm_min_pu), limits.vm_max_pu)
+    if sub is None or not carried or abs(setpoint - held) < 1e-4:
         return dv, None, []
     sub = copy_net(sub)
     sub.ext_grid["vm_pu"] = setpoint

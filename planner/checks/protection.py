@@ -28,13 +28,14 @@ from planner.grid.context import StageContext
 from planner.grid.faults import (
     FaultLevels,
     at_delay_ka,
+    at_delay_mixed_ka,
     grid_min_2ph_ka,
     island_faults,
     island_max_3ph_ka,
 )
 from planner.grid.limits import TOL, Findings
 from planner.grid.powerflow import TruckAt
-from planner.inputs.case import Protection, Reserve
+from planner.inputs.case import Protection, Reserve, TruckType
 
 __all__ = ["KnownLevels", "assess_island", "protection_floor"]
 
@@ -55,17 +56,37 @@ def _levels(
 
 
 def _compute_levels(ctx: StageContext, island: Island, online: list[TruckAt]) -> FaultLevels | None:
-    fleet = ctx.case.fleet
-    sustained = 1.0 / fleet.sc_support_multiple if fleet.excitation == "support" else fleet.xd_pu
+    kinds = _kinds(ctx, online)
     assert island.net is not None
     return island_faults(
         island.net,
         online,
-        xdss_pu=fleet.xdss_pu,
-        xds_pu=fleet.xds_pu,
-        sustained_x_pu=sustained,
-        power_factor=fleet.power_factor,
+        xdss_pu=_per(kinds, "xdss_pu"),
+        xds_pu=_per(kinds, "xds_pu"),
+        sustained_x_pu=_per(kinds, "sustained_x_pu"),
+        power_factor=_per(kinds, "power_factor"),
     )
+
+
+def _kinds(ctx: StageContext, trucks: list[TruckAt]) -> list[TruckType]:
+    """Each truck's type: its machine data and limits."""
+    return [ctx.case.fleet.machine(t.id, t.kind) for t in trucks]
+
+
+def _per(kinds: list[TruckType], field: str) -> float | tuple[float, ...]:
+    """A machine value of the trucks: one number when they agree, else each truck's own."""
+    values = tuple(float(getattr(kind, field)) for kind in kinds)
+    return values[0] if len(set(values)) == 1 else values
+
+
+def _at_delay(
+    ctx: StageContext, levels: FaultLevels, delay_s: float, online: list[TruckAt]
+) -> float:
+    """The current at the relays' delay, each truck's share decaying with its own T'd."""
+    tds = _per(_kinds(ctx, online), "tds_s")
+    if isinstance(tds, float):
+        return at_delay_ka(levels, delay_s, tds)
+    return at_delay_mixed_ka(levels, delay_s, tds, [t.rating_kva for t in online])
 
 
 def _required_ka(rules: Protection) -> float:
@@ -78,10 +99,10 @@ def protection_floor(ctx: StageContext, island: Island, known: KnownLevels) -> i
     rules = ctx.case.protection
     if rules is None:
         return 1
-    fleet = ctx.case.fleet
     for count in range(1, len(island.trucks) + 1):
-        levels = _levels(ctx, island, island.trucks[:count], known)
-        if levels and at_delay_ka(levels, rules.delay_s, fleet.tds_s) >= _required_ka(rules):
+        online = island.trucks[:count]
+        levels = _levels(ctx, island, online, known)
+        if levels and _at_delay(ctx, levels, rules.delay_s, online) >= _required_ka(rules):
             return count
     return len(island.trucks)
 
@@ -89,8 +110,9 @@ def protection_floor(ctx: StageContext, island: Island, known: KnownLevels) -> i
 def _earthing(ctx: StageContext, island: Island) -> str | None:
     """What earths the island's medium-voltage star point: a truck, or a transformer winding
     with an earthed star (YN) on the island's side."""
-    if ctx.case.fleet.mv_earthing == "earthed" and island.trucks:
-        return f"truck {island.trucks[0].id}"
+    for truck, kind in zip(island.trucks, _kinds(ctx, island.trucks), strict=True):
+        if kind.mv_earthing == "earthed":
+            return f"truck {truck.id}"
     trafo = ctx.base_net.trafo
     for index, row in trafo.iterrows():
         match = re.match(r"^(YN|ZN|Y|D|Z)(yn|zn|y|d|z)", str(row.get("vector_group", "") or ""))
@@ -108,7 +130,6 @@ def _protection(
     ctx: StageContext, island: Island, hours, known: KnownLevels
 ) -> tuple[dict[str, Any], list[str]]:
     rules = ctx.case.protection or DEFAULT
-    fleet = ctx.case.fleet
     mine = {t.id for t in island.trucks}
     sets: dict[tuple[str, ...], str] = {}
     for hour in hours:
@@ -120,9 +141,10 @@ def _protection(
     by_id = {t.id: t for t in island.trucks}
     worst: tuple[float, tuple[str, ...], FaultLevels] | None = None
     for key in sets:
-        levels = _levels(ctx, island, [by_id[t] for t in key], known)
+        online = [by_id[t] for t in key]
+        levels = _levels(ctx, island, online, known)
         if levels is not None:
-            delayed = at_delay_ka(levels, rules.delay_s, fleet.tds_s)
+            delayed = _at_delay(ctx, levels, rules.delay_s, online)
             if worst is None or delayed < worst[0]:
                 worst = (delayed, key, levels)
     if worst is None:
@@ -131,6 +153,8 @@ def _protection(
     assert island.net is not None
     grid = grid_min_2ph_ka(ctx.base_net, levels.bus)
     earthing = _earthing(ctx, island)
+    every = _kinds(ctx, island.trucks)
+    xdss, pf = _per(every, "xdss_pu"), _per(every, "power_factor")
     achieved = delayed * 1000.0 / rules.pickup_a
     problems = []
     bus = ref_for(ctx.base_net, "bus", levels.bus).text
@@ -151,9 +175,7 @@ def _protection(
         "ik2_min_transient_ka": round(levels.transient_ka, 3),
         "ik2_min_at_delay_ka": round(delayed, 3),
         "grid_ik2_min_ka": None if grid is None else round(grid, 3),
-        "ik3_max_ka": round(
-            island_max_3ph_ka(island.net, island.trucks, fleet.xdss_pu, fleet.power_factor), 3
-        ),
+        "ik3_max_ka": round(island_max_3ph_ka(island.net, island.trucks, xdss, pf), 3),
         "pickup_a": rules.pickup_a,
         "delay_s": rules.delay_s,
         "sensitivity_achieved": round(achieved, 3),
@@ -176,7 +198,20 @@ def _dynamic(ctx: StageContext, island: Island, hours) -> tuple[dict[str, Any], 
     fleet = ctx.case.fleet
     rules = ctx.case.protection
     by_id = {t.id: t for t in island.trucks}
+    steps = {t.id: fleet.machine(t.id, t.kind).load_step_percent for t in island.trucks}
+    uniform = len(set(steps.values())) <= 1
+
+    def allowed(ids: list[str]) -> float:  # % of their rating the trucks `ids` take at once
+        if uniform or not ids:
+            return next(iter(steps.values())) if steps else fleet.load_step_percent
+        rating = sum(by_id[t].rating_kw for t in ids)
+        return sum(steps[t] * by_id[t].rating_kw for t in ids) / rating
+
+    def worse(p: float, lim: float) -> bool:  # than the worst step so far
+        return p > percent if uniform else p / lim > percent / limit
+
     event, step_kw, percent, at = None, 0.0, 0.0, None
+    limit = allowed(list(by_id))
     if hours:  # the island forms: its trucks, ramped to carry its load, pick up the losses too
         first = hours[0]
         online = [t for t in first.online if t in by_id]
@@ -185,17 +220,19 @@ def _dynamic(ctx: StageContext, island: Island, hours) -> tuple[dict[str, Any], 
         rating = sum(by_id[t].rating_kw for t in online)
         if rating > 0 and losses > 0:
             event, step_kw, percent, at = "island forms", losses, losses / rating * 100, first
+            limit = allowed(online)
     if fleet.reserve == Reserve.N_1:
         for hour in hours:
             online = [t for t in hour.online if t in by_id]
             if len(online) < 2:
                 continue
             for trip in online:
-                rest = sum(by_id[t].rating_kw for t in online if t != trip)
+                left = [t for t in online if t != trip]
+                rest = sum(by_id[t].rating_kw for t in left)
                 p_kw = max(hour.truck_kw.get(trip, 0.0), 0.0)
-                if p_kw / rest * 100.0 > percent:
+                if worse(p_kw / rest * 100.0, allowed(left)):
                     event, step_kw, percent, at = f"trip {trip}", p_kw, p_kw / rest * 100, hour
-    limit = fleet.load_step_percent
+                    limit = allowed(left)
     shed: list[dict[str, Any]] = []
     shed_kw = 0.0
     if at is not None and percent > limit + TOL and rules is not None:

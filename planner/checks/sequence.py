@@ -45,11 +45,9 @@ class StepReplay:
     def __init__(
         self, ctx: StageContext, check: StageCheck, days: tuple[timedelta, ...] = ()
     ) -> None:
-        self.ctx, self.check = ctx, check
         # with `daily` windows: how far each later day's switching is from the timed (first)
         # day's, so that every state a step leaves is solved at each day's own load
-        self.days = days
-        self.rules = ctx.case.switching
+        self.ctx, self.check, self.days, self.rules = ctx, check, days, ctx.case.switching
         self.by_id = {t.id: t for t in check.setup.trucks}
         self.island_of = {tid: isl for isl in check.islands for tid in isl.trucks}
         self.out = SequenceCheck()
@@ -85,7 +83,8 @@ class StepReplay:
             mates = [self.by_id[t] for t in island.trucks if t in self.carrying or t in trucks]
             served = [i for i in island.loads if i in self.ctx.protected]
             load_kw, load_kvar = self.ctx.load_kw(served, group)
-            share = truck.rating_kw / sum(t.rating_kw for t in mates)
+            by = "rating_kva" if self.ctx.case.fleet.types else "rating_kw"  # types: pf differs
+            share = getattr(truck, by) / sum(getattr(t, by) for t in mates)
             out[tid] = (load_kw * share, load_kvar * share)
         return out
 
@@ -264,9 +263,9 @@ class StepReplay:
             problems = self.apply(step, net, trucks, prev, entry)
             if what == "start":
                 problems += works_stay_out(self.ctx.stage.out_of_service, net, out)
-            matched = entry.get("sync", {}).get("vm_setpoint_pu")
-            shift = matched - self.ctx.case.fleet.vm_setpoint_pu if matched is not None else 0.0
-            self.control.before(prev.vm, prev.source, shift)
+            matched = entry.get("sync", {}).get("vm_setpoint_pu")  # an island moved to match:
+            self.control.before(prev.vm, prev.source, matched - self.ctx.case.fleet.vm_setpoint_pu
+                                if matched is not None else 0.0)  # fmt: skip
             state, summary, found = self.solve(net, trucks, step.time)
             problems, paralleled = problems + found, paralleled or "grid" in entry.get("joins", ())
             for load in state.unfed - prev.unfed:

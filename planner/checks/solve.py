@@ -14,7 +14,7 @@ import numpy as np
 import pandapower as pp
 import pandas as pd
 
-from planner.checks.commitment import online_count
+from planner.checks.commitment import commit, online_count
 from planner.checks.islands import Island
 from planner.core.plan import Violation
 from planner.grid.context import StageContext, set_design_loads
@@ -91,9 +91,13 @@ def solve_island_states(
     counts = []
     for group in groups:
         p_kw, q_kvar = ctx.load_kw(island.served, group)
-        count, kept = online_count(
-            p_kw, q_kvar, len(trucks), fleet.rating_kw, fleet.rating_kva, fleet.min_loading, n_1
-        )
+        if fleet.types:  # each truck its own type's ratings
+            ratings = [(t.rating_kw, t.rating_kva) for t in trucks]
+            count, kept = commit(p_kw, q_kvar, ratings, fleet.min_loading, n_1)
+        else:
+            count, kept = online_count(
+                p_kw, q_kvar, len(trucks), fleet.rating_kw, fleet.rating_kva, fleet.min_loading, n_1
+            )
         if not kept:
             findings.min_loading_hours.extend(t.isoformat() for t in group.times)
         counts.append(max(count, min(floor, len(trucks))))

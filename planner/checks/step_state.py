@@ -34,6 +34,7 @@ from planner.grid.powerflow import (
     prepare_island,
     results,
     row_solution,
+    setpoint_pu,
     solve_island,
     solve_island_batch,
     solve_island_fast,
@@ -191,7 +192,7 @@ def solve_states(
     grid = energised_buses(graph)
     states = [SolvedState(Findings(ctx.base_net, ctx.case.limits), True) for _ in groups]
     paralleled = [t for t in trucks.values() if t.bus in grid]
-    held = (control or Paralleled()).held(paralleled, ctx.case.fleet.vm_setpoint_pu)
+    held = (control or Paralleled()).held(paralleled, setpoint_pu(ctx.case.fleet, paralleled))
     may = models.trucks if models else list(trucks.values())  # trucks that may be paralleled
     model = _model(models, ("grid", topology_key(net)), lambda: _grid_model(net, grid, may))
     todo = list(range(len(groups)))
@@ -301,9 +302,8 @@ def _grid_on_pandapower(net, solved, grid, trucks, paralleled, when, state) -> N
 
 def _island(ctx, net, buses, carried, groups, whens, states: list[SolvedState], models) -> None:
     """A truck island cut off from the grid, on its own trucks, at every load."""
-    fleet = ctx.case.fleet
     keep = ctx.case.islanded_sgen == SgenMode.KEEP
-    sub = prepare_island(net, buses, carried, fleet.vm_setpoint_pu, keep, set())
+    sub = prepare_island(net, buses, carried, setpoint_pu(ctx.case.fleet, carried), keep, set())
     # each load's own copy of the island: made here where pandapower solves it (kept generation
     # is curtailed by load), else only when its flows are asked for or its trucks are overloaded
     subs: list[pp.pandapowerNet | None] = [None] * len(groups)

@@ -128,6 +128,11 @@ def _setups(data: dict[str, Any], case: Case, file: str) -> list[tuple[int, Stag
                 continue
             tid = r.value(truck, "id", tkey, str)
             bus = r.value(truck, "bus", tkey, int)
+            if case.fleet.types:
+                made = _typed_truck(r, case, truck, tkey, tid, bus)
+                if made is not None:
+                    trucks.append(made)
+                continue
             rating = r.value(truck, "rating_kw", tkey, float, case.fleet.rating_kw, schema.positive)
             if rating is not None and not math.isclose(rating, case.fleet.rating_kw):
                 r.error(
@@ -151,6 +156,38 @@ def _setups(data: dict[str, Any], case: Case, file: str) -> list[tuple[int, Stag
     if r.problems:
         raise PlanFileError(r.problems)
     return out
+
+
+def _typed_truck(
+    r: Reader, case: Case, truck: dict[str, Any], key: str, tid: str | None, bus: int | None
+) -> TruckAt | None:
+    """A plan's truck of a mixed fleet, judged by its id's type: the plan's `rating_kw` and
+    `type` must be that type's. A truck the fleet does not have keeps the plan's rating (and
+    the largest type's power factor) and is a violation of its stage (`check_fleet`)."""
+    kind = case.fleet.type_of(tid) if tid is not None else None
+    want = case.fleet.rating_kw if kind is None else kind.rating_kw
+    rating = r.value(truck, "rating_kw", key, float, want, schema.positive)
+    if kind is not None and rating is not None and not math.isclose(rating, kind.rating_kw):
+        r.error(
+            join_key(key, "rating_kw"),
+            f"truck {tid} is of type {kind.name!r}, whose trucks are rated "
+            f"{kind.rating_kw:g} kW; the plan says {shown(truck['rating_kw'])}",
+        )
+        rating = None
+    said = truck.get("type")
+    if kind is not None and said is not None and said != kind.name:
+        r.error(
+            join_key(key, "type"),
+            f"truck {tid} is of type {kind.name!r}, the plan says {shown(said)}",
+        )
+    if bus is not None and bus not in case.network.net.bus.index:
+        r.error(join_key(key, "bus"), f"the case's network has no bus {bus}")
+        return None
+    if tid is None or bus is None or rating is None:
+        return None
+    if kind is None:
+        return TruckAt(tid, bus, rating, rating / case.fleet.power_factor)
+    return TruckAt(tid, bus, rating, kind.rating_kva, kind)
 
 
 def _digests(r: Reader, meta: Any, case: Case) -> None:

@@ -44,7 +44,9 @@ def check(case: str, as_json: bool) -> None:
         f"{len(net.trafo)} transformers, {len(net.switch)} switches, {len(net.load)} loads"
     )
     f = c.fleet
-    _say(f"  fleet     {f.trucks} x {f.rating_kw:g} kW ({f.rating_kva:g} kVA), reserve {f.reserve}")
+    named = [(f"{k.name}: " if k.name else "", k) for k in f.kinds]  # a mixed fleet's types
+    mix = ", ".join(f"{n}{k.trucks} x {k.rating_kw:g} kW ({k.rating_kva:g} kVA)" for n, k in named)
+    _say(f"  fleet     {mix}, reserve {f.reserve}")
     bays = sum(p.bays for p in c.connection_points)
     _say(f"  points    {len(c.connection_points)} connection points, {bays} bays")
     _say(

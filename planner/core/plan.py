@@ -62,6 +62,7 @@ class TruckPlan:
     connection_point: str
     island: str
     rating_kw: float
+    type: str | None = None  # the [[fleet.types]] name; None for a single-type fleet
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -70,7 +71,7 @@ class TruckPlan:
             "connection_point": self.connection_point,
             "island": self.island,
             "rating_kw": self.rating_kw,
-            "type": None,  # the [[fleet.types]] name; null for a single-type fleet
+            "type": self.type,
         }
 
 

@@ -2,7 +2,8 @@
 
 Fuel is `fuel_l_per_kwh` times the energy a truck delivers in the hour. A tank starts full
 (`tank_l`); a truck is refuelled in place, to full, before an hour that would take its tank
-below the 10 % kept in reserve. Outside its stages a truck is at the depot, setting up
+below the 10 % kept in reserve (each truck with its own type's figures in a mixed fleet).
+Outside its stages a truck is at the depot, setting up
 (`setup_hours` before its stage starts) or standing by at its last bay. Outside a stage's
 `daily` windows its trucks are disconnected and stand idle at their bays:
 status `idle` with the stage's name, no fuel burnt; each window's end is listed, then the hours.
@@ -80,7 +81,7 @@ def stage_schedule(case: Case, stage: Stage, check: StageCheck) -> list[dict[str
             "truck_kw": {t: round(v, 1) for t, v in sorted(hour.truck_kw.items())},
             "truck_kvar": {t: round(v, 1) for t, v in sorted(hour.truck_kvar.items())},
             "fuel_l": {
-                t: round(max(v, 0.0) * duration * fleet.fuel_l_per_kwh, 1)
+                t: round(max(v, 0.0) * duration * fleet.machine(t).fuel_l_per_kwh, 1)
                 for t, v in sorted(hour.truck_kw.items())
             },
             "island_load_kw": {i: round(v, 1) for i, v in sorted(hour.island_load_kw.items())},
@@ -166,7 +167,8 @@ def fleet_timeline(
     rows: list[FleetHour] = []
     refuels: list[Refuel] = []
     for truck_id in used:
-        tank = fleet.tank_l
+        kind = fleet.machine(truck_id)  # its type's tank, fuel use and ratings
+        tank = kind.tank_l
         where: tuple[str, int | None, str] = ("depot", None, "")
         for t in sorted(times):
             status, stage_name, online, p, q, duration = "depot", "", False, 0.0, 0.0, 1.0
@@ -193,11 +195,11 @@ def fleet_timeline(
                 elif where[0] != "depot":
                     status = "idle"
             energy = max(p, 0.0) * duration if online else 0.0
-            fuel = energy * fleet.fuel_l_per_kwh
+            fuel = energy * kind.fuel_l_per_kwh
             refuel = 0.0
-            if online and tank - fuel < RESERVE_SHARE * fleet.tank_l:
-                refuel = fleet.tank_l - tank
-                tank = fleet.tank_l
+            if online and tank - fuel < RESERVE_SHARE * kind.tank_l:
+                refuel = kind.tank_l - tank
+                tank = kind.tank_l
                 refuels.append(Refuel(truck_id, t.isoformat(), where[0], refuel))
             tank -= fuel
             rows.append(
@@ -212,7 +214,7 @@ def fleet_timeline(
                     online,
                     p,
                     q,
-                    truck_loading_percent(p, q, fleet.rating_kw, fleet.rating_kva),
+                    truck_loading_percent(p, q, kind.rating_kw, kind.rating_kva),
                     fuel,
                     tank,
                     refuel,

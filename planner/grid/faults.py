@@ -29,6 +29,7 @@ import math
 import threading
 import warnings
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,6 +46,7 @@ __all__ = [
     "FaultLevels",
     "FaultMemo",
     "at_delay_ka",
+    "at_delay_mixed_ka",
     "fault_memo",
     "grid_min_2ph_ka",
     "island_faults",
@@ -131,8 +133,20 @@ class FaultLevels:
     sustained_ka: float
 
 
-def _machines(net: pp.pandapowerNet, trucks: list[TruckAt], x_pu: float, cos_phi: float) -> None:
-    """The trucks as synchronous generators, the first the slack; one table write for all."""
+Per = float | tuple[float, ...]  # one value for every truck, or each truck's own, in order
+
+
+def _each(value: Per, count: int) -> list[float]:
+    return list(value) if isinstance(value, tuple) else [value] * count
+
+
+def _scale(value: Per, factor: float) -> Per:
+    return tuple(v / factor for v in value) if isinstance(value, tuple) else value / factor
+
+
+def _machines(net: pp.pandapowerNet, trucks: list[TruckAt], x_pu: Per, cos_phi: Per) -> None:
+    """The trucks as synchronous generators, the first the slack; one table write for all.
+    `x_pu` and `cos_phi` are the machines', or each truck's own (a tuple)."""
     sn_mva = [truck.rating_kva / 1000.0 for truck in trucks]
     vn_kv = [float(net.bus.at[truck.bus, "vn_kv"]) for truck in trucks]
     pp.create_gens(
@@ -142,24 +156,25 @@ def _machines(net: pp.pandapowerNet, trucks: list[TruckAt], x_pu: float, cos_phi
         vm_pu=1.0,
         sn_mva=sn_mva,
         vn_kv=vn_kv,
-        xdss_pu=x_pu,
+        xdss_pu=_each(x_pu, len(trucks)) if isinstance(x_pu, tuple) else x_pu,
         rdss_ohm=_rdss_ohm(x_pu, vn_kv, sn_mva),
-        cos_phi=cos_phi,
+        cos_phi=_each(cos_phi, len(trucks)) if isinstance(cos_phi, tuple) else cos_phi,
         slack=[k == 0 for k in range(len(trucks))],
         name=[truck.id for truck in trucks],
     )
 
 
-def _rdss_ohm(x_pu: float, vn_kv: list[float], sn_mva: list[float]) -> list[float]:
-    return [0.07 * x_pu * kv**2 / sn for kv, sn in zip(vn_kv, sn_mva, strict=True)]
+def _rdss_ohm(x_pu: Per, vn_kv: list[float], sn_mva: list[float]) -> list[float]:
+    xs = _each(x_pu, len(vn_kv))
+    return [0.07 * x * kv**2 / sn for x, kv, sn in zip(xs, vn_kv, sn_mva, strict=True)]
 
 
-def _reactance(net: pp.pandapowerNet, x_pu: float, cos_phi: float) -> None:
+def _reactance(net: pp.pandapowerNet, x_pu: Per, cos_phi: Per) -> None:
     """The machines `_machines` added, behind another reactance: the values it would write."""
     gen = net.gen
-    gen["xdss_pu"] = x_pu
+    gen["xdss_pu"] = _each(x_pu, len(gen)) if isinstance(x_pu, tuple) else x_pu
     gen["rdss_ohm"] = _rdss_ohm(x_pu, gen.vn_kv.tolist(), gen.sn_mva.tolist())
-    gen["cos_phi"] = cos_phi
+    gen["cos_phi"] = _each(cos_phi, len(gen)) if isinstance(cos_phi, tuple) else cos_phi
 
 
 def _medium_voltage(net: pp.pandapowerNet) -> pp.pandapowerNet:
@@ -202,7 +217,7 @@ def _run(net: pp.pandapowerNet, fault: str, case: str, bus: int | None = None) -
     return {int(b): float(v) for b, v in ikss.items() if math.isfinite(v)}
 
 
-def _machine_key(trucks: list[TruckAt], x_pu: float, cos_phi: float) -> tuple:
+def _machine_key(trucks: list[TruckAt], x_pu: Per, cos_phi: Per) -> tuple:
     """What of the trucks a fault run reads: their buses and kVA, in order, and the machine."""
     return (tuple((t.bus, t.rating_kva) for t in trucks), x_pu, cos_phi)
 
@@ -210,7 +225,7 @@ def _machine_key(trucks: list[TruckAt], x_pu: float, cos_phi: float) -> tuple:
 def _island_runs(
     sub: pp.pandapowerNet,
     trucks: list[TruckAt],
-    machines: list[tuple[float, float]],
+    machines: list[tuple[Per, Per]],
     fault: str,
     case: str,
 ) -> list[dict[int, float]]:
@@ -240,16 +255,21 @@ def island_faults(
     sub: pp.pandapowerNet,
     online: list[TruckAt],
     *,
-    xdss_pu: float,
-    xds_pu: float,
-    sustained_x_pu: float,
-    power_factor: float,
+    xdss_pu: Per,
+    xds_pu: Per,
+    sustained_x_pu: Per,
+    power_factor: Per,
 ) -> FaultLevels | None:
     """The island's lowest 2-phase fault current (minimum case) with `online` trucks, at the
-    medium-voltage bus where the subtransient value is lowest."""
+    medium-voltage bus where the subtransient value is lowest. Each machine value is the
+    trucks', or a tuple of each truck's own (a mixed fleet), in the order of `online`."""
     if not online:
         return None
-    machines = [(xdss_pu, power_factor), (xds_pu / C_MAX, 1.0), (sustained_x_pu / C_MAX, 1.0)]
+    machines: list[tuple[Per, Per]] = [
+        (xdss_pu, power_factor),
+        (_scale(xds_pu, C_MAX), 1.0),
+        (_scale(sustained_x_pu, C_MAX), 1.0),
+    ]
     runs = _island_runs(sub, online, machines, "2ph", "min")
     mv = set(sub.bus.index[sub.bus.vn_kv >= MV_KV].astype(int).tolist())
     subtransient, transient, sustained = ({b: v for b, v in r.items() if b in mv} for r in runs)
@@ -260,7 +280,7 @@ def island_faults(
 
 
 def island_max_3ph_ka(
-    sub: pp.pandapowerNet, trucks: list[TruckAt], xdss_pu: float, power_factor: float
+    sub: pp.pandapowerNet, trucks: list[TruckAt], xdss_pu: Per, power_factor: Per
 ) -> float:
     """The largest 3-phase current (maximum case) in the island with every placed truck on."""
     (currents,) = _island_runs(sub, trucks, [(xdss_pu, power_factor)], "3ph", "max")
@@ -270,6 +290,19 @@ def island_max_3ph_ka(
 def at_delay_ka(levels: FaultLevels, delay_s: float, tds_s: float) -> float:
     """The 2-phase current still flowing when the relay operates, `delay_s` after inception."""
     decay = math.exp(-delay_s / tds_s) if tds_s > 0 else 0.0
+    return levels.sustained_ka + (levels.transient_ka - levels.sustained_ka) * decay
+
+
+def at_delay_mixed_ka(
+    levels: FaultLevels, delay_s: float, tds_s: Sequence[float], weights: Sequence[float]
+) -> float:
+    """`at_delay_ka` for machines of different T'd: the decaying part (I'k - Ik) split among
+    them by `weights` (their kVA), each share decaying with its own time constant."""
+    total = sum(weights)
+    decay = sum(
+        w / total * (math.exp(-delay_s / t) if t > 0 else 0.0)
+        for w, t in zip(weights, tds_s, strict=True)
+    )
     return levels.sustained_ka + (levels.transient_ka - levels.sustained_ka) * decay
 
 

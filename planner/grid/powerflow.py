@@ -13,6 +13,7 @@ import functools
 import logging
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +28,7 @@ from planner.grid.engine import (
     start_voltage,
 )
 from planner.grid.state import copy_net
+from planner.inputs.case import Fleet, TruckType
 from planner.inputs.network import BUS_COLUMNS
 
 __all__ = [
@@ -36,6 +38,7 @@ __all__ = [
     "curtail_kept_sgen",
     "prepare_island",
     "run",
+    "setpoint_pu",
     "solve_grid",
     "solve_island",
     "solve_island_batch",
@@ -50,16 +53,26 @@ SHARING_MAX_ITER = 30
 
 @dataclass(frozen=True)
 class TruckAt:
-    """A truck placed at a bus, with its two limits: active power and apparent power."""
+    """A truck placed at a bus, with its two limits: active power and apparent power, and
+    its type where the fleet has `[[fleet.types]]` (None: the fleet's, or its id's, type)."""
 
     id: str
     bus: int
     rating_kw: float
     rating_kva: float
+    kind: TruckType | None = None
 
     def loading_percent(self, p_kw: float, q_kvar: float) -> float:
         """This truck's loading at the given output (see `truck_loading_percent`)."""
         return truck_loading_percent(p_kw, q_kvar, self.rating_kw, self.rating_kva)
+
+
+def setpoint_pu(fleet: Fleet, trucks: Sequence[TruckAt]) -> float:
+    """The voltage an island's trucks hold: the setpoint of its slack's (the first truck's)
+    type; the fleet's without trucks."""
+    if not trucks:
+        return fleet.vm_setpoint_pu
+    return fleet.machine(trucks[0].id, trucks[0].kind).vm_setpoint_pu
 
 
 def truck_loading_percent(p_kw: float, q_kvar: float, rating_kw: float, rating_kva: float) -> float:

@@ -26,6 +26,7 @@ __all__ = [
     "SgenMode",
     "Stage",
     "SwitchingRules",
+    "TruckType",
 ]
 
 FORMAT = "planner.case/1"
@@ -50,7 +51,69 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class TruckType:
+    """One kind of truck: how many, their limits and machine data (a `[[fleet.types]]` entry,
+    or the single type `[fleet]` describes, whose name is None and whose ids are T1..Tn)."""
+
+    name: str | None
+    trucks: int
+    rating_kw: float = 2000.0
+    power_factor: float = 0.8
+    connects: str = "mv"  # "mv" | "lv"
+    storage_kwh: float = 0.0  # > 0: a battery truck
+    vm_setpoint_pu: float = 1.0
+    fuel_l_per_kwh: float = 0.27
+    tank_l: float = 1500.0
+    tanker_l: float = 6000.0
+    xdss_pu: float = 0.15
+    xds_pu: float = 0.25
+    xd_pu: float = 2.0
+    tds_s: float = 0.15
+    excitation: str = "none"
+    sc_support_multiple: float = 3.0
+    mv_earthing: str = "none"
+    load_step_percent: float = 50.0
+
+    @property
+    def rating_kva(self) -> float:
+        """A truck's limit: its apparent power rating."""
+        return self.rating_kw / self.power_factor
+
+    @property
+    def sustained_x_pu(self) -> float:
+        """The reactance the sustained fault current flows behind: xd without excitation
+        support, 1 / `sc_support_multiple` with it."""
+        return 1.0 / self.sc_support_multiple if self.excitation == "support" else self.xd_pu
+
+    def ids(self) -> tuple[str, ...]:
+        """Its trucks' ids: `<name>-<n>`, or T1..Tn for the single type of `[fleet]`."""
+        if self.name is None:
+            return tuple(f"T{n}" for n in range(1, self.trucks + 1))
+        return tuple(f"{self.name}-{n}" for n in range(1, self.trucks + 1))
+
+
+# what a truck type takes from `[fleet]` when it does not say (besides its own four keys)
+MACHINE_KEYS = (
+    "vm_setpoint_pu",
+    "fuel_l_per_kwh",
+    "tank_l",
+    "tanker_l",
+    "xdss_pu",
+    "xds_pu",
+    "xd_pu",
+    "tds_s",
+    "excitation",
+    "sc_support_multiple",
+    "mv_earthing",
+    "load_step_percent",
+)
+
+
+@dataclass(frozen=True)
 class Fleet:
+    """`[fleet]`. With `types` (a mixed fleet) `trucks` is their total and `rating_kw`,
+    `power_factor` the largest type's: figures used as bounds stay valid bounds."""
+
     trucks: int
     rating_kw: float = 2000.0
     power_factor: float = 0.8
@@ -69,11 +132,41 @@ class Fleet:
     sc_support_multiple: float = 3.0
     mv_earthing: str = "none"
     load_step_percent: float = 50.0
+    types: tuple[TruckType, ...] = ()
 
     @property
     def rating_kva(self) -> float:
         """A truck's limit: its apparent power rating."""
         return self.rating_kw / self.power_factor
+
+    @functools.cached_property
+    def single(self) -> TruckType:
+        """The one type `[fleet]` itself describes (for a mixed fleet: its largest type's
+        limits with `[fleet]`'s machine data, what a truck of no known type is judged by)."""
+        machine = {key: getattr(self, key) for key in MACHINE_KEYS}
+        return TruckType(None, self.trucks, self.rating_kw, self.power_factor, **machine)
+
+    @property
+    def kinds(self) -> tuple[TruckType, ...]:
+        """The fleet's truck types: `types`, or the single implicit one of `[fleet]`."""
+        return self.types or (self.single,)
+
+    def truck_ids(self) -> tuple[str, ...]:
+        """Every truck of the fleet, type by type."""
+        return tuple(i for kind in self.kinds for i in kind.ids())
+
+    @functools.cached_property
+    def _by_id(self) -> dict[str, TruckType]:
+        return {i: kind for kind in self.kinds for i in kind.ids()}
+
+    def type_of(self, truck_id: str) -> TruckType | None:
+        """The type of the truck `truck_id`, or None when the fleet has no such truck."""
+        return self._by_id.get(truck_id)
+
+    def machine(self, truck_id: str, kind: TruckType | None = None) -> TruckType:
+        """The limits and machine data a truck is judged by: `kind` when given, else its id's
+        type, else `single` (a truck the fleet does not know)."""
+        return kind or self.type_of(truck_id) or self.single
 
 
 DEVICES = ("CB", "LBS", "DS")

@@ -14,14 +14,14 @@ from planner.inputs.case import (
     DEVICES,
     FORMAT,
     Case,
-    Fleet,
     Limits,
     Protection,
-    Reserve,
     SgenMode,
     SwitchingRules,
 )
 from planner.inputs.case_costs import read_costs
+from planner.inputs.case_fleet import _FLEET as _FLEET  # [fleet]'s keys, read here by tests
+from planner.inputs.case_fleet import MAX_TRUCKS, read_fleet
 from planner.inputs.case_loads import read_loads
 from planner.inputs.case_points import read_points
 from planner.inputs.case_stages import MAX_STAGE, read_stages
@@ -31,7 +31,7 @@ from planner.inputs.network import Network, load_network
 from planner.inputs.sanity import check_network
 from planner.inputs.schema import Reader, join_key, shown
 
-__all__ = ["MAX_OPERATIONS", "CaseBuilder"]
+__all__ = ["MAX_OPERATIONS", "MAX_TRUCKS", "CaseBuilder"]
 
 MAX_OPERATIONS = 10  # [transfer] max_operations: switch sets grow as (switches)^operations
 
@@ -53,27 +53,6 @@ _TOP = {
 }
 _CASE = {"name", "network", "description"}
 _LIMITS = {"vm_min_pu", "vm_max_pu", "max_line_loading_percent", "max_trafo_loading_percent"}
-_FLEET = {
-    "trucks",
-    "rating_kw",
-    "power_factor",
-    "vm_setpoint_pu",
-    "min_loading",
-    "reserve",
-    "setup_hours",
-    "fuel_l_per_kwh",
-    "tank_l",
-    "tanker_l",
-    "xdss_pu",
-    "xds_pu",
-    "xd_pu",
-    "tds_s",
-    "excitation",
-    "sc_support_multiple",
-    "mv_earthing",
-    "load_step_percent",
-    "types",
-}
 _SWITCHING = {
     "device",
     "sync_max_dv_percent",
@@ -83,30 +62,7 @@ _SWITCHING = {
 }
 _PROTECTION = {"pickup_a", "delay_s", "sensitivity", "require_earthing", "shed"}
 
-# Upper bounds of the case's numbers: far beyond any real job, close enough that no product of
-# them overflows and nothing allocated per truck or bay grows without bound.
-MAX_TRUCKS = 1000  # trucks in the fleet
 MAX_LOADING_PERCENT = 1000.0
-
-_REACTANCE = schema.all_of(schema.positive, schema.at_least(0.01), schema.at_most(100))
-# in the order problems are reported in, as the keys appear in case-format.md;
-# `vm_setpoint_pu` is checked against the case's voltage limits
-_FLEET_NUMBERS: dict[str, Any] = {
-    "rating_kw": schema.all_of(schema.positive, schema.at_least(1), schema.at_most(100_000)),
-    "power_factor": schema.all_of(schema.between(0, 1, low_open=True), schema.at_least(0.1)),
-    "vm_setpoint_pu": None,
-    "min_loading": schema.between(0, 1),
-    "setup_hours": schema.all_of(schema.non_negative, schema.at_most(720)),
-    "fuel_l_per_kwh": schema.all_of(schema.positive, schema.at_most(10)),
-    "tank_l": schema.all_of(schema.positive, schema.at_least(1), schema.at_most(100_000)),
-    "tanker_l": schema.all_of(schema.positive, schema.at_least(1), schema.at_most(1_000_000)),
-    "xdss_pu": _REACTANCE,
-    "xds_pu": _REACTANCE,
-    "xd_pu": _REACTANCE,
-    "tds_s": schema.all_of(schema.positive, schema.at_most(100)),
-    "sc_support_multiple": schema.all_of(schema.positive, schema.at_most(100)),
-    "load_step_percent": schema.between(0, 100, low_open=True),
-}
 
 
 class CaseBuilder:
@@ -152,7 +108,7 @@ class CaseBuilder:
             if errors:  # the rest of the case is not read against a network in doubt
                 self.network = None
         limits = self._limits(data)
-        fleet = self._fleet(data, limits)
+        fleet = read_fleet(r, data, limits)
         points = read_points(self, data)
         stages = read_stages(self, data)
         loads = read_loads(self, data, stages)
@@ -239,48 +195,6 @@ class CaseBuilder:
             t, "max_trafo_loading_percent", "limits", float, d.max_trafo_loading_percent, percent
         )
         return Limits(vmin or d.vm_min_pu, vmax or d.vm_max_pu, line or 100.0, trafo or 100.0)
-
-    def _fleet(self, data: dict[str, Any], limits: Limits) -> Fleet:
-        r, d = self.r, Fleet(trucks=0)
-        t = r.table(data, "fleet", "fleet", _FLEET, required=True)
-        if t is None:
-            return d
-        p = "fleet"
-        trucks = r.value(
-            t,
-            "trucks",
-            p,
-            int,
-            check=schema.all_of(schema.non_negative, schema.at_most(MAX_TRUCKS)),
-        )
-        checks = {
-            **_FLEET_NUMBERS,
-            "vm_setpoint_pu": schema.between(limits.vm_min_pu, limits.vm_max_pu),
-        }
-        numbers = {
-            key: r.value(t, key, p, float, getattr(d, key), check) for key, check in checks.items()
-        }
-        values = {key: getattr(d, key) if v is None else v for key, v in numbers.items()}
-        reserve = r.value(t, "reserve", p, str, "none", schema.one_of("none", "n-1"))
-        if "types" in t:
-            r.error(
-                "fleet.types",
-                "mixed fleets ([[fleet.types]]) are not supported by this version of the planner; "
-                "give one truck type in [fleet]",
-            )
-        excitation = r.value(
-            t, "excitation", p, str, d.excitation, schema.one_of("none", "support")
-        )
-        earthing = r.value(
-            t, "mv_earthing", p, str, d.mv_earthing, schema.one_of("none", "earthed")
-        )
-        return Fleet(
-            trucks=trucks or 0,
-            reserve=Reserve(reserve or "none"),
-            excitation=excitation or d.excitation,
-            mv_earthing=earthing or d.mv_earthing,
-            **values,
-        )
 
     def _switching(self, data: dict[str, Any]) -> SwitchingRules:
         r, d, p = self.r, SwitchingRules(), "switching"

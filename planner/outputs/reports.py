@@ -304,8 +304,8 @@ def _stage_html(number: int, stage: StagePlan, net, case: Case, sheet: list[Shee
                 truck_loading_percent(
                     h["truck_kw"].get(t.id, 0.0),
                     h["truck_kvar"].get(t.id, 0.0),
-                    fleet.rating_kw,
-                    fleet.rating_kva,
+                    fleet.machine(t.id).rating_kw,  # its own type's, in a mixed fleet
+                    fleet.machine(t.id).rating_kva,
                 )
                 for h in stage.schedule
             ]

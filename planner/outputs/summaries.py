@@ -15,7 +15,7 @@ from planner.checks.normal_state import NormalFinding
 from planner.checks.validation import Report
 from planner.core.errors import InputError, PlannerError
 from planner.core.plan import Plan
-from planner.inputs.case import Case
+from planner.inputs.case import Case, Fleet
 
 __all__ = ["check_summary", "dumps", "error_summary", "plan_summary", "validate_summary"]
 
@@ -55,6 +55,7 @@ def check_summary(case: Case, normal: list[NormalFinding] | None = None) -> dict
             "rating_kw": fleet.rating_kw,
             "rating_kva": fleet.rating_kva,
             "reserve": str(fleet.reserve),
+            **_types(fleet),
         },
         "connection_points": [{"bus": p.bus.text, "bays": p.bays} for p in case.connection_points],
         "loads": {
@@ -133,3 +134,20 @@ def error_summary(exc: PlannerError) -> dict[str, Any]:
             }
         }
     return {"error": {"kind": type(exc).__name__, "message": str(exc), "problems": []}}
+
+
+def _types(fleet: Fleet) -> dict[str, Any]:
+    """An added field for a mixed fleet: its types (nothing for a fleet of one type)."""
+    if not fleet.types:
+        return {}
+    return {
+        "types": [
+            {
+                "name": k.name,
+                "trucks": k.trucks,
+                "rating_kw": k.rating_kw,
+                "rating_kva": k.rating_kva,
+            }
+            for k in fleet.types
+        ]
+    }
