@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 import numpy as np
@@ -19,7 +20,9 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from planner.core.plan import Violation
-from planner.decide.fleet import Availability
+from planner.decide.fleet import Availability, FleetState
+from planner.decide.mix import largest_first, place_mix
+from planner.grid.powerflow import TruckAt
 from planner.grid.topology import Graph
 from planner.inputs.case import Fleet
 
@@ -29,6 +32,7 @@ __all__ = [
     "best_effort",
     "island_matrix",
     "kw_bound",
+    "place_trucks",
     "point_costs",
     "shortfalls",
     "trucks_needed",
@@ -277,3 +281,38 @@ def best_effort(infos: Sequence[Island], counts: list[int], fleet: int) -> dict[
             left -= take
         out[k] = buses
     return out
+
+
+def place_trucks(
+    needs: list[IslandNeed],
+    infos: Sequence[Island],
+    fleet: Fleet,
+    state: FleetState,
+    start: datetime,
+    follow: frozenset[int] = frozenset(),
+) -> tuple[list[TruckAt], list[str], bool]:
+    """The trucks for `needs` (the islands `infos`, at least `need.trucks` each), named by
+    `state`: the problems of timing, and whether the fleet falls short (then a best effort).
+    One type: `allocate`, trucks standing where they are first. A mixed fleet: the cheapest
+    mix (`planner.decide.mix`), else the largest trucks where they fit."""
+    counts = [need.trucks for need in needs]
+    if fleet.types:
+        placed = place_mix(infos, counts, fleet, state, start, follow)
+        if placed is not None:
+            return placed[0], placed[1], False
+        spread = best_effort(infos, counts, fleet.trucks)
+        trucks, timing = largest_first(fleet, [b for k in sorted(spread) for b in spread[k]],
+                                       state, start)  # fmt: skip
+        return trucks, timing, True
+    alloc = allocate(needs, fleet.trucks, state.availability(start))
+    if alloc is None:  # no placement the fleet can reach in time: the timing is reported
+        alloc = allocate(needs, fleet.trucks)
+    short = alloc is None
+    if alloc is None:
+        alloc = best_effort(infos, counts, fleet.trucks)
+    buses = [bus for k in range(len(needs)) for bus in alloc.get(k, [])]
+    names, timing = state.assign(start, buses)
+    trucks = [
+        TruckAt(n, b, fleet.rating_kw, fleet.rating_kva) for n, b in zip(names, buses, strict=True)
+    ]
+    return trucks, timing, short

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from planner.inputs.case import Fleet
+
 __all__ = ["Availability", "FleetState"]
 
 
@@ -35,6 +37,12 @@ class FleetState:
     bus: dict[str, int] = field(default_factory=dict)
     free_from: dict[str, datetime] = field(default_factory=dict)
     types: tuple[tuple[str, int], ...] = ()  # a mixed fleet: (type name, trucks) each
+
+    @classmethod
+    def of(cls, fleet: Fleet) -> FleetState:
+        """The fleet at the depot before the works."""
+        types = tuple((t.name, t.trucks) for t in fleet.types if t.name is not None)
+        return cls(fleet.trucks, fleet.setup_hours, types=types)
 
     @property
     def ids(self) -> list[str]:

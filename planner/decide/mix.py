@@ -17,11 +17,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-__all__ = ["Kind", "MixNeed", "allocate_mix", "holds", "mix_cost"]
+from planner.decide.fleet import FleetState
+from planner.grid.powerflow import TruckAt
+from planner.inputs.case import Fleet, Reserve
+
+__all__ = ["Kind", "MixNeed", "allocate_mix", "holds", "largest_first", "mix_cost", "place_mix"]
 
 CROWDING = 0.5  # secondary cost of each further truck at the same point
 
@@ -187,3 +193,80 @@ def allocate_mix(
 
 def _loaded(need: MixNeed) -> bool:
     return need.design_kw > 0 or need.design_kva > 0
+
+
+class Island(Protocol):
+    """What placing a mix reads of an island left to trucks (`planning.IslandInfo`)."""
+
+    @property
+    def design_kw(self) -> float: ...
+    @property
+    def design_kva(self) -> float: ...
+    @property
+    def points(self) -> tuple[tuple[int, int, float], ...]: ...
+
+
+def place_mix(
+    infos: Sequence[Island],
+    counts: Sequence[int],
+    fleet: Fleet,
+    state: FleetState,
+    start: datetime,
+    follow: frozenset[int] = frozenset(),
+) -> tuple[list[TruckAt], list[str]] | None:
+    """Trucks of a mixed fleet for the islands `infos` (at least `counts[k]` for island k),
+    the cheapest mix the trucks free by `start` allow (else the whole fleet's, and the timing
+    problems that leaves), named by `state`; None when no mix of the fleet carries them."""
+    n_1 = fleet.reserve == Reserve.N_1
+    needs = [
+        MixNeed(
+            k,
+            tuple((b, bays, cost - (b in follow)) for b, bays, cost in info.points),
+            info.design_kw,
+            info.design_kva,
+            counts[k],
+            n_1,
+        )
+        for k, info in enumerate(infos)
+    ]
+    free = state.free_by_type(start)
+    mix = None
+    for available in ({t.name: free.get(t.name or "", 0) for t in fleet.types}, None):
+        kinds = [
+            Kind(
+                t.name or "",
+                t.trucks if available is None else available[t.name],
+                t.rating_kw,
+                t.rating_kva,
+                t.rating_kva,
+            )
+            for t in fleet.types
+        ]
+        mix = allocate_mix(needs, kinds)
+        if mix is not None:
+            break
+    if mix is None:
+        return None
+    placed = [truck for k in range(len(infos)) for truck in mix[k]]
+    names, timing = state.assign(start, [b for b, _ in placed], [t for _, t in placed])
+    by_name = {t.name: t for t in fleet.types}
+    trucks = [
+        TruckAt(n, b, by_name[t].rating_kw, by_name[t].rating_kva, by_name[t])
+        for n, (b, t) in zip(names, placed, strict=True)
+    ]
+    return trucks, timing
+
+
+def largest_first(
+    fleet: Fleet, buses: Sequence[int], state: FleetState, start: datetime
+) -> tuple[list[TruckAt], list[str]]:
+    """The fleet's largest trucks at `buses` (a best effort where no mix carries the islands)."""
+    order = sorted(fleet.types, key=lambda t: -t.rating_kw)
+    types = [t.name or "" for t in order for _ in range(t.trucks)][: len(buses)]
+    buses = list(buses)[: len(types)]
+    names, timing = state.assign(start, buses, types)
+    by_name = {t.name: t for t in fleet.types}
+    return [
+        TruckAt(n, b, by_name[t].rating_kw, by_name[t].rating_kva, by_name[t])
+        for n, b, t in zip(names, buses, types, strict=True)
+    ], timing

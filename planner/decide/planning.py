@@ -15,9 +15,8 @@ from planner.core.refs import ElementRef
 from planner.core.switching import Switching
 from planner.decide.allocation import (
     IslandNeed,
-    allocate,
-    best_effort,
     kw_bound,
+    place_trucks,
     point_costs,
     shortfalls,
     trucks_needed,
@@ -27,7 +26,6 @@ from planner.decide.search import search_note, stage_search
 from planner.decide.transfer import candidate_ties, find_transfers
 from planner.grid.context import StageContext
 from planner.grid.limits import Exemptions
-from planner.grid.powerflow import TruckAt
 from planner.grid.state import with_switching
 from planner.grid.topology import build_graph, energised_buses, islands_of
 from planner.inputs.case import Reserve
@@ -245,18 +243,9 @@ def _with_trucks(
             )
             for k, (info, n) in enumerate(zip(infos, counts, strict=True))
         ]
-        alloc = allocate(needs, fleet.trucks, fleet_state.availability(stage.start))
-        if alloc is None:  # no placement the fleet can reach in time: the timing is reported
-            alloc = allocate(needs, fleet.trucks)
-        if alloc is None:
-            alloc = best_effort(infos, counts, fleet.trucks)
+        trucks, timing, short = place_trucks(needs, infos, fleet, fleet_state, stage.start, follow)
+        if short:
             extra_violations = shortfalls(infos, counts, fleet, ids)
-        buses = [bus for k in range(len(infos)) for bus in alloc.get(k, [])]
-        names, timing = fleet_state.assign(stage.start, buses)
-        trucks = [
-            TruckAt(n, b, fleet.rating_kw, fleet.rating_kva)
-            for n, b in zip(names, buses, strict=True)
-        ]
         step = _stage_progress(
             progress, f"{stage.name}: verifying {len(trucks)} truck(s)", len(ctx.demand.times)
         )
@@ -324,7 +313,7 @@ def _plan_with_screening(
 ) -> tuple[StagePlan, StageCheck]:
     case, stage = ctx.case, ctx.stage
     fleet = case.fleet
-    fleet_state = fleet_state or FleetState(fleet.trucks, fleet.setup_hours)
+    fleet_state = fleet_state or FleetState.of(fleet)
     switching, transfers, _ = (
         find_transfers(ctx, extra_groups) if ctx.cut_off else (Switching(), [], 0)
     )

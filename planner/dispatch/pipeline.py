@@ -38,7 +38,7 @@ class Dispatch:
 
 def plan_dispatch(case: Case, progress: Progress | None = None) -> Dispatch:
     """Plan every stage (in time order, trucks carried from stage to stage) and dispatch them."""
-    fleet = FleetState(case.fleet.trucks, case.fleet.setup_hours)
+    fleet = FleetState.of(case.fleet)
     order = sorted(range(len(case.stages)), key=lambda i: case.stages[i].start)
     done: dict[int, tuple[StagePlan, StageCheck, StageContext]] = {}
     points = frozenset(p.bus.index for p in case.connection_points)
