@@ -43,6 +43,8 @@ class Kind:
     rating_kva: float
     weight: float  # its share of an island's load goes by this (its rating)
     cost: float = 1.0
+    reusable: int = 0  # trucks hired for earlier stages that can serve here (of those below)
+    pinned: tuple[tuple[int, int], ...] = ()  # (bus, trucks): standing there, cannot move
 
 
 @dataclass(frozen=True)
@@ -122,14 +124,25 @@ def allocate_mix(
     def y2(n: int, k: int) -> int:  # two or more of type k stand in island n
         return n_x + n_y + n * len(kinds) + k
 
-    width = n_x + 2 * n_y
-    # costs in three tiers that never trade against each other: the types' costs, then the
-    # installed kVA (all of it below the cheapest truck), then placement (below 1 kVA)
+    def fresh(k: int) -> int:  # trucks of type k taken from the depot: not reused
+        return n_x + 2 * n_y + k
+
+    pins = [(k, bus, n) for k, kind in enumerate(kinds) for bus, n in kind.pinned]
+
+    def pin(p: int) -> int:  # trucks standing at a bus that serve there
+        return n_x + 2 * n_y + len(kinds) + p
+
+    width = n_x + 2 * n_y + len(kinds) + len(pins)
+    # costs in four tiers that never trade against each other: the types' costs, then trucks
+    # from the depot (fewest distinct trucks over the works), then the installed kVA, then
+    # placement; each tier's whole is below one unit of the tier above
     max_bays = max(b for need in needs for _, b, _ in need.points)
     cheapest = min(kind.cost for kind in kinds)
-    per_kva = 0.5 * cheapest / (len(slots) * max(k.rating_kva for k in kinds))
+    per_fresh = 0.5 * cheapest / len(slots)
+    per_kva = 0.5 * per_fresh / (len(slots) * max(k.rating_kva for k in kinds))
     eps = 0.5 * per_kva / (len(slots) * (1.0 + CROWDING * max_bays))
     c = np.zeros(width)
+    c[fresh(0) : fresh(0) + len(kinds)] = per_fresh
     for s, (_, _, _, k_th, cost) in enumerate(slots):
         for k, kind in enumerate(kinds):
             c[x(s, k)] = kind.cost + per_kva * kind.rating_kva + eps * (cost + CROWDING * k_th)
@@ -153,8 +166,13 @@ def allocate_mix(
             entries = {x(s, k): 1.0 for k in range(len(kinds))}
             entries.update({x(after, k): -1.0 for k in range(len(kinds))})
             row(entries, 0, np.inf)
-    for k, kind in enumerate(kinds):
-        row({x(s, k): 1.0 for s in range(len(slots))}, 0, kind.available)
+    for k, kind in enumerate(kinds):  # trucks free to go anywhere, and those standing
+        standing = {pin(p): -1.0 for p, (kp, _, _) in enumerate(pins) if kp == k}
+        row({**{x(s, k): 1.0 for s in range(len(slots))}, **standing}, -np.inf, kind.available)
+        row({**{x(s, k): 1.0 for s in range(len(slots))}, fresh(k): -1.0}, -np.inf, kind.reusable)
+    for p, (k, bus, _) in enumerate(pins):  # a standing truck serves only at its own bus
+        at_bus = {x(s, k): -1.0 for s, slot in enumerate(slots) if slot[2] == bus}
+        row({pin(p): 1.0, **at_bus}, -np.inf, 0)
     for n, need in enumerate(needs):
         mine = [s for s, slot in enumerate(slots) if slot[0] == n]
         count = {x(s, k): 1.0 for s in mine for k in range(len(kinds))}
@@ -178,7 +196,14 @@ def allocate_mix(
         c,
         constraints=LinearConstraint(np.array(rows), low, high),
         integrality=np.ones(width),
-        bounds=Bounds(0, 1),
+        bounds=Bounds(
+            0,
+            np.r_[
+                np.ones(n_x + 2 * n_y),
+                [k.available + sum(n for _, n in k.pinned) for k in kinds],
+                [n for _, _, n in pins],
+            ],
+        ),
         options={"mip_rel_gap": 1e-12},  # the tie-breaks are far below HiGHS's default gap
     )
     if result.status != 0 or result.x is None:
@@ -229,16 +254,20 @@ def place_mix(
         )
         for k, info in enumerate(infos)
     ]
-    free = state.free_by_type(start)
+    free = state.by_type(start)
     mix = None
-    for available in ({t.name: free.get(t.name or "", 0) for t in fleet.types}, None):
+    for serving in (free, None):  # else the whole fleet, and the timing problems that leaves
         kinds = [
             Kind(
                 t.name or "",
-                t.trucks if available is None else available[t.name],
+                t.trucks if serving is None else serving[t.name or ""][0],
                 t.rating_kw,
                 t.rating_kva,
                 t.rating_kva,
+                reusable=0
+                if serving is None
+                else serving[t.name or ""][1] + sum(serving[t.name or ""][2].values()),
+                pinned=() if serving is None else tuple(sorted(serving[t.name or ""][2].items())),
             )
             for t in fleet.types
         ]

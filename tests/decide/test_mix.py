@@ -153,3 +153,40 @@ def test_random_mixes_are_as_cheap_as_the_brute_force(seed: int) -> None:
         used = [kind for trucks in found.values() for _, kind in trucks]
         assert mix_cost(kinds, used) == fewest
         assert all(holds(n, kinds, [k for _, k in found[n.key]]) for n in needs)
+
+
+@pytest.mark.parametrize(
+    ("kinds", "expected"),
+    [
+        # a 1,000 kW truck standing at the point (it cannot move in time) serves before a fresh
+        # 500 kW one: fewer distinct trucks over the works before less kVA
+        (
+            [
+                Kind("MV-500", 2, 500, 625, 625),
+                Kind("MV-1000", 0, 1000, 1250, 1250, reusable=1, pinned=((32, 1),)),
+            ],
+            [(32, "MV-1000")],
+        ),
+        # standing at another bus it cannot serve here: the fresh truck goes
+        (
+            [
+                Kind("MV-500", 2, 500, 625, 625),
+                Kind("MV-1000", 0, 1000, 1250, 1250, reusable=1, pinned=((30, 1),)),
+            ],
+            [(32, "MV-500")],
+        ),
+        # hired already and free to move: it comes before a fresh one
+        (
+            [Kind("MV-500", 2, 500, 625, 625), Kind("MV-1000", 1, 1000, 1250, 1250, reusable=1)],
+            [(32, "MV-1000")],
+        ),
+        # nothing hired yet: the smaller truck
+        (
+            [Kind("MV-500", 2, 500, 625, 625), Kind("MV-1000", 1, 1000, 1250, 1250)],
+            [(32, "MV-500")],
+        ),
+    ],
+)
+def test_trucks_hired_and_standing_are_used_first(kinds, expected) -> None:  # type: ignore[no-untyped-def]
+    need = MixNeed(0, ((32, 1, 0.0),), 297.0, 350.0, 1)
+    assert allocate_mix([need], kinds) == {0: expected}

@@ -104,3 +104,15 @@ def test_the_plan_shows_the_mix(tmp_path: Path, cli) -> None:  # type: ignore[no
     ) in (tmp_path / "plan.md").read_text()
     check = cli("validate", str(case), str(tmp_path / "plan.json"))
     assert check.exit_code == 0, check.output
+
+
+def test_a_mixed_fleet_keeps_a_truck_where_the_next_stages_need_it() -> None:
+    """Three stages an hour apart (setup 2 h): the 1,000 kW truck placed at bus 32 for the first
+    stays there for the other two (it could not reach another bus in time), where a fresh
+    500 kW truck would cost less kVA but one more truck over the works."""
+    case = planner.load_case(MIXED / "stay_for_next_stage.toml")
+    plan = planner.plan_case(case)
+    assert plan.feasible and plan.trucks_used == 1
+    assert [[(t.id, t.bus) for t in s.trucks] for s in plan.stages] == [[("MV-1000-1", 32)]] * 3
+    assert plan.summary["optimality"]["proven_minimal"] is True
+    assert planner.validate(case, plan.as_json()).passed
