@@ -116,3 +116,16 @@ def test_a_mixed_fleet_keeps_a_truck_where_the_next_stages_need_it() -> None:
     assert [[(t.id, t.bus) for t in s.trucks] for s in plan.stages] == [[("MV-1000-1", 32)]] * 3
     assert plan.summary["optimality"]["proven_minimal"] is True
     assert planner.validate(case, plan.as_json()).passed
+
+
+def test_the_reference_works_on_the_mixed_fleet(planned) -> None:  # type: ignore[no-untyped-def]
+    """cases/dashiqiao_mixed.toml: six 2000 kW and three 1000 kW trucks available; the islands'
+    evening peaks (5,907 and 5,654 kW) take three 2000 kW trucks each."""
+    _, plan = planned("dashiqiao_mixed")
+    assert plan.feasible
+    works = next(s for s in plan.stages if s.trucks)
+    assert sorted((t.id, t.island) for t in works.trucks) == [
+        ("MV-2000-1", "I4"), ("MV-2000-2", "I4"), ("MV-2000-3", "I4"),
+        ("MV-2000-4", "I5"), ("MV-2000-5", "I5"), ("MV-2000-6", "I5"),
+    ]  # fmt: skip
+    assert plan.as_json()["fleet"]["types"][1]["trucks_used"] == 0
