@@ -65,6 +65,7 @@ def _compute_levels(ctx: StageContext, island: Island, online: list[TruckAt]) ->
         xds_pu=_per(kinds, "xds_pu"),
         sustained_x_pu=_per(kinds, "sustained_x_pu"),
         power_factor=_per(kinds, "power_factor"),
+        inverters=[kind.battery for kind in kinds],
     )
 
 
@@ -82,11 +83,15 @@ def _per(kinds: list[TruckType], field: str) -> float | tuple[float, ...]:
 def _at_delay(
     ctx: StageContext, levels: FaultLevels, delay_s: float, online: list[TruckAt]
 ) -> float:
-    """The current at the relays' delay, each truck's share decaying with its own T'd."""
-    tds = _per(_kinds(ctx, online), "tds_s")
+    """The current at the relays' delay, each machine's share decaying with its own T'd (a
+    battery truck's current does not decay: it has no share of the decaying part)."""
+    machines = [(t, k) for t, k in zip(online, _kinds(ctx, online), strict=True) if not k.battery]
+    if not machines:
+        return levels.sustained_ka
+    tds = _per([k for _, k in machines], "tds_s")
     if isinstance(tds, float):
         return at_delay_ka(levels, delay_s, tds)
-    return at_delay_mixed_ka(levels, delay_s, tds, [t.rating_kva for t in online])
+    return at_delay_mixed_ka(levels, delay_s, tds, [t.rating_kva for t, _ in machines])
 
 
 def _required_ka(rules: Protection) -> float:
@@ -175,7 +180,9 @@ def _protection(
         "ik2_min_transient_ka": round(levels.transient_ka, 3),
         "ik2_min_at_delay_ka": round(delayed, 3),
         "grid_ik2_min_ka": None if grid is None else round(grid, 3),
-        "ik3_max_ka": round(island_max_3ph_ka(island.net, island.trucks, xdss, pf), 3),
+        "ik3_max_ka": round(
+            island_max_3ph_ka(island.net, island.trucks, xdss, pf, [k.battery for k in every]), 3
+        ),
         "pickup_a": rules.pickup_a,
         "delay_s": rules.delay_s,
         "sensitivity_achieved": round(achieved, 3),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from planner.checks.energy import track_batteries
 from planner.checks.findings import (
     HourResult,
     StageCheck,
@@ -109,6 +110,7 @@ def check_stage(
                 counts = [len(h.online) if h else len(island.trucks) for h in runs[island.id]]
                 check_n_1(ctx, net, island, findings, counts)
     hours.sort(key=lambda h: h.time)
+    hours = track_batteries(ctx, islands, hours, findings)
     assessed = {
         isl.id: assess_island(ctx, isl, hours, findings, known[isl.id])
         for isl in islands
