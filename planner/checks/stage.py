@@ -3,7 +3,8 @@
 Used by the planner inside its plan-verify loop and by `planner validate` on plans from anywhere:
 the islands, their supply and every limit are derived from the network state alone, never taken
 from what a plan claims. Every hour of the stage is checked (hours with the same load state are
-solved once), with the trucks the hourly commitment runs.
+solved once), with the trucks the hourly commitment runs; battery trucks' energy is tracked
+through those hours (`planner.checks.energy`).
 """
 
 from __future__ import annotations

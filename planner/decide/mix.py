@@ -10,7 +10,8 @@ truck (`storage_kwh` > 0) also delivers `E * w_k / W` of the island's design ene
 in it: a battery that cannot last the stage is not used). With an
 indicator `y_k` (type k stands in the island) that is the linear `W >= R_k * y_k`. Under n-1 the
 island must hold when any truck trips: `W - w_j >= R_k` for a type j present and a type k left
-after it trips (k != j present, or two of k: big-M rows, M = R_k + w_j); it needs two trucks.
+after it trips (k != j present, or two of k: big-M rows, M = R_k + w_j); it needs two trucks. The
+energy term stays in R_k there: the trucks left after a trip at the stage's start carry all of E.
 
 Each truck costs its type's cost (fewest trucks: 1 each, then least installed kVA as a tie-break),
 plus a small secondary cost that prefers points electrically near the island's load and spreads

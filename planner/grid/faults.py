@@ -27,8 +27,9 @@ minimum case must not count on it); lines are taken at `END_TEMP_C` for the mini
 The minimum case (c = 1.0) gives the 2-phase values protection must still see; the maximum case
 (c = 1.1) the 3-phase current switchgear must withstand.
 
-Each answer of pandapower is kept in `fault_memo` (`planner.grid.fault_memo`), keyed by the content of the fault network and
-the trucks' buses and kVA: a plan asks the same of every commitment round, stage and check.
+Each answer of pandapower is kept in `fault_memo` (`planner.grid.fault_memo`), keyed by the
+content of the fault network and the trucks' buses and kVA (and its battery trucks'): a plan asks
+the same of every commitment round, stage and check.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ the stage's design energy; under n-1 with any one truck tripped)."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import pytest
@@ -226,18 +227,7 @@ def _random_battery_case(seed: int) -> tuple[list[MixNeed], list[Kind]]:
         store = rng.choice([1.0, 2.0, 4.0]) * kind.rating_kw
         kinds[k] = Kind(f"B{k}", kind.available, kind.rating_kw, kind.rating_kva, kind.weight,
                         round(0.7 * kind.cost, 2), store)  # fmt: skip
-    needs = [
-        MixNeed(
-            n.key,
-            n.points,
-            n.design_kw,
-            n.design_kva,
-            n.min_trucks,
-            n.n_1,
-            n.design_kw * rng.uniform(1.0, 16.0),
-        )  # fmt: skip
-        for n in needs
-    ]
+    needs = [dataclasses.replace(n, design_kwh=n.design_kw * rng.uniform(1.0, 16.0)) for n in needs]
     return needs, kinds
 
 
