@@ -157,7 +157,7 @@ def _plan(case: Case, ids: tuple[str, ...], monkeypatch) -> dict[str, Any]:  # t
 
 
 def test_a_plan_that_runs_the_battery_past_its_energy_fails_validation(  # type: ignore[no-untyped-def]
-    case, monkeypatch
+    case, monkeypatch, cli, tmp_path
 ) -> None:
     data = _plan(case, ("BAT-1000-1",), monkeypatch)
     report = validate(case, data)
@@ -180,6 +180,13 @@ def test_a_plan_that_runs_the_battery_past_its_energy_fails_validation(  # type:
     # the plan's own word: its schedule runs the battery down to nothing at 11:00
     left = [row["battery_kwh"]["BAT-1000-1"] for row in data["stages"][1]["schedule"]]
     assert left[:4] == [1814.8, 1129.6, 444.4, 0.0]
+    # `planner validate` on that plan file: exit 1, the violation named
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(data))
+    result = cli("validate", BATTERY, path)
+    assert result.exit_code == 1
+    assert "battery truck BAT-1000-1 runs out of energy in the hour from " in result.output
+    assert "5,722 kWh short" in result.output
 
 
 def _independent(buses: list[int], gens: list[tuple], sgens: list[tuple], fault: str, case: str):  # type: ignore[no-untyped-def]
@@ -269,3 +276,35 @@ def test_an_island_of_batteries_alone_sees_k_times_their_rated_current(case) -> 
     )  # fmt: skip
     alone = _independent(list(check.islands[0].buses), [(30, 2500.0, 0.15, 0.8)], [], "3ph", "max")
     assert beside[30] - alone[30] == pytest.approx(INVERTER_K * rated_ka, rel=1e-9)
+
+
+def test_a_battery_is_not_recharged_between_daily_windows(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The second stage as two daily windows of 3 hours: 6 hours of 682 kW, 4,092 kWh over the
+    stage, more than the battery holds (it would last one window): the diesel truck carries it;
+    the 3-hour cut-over still runs on the battery."""
+    text = BATTERY.read_text().replace(
+        'end = 2025-07-02T20:00:00+00:00\nout_of_service = ["line:#28"]',
+        'end = 2025-07-03T11:00:00+00:00\nout_of_service = ["line:#28"]\ndaily = "08:00-11:00"',
+    )
+    path = tmp_path / "case.toml"
+    path.write_text(text)
+    case = planner.load_case(path)
+    ctx = StageContext.build(case, case.stages[1])
+    protected = [i for i in ctx.loads_on(ctx.cut_off) if i in ctx.protected]
+    assert ctx.energy_kwh(protected) == pytest.approx(682.0 * 6, rel=1e-12)
+    data = json.loads(planner.plan_case(case).to_json())
+    assert [[t["id"] for t in stage["trucks"]] for stage in data["stages"]] == [
+        ["BAT-1000-1"],
+        ["MV-2000-1"],
+    ]
+    # the battery through both windows: full at the first, nothing left in the second
+    check = _check(case, 1, "BAT-1000-1")
+    assert [round(h.battery_kwh["BAT-1000-1"], 1) for h in check.hours] == [
+        1814.8, 1129.6, 444.4, 0.0, 0.0, 0.0,
+    ]  # fmt: skip
+    (violation,) = check.verification.violations
+    assert (violation.kind, violation.time, violation.value) == (
+        "battery_energy",
+        "2025-07-03T08:00:00+00:00",
+        1611.2,
+    )
