@@ -27,6 +27,7 @@ from planner.grid.context import StageContext
 from planner.grid.faults import INVERTER_K, INVERTER_K_MAX, island_faults
 from planner.grid.powerflow import TruckAt
 from planner.inputs.case import Case
+from planner.outputs.facts import facts
 from tests.conftest import DATA
 
 BATTERY = DATA / "cases" / "valid" / "battery_fleet.toml"
@@ -61,6 +62,13 @@ def test_the_case_reads_a_battery_type(case) -> None:  # type: ignore[no-untyped
     kind = case.fleet.type_of("BAT-1000-1")
     assert kind is not None and kind.battery and kind.storage_kwh == 2500.0
     assert not case.fleet.machine("MV-2000-1").battery
+    # plan.md's and the report's rules and limits say what a battery truck is held to
+    assert facts(case)[-1] == (
+        "battery trucks",
+        "BAT-1000 2,500 kWh each; full at each stage's start and not recharged within it (a "
+        "battery is used only where it lasts the stage); no fuel; fault current 1.2 x rated (an "
+        "inverter's, without decay)",
+    )
 
 
 def test_the_design_energy_is_the_protected_load_over_the_stages_hours(case) -> None:  # type: ignore[no-untyped-def]
