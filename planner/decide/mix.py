@@ -3,10 +3,15 @@ on scipy's HiGHS).
 
 Trucks of one island share its load in proportion to a weight (their rating), so a truck of type
 k carries `P * w_k / W` and `S * w_k / W` where `W` is the summed weight of the island's trucks:
-within its kW and kVA exactly when `W >= R_k = max(P * w_k / kw_k, S * w_k / kva_k)`. With an
+within its kW and kVA exactly when `W >= R_k = max(P * w_k / kw_k, S * w_k / kva_k)`; a battery
+truck (`storage_kwh` > 0) also delivers `E * w_k / W` of the island's design energy over the stage
+`E` (its design load summed over the stage's hours), within its store exactly when
+`W >= E * w_k / storage_k`, the third term of `R_k` (it starts the stage full and is not recharged
+in it: a battery that cannot last the stage is not used). With an
 indicator `y_k` (type k stands in the island) that is the linear `W >= R_k * y_k`. Under n-1 the
 island must hold when any truck trips: `W - w_j >= R_k` for a type j present and a type k left
-after it trips (k != j present, or two of k: big-M rows, M = R_k + w_j); it needs two trucks.
+after it trips (k != j present, or two of k: big-M rows, M = R_k + w_j); it needs two trucks. The
+energy term stays in R_k there: the trucks left after a trip at the stage's start carry all of E.
 
 Each truck costs its type's cost (fewest trucks: 1 each, then least installed kVA as a tie-break),
 plus a small secondary cost that prefers points electrically near the island's load and spreads
@@ -45,12 +50,14 @@ class Kind:
     cost: float = 1.0
     reusable: int = 0  # trucks hired for earlier stages that can serve here (of those below)
     pinned: tuple[tuple[int, int], ...] = ()  # (bus, trucks): standing there, cannot move
+    storage_kwh: float = 0.0  # > 0: a battery truck with this much energy
 
 
 @dataclass(frozen=True)
 class MixNeed:
     """An island the trucks must carry: its points (bus, bays, cost 0..1), design load, the
-    fewest trucks verification allows it, and whether it must survive a truck trip."""
+    fewest trucks verification allows it, whether it must survive a truck trip, and its design
+    energy over the stage (what a battery truck must hold its share of)."""
 
     key: int
     points: tuple[tuple[int, int, float], ...]
@@ -58,13 +65,16 @@ class MixNeed:
     design_kva: float
     min_trucks: int = 0
     n_1: bool = False
+    design_kwh: float = 0.0
 
 
 def _required(need: MixNeed, kind: Kind) -> float:
-    """The summed weight an island needs for a truck of `kind` in it to stay within limits."""
+    """The summed weight an island needs for a truck of `kind` in it to stay within limits
+    (a battery's: within its energy over the stage, too)."""
     return max(
         need.design_kw * kind.weight / kind.rating_kw,
         need.design_kva * kind.weight / kind.rating_kva,
+        need.design_kwh * kind.weight / kind.storage_kwh if kind.storage_kwh > 0 else 0.0,
     )
 
 
@@ -228,6 +238,8 @@ class Island(Protocol):
     @property
     def design_kva(self) -> float: ...
     @property
+    def design_kwh(self) -> float: ...
+    @property
     def points(self) -> tuple[tuple[int, int, float], ...]: ...
 
 
@@ -251,6 +263,7 @@ def place_mix(
             info.design_kva,
             counts[k],
             n_1,
+            info.design_kwh,
         )
         for k, info in enumerate(infos)
     ]
@@ -268,6 +281,7 @@ def place_mix(
                 if serving is None
                 else serving[t.name or ""][1] + sum(serving[t.name or ""][2].values()),
                 pinned=() if serving is None else tuple(sorted(serving[t.name or ""][2].items())),
+                storage_kwh=t.storage_kwh,
             )
             for t in fleet.types
         ]

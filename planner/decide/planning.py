@@ -47,6 +47,7 @@ ISLAND_KINDS = (
     "reserve",
     "protection",
     "load_step",
+    "battery_energy",
 )
 GRID_KINDS = ("vm_min", "vm_max", "line_loading", "trafo_loading", "not_converged")
 
@@ -60,6 +61,7 @@ class IslandInfo:
     design_kvar: float
     points: tuple[tuple[int, int, float], ...]
     lower_bound: int
+    design_kwh: float = 0.0  # its protected design load summed over the stage's hours
 
     @property
     def design_kva(self) -> float:
@@ -87,7 +89,8 @@ def truck_islands(ctx: StageContext, switching: Switching) -> list[IslandInfo]:
         bound = trucks_needed(
             p_kw, q_kvar, fleet.rating_kw, fleet.rating_kva, fleet.reserve == Reserve.N_1
         )
-        out.append(IslandInfo(buses, p_kw, q_kvar, points, bound))
+        energy = ctx.energy_kwh(protected)
+        out.append(IslandInfo(buses, p_kw, q_kvar, points, bound, energy))
     return out
 
 

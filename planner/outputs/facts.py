@@ -11,6 +11,7 @@ import math
 import pandas as pd
 
 from planner.core.text import for_html, for_markdown
+from planner.grid.faults import INVERTER_K
 from planner.inputs.case import Case, Fleet, Reserve
 
 __all__ = ["facts", "facts_html", "facts_markdown"]
@@ -88,6 +89,17 @@ def facts(case: Case) -> list[tuple[str, str]]:
             f"would drop below 10 %), tanker {fleet.tanker_l:,.0f} L",
         ),
     ]
+    batteries = [kind for kind in fleet.types if kind.battery]
+    if batteries:
+        stores = ", ".join(f"{kind.name} {kind.storage_kwh:,.0f} kWh" for kind in batteries)
+        out.append(
+            (
+                "battery trucks",
+                f"{stores} each; full at each stage's start and not recharged within it (a "
+                "battery is used only where it lasts the stage); no fuel; fault current "
+                f"{INVERTER_K:g} x rated (an inverter's, without decay)",
+            )
+        )
     return out
 
 

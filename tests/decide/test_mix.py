@@ -1,9 +1,11 @@
 """The cheapest mix of truck types (`planner.decide.mix`) against a brute force over every way of
 filling every bay with a truck of any type or none, each island checked directly (each truck
-within its kW and kVA at its share of the load; under n-1 with any one truck tripped)."""
+within its kW and kVA at its share of the load, a battery truck within its energy at its share of
+the stage's design energy; under n-1 with any one truck tripped)."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import pytest
@@ -14,6 +16,10 @@ MV = Kind("MV-2000", 4, 2000.0, 2500.0, 2000.0)
 MV1 = Kind("MV-1000", 3, 1000.0, 1250.0, 1000.0)
 SMALL = Kind("MV-500", 2, 500.0, 625.0, 500.0)
 LOW_PF = Kind("MV-1200", 2, 1200.0, 1300.0, 1200.0)  # pf 0.92: kW binds before kVA
+# a diesel and a battery truck of the same rating (sharing by kVA, as `place_mix` weighs them);
+# the battery burns no fuel: cheaper where it lasts
+DIESEL = Kind("MV-1000", 2, 1000.0, 1250.0, 1250.0)
+BATTERY = Kind("BAT-1000", 2, 1000.0, 1250.0, 1250.0, cost=0.8, storage_kwh=2500.0)
 
 
 def _island(key: int, kw: float, kva: float, bays: tuple[int, ...], **kw_args) -> MixNeed:  # type: ignore[no-untyped-def]
@@ -43,6 +49,32 @@ CASES = {
     "too small a fleet": (
         [_island(0, 8600.0, 9500.0, (2, 2))],
         [MV, Kind("MV-500", 1, 500.0, 625.0, 500.0)],
+    ),
+    # 682 kW / 1,070 kVA for 3 hours: 2,046 kWh, within one battery's 2,500
+    "a short window: the battery": (
+        [_island(0, 682.0, 1070.0, (2,), design_kwh=2046.0)],
+        [DIESEL, BATTERY],
+    ),
+    # for 12 hours, 8,184 kWh: a battery beside a diesel truck would deliver half, 4,092 kWh
+    "a long window: no battery": (
+        [_island(0, 682.0, 1070.0, (2,), design_kwh=8184.0)],
+        [DIESEL, BATTERY],
+    ),
+    # 4,000 kWh, more than one battery holds: two share it, 2,000 kWh each (no diesel truck free)
+    "two batteries share the energy": (
+        [_island(0, 682.0, 1070.0, (2,), design_kwh=4000.0)],
+        [Kind("MV-1000", 0, 1000.0, 1250.0, 1250.0), BATTERY],
+    ),
+    "batteries under n-1": (
+        [_island(0, 682.0, 1070.0, (2, 1), design_kwh=2046.0, n_1=True)],
+        [DIESEL, BATTERY],
+    ),
+    "a battery too small for the energy, in a second island": (
+        [
+            _island(0, 900.0, 1100.0, (1,), design_kwh=1800.0),
+            _island(1, 500.0, 600.0, (1,), design_kwh=3000.0),
+        ],
+        [Kind("MV-1000", 1, 1000.0, 1250.0, 1250.0), BATTERY],
     ),
 }
 
@@ -99,6 +131,16 @@ def test_the_mix_is_as_cheap_as_the_brute_force(name: str) -> None:
         ("priced types", {0: ["MV-1000", "MV-1000"]}),
         ("n-1", {0: ["MV-2000", "MV-2000"]}),  # a 1,000 kW truck alone after a trip: too small
         ("too small a fleet", None),
+        ("a short window: the battery", {0: ["BAT-1000"]}),
+        ("a long window: no battery", {0: ["MV-1000"]}),
+        ("two batteries share the energy", {0: ["BAT-1000", "BAT-1000"]}),
+        # a trip at the start leaves one truck for the whole window: a battery can be that one
+        ("batteries under n-1", {0: ["BAT-1000", "BAT-1000"]}),
+        # the diesel truck goes where the battery would run empty
+        (
+            "a battery too small for the energy, in a second island",
+            {0: ["BAT-1000"], 1: ["MV-1000"]},
+        ),
     ],
 )
 def test_the_mix_chosen(name: str, expected) -> None:  # type: ignore[no-untyped-def]
@@ -190,3 +232,49 @@ def test_random_mixes_are_as_cheap_as_the_brute_force(seed: int) -> None:
 def test_trucks_hired_and_standing_are_used_first(kinds, expected) -> None:  # type: ignore[no-untyped-def]
     need = MixNeed(0, ((32, 1, 0.0),), 297.0, 350.0, 1)
     assert allocate_mix([need], kinds) == {0: expected}
+
+
+@pytest.mark.parametrize(
+    ("design_kwh", "chosen", "expected"),
+    [
+        (2500.0, ["BAT-1000"], True),  # exactly its store
+        (2500.1, ["BAT-1000"], False),
+        (5000.0, ["BAT-1000", "BAT-1000"], True),  # shared by rating: 2,500 kWh each
+        (5000.0, ["BAT-1000", "MV-1000"], True),
+        (5000.1, ["BAT-1000", "MV-1000"], False),
+        (9e9, ["MV-1000"], True),  # a diesel truck has no energy limit
+    ],
+)
+def test_a_battery_holds_while_its_share_of_the_energy_is_within_its_store(
+    design_kwh: float, chosen: list[str], expected: bool
+) -> None:
+    need = _island(0, 682.0, 1070.0, (2,), design_kwh=design_kwh)
+    assert holds(need, [DIESEL, BATTERY], chosen) is expected
+
+
+def _random_battery_case(seed: int) -> tuple[list[MixNeed], list[Kind]]:
+    """`_random_case` with a random design energy per island (1 to 16 hours of its load) and
+    one or two of the types batteries of random store, cheaper than the others."""
+    import random
+
+    needs, kinds = _random_case(seed)
+    rng = random.Random(1000 + seed)
+    for k in rng.sample(range(len(kinds)), rng.randint(1, 2)):
+        kind = kinds[k]
+        store = rng.choice([1.0, 2.0, 4.0]) * kind.rating_kw
+        kinds[k] = Kind(f"B{k}", kind.available, kind.rating_kw, kind.rating_kva, kind.weight,
+                        round(0.7 * kind.cost, 2), storage_kwh=store)  # fmt: skip
+    needs = [dataclasses.replace(n, design_kwh=n.design_kw * rng.uniform(1.0, 16.0)) for n in needs]
+    return needs, kinds
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_mixes_with_batteries_are_as_cheap_as_the_brute_force(seed: int) -> None:
+    needs, kinds = _random_battery_case(seed)
+    found = allocate_mix(needs, kinds)
+    fewest = _brute(needs, kinds)
+    assert (found is None) == (fewest is None)
+    if found is not None:
+        used = [kind for trucks in found.values() for _, kind in trucks]
+        assert mix_cost(kinds, used) == fewest
+        assert all(holds(n, kinds, [k for _, k in found[n.key]]) for n in needs)
