@@ -8,6 +8,8 @@ indicator `y_k` (type k stands in the island) that is the linear `W >= R_k * y_k
 island must hold when any truck trips: `W - w_j >= R_k` for a type j present and a type k left
 after it trips (k != j present, or two of k: big-M rows, M = R_k + w_j); it needs two trucks.
 
+LV trucks and the linear terms of an island's LV slots: `planner.decide.mix_needs`.
+
 Each truck costs its type's cost (fewest trucks: 1 each, then least installed kVA as a tie-break),
 plus a small secondary cost that prefers points electrically near the island's load and spreads
 trucks over points, as `planner.decide.allocation` does for one type.
@@ -16,7 +18,6 @@ trucks over points, as `planner.decide.allocation` does for one type.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -24,94 +25,60 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from planner.decide.fleet import FleetState
+from planner.decide.mix_needs import (
+    Kind,
+    LvSlot,
+    MixNeed,
+    covers,
+    fits_slot,
+    holds,
+    loaded,
+    mix_cost,
+    required,
+    slots_of,
+    terms,
+)
 from planner.grid.powerflow import TruckAt
 from planner.inputs.case import Fleet, Reserve
 
-__all__ = ["Kind", "MixNeed", "allocate_mix", "holds", "largest_first", "mix_cost", "place_mix"]
+__all__ = [
+    "Kind",
+    "LvSlot",
+    "MixNeed",
+    "allocate_mix",
+    "holds",
+    "largest_first",
+    "mix_cost",
+    "place_mix",
+]
 
 CROWDING = 0.5  # secondary cost of each further truck at the same point
-
-
-@dataclass(frozen=True)
-class Kind:
-    """A truck type as allocation sees it: how many are free, its limits, its sharing weight
-    and what one costs the plan."""
-
-    name: str
-    available: int
-    rating_kw: float
-    rating_kva: float
-    weight: float  # its share of an island's load goes by this (its rating)
-    cost: float = 1.0
-
-
-@dataclass(frozen=True)
-class MixNeed:
-    """An island the trucks must carry: its points (bus, bays, cost 0..1), design load, the
-    fewest trucks verification allows it, and whether it must survive a truck trip."""
-
-    key: int
-    points: tuple[tuple[int, int, float], ...]
-    design_kw: float
-    design_kva: float
-    min_trucks: int = 0
-    n_1: bool = False
-
-
-def _required(need: MixNeed, kind: Kind) -> float:
-    """The summed weight an island needs for a truck of `kind` in it to stay within limits."""
-    return max(
-        need.design_kw * kind.weight / kind.rating_kw,
-        need.design_kva * kind.weight / kind.rating_kva,
-    )
-
-
-def holds(need: MixNeed, kinds: Sequence[Kind], chosen: Sequence[str]) -> bool:
-    """Whether trucks of the types `chosen` carry `need` (directly, not linearised): each
-    within its limits at its share, and under n-1 with any one of them tripped."""
-    by_name = {k.name: k for k in kinds}
-    trucks = [by_name[name] for name in chosen]
-    if len(trucks) < need.min_trucks:
-        return False
-    if need.design_kw <= 0 and need.design_kva <= 0:
-        return True
-    if not trucks or (need.n_1 and len(trucks) < 2):
-        return False
-    total = sum(t.weight for t in trucks)
-    fits = all(total >= _required(need, t) - 1e-9 for t in trucks)
-    if not need.n_1:
-        return fits
-    for j, tripped in enumerate(trucks):
-        rest = [t for i, t in enumerate(trucks) if i != j]
-        if not all(total - tripped.weight >= _required(need, t) - 1e-9 for t in rest):
-            return False
-    return fits
-
-
-def mix_cost(kinds: Sequence[Kind], chosen: Sequence[str]) -> tuple[float, float]:
-    """What trucks of the types `chosen` cost, and their installed kVA (the tie-break)."""
-    by_name = {k.name: k for k in kinds}
-    return (
-        round(sum(by_name[n].cost for n in chosen), 9),
-        round(sum(by_name[n].rating_kva for n in chosen), 6),
-    )
 
 
 def allocate_mix(
     needs: Sequence[MixNeed], kinds: Sequence[Kind]
 ) -> dict[int, list[tuple[int, str]]] | None:
-    """The cheapest trucks for each island: (bus, type name) per truck, or None when no mix of
-    the free trucks at the islands' bays carries them all."""
+    """The cheapest trucks for each island: (bus, type name) per truck, an LV truck at its
+    slot's bus, or None when no mix of the free trucks at the islands' bays carries them all."""
     slots = [
         (n, need.key, bus, k, cost)
         for n, need in enumerate(needs)
         for bus, bays, cost in need.points
         for k in range(bays)
     ]
-    if not slots:
-        return None if any(_loaded(n) for n in needs) else {n.key: [] for n in needs}
+    # an LV truck of type k for slot l of island n, where one carries the slot's load
+    takes = [
+        (n, ell, k)
+        for n, need in enumerate(needs)
+        for ell, slot in enumerate(slots_of(need))
+        for k, kind in enumerate(kinds)
+        if fits_slot(slot, kind)
+    ]
+    if not slots and not takes:
+        return None if any(loaded(n) for n in needs) else {n.key: [] for n in needs}
     n_x = len(slots) * len(kinds)
     n_y = len(needs) * len(kinds)
+    whole = [n for n, need in enumerate(needs) if covers(need)]
 
     def x(s: int, k: int) -> int:
         return s * len(kinds) + k
@@ -122,17 +89,30 @@ def allocate_mix(
     def y2(n: int, k: int) -> int:  # two or more of type k stand in island n
         return n_x + n_y + n * len(kinds) + k
 
-    width = n_x + 2 * n_y
+    def u(t: int) -> int:  # the LV truck `takes[t]`
+        return n_x + 2 * n_y + t
+
+    def all_lv(n: int) -> int:  # island n is all handed to LV trucks
+        return n_x + 2 * n_y + len(takes) + whole.index(n)
+
+    width = n_x + 2 * n_y + len(takes) + len(whole)
     # costs in three tiers that never trade against each other: the types' costs, then the
     # installed kVA (all of it below the cheapest truck), then placement (below 1 kVA)
-    max_bays = max(b for need in needs for _, b, _ in need.points)
+    max_bays = max((b for need in needs for _, b, _ in need.points), default=1)
     cheapest = min(kind.cost for kind in kinds)
-    per_kva = 0.5 * cheapest / (len(slots) * max(k.rating_kva for k in kinds))
-    eps = 0.5 * per_kva / (len(slots) * (1.0 + CROWDING * max_bays))
+    places = len(slots) + len(takes)
+    per_kva = 0.5 * cheapest / (places * max(k.rating_kva for k in kinds))
+    eps = 0.5 * per_kva / (places * (1.0 + CROWDING * max_bays))
     c = np.zeros(width)
     for s, (_, _, _, k_th, cost) in enumerate(slots):
         for k, kind in enumerate(kinds):
             c[x(s, k)] = kind.cost + per_kva * kind.rating_kva + eps * (cost + CROWDING * k_th)
+    for t, (_, _, k) in enumerate(takes):
+        c[u(t)] = kinds[k].cost + per_kva * kinds[k].rating_kva
+    upper = np.ones(width)
+    for s in range(len(slots)):  # LV trucks stand in no bay
+        for k, kind in enumerate(kinds):
+            upper[x(s, k)] = 0.0 if kind.lv else 1.0
     rows: list[np.ndarray] = []
     low: list[float] = []
     high: list[float] = []
@@ -154,31 +134,59 @@ def allocate_mix(
             entries.update({x(after, k): -1.0 for k in range(len(kinds))})
             row(entries, 0, np.inf)
     for k, kind in enumerate(kinds):
-        row({x(s, k): 1.0 for s in range(len(slots))}, 0, kind.available)
+        used = {x(s, k): 1.0 for s in range(len(slots))}
+        used.update({u(t): 1.0 for t, take in enumerate(takes) if take[2] == k})
+        row(used, 0, kind.available)
     for n, need in enumerate(needs):
         mine = [s for s, slot in enumerate(slots) if slot[0] == n]
-        count = {x(s, k): 1.0 for s in mine for k in range(len(kinds))}
-        fewest = max(need.min_trucks, (2 if need.n_1 else 1) if _loaded(need) else 0)
-        row(count, fewest, np.inf)
+        taken: dict[int, dict[int, float]] = {}  # slot l: its LV trucks' variables
+        for t, (n_t, ell, _) in enumerate(takes):
+            if n_t == n:
+                taken.setdefault(ell, {})[u(t)] = 1.0
+        for entries in taken.values():  # one LV truck per transformer
+            row(entries, 0, 1)
+        mv_count = {x(s, k): 1.0 for s in mine for k in range(len(kinds))}
+        lv_count = {v: 1.0 for entries in taken.values() for v in entries}
+        fewest_mv = (2 if need.n_1 else 1) if loaded(need) else 0
+        row({**mv_count, **lv_count}, max(need.min_trucks, fewest_mv), np.inf)
+        if n in whole:  # no MV truck only when every slot is taken
+            row({**mv_count, all_lv(n): float(fewest_mv)}, fewest_mv, np.inf)
+            for ell in range(len(need.lv)):
+                row({all_lv(n): 1.0, **{v: -1.0 for v in taken.get(ell, {})}}, -np.inf, 0)
+        else:
+            row(mv_count, fewest_mv, np.inf)
         weight = {x(s, k): kind.weight for s in mine for k, kind in enumerate(kinds)}
         for k, kind in enumerate(kinds):
+            if kind.lv:
+                continue
             for s in mine:  # the type stands in the island: its indicator is on
                 row({y(n, k): 1.0, x(s, k): -1.0}, 0, np.inf)
             # a second truck of the type turns the second indicator on
-            row({**{x(s, k): 1.0 for s in mine}, y2(n, k): -float(len(mine))}, -np.inf, 1)
-            row({**weight, y(n, k): -_required(need, kind)}, 0, np.inf)
+            row({**{x(s, k): 1.0 for s in mine}, y2(n, k): -float(max(len(mine), 1))}, -np.inf, 1)
+            if not taken:
+                row({**weight, y(n, k): -required(need, kind)}, 0, np.inf)
+            for base, per_slot in terms(need, kind) if taken else ():
+                # W >= A - sum b_l z_l where the type stands: W + sum b_l z_l - M y >= A - M
+                big = base + sum(max(-b, 0.0) for b in per_slot)
+                entries = {**weight, y(n, k): -big}
+                for ell, b in enumerate(per_slot):
+                    for v in taken.get(ell, {}):
+                        entries[v] = b
+                row(entries, base - big, np.inf)
             if not need.n_1:
                 continue
             for j, tripped in enumerate(kinds):  # W - w_j >= R_k when a k stays after a j trips
-                big = _required(need, kind) + tripped.weight
+                if tripped.lv:
+                    continue
+                big = required(need, kind) + tripped.weight
                 pair = [y2(n, k)] if j == k else [y(n, k), y(n, j)]
                 entries = {**weight, **{v: -big for v in pair}}
-                row(entries, _required(need, kind) + tripped.weight - len(pair) * big, np.inf)
+                row(entries, required(need, kind) + tripped.weight - len(pair) * big, np.inf)
     result = milp(
         c,
         constraints=LinearConstraint(np.array(rows), low, high),
         integrality=np.ones(width),
-        bounds=Bounds(0, 1),
+        bounds=Bounds(0, upper),
         options={"mip_rel_gap": 1e-12},  # the tie-breaks are far below HiGHS's default gap
     )
     if result.status != 0 or result.x is None:
@@ -188,11 +196,10 @@ def allocate_mix(
         for k, kind in enumerate(kinds):
             if result.x[x(s, k)] > 0.5:
                 out[need_key].append((bus, kind.name))
+    for t, (n, ell, k) in enumerate(takes):
+        if result.x[u(t)] > 0.5:
+            out[needs[n].key].append((needs[n].lv[ell].bus, kinds[k].name))
     return {key: sorted(trucks) for key, trucks in out.items()}
-
-
-def _loaded(need: MixNeed) -> bool:
-    return need.design_kw > 0 or need.design_kva > 0
 
 
 class Island(Protocol):

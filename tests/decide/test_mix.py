@@ -1,24 +1,40 @@
 """The cheapest mix of truck types (`planner.decide.mix`) against a brute force over every way of
-filling every bay with a truck of any type or none, each island checked directly (each truck
-within its kW and kVA at its share of the load; under n-1 with any one truck tripped)."""
+filling every bay with a truck of any type or none and every LV slot with an LV truck of any type
+or none, each island checked directly (each LV truck carrying its slot's load alone, each other
+truck within its kW and kVA at its share of what is left; under n-1 with any one truck tripped)."""
 
 from __future__ import annotations
 
 import itertools
+import math
 
 import pytest
 
-from planner.decide.mix import Kind, MixNeed, allocate_mix, holds, mix_cost
+from planner.decide.mix import Kind, LvSlot, MixNeed, allocate_mix, holds, mix_cost
 
 MV = Kind("MV-2000", 4, 2000.0, 2500.0, 2000.0)
 MV1 = Kind("MV-1000", 3, 1000.0, 1250.0, 1000.0)
 SMALL = Kind("MV-500", 2, 500.0, 625.0, 500.0)
 LOW_PF = Kind("MV-1200", 2, 1200.0, 1300.0, 1200.0)  # pf 0.92: kW binds before kVA
+LV = Kind("LV-400", 2, 400.0, 500.0, 400.0, lv=True)
+LV2 = Kind("LV-250", 1, 250.0, 312.5, 250.0, lv=True)
 
 
 def _island(key: int, kw: float, kva: float, bays: tuple[int, ...], **kw_args) -> MixNeed:  # type: ignore[no-untyped-def]
     points = tuple((100 * key + i, b, 0.1 * i) for i, b in enumerate(bays))
     return MixNeed(key, points, kw, kva, **kw_args)
+
+
+def _slot(bus: int, kw: float, pf: float) -> LvSlot:
+    return LvSlot(bus, kw, kw * math.tan(math.acos(pf)))
+
+
+def _lv_island(mv_kw: float, bays: tuple[int, ...], slots_kw: tuple[float, ...], **kw_args):  # type: ignore[no-untyped-def]
+    """Island 0 at pf 0.9: `mv_kw` on MV buses and transformers of `slots_kw` (buses 500...)."""
+    slots = tuple(_slot(500 + i, kw, 0.9) for i, kw in enumerate(slots_kw))
+    kw = mv_kw + sum(slots_kw)
+    kvar = kw * math.tan(math.acos(0.9))
+    return _island(0, kw, math.hypot(kw, kvar), bays, lv=slots, design_kvar=kvar, **kw_args)
 
 
 CASES = {
@@ -44,12 +60,23 @@ CASES = {
         [_island(0, 8600.0, 9500.0, (2, 2))],
         [MV, Kind("MV-500", 1, 500.0, 625.0, 500.0)],
     ),
+    # 2,100 kW at pf 0.9, a transformer of 300 kW in it: three 1,000 kW trucks, or two and a
+    # 400 kW LV truck (the same count, 125 kVA less)
+    "an LV truck saves an MV truck": ([_lv_island(1800.0, (3,), (300.0,))], [MV1, LV]),
+    # the transformer's 450 kW is over the LV truck's 400 kW: MV trucks only
+    "the transformer is too big": ([_lv_island(1650.0, (3,), (450.0,))], [MV1, LV]),
+    # the island is two transformers and no bay: two LV trucks, no MV truck
+    "all on LV trucks": ([_lv_island(0.0, (), (300.0, 200.0))], [MV1, LV, LV2]),
+    # under n-1 no LV slot is offered
+    "n-1 offers no LV slot": ([_lv_island(1500.0, (3,), (300.0,), n_1=True)], [MV1, LV]),
 }
 
 
 def _brute(needs: list[MixNeed], kinds: list[Kind]) -> tuple[float, float] | None:
-    """The cheapest (cost, kVA) of any filling of the bays, or None when none carries all."""
-    options = [None, *(k.name for k in kinds)]
+    """The cheapest (cost, kVA) of any filling of the bays and LV slots, or None when none
+    carries all."""
+    options = [None, *(k.name for k in kinds if not k.lv)]
+    lv_options = [None, *(k.name for k in kinds if k.lv)]
     best = None
     per_island = []
     for need in needs:
@@ -57,8 +84,11 @@ def _brute(needs: list[MixNeed], kinds: list[Kind]) -> tuple[float, float] | Non
         fills = {}
         for fill in itertools.combinations_with_replacement(options, bays):
             chosen = sorted(n for n in fill if n is not None)
-            if holds(need, kinds, chosen):
-                fills[tuple(chosen)] = mix_cost(kinds, chosen)
+            for lv_fill in itertools.product(lv_options, repeat=len(need.lv)):
+                lv = [(i, n) for i, n in enumerate(lv_fill) if n is not None]
+                if holds(need, kinds, chosen, lv):
+                    key = tuple(sorted(chosen + [n for _, n in lv]))
+                    fills[key] = mix_cost(kinds, list(key))
         per_island.append(fills)
     for combo in itertools.product(*(list(f) for f in per_island)):
         used = [name for chosen in combo for name in chosen]
@@ -81,8 +111,8 @@ def test_the_mix_is_as_cheap_as_the_brute_force(name: str) -> None:
     used = [kind for trucks in found.values() for _, kind in trucks]
     assert mix_cost(kinds, used) == fewest
     for need in needs:  # each island's trucks carry it, at its own points and bays
-        trucks = found[need.key]
-        assert holds(need, kinds, [kind for _, kind in trucks])
+        trucks = [(b, k) for b, k in found[need.key] if not _is_lv(kinds, k)]
+        assert holds(need, kinds, [kind for _, kind in trucks], _lv_of(need, kinds, found))
         bays = {bus: b for bus, b, _ in need.points}
         for bus in {bus for bus, _ in trucks}:
             assert sum(1 for b, _ in trucks if b == bus) <= bays[bus]
@@ -99,6 +129,10 @@ def test_the_mix_is_as_cheap_as_the_brute_force(name: str) -> None:
         ("priced types", {0: ["MV-1000", "MV-1000"]}),
         ("n-1", {0: ["MV-2000", "MV-2000"]}),  # a 1,000 kW truck alone after a trip: too small
         ("too small a fleet", None),
+        ("an LV truck saves an MV truck", {0: ["LV-400", "MV-1000", "MV-1000"]}),
+        ("the transformer is too big", {0: ["MV-1000", "MV-1000", "MV-1000"]}),
+        ("all on LV trucks", {0: ["LV-250", "LV-400"]}),
+        ("n-1 offers no LV slot", {0: ["MV-1000", "MV-1000", "MV-1000"]}),
     ],
 )
 def test_the_mix_chosen(name: str, expected) -> None:  # type: ignore[no-untyped-def]
@@ -106,6 +140,22 @@ def test_the_mix_chosen(name: str, expected) -> None:  # type: ignore[no-untyped
     found = allocate_mix(needs, kinds)
     kinds_of = None if found is None else {k: sorted(n for _, n in v) for k, v in found.items()}
     assert kinds_of == expected
+
+
+def _is_lv(kinds: list[Kind], name: str) -> bool:
+    return next(k for k in kinds if k.name == name).lv
+
+
+def _lv_of(
+    need: MixNeed, kinds: list[Kind], found: dict[int, list[tuple[int, str]]]
+) -> list[tuple[int, str]]:
+    """The LV trucks of an island as (slot index, type), found by their buses."""
+    at = {slot.bus: i for i, slot in enumerate(need.lv)}
+    return [(at[b], k) for b, k in found[need.key] if _is_lv(kinds, k)]
+
+
+def _mv_of(need: MixNeed, kinds: list[Kind], found: dict[int, list[tuple[int, str]]]) -> list[str]:
+    return [k for _, k in found[need.key] if not _is_lv(kinds, k)]
 
 
 def test_sharing_by_rating_puts_the_low_power_factor_truck_at_its_kva_first() -> None:
@@ -153,3 +203,76 @@ def test_random_mixes_are_as_cheap_as_the_brute_force(seed: int) -> None:
         used = [kind for trucks in found.values() for _, kind in trucks]
         assert mix_cost(kinds, used) == fewest
         assert all(holds(n, kinds, [k for _, k in found[n.key]]) for n in needs)
+
+
+def _random_lv_case(seed: int, same_pf: bool) -> tuple[list[MixNeed], list[Kind]]:
+    """Two islands of random MV load with up to three transformers each, two MV and two LV
+    types; the transformers' loads at the island's power factor (`same_pf`) or their own."""
+    import random
+
+    rng = random.Random(1000 + seed)
+    kinds = []
+    for i in range(2):
+        kw = rng.choice([500.0, 800.0, 1000.0, 2000.0])
+        pf = rng.choice([0.8, 0.9])
+        kinds.append(Kind(f"K{i}", rng.randint(1, 3), kw, kw / pf, kw / pf))
+    for i in range(2):
+        kw = rng.choice([200.0, 300.0, 400.0, 630.0])
+        pf = rng.choice([0.8, 0.9])
+        kinds.append(Kind(f"L{i}", rng.randint(0, 2), kw, kw / pf, kw / pf, lv=True))
+    needs = []
+    for key in range(2):
+        pf = rng.uniform(0.8, 0.98)
+        slots = []
+        for j in range(rng.randint(0, 3)):
+            kw = rng.uniform(50.0, 600.0)
+            slot_pf = pf if same_pf else rng.uniform(0.75, 1.0)
+            slots.append(_slot(100 * key + 50 + j, kw, slot_pf))
+        mv_kw = rng.choice([0.0, rng.uniform(0.0, 3000.0)])
+        kw = mv_kw + sum(s.p_kw for s in slots)
+        kvar = mv_kw * math.tan(math.acos(pf)) + sum(s.q_kvar for s in slots)
+        bays = tuple(rng.randint(1, 2) for _ in range(rng.randint(0, 2)))
+        needs.append(
+            _island(
+                key,
+                kw,
+                math.hypot(kw, kvar),
+                bays,
+                lv=tuple(slots),
+                design_kvar=kvar,
+                n_1=rng.random() < 0.15,
+                min_trucks=rng.choice([0, 0, 0, 2]),
+            )
+        )
+    return needs, kinds
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_lv_mixes_are_as_cheap_as_the_brute_force(seed: int) -> None:
+    """Transformers at the island's power factor: the linear kVA terms are exact, so the MILP
+    finds the brute force's cheapest."""
+    needs, kinds = _random_lv_case(seed, same_pf=True)
+    found = allocate_mix(needs, kinds)
+    fewest = _brute(needs, kinds)
+    assert (found is None) == (fewest is None)
+    if found is not None:
+        used = [kind for trucks in found.values() for _, kind in trucks]
+        assert mix_cost(kinds, used) == fewest
+        for need in needs:
+            assert holds(need, kinds, _mv_of(need, kinds, found), _lv_of(need, kinds, found))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_random_lv_mixes_of_other_power_factors_hold(seed: int) -> None:
+    """Transformers at power factors of their own: the kVA terms are a safe bound, so what the
+    MILP picks always holds and costs no less than the brute force's cheapest."""
+    needs, kinds = _random_lv_case(seed, same_pf=False)
+    found = allocate_mix(needs, kinds)
+    fewest = _brute(needs, kinds)
+    if found is None:
+        return
+    assert fewest is not None
+    used = [kind for trucks in found.values() for _, kind in trucks]
+    assert mix_cost(kinds, used) >= fewest
+    for need in needs:
+        assert holds(need, kinds, _mv_of(need, kinds, found), _lv_of(need, kinds, found))
