@@ -215,23 +215,23 @@ def _random_lv_case(seed: int, same_pf: bool) -> tuple[list[MixNeed], list[Kind]
     for i in range(2):
         kw = rng.choice([500.0, 800.0, 1000.0, 2000.0])
         pf = rng.choice([0.8, 0.9])
-        kinds.append(Kind(f"K{i}", rng.randint(1, 3), kw, kw / pf, kw / pf))
+        kinds.append(Kind(f"K{i}", rng.randint(2, 4), kw, kw / pf, kw / pf))
     for i in range(2):
         kw = rng.choice([200.0, 300.0, 400.0, 630.0])
         pf = rng.choice([0.8, 0.9])
-        kinds.append(Kind(f"L{i}", rng.randint(0, 2), kw, kw / pf, kw / pf, lv=True))
+        kinds.append(Kind(f"L{i}", rng.randint(1, 2), kw, kw / pf, kw / pf, lv=True))
     needs = []
     for key in range(2):
         pf = rng.uniform(0.8, 0.98)
         slots = []
-        for j in range(rng.randint(0, 3)):
-            kw = rng.uniform(50.0, 600.0)
+        for j in range(rng.randint(1, 3)):
+            kw = rng.uniform(50.0, 500.0)
             slot_pf = pf if same_pf else rng.uniform(0.75, 1.0)
             slots.append(_slot(100 * key + 50 + j, kw, slot_pf))
-        mv_kw = rng.choice([0.0, rng.uniform(0.0, 3000.0)])
+        mv_kw = rng.choice([0.0, rng.uniform(0.0, 2500.0)])
         kw = mv_kw + sum(s.p_kw for s in slots)
         kvar = mv_kw * math.tan(math.acos(pf)) + sum(s.q_kvar for s in slots)
-        bays = tuple(rng.randint(1, 2) for _ in range(rng.randint(0, 2)))
+        bays = tuple(rng.randint(1, 2) for _ in range(rng.choice([0, 1, 2, 2])))
         needs.append(
             _island(
                 key,
