@@ -210,7 +210,11 @@ class Island(Protocol):
     @property
     def design_kva(self) -> float: ...
     @property
+    def design_kvar(self) -> float: ...
+    @property
     def points(self) -> tuple[tuple[int, int, float], ...]: ...
+    @property
+    def lv(self) -> tuple[LvSlot, ...]: ...
 
 
 def place_mix(
@@ -233,6 +237,8 @@ def place_mix(
             info.design_kva,
             counts[k],
             n_1,
+            info.lv,
+            info.design_kvar,
         )
         for k, info in enumerate(infos)
     ]
@@ -246,6 +252,7 @@ def place_mix(
                 t.rating_kw,
                 t.rating_kva,
                 t.rating_kva,
+                lv=t.connects == "lv",
             )
             for t in fleet.types
         ]
@@ -267,8 +274,9 @@ def place_mix(
 def largest_first(
     fleet: Fleet, buses: Sequence[int], state: FleetState, start: datetime
 ) -> tuple[list[TruckAt], list[str]]:
-    """The fleet's largest trucks at `buses` (a best effort where no mix carries the islands)."""
-    order = sorted(fleet.types, key=lambda t: -t.rating_kw)
+    """The fleet's largest MV trucks at `buses` (a best effort where no mix carries the
+    islands)."""
+    order = sorted((t for t in fleet.types if t.connects != "lv"), key=lambda t: -t.rating_kw)
     types = [t.name or "" for t in order for _ in range(t.trucks)][: len(buses)]
     buses = list(buses)[: len(types)]
     names, timing = state.assign(start, buses, types)

@@ -46,7 +46,7 @@ def _start_steps(ctx: StageContext, check: StageCheck, ties_first: bool = True) 
         steps.append(("connect_truck", truck.id, ref_for(ctx.base_net, "bus", truck.bus).text))
     ties: Steps = [("close", ref.text, "") for ref in setup.switching.close]
     ties += [("put_in_service", ref.text, "") for ref in setup.switching.in_service]
-    opens: Steps = [("open", ref.text, "") for ref in setup.switching.open]
+    opens: Steps = [(_opening(ref.table), ref.text, "") for ref in setup.switching.open]
     steps += ties + opens if ties_first else opens + ties
     for ref in ctx.stage.out_of_service:
         steps.append(("take_out", ref.text, ""))
@@ -95,13 +95,18 @@ def _end_steps(ctx: StageContext, check: StageCheck, order: str = "rejoin") -> S
                     ("connect_truck", truck.id, ref_for(ctx.base_net, "bus", truck.bus).text)
                 )
     for ref in reversed(setup.switching.open):
-        steps.append(("close", ref.text, ""))
+        steps.append(("close" if ref.table == "switch" else "put_in_service", ref.text, ""))
     if order in ("rejoin", "rejoin_supported"):
         steps += ties
     steps += [("reconnect_load", _load(ctx, i), "") for i in shed_loads(ctx, check)]
     for truck in setup.trucks:  # online, shut down or on standby: every truck leaves its bay
         steps.append(("disconnect_truck", truck.id, ""))
     return steps
+
+
+def _opening(table: str) -> str:
+    """Opening a switch, or taking out a transformer opened for an LV truck (no switch)."""
+    return "open" if table == "switch" else "take_out_of_service"
 
 
 def _load(ctx: StageContext, index: int) -> str:

@@ -251,6 +251,12 @@ def _island_runs(
     return out
 
 
+def _on_mv(sub: pp.pandapowerNet, trucks: list[TruckAt]) -> bool:
+    """Whether every truck stands on a medium-voltage bus of the island (LV trucks do not)."""
+    vn_kv = sub.bus.vn_kv
+    return all(t.bus in vn_kv.index and float(vn_kv.at[t.bus]) >= MV_KV for t in trucks)
+
+
 def island_faults(
     sub: pp.pandapowerNet,
     online: list[TruckAt],
@@ -263,8 +269,8 @@ def island_faults(
     """The island's lowest 2-phase fault current (minimum case) with `online` trucks, at the
     medium-voltage bus where the subtransient value is lowest. Each machine value is the
     trucks', or a tuple of each truck's own (a mixed fleet), in the order of `online`."""
-    if not online:
-        return None
+    if not online or not _on_mv(sub, online):
+        return None  # an LV truck's island: no medium-voltage bus to judge the relays at
     machines: list[tuple[Per, Per]] = [
         (xdss_pu, power_factor),
         (_scale(xds_pu, C_MAX), 1.0),
@@ -282,7 +288,10 @@ def island_faults(
 def island_max_3ph_ka(
     sub: pp.pandapowerNet, trucks: list[TruckAt], xdss_pu: Per, power_factor: Per
 ) -> float:
-    """The largest 3-phase current (maximum case) in the island with every placed truck on."""
+    """The largest 3-phase current (maximum case) in the island with every placed truck on
+    (0 for an LV truck's island, which has no medium-voltage bus)."""
+    if not _on_mv(sub, trucks):
+        return 0.0
     (currents,) = _island_runs(sub, trucks, [(xdss_pu, power_factor)], "3ph", "max")
     return max(currents.values(), default=0.0)
 
