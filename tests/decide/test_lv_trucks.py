@@ -1,0 +1,156 @@
+"""LV trucks on a SimBench MV/LV grid (tests/data/cases/valid/mvlv_lv_truck.toml): Line 13 cuts
+off MV Bus 16-24 and the LV grid 1.108 (88 kW of design load behind its transformer at MV Bus
+22). MV trucks of 520 kW need four for the 1,605 kW; three carry the 1,517 kW left when a 400 kW
+LV truck takes the transformer over: the same count, 137.5 kVA less installed, so the mix is
+three MV trucks and one LV truck, the transformer's MV-side breaker opened. The plan verifies and
+validates; hand-made set-ups that break the LV rules are findings naming the truck."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+import planner
+from planner.checks.stage import StageSetup, check_stage
+from planner.checks.validation import validate
+from planner.core.refs import ref_for
+from planner.core.switching import Switching
+from planner.decide.planning import truck_islands
+from planner.grid.context import StageContext
+from planner.grid.lv_points import lv_points
+from planner.grid.powerflow import TruckAt
+from planner.inputs.case import Case
+from tests.conftest import DATA
+
+CASE = DATA / "cases" / "valid" / "mvlv_lv_truck.toml"
+LV_BUS = 3  # "LV1.108 Bus 4": the transformer's LV bus
+BREAKER = 27  # "LV1.108 Switch 30": the transformer's breaker at MV Bus 22
+
+
+@pytest.fixture(scope="module")
+def case() -> Case:
+    return planner.load_case(CASE)
+
+
+@pytest.fixture(scope="module")
+def ctx(case: Case) -> StageContext:
+    return StageContext.build(case, case.stages[0])
+
+
+@pytest.fixture(scope="module")
+def plan(case: Case) -> dict[str, Any]:
+    return json.loads(planner.plan_case(case).to_json())
+
+
+def _truck(case: Case, truck_id: str, bus: int) -> TruckAt:
+    kind = case.fleet.type_of(truck_id)
+    assert kind is not None
+    return TruckAt(truck_id, bus, kind.rating_kw, kind.rating_kva, kind)
+
+
+def _mv(case: Case) -> list[TruckAt]:
+    return [_truck(case, f"MV-520-{n}", bus) for n, bus in ((1, 58), (2, 60), (3, 65))]
+
+
+def test_the_transformer_is_the_islands_lv_slot(case: Case, ctx: StageContext) -> None:
+    (point,) = lv_points(ctx.base_net).values()
+    assert (point.bus, point.mv_bus, point.trafo, point.opens.text) == (
+        LV_BUS,
+        64,
+        0,
+        "switch:LV1.108 Switch 30",
+    )
+    (island,) = truck_islands(ctx, Switching())
+    assert (round(island.design_kw, 1), island.lower_bound) == (1604.9, 4)
+    (slot,) = island.lv
+    assert (slot.bus, slot.p_kw, round(slot.q_kvar, 2), slot.name) == (
+        LV_BUS,
+        88.0,
+        34.78,
+        "trafo:MV1.101-LV1.108-Trafo 1",
+    )
+
+
+def test_the_plan_is_three_mv_trucks_and_one_lv_truck(plan: dict[str, Any]) -> None:
+    (stage,) = plan["stages"]
+    assert plan["feasible"] and plan["fleet"]["trucks_used"] == 4
+    assert stage["switching"] == {
+        "close": [],
+        "open": [{"ref": "switch:LV1.108 Switch 30", "table": "switch", "index": BREAKER}],
+        "in_service": [],
+    }
+    assert [
+        (t["id"], t["type"], t["bus"], t["island"], t["rating_kw"]) for t in stage["trucks"]
+    ] == [
+        ("LV-400-1", "LV-400", LV_BUS, "I1", 400.0),
+        ("MV-520-1", "MV-520", 58, "I2", 520.0),
+        ("MV-520-2", "MV-520", 60, "I2", 520.0),
+        ("MV-520-3", "MV-520", 65, "I2", 520.0),
+    ]
+    islands = [(i["id"], i["supply"], len(i["buses"]), i["design_peak_kw"], i["trucks"])
+               for i in stage["islands"]]  # fmt: skip
+    assert islands == [
+        ("I1", "trucks", 14, 88.0, ["LV-400-1"]),  # the LV grid, on its LV truck
+        ("I2", "trucks", 9, 1516.9, ["MV-520-1", "MV-520-2", "MV-520-3"]),
+    ]
+    verification = stage["verification"]
+    assert verification["passed"] and verification["violations"] == []
+    assert verification["max_truck_loading_percent"] == 97.25
+    # the LV truck synchronises at its bus before its transformer's breaker opens (make before
+    # break), and the breaker closes again after the works' line is back
+    steps = [(s["action"], s["element"]) for s in stage["sequence"]]
+    assert steps[:6] == [
+        ("connect_truck", "LV-400-1"),
+        ("connect_truck", "MV-520-1"),
+        ("connect_truck", "MV-520-2"),
+        ("connect_truck", "MV-520-3"),
+        ("open", "switch:LV1.108 Switch 30"),
+        ("take_out", "line:MV1.101 Line 13"),
+    ]
+    assert steps[6:8] == [
+        ("put_back", "line:MV1.101 Line 13"),
+        ("close", "switch:LV1.108 Switch 30"),
+    ]
+    assert all(s["checked"] for s in stage["sequence"]) and stage["interruptions"] == []
+    hour = stage["schedule"][0]
+    assert hour["truck_kw"]["LV-400-1"] == pytest.approx(88.3, abs=0.05)
+
+
+def test_the_plan_validates(case: Case, plan: dict[str, Any]) -> None:
+    report = validate(case, plan)
+    assert report.passed, [v.message for _, c in report.stages for v in c.verification.violations]
+
+
+def _violations(ctx: StageContext, setup: StageSetup) -> list[tuple[str, str]]:
+    check = check_stage(ctx, setup)
+    return [(v.kind, v.message) for v in check.verification.violations if v.kind.startswith(
+        ("lv_", "bays", "no_bay"))]  # fmt: skip
+
+
+def test_an_lv_truck_on_the_mv_side_of_its_transformer_is_a_finding(
+    case: Case, ctx: StageContext
+) -> None:
+    """Without the breaker opened the LV truck stands in the MV island with the MV trucks."""
+    setup = StageSetup(Switching(), (_truck(case, "LV-400-1", LV_BUS), *_mv(case)))
+    assert _violations(ctx, setup) == [
+        (
+            "lv_island",
+            "truck LV-400-1 at bus:LV1.108 Bus 4: its island I1 holds 9 bus(es) of 1 kV or more "
+            "and truck(s) MV-520-1, MV-520-2, MV-520-3; an LV truck carries "
+            "trafo:MV1.101-LV1.108-Trafo 1's LV side alone (open switch:LV1.108 Switch 30)",
+        )
+    ]
+
+
+def test_an_lv_truck_at_an_mv_bus_is_a_finding(case: Case, ctx: StageContext) -> None:
+    opened = Switching(open=(ref_for(ctx.base_net, "switch", BREAKER),))
+    setup = StageSetup(opened, (_truck(case, "LV-400-1", 60), *_mv(case)))
+    assert _violations(ctx, setup) == [
+        (
+            "lv_point",
+            "truck LV-400-1 (type LV-400, connects at LV) is at bus:MV1.101 Bus 18, which is not "
+            "the low-voltage bus of a distribution transformer (LV side below 1 kV)",
+        )
+    ]
