@@ -154,3 +154,46 @@ def test_an_lv_truck_at_an_mv_bus_is_a_finding(case: Case, ctx: StageContext) ->
             "the low-voltage bus of a distribution transformer (LV side below 1 kV)",
         )
     ]
+
+
+def test_a_transformer_without_a_switch_is_taken_out_of_service(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The same grid without the transformer's two breakers: the plan takes the transformer
+    itself out of service for its LV truck and back in after the works; a load-break switch
+    cannot synchronise the LV island to the grid, so the LV truck comes off first: a
+    break-before-make of the LV grid's 88 kW for one step, which the plan reports."""
+    import pandapower as pp
+    import simbench as sb
+
+    net = sb.get_simbench_net("1-MVLV-rural-1.108-0-sw")
+    net.switch = net.switch.drop(index=[8, BREAKER])
+    pp.to_json(net, str(tmp_path / "mvlv.json"))
+    text = CASE.read_text(encoding="utf-8")
+    text = text.replace('network = "simbench:1-MVLV-rural-1.108-0-sw"', 'network = "mvlv.json"')
+    (tmp_path / "case.toml").write_text(text, encoding="utf-8")
+    case = planner.load_case(tmp_path / "case.toml")
+    (point,) = lv_points(case.network.net).values()
+    assert point.opens.text == "trafo:MV1.101-LV1.108-Trafo 1"
+    data = json.loads(planner.plan_case(case).to_json())
+    (stage,) = data["stages"]
+    assert stage["switching"]["open"] == [
+        {"ref": "trafo:MV1.101-LV1.108-Trafo 1", "table": "trafo", "index": 0}
+    ]
+    assert [(t["id"], t["bus"]) for t in stage["trucks"]] == [
+        ("LV-400-1", LV_BUS),
+        ("MV-520-1", 58),
+        ("MV-520-2", 60),
+        ("MV-520-3", 65),
+    ]
+    steps = [(s["action"], s["element"], s["device"]) for s in stage["sequence"]]
+    assert steps[4:9] == [
+        ("take_out_of_service", "trafo:MV1.101-LV1.108-Trafo 1", "LBS"),
+        ("take_out", "line:MV1.101 Line 13", "CB"),
+        ("put_back", "line:MV1.101 Line 13", "CB"),
+        ("shut_down_island", "I1", "CB"),
+        ("put_in_service", "trafo:MV1.101-LV1.108-Trafo 1", "LBS"),
+    ]
+    assert stage["verification"]["passed"]
+    assert [
+        (i["step"], i["kw"], i["minutes"], len(i["loads"])) for i in stage["interruptions"]
+    ] == [(8, 88.0, 5.0, 13)]
+    assert validate(case, data).passed
