@@ -197,3 +197,26 @@ def test_a_transformer_without_a_switch_is_taken_out_of_service(tmp_path) -> Non
         (i["step"], i["kw"], i["minutes"], len(i["loads"])) for i in stage["interruptions"]
     ] == [(8, 88.0, 5.0, 13)]
     assert validate(case, data).passed
+
+
+def test_an_mv_only_network_offers_no_lv_slot_yet(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """case33bw has no LV bus: its loads are not yet offered to LV trucks (README), the planner
+    carries the lateral 28-32 with MV trucks, and an LV truck placed by hand at an MV bus is a
+    finding naming it."""
+    text = (DATA / "cases" / "valid" / "mixed_fleet.toml").read_text(encoding="utf-8")
+    lv_type = '[[fleet.types]]\nname = "LV-400"\ntrucks = 2\nrating_kw = 400.0\nconnects = "lv"\n\n'
+    text = text.replace("[[connection_points]]", lv_type + "[[connection_points]]", 1)
+    (tmp_path / "case.toml").write_text(text, encoding="utf-8")
+    case = planner.load_case(tmp_path / "case.toml")
+    ctx = StageContext.build(case, case.stages[0])
+    assert lv_points(ctx.base_net) == {}
+    (island,) = truck_islands(ctx, Switching())
+    assert island.lv == ()
+    setup = StageSetup(trucks=(_truck(case, "LV-400-1", 30), _truck(case, "MV-2000-1", 30)))
+    assert _violations(ctx, setup) == [
+        (
+            "lv_point",
+            "truck LV-400-1 (type LV-400, connects at LV) is at bus:#30, which is not the "
+            "low-voltage bus of a distribution transformer (LV side below 1 kV)",
+        )
+    ]
