@@ -113,13 +113,10 @@ def _end_steps(ctx: StageContext, check: StageCheck, order: str = "rejoin") -> S
 
 def _lv_separations(ctx: StageContext, check: StageCheck) -> set[ElementRef]:
     """What the switching opens to separate its LV trucks' transformers."""
-    points = lv_points(ctx.base_net)
     fleet = ctx.case.fleet
-    return {
-        points[t.bus].opens
-        for t in check.setup.trucks
-        if t.bus in points and fleet.machine(t.id, t.kind).connects == "lv"
-    }
+    lv = [t for t in check.setup.trucks if fleet.machine(t.id, t.kind).connects == "lv"]
+    points = lv_points(ctx.base_net) if lv else {}
+    return {points[t.bus].opens for t in lv if t.bus in points}
 
 
 def _opening(table: str) -> str:

@@ -220,3 +220,38 @@ def test_an_mv_only_network_offers_no_lv_slot_yet(tmp_path) -> None:  # type: ig
             "low-voltage bus of a distribution transformer (LV side below 1 kV)",
         )
     ]
+
+
+def test_an_lv_truck_at_a_transformer_the_works_leave_alone_or_two_at_one_are_findings(
+    tmp_path,
+) -> None:  # type: ignore[no-untyped-def]
+    """Line 20 cuts off MV Bus 23-24 only: the LV grid's transformer (at MV Bus 22) stays
+    grid-fed, so an LV truck there (its breaker opened) is a finding, and so is a second LV
+    truck at the same transformer."""
+    text = CASE.read_text(encoding="utf-8").replace("trucks = 1\n", "trucks = 2\n")
+    text = text.replace('"line:MV1.101 Line 13"', '"line:MV1.101 Line 20"')
+    (tmp_path / "case.toml").write_text(text, encoding="utf-8")
+    case = planner.load_case(tmp_path / "case.toml")
+    ctx = StageContext.build(case, case.stages[0])
+    opened = Switching(open=(ref_for(ctx.base_net, "switch", BREAKER),))
+    trucks = (
+        _truck(case, "LV-400-1", LV_BUS),
+        _truck(case, "LV-400-2", LV_BUS),
+        _truck(case, "MV-520-1", 65),
+    )
+    # one finding of a kind per element (the bus): the first truck's
+    assert _violations(ctx, StageSetup(opened, trucks)) == [
+        ("bays", "bus:LV1.108 Bus 4: 2 LV trucks placed, one per transformer"),
+        (
+            "lv_island",
+            "truck LV-400-1 at bus:LV1.108 Bus 4: its island I1 holds truck(s) LV-400-2; an LV "
+            "truck carries trafo:MV1.101-LV1.108-Trafo 1's LV side alone (open "
+            "switch:LV1.108 Switch 30)",
+        ),
+        (
+            "lv_point",
+            "truck LV-400-1 at bus:LV1.108 Bus 4: the works do not cut off "
+            "trafo:MV1.101-LV1.108-Trafo 1's MV side (bus:MV1.101 Bus 22); an LV truck carries "
+            "a transformer the works cut off",
+        ),
+    ]
