@@ -255,3 +255,14 @@ def test_an_lv_truck_at_a_transformer_the_works_leave_alone_or_two_at_one_are_fi
             "a transformer the works cut off",
         ),
     ]
+
+
+def test_inspect_lists_the_lv_point(case: Case) -> None:
+    from planner.decide.affected import affected_area
+
+    (area,) = affected_area(case)
+    (island,) = area.islands
+    assert island.as_json()["lv_points"] == [
+        {"bus": "bus:LV1.108 Bus 4", "transformer": "trafo:MV1.101-LV1.108-Trafo 1",
+         "protected_kw": 88.0}
+    ]  # fmt: skip
