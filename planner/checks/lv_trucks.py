@@ -45,30 +45,40 @@ def check_lv_trucks(
             message = (
                 f"truck {truck.id} (type {kind}, connects at LV) is at {ref}, which is not the "
                 f"low-voltage bus of a distribution transformer (LV side below {LV_KV:g} kV)"
+                + (
+                    ""
+                    if len(net.bus.vn_kv) and (net.bus.vn_kv < LV_KV).any()
+                    else " nor, the network having no LV bus, a bus with loads fed by one branch"
+                )
             )
             f.add(Violation("lv_point", message, ref))
             continue
-        trafo = ref_for(net, "trafo", point.trafo).text
-        if point.mv_bus not in ctx.cut_off:
-            mv = ref_for(net, "bus", point.mv_bus).text
+        fed_from = point.bus if point.lone else point.mv_bus
+        if fed_from not in ctx.cut_off:
+            mv = ref_for(net, "bus", fed_from).text
             message = (
-                f"truck {truck.id} at {ref}: the works do not cut off {trafo}'s MV side ({mv}); "
-                "an LV truck carries a transformer the works cut off"
+                f"truck {truck.id} at {ref}: the works do not cut off "
+                + (f"{point.what}'s MV side ({mv})" if not point.lone else mv)
+                + "; an LV truck carries a transformer the works cut off"
             )
             f.add(Violation("lv_point", message, ref))
         island = where.get(truck.id)
         if island is None:
             continue
-        mv_buses = sorted(b for b in island.buses if float(net.bus.at[b, "vn_kv"]) >= LV_KV)
+        if point.lone:
+            beyond = sorted(b for b in island.buses if b != truck.bus)
+            what = f"{len(beyond)} bus(es) besides {ref}" if beyond else ""
+        else:
+            beyond = sorted(b for b in island.buses if float(net.bus.at[b, "vn_kv"]) >= LV_KV)
+            what = f"{len(beyond)} bus(es) of {LV_KV:g} kV or more" if beyond else ""
         others = sorted(t.id for t in island.trucks if t.id != truck.id)
-        if mv_buses or others:
-            what = f"{len(mv_buses)} bus(es) of {LV_KV:g} kV or more" if mv_buses else ""
+        if beyond or others:
             what += (" and " if what and others else "") + (
                 f"truck(s) {', '.join(others)}" if others else ""
             )
             message = (
                 f"truck {truck.id} at {ref}: its island {island.id} holds {what}; an LV truck "
-                f"carries {trafo}'s LV side alone (open {point.opens.text})"
+                f"carries {point.side} alone (open {point.opens.text})"
             )
             f.add(Violation("lv_island", message, ref))
     for bus, count in sorted(per_bus.items()):

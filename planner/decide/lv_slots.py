@@ -47,7 +47,7 @@ def lv_slots(
         return [() for _ in islands]
     points = lv_points(ctx.base_net)
     inside = frozenset().union(*islands) if islands else frozenset()
-    mine = [p for p in points.values() if p.mv_bus in inside and p.bus in inside]
+    mine = [p for p in points.values() if (p.lone or p.mv_bus in inside) and p.bus in inside]
     if not mine:
         return [() for _ in islands]
     opened = Switching(switching.close, (*switching.open, *(p.opens for p in mine)),
@@ -62,16 +62,16 @@ def lv_slots(
         part = part_of.get(point.bus)
         if part is None or part & lv_buses != {point.bus}:
             continue
-        if any(float(vn_kv.at[b]) >= LV_KV for b in part):
+        if point.lone and part != {point.bus}:
+            continue
+        if not point.lone and any(float(vn_kv.at[b]) >= LV_KV for b in part):
             continue
         protected = [i for i in ctx.loads_on(part) if i in ctx.protected]
         p_kw, q_kvar = ctx.peak_kw(protected)
         if p_kw <= 0 and q_kvar <= 0:
             continue
-        k = next(k for k, buses in enumerate(islands) if point.mv_bus in buses)
-        trafo = ctx.base_net.trafo.at[point.trafo, "name"]
-        name = f"trafo:{trafo}" if isinstance(trafo, str) and trafo else f"trafo:#{point.trafo}"
-        out[k].append(LvSlot(point.bus, p_kw, q_kvar, (point.opens,), name))
+        k = next(k for k, buses in enumerate(islands) if point.bus in buses)
+        out[k].append(LvSlot(point.bus, p_kw, q_kvar, (point.opens,), point.what))
     return [tuple(slots) for slots in out]
 
 

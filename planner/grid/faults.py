@@ -252,9 +252,15 @@ def _island_runs(
 
 
 def _on_mv(sub: pp.pandapowerNet, trucks: list[TruckAt]) -> bool:
-    """Whether every truck stands on a medium-voltage bus of the island (LV trucks do not)."""
+    """Whether every truck stands on a medium-voltage bus of the island (LV trucks do not,
+    also where an MV-only network models their transformer's load at an MV bus)."""
     vn_kv = sub.bus.vn_kv
-    return all(t.bus in vn_kv.index and float(vn_kv.at[t.bus]) >= MV_KV for t in trucks)
+    return all(
+        t.bus in vn_kv.index
+        and float(vn_kv.at[t.bus]) >= MV_KV
+        and (t.kind is None or t.kind.connects != "lv")
+        for t in trucks
+    )
 
 
 def island_faults(

@@ -3,7 +3,9 @@ off MV Bus 16-24 and the LV grid 1.108 (88 kW of design load behind its transfor
 22). MV trucks of 520 kW need four for the 1,605 kW; three carry the 1,517 kW left when a 400 kW
 LV truck takes the transformer over: the same count, 137.5 kVA less installed, so the mix is
 three MV trucks and one LV truck, the transformer's MV-side breaker opened. The plan verifies and
-validates; hand-made set-ups that break the LV rules are findings naming the truck."""
+validates; hand-made set-ups that break the LV rules are findings naming the truck. On case33bw
+(MV only, tests/data/cases/valid/case33bw_lv_truck.toml) the lateral's end bus goes on an LV
+truck the same way."""
 
 from __future__ import annotations
 
@@ -56,11 +58,12 @@ def _mv(case: Case) -> list[TruckAt]:
 
 def test_the_transformer_is_the_islands_lv_slot(case: Case, ctx: StageContext) -> None:
     (point,) = lv_points(ctx.base_net).values()
-    assert (point.bus, point.mv_bus, point.trafo, point.opens.text) == (
+    assert (point.bus, point.mv_bus, point.what, point.opens.text, point.lone) == (
         LV_BUS,
         64,
-        0,
+        "trafo:MV1.101-LV1.108-Trafo 1",
         "switch:LV1.108 Switch 30",
+        False,
     )
     (island,) = truck_islands(ctx, Switching())
     assert (round(island.design_kw, 1), island.lower_bound) == (1604.9, 4)
@@ -199,25 +202,94 @@ def test_a_transformer_without_a_switch_is_taken_out_of_service(tmp_path) -> Non
     assert validate(case, data).passed
 
 
-def test_an_mv_only_network_offers_no_lv_slot_yet(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """case33bw has no LV bus: its loads are not yet offered to LV trucks (README), the planner
-    carries the lateral 28-32 with MV trucks, and an LV truck placed by hand at an MV bus is a
-    finding naming it."""
-    text = (DATA / "cases" / "valid" / "mixed_fleet.toml").read_text(encoding="utf-8")
-    lv_type = '[[fleet.types]]\nname = "LV-400"\ntrucks = 2\nrating_kw = 400.0\nconnects = "lv"\n\n'
-    text = text.replace("[[connection_points]]", lv_type + "[[connection_points]]", 1)
-    (tmp_path / "case.toml").write_text(text, encoding="utf-8")
-    case = planner.load_case(tmp_path / "case.toml")
+MV_ONLY = DATA / "cases" / "valid" / "case33bw_lv_truck.toml"
+
+
+def test_on_an_mv_only_network_a_feeder_end_is_an_lv_point() -> None:
+    """case33bw has no LV bus: each bus with loads fed by one line (the ends of the feeder and
+    its laterals) is an LV point, separated by taking that line out (it has no switch)."""
+    case = planner.load_case(MV_ONLY)
+    points = lv_points(case.network.net)
+    assert [(p.bus, p.mv_bus, p.what, p.opens.text, p.lone) for p in points.values()] == [
+        (17, 16, "the loads at bus:#17", "line:#16", True),
+        (21, 20, "the loads at bus:#21", "line:#20", True),
+        (24, 23, "the loads at bus:#24", "line:#23", True),
+        (32, 31, "the loads at bus:#32", "line:#31", True),
+    ]
     ctx = StageContext.build(case, case.stages[0])
-    assert lv_points(ctx.base_net) == {}
     (island,) = truck_islands(ctx, Switching())
-    assert island.lv == ()
-    setup = StageSetup(trucks=(_truck(case, "LV-400-1", 30), _truck(case, "MV-2000-1", 30)))
+    assert (round(island.design_kw, 1), round(island.design_kva, 1), island.lower_bound) == (
+        682.0,
+        1122.1,
+        3,
+    )
+    (slot,) = island.lv
+    assert (slot.bus, slot.p_kw, round(slot.q_kvar, 6), slot.name) == (
+        32,
+        66.0,
+        44.0,
+        "the loads at bus:#32",
+    )
+
+
+def test_on_an_mv_only_network_the_lateral_end_goes_on_an_lv_truck() -> None:
+    """Two 440 kW trucks for the lateral 28-31 and a 100 kW LV truck for bus 32's loads (three
+    440 kW trucks by count alone: the same number, 425 kVA less installed); line 31 has no
+    switch, so each island comes off before the line that re-joins it goes back (the plan says
+    so under `interruptions`, as for any island on this network); it verifies and validates."""
+    case = planner.load_case(MV_ONLY)
+    data = json.loads(planner.plan_case(case).to_json())
+    (stage,) = data["stages"]
+    assert stage["switching"]["open"] == [{"ref": "line:#31", "table": "line", "index": 31}]
+    assert [(t["id"], t["type"], t["bus"], t["island"]) for t in stage["trucks"]] == [
+        ("MV-440-1", "MV-440", 30, "I1"),
+        ("MV-440-2", "MV-440", 30, "I1"),
+        ("LV-100-1", "LV-100", 32, "I2"),
+    ]
+    islands = [(i["id"], i["buses"], i["design_peak_kw"], i["trucks"]) for i in stage["islands"]]
+    assert islands == [
+        ("I1", [29, 30, 31], 616.0, ["MV-440-1", "MV-440-2"]),
+        ("I2", [32], 66.0, ["LV-100-1"]),
+    ]
+    verification = stage["verification"]
+    assert verification["passed"] and verification["max_truck_loading_percent"] == 95.6
+    steps = [(s["action"], s["element"]) for s in stage["sequence"]]
+    assert steps[3:9] == [
+        ("take_out_of_service", "line:#31"),
+        ("take_out", "line:#28"),
+        ("shut_down_island", "I1"),
+        ("put_back", "line:#28"),
+        ("shut_down_island", "I2"),
+        ("put_in_service", "line:#31"),
+    ]
+    assert [(i["step"], i["kw"], i["loads"]) for i in stage["interruptions"]] == [
+        (6, 616.0, ["load:#28", "load:#29", "load:#30"]),
+        (8, 66.0, ["load:#31"]),
+    ]
+    assert validate(case, data).passed
+    hour = stage["schedule"][0]
+    assert hour["truck_kw"]["LV-100-1"] == 66.0
+
+
+def test_on_an_mv_only_network_an_lv_truck_mid_feeder_is_a_finding() -> None:
+    case = planner.load_case(MV_ONLY)
+    ctx = StageContext.build(case, case.stages[0])
+    setup = StageSetup(trucks=(_truck(case, "LV-100-1", 30), _truck(case, "MV-440-1", 30)))
     assert _violations(ctx, setup) == [
         (
             "lv_point",
-            "truck LV-400-1 (type LV-400, connects at LV) is at bus:#30, which is not the "
-            "low-voltage bus of a distribution transformer (LV side below 1 kV)",
+            "truck LV-100-1 (type LV-100, connects at LV) is at bus:#30, which is not the "
+            "low-voltage bus of a distribution transformer (LV side below 1 kV) nor, the "
+            "network having no LV bus, a bus with loads fed by one branch",
+        )
+    ]
+    # at the lateral's end but with line 31 in: the LV truck stands in the MV trucks' island
+    setup = StageSetup(trucks=(_truck(case, "LV-100-1", 32), _truck(case, "MV-440-1", 30)))
+    assert _violations(ctx, setup) == [
+        (
+            "lv_island",
+            "truck LV-100-1 at bus:#32: its island I1 holds 3 bus(es) besides bus:#32 and "
+            "truck(s) MV-440-1; an LV truck carries the loads at bus:#32 alone (open line:#31)",
         )
     ]
 
