@@ -27,7 +27,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class HourResult:
-    """One hour of a stage: trucks online and their output, island loads, voltage range."""
+    """One hour of a stage: trucks online and their output, island loads, voltage range, and
+    each battery truck's energy left at its end."""
 
     time: datetime
     online: tuple[str, ...]
@@ -37,6 +38,7 @@ class HourResult:
     island_losses_kw: dict[str, float]
     min_vm_pu: float
     max_vm_pu: float
+    battery_kwh: dict[str, float] = field(default_factory=dict)  # battery trucks' energy left
 
 
 @dataclass

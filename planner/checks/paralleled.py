@@ -125,14 +125,15 @@ def paralleled_run(
 
 def match_voltage(
     ctx: StageContext, a: int, b: int, before: SolvedState, trucks: dict[str, TruckAt]
-) -> tuple[float, float | None, list[str]]:
+) -> tuple[float, float | None, float, list[str]]:
     """Before a truck island is joined to another system its trucks' voltage setpoint is
     moved (within the case's voltage band) so that the two sides match; the island is
-    solved again at that setpoint. Returns the remaining dV %, the setpoint and problems."""
+    solved again at that setpoint. Returns the remaining dV %, the setpoint, how far it moved
+    from the island's own (its slack's type's) and problems."""
     dv = abs(before.vm[a] - before.vm[b]) * 100.0
     side, other = (a, b) if before.source[a].startswith("island") else (b, a)
     if not before.source[side].startswith("island"):
-        return dv, None, []
+        return dv, None, 0.0, []
     limits = ctx.case.limits
     sub = before.net_of(side)
     carried = [t for t in trucks.values() if sub is not None and t.bus in sub.bus.index]
@@ -140,14 +141,15 @@ def match_voltage(
     wanted = held + before.vm[other] - before.vm[side]
     setpoint = min(max(wanted, limits.vm_min_pu), limits.vm_max_pu)
     if sub is None or not carried or abs(setpoint - held) < 1e-4:
-        return dv, None, []
+        return dv, None, 0.0, []
     sub = copy_net(sub)
     sub.ext_grid["vm_pu"] = setpoint
     sol = solve_island(sub, carried)
     if not sol.converged or side not in sol.vm_pu:
-        return dv, setpoint, [f"the island does not solve at a setpoint of {setpoint:.3f} pu"]
+        problem = f"the island does not solve at a setpoint of {setpoint:.3f} pu"
+        return dv, setpoint, setpoint - held, [problem]
     findings = Findings(ctx.base_net, ctx.case.limits)
     findings.check(sol, "island, voltage matched", "")
     problems = [f"with the trucks at {setpoint:.3f} pu to match: {v.message}"
                 for v in findings.sorted_violations()]  # fmt: skip
-    return abs(before.vm[other] - sol.vm_pu[side]) * 100.0, setpoint, problems
+    return abs(before.vm[other] - sol.vm_pu[side]) * 100.0, setpoint, setpoint - held, problems

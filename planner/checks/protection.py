@@ -26,6 +26,7 @@ from planner.core.plan import Violation
 from planner.core.refs import ref_for
 from planner.grid.context import StageContext
 from planner.grid.faults import (
+    INVERTER_K,
     FaultLevels,
     at_delay_ka,
     at_delay_mixed_ka,
@@ -65,6 +66,7 @@ def _compute_levels(ctx: StageContext, island: Island, online: list[TruckAt]) ->
         xds_pu=_per(kinds, "xds_pu"),
         sustained_x_pu=_per(kinds, "sustained_x_pu"),
         power_factor=_per(kinds, "power_factor"),
+        inverters=[kind.battery for kind in kinds],
     )
 
 
@@ -82,11 +84,15 @@ def _per(kinds: list[TruckType], field: str) -> float | tuple[float, ...]:
 def _at_delay(
     ctx: StageContext, levels: FaultLevels, delay_s: float, online: list[TruckAt]
 ) -> float:
-    """The current at the relays' delay, each truck's share decaying with its own T'd."""
-    tds = _per(_kinds(ctx, online), "tds_s")
+    """The current at the relays' delay, each machine's share decaying with its own T'd (a
+    battery truck's current does not decay: it has no share of the decaying part)."""
+    machines = [(t, k) for t, k in zip(online, _kinds(ctx, online), strict=True) if not k.battery]
+    if not machines:
+        return levels.sustained_ka
+    tds = _per([k for _, k in machines], "tds_s")
     if isinstance(tds, float):
         return at_delay_ka(levels, delay_s, tds)
-    return at_delay_mixed_ka(levels, delay_s, tds, [t.rating_kva for t in online])
+    return at_delay_mixed_ka(levels, delay_s, tds, [t.rating_kva for t, _ in machines])
 
 
 def _required_ka(rules: Protection) -> float:
@@ -175,22 +181,41 @@ def _protection(
         "ik2_min_transient_ka": round(levels.transient_ka, 3),
         "ik2_min_at_delay_ka": round(delayed, 3),
         "grid_ik2_min_ka": None if grid is None else round(grid, 3),
-        "ik3_max_ka": round(island_max_3ph_ka(island.net, island.trucks, xdss, pf), 3),
+        "ik3_max_ka": round(
+            island_max_3ph_ka(island.net, island.trucks, xdss, pf, [k.battery for k in every]), 3
+        ),
         "pickup_a": rules.pickup_a,
         "delay_s": rules.delay_s,
         "sensitivity_achieved": round(achieved, 3),
         "sensitivity_required": rules.sensitivity,
         "required_at_delay_ka": round(_required_ka(rules), 3),
         "earthing": earthing,
-        # what each truck's own breaker sees of that fault, in proportion to its rating (exact
-        # for trucks at one bus): a truck relay set like the feeder's would not see it alone
-        "truck_share_at_delay_ka": {
-            t: round(delayed * by_id[t].rating_kva / sum(by_id[x].rating_kva for x in key), 3)
-            for t in key
-        },
+        # what each truck's own breaker sees of that fault: a truck relay set like the
+        # feeder's would not see it alone
+        "truck_share_at_delay_ka": _shares(ctx, [by_id[t] for t in key], delayed, levels.bus),
         "passed": passed,
         "violations": problems,
     }, problems
+
+
+def _shares(ctx: StageContext, online: list[TruckAt], delayed: float, bus: int) -> dict[str, float]:
+    """Each online truck's part of the at-delay fault current (exact for trucks at one bus): a
+    battery truck its inverter's k x rated current at the fault bus's voltage, the machines
+    the rest in proportion to their kVA."""
+    kinds = _kinds(ctx, online)
+    vn_kv = float(ctx.base_net.bus.at[bus, "vn_kv"])
+    own = {
+        t.id: INVERTER_K * t.rating_kva / 1000.0 / (math.sqrt(3) * vn_kv)
+        for t, kind in zip(online, kinds, strict=True)
+        if kind.battery
+    }
+    scale = min(1.0, delayed / sum(own.values())) if own else 1.0
+    rest = max(delayed - sum(own.values()), 0.0)
+    machines = sum(t.rating_kva for t in online if t.id not in own)
+    return {
+        t.id: round(own[t.id] * scale if t.id in own else rest * t.rating_kva / machines, 3)
+        for t in online
+    }
 
 
 def _dynamic(ctx: StageContext, island: Island, hours) -> tuple[dict[str, Any], list[str]]:

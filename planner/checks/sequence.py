@@ -57,7 +57,7 @@ class StepReplay:
         self.carrying: set[str] = set()  # the trucks that carry the islands in this phase
         self.standby: set[str] = set()  # placed, on site, breaker open
         self.models = Models(list(self.by_id.values()))
-        self.control = Paralleled()  # how trucks paralleled with the grid run, this phase
+        self.control, self.join_shift = Paralleled(), 0.0  # paralleled trucks' control, phase
         self.normal_models = Models([])  # the normal state's one model, at every load
 
     # -- load states --------------------------------------------------------------------------
@@ -185,7 +185,7 @@ class StepReplay:
                     f"joins {' and '.join(extra['joins'])}, which are separately fed, with a "
                     f"{device} that cannot synchronise"
                 )
-            dv, setpoint, found = match_voltage(self.ctx, a, b, before, trucks)
+            dv, setpoint, self.join_shift, found = match_voltage(self.ctx, a, b, before, trucks)
             problems += found
             extra["sync"] = {"dv_percent": round(dv, 2), "dtheta_deg": 0.0, "df_hz": 0.0}
             if setpoint is not None:
@@ -260,12 +260,11 @@ class StepReplay:
                 "action": step.action,
                 "element": step.element,
             }
+            self.join_shift = 0.0  # how far a join moved its island's setpoint to match
             problems = self.apply(step, net, trucks, prev, entry)
             if what == "start":
                 problems += works_stay_out(self.ctx.stage.out_of_service, net, out)
-            matched = entry.get("sync", {}).get("vm_setpoint_pu")  # an island moved to match:
-            self.control.before(prev.vm, prev.source, matched - self.ctx.case.fleet.vm_setpoint_pu
-                                if matched is not None else 0.0)  # fmt: skip
+            self.control.before(prev.vm, prev.source, self.join_shift)  # an island moved to match
             state, summary, found = self.solve(net, trucks, step.time)
             problems, paralleled = problems + found, paralleled or "grid" in entry.get("joins", ())
             for load in state.unfed - prev.unfed:

@@ -3,7 +3,8 @@
 Used by the planner inside its plan-verify loop and by `planner validate` on plans from anywhere:
 the islands, their supply and every limit are derived from the network state alone, never taken
 from what a plan claims. Every hour of the stage is checked (hours with the same load state are
-solved once), with the trucks the hourly commitment runs.
+solved once), with the trucks the hourly commitment runs; battery trucks' energy is tracked
+through those hours (`planner.checks.energy`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from planner.checks.energy import track_batteries
 from planner.checks.findings import (
     HourResult,
     StageCheck,
@@ -111,6 +113,7 @@ def check_stage(
                 counts = [len(h.online) if h else len(island.trucks) for h in runs[island.id]]
                 check_n_1(ctx, net, island, findings, counts)
     hours.sort(key=lambda h: h.time)
+    hours = track_batteries(ctx, islands, hours, findings)
     assessed = {
         isl.id: assess_island(ctx, isl, hours, findings, known[isl.id])
         for isl in islands

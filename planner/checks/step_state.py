@@ -290,14 +290,14 @@ def _grid_on_pandapower(net, solved, grid, trucks, paralleled, when, state) -> N
         return
     state.findings.check(GridSolution(True, *results(net, set(grid))), "grid", when)
     _record(state, net, grid, "grid")
-    table = "gen" if len(net.gen) else "sgen"  # holding voltage, or at a power factor
-    gens = net[table][net[table].name.isin([t.id for t in paralleled])]
-    for idx, row in gens.iterrows():
-        truck = trucks[str(row["name"])]
-        p_kw = float(net[f"res_{table}"].at[idx, "p_mw"]) * 1000.0
-        q_kvar = float(net[f"res_{table}"].at[idx, "q_mvar"]) * 1000.0
-        state.findings.observe_truck(truck, p_kw, q_kvar, "", when)
-        state.truck_kw[truck.id] = p_kw
+    ids = [t.id for t in paralleled]
+    for table in ("gen", "sgen"):  # holding a voltage, or at a power factor
+        for idx, name in net[table].name[net[table].name.isin(ids)].items():
+            truck = trucks[str(name)]
+            p_kw = float(net[f"res_{table}"].at[idx, "p_mw"]) * 1000.0
+            q_kvar = float(net[f"res_{table}"].at[idx, "q_mvar"]) * 1000.0
+            state.findings.observe_truck(truck, p_kw, q_kvar, "", when)
+            state.truck_kw[truck.id] = p_kw
 
 
 def _island(ctx, net, buses, carried, groups, whens, states: list[SolvedState], models) -> None:

@@ -81,13 +81,17 @@ def windows(
     force: bool,
     as_json: bool,
 ) -> None:
-    """Plan variants of a stage: as given, in daily windows and started later; compare them."""
+    """Plan variants of a stage: as given, in daily windows and started later; compare them.
+
+    A daily window whose plan is not outage-free (or not feasible) is tried once more an hour
+    shorter, started an hour later and ended an hour earlier (e.g. daily-0800-1700): its
+    switching then meets a lighter load."""
     from planner.cli.commands import _inputs_of
     from planner.core.errors import CaseError, OutputError, Problem
     from planner.dispatch.variants import VariantJob, longest_stage, plan_variants
     from planner.inputs.case_builder import CaseBuilder
     from planner.inputs.case_file import read_case_data
-    from planner.inputs.case_variant import window_variants
+    from planner.inputs.case_variant import narrowed_variants, window_variants
     from planner.outputs.files import claim_out_dir
     from planner.outputs.plan_set import OUTPUTS, plan_files
     from planner.outputs.windows import windows_json, windows_lines
@@ -111,27 +115,32 @@ def windows(
     tried = () if no_daily else (dailies or DEFAULT_WINDOWS)
     variants = window_variants(stage.name, list(tried), shift_days)
     with contextlib.ExitStack() as claims:
-        targets = []
-        # without --out nothing is written: each variant is named after the case, its paths
-        # as the case has them; with it, a variant's case is its case.toml, paths seen from there
-        jobs = [VariantJob(v, f"{case} [{v.name}]", path.parent) for v in variants]
-        if out_dir is not None:
-            jobs = []
-            for variant in variants:
-                target = claims.enter_context(
-                    claim_out_dir(
-                        os.path.join(out_dir, variant.name),
-                        (*OUTPUTS, "case.toml"),
-                        force=force,
-                        inputs=[path],
-                    )
-                )
-                target.refuse_inputs(_inputs_of(c))
-                targets.append(target)
-                jobs.append(VariantJob(variant, str(target.path / "case.toml"), target.path))
         progress = _Progress()
-        try:
-            results = plan_variants(
+        results: list[Any] = []
+        written: dict[str, Path] = {}
+
+        def plan_round(round_variants: list[Any]) -> list[Any]:
+            """Plan `round_variants` (each written under --out when given, as it is planned)."""
+            targets = []
+            # without --out nothing is written: each variant is named after the case, its
+            # paths as the case has them; with it, a variant's case is its case.toml, paths
+            # seen from there
+            jobs = [VariantJob(v, f"{case} [{v.name}]", path.parent) for v in round_variants]
+            if out_dir is not None:
+                jobs = []
+                for variant in round_variants:
+                    target = claims.enter_context(
+                        claim_out_dir(
+                            os.path.join(out_dir, variant.name),
+                            (*OUTPUTS, "case.toml"),
+                            force=force,
+                            inputs=[path],
+                        )
+                    )
+                    target.refuse_inputs(_inputs_of(c))
+                    targets.append(target)
+                    jobs.append(VariantJob(variant, str(target.path / "case.toml"), target.path))
+            done = plan_variants(
                 data,
                 case,
                 path.parent,
@@ -139,19 +148,33 @@ def windows(
                 render=plan_files if out_dir is not None else None,
                 progress=progress,
             )
+            try:
+                for result, target in zip(done, targets, strict=False):
+                    if result.figures is not None:  # a refused variant leaves no folder behind
+                        target.commit({"case.toml": result.case_text, **result.files})
+                        written[result.name] = target.path
+            except KeyboardInterrupt:
+                if not written:
+                    raise
+                _say("", f"interrupted: written in full: {', '.join(written)}", err=True)
+                sys.exit(130)
+            return done
+
+        try:
+            results = plan_round(variants)
+            # a daily window that did not plan outage-free: the same an hour shorter, once
+            tried_names = {v.name for v in variants}
+            narrower: dict[str, Any] = {}
+            for variant, result in zip(variants, results, strict=True):
+                planned = result.figures is not None
+                if planned and not (result.feasible and result.figures["outage_free"]):
+                    for shorter in narrowed_variants(variant, stage.name):
+                        if shorter.name not in tried_names:
+                            narrower.setdefault(shorter.name, shorter)
+            if narrower:
+                results += plan_round(list(narrower.values()))
         finally:
             progress.close()
-        written: dict[str, Path] = {}
-        try:
-            for result, target in zip(results, targets, strict=False):
-                if result.figures is not None:  # a refused variant leaves no folder behind
-                    target.commit({"case.toml": result.case_text, **result.files})
-                    written[result.name] = target.path
-        except KeyboardInterrupt:
-            if not written:
-                raise
-            _say("", f"interrupted: written in full: {', '.join(written)}", err=True)
-            sys.exit(130)
     has_costs = c.costs is not None
     if as_json:
         from planner.outputs.summaries import dumps

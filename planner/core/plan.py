@@ -227,6 +227,8 @@ class Plan:
     summary: dict[str, Any] = field(default_factory=dict)
     refuelling: tuple[dict[str, Any], ...] = ()
     warnings: tuple[str, ...] = ()
+    # a mixed fleet's types (an added field, only with [[fleet.types]]): name, trucks, used, ...
+    fleet_types: tuple[dict[str, Any], ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         case: dict[str, Any] = {
@@ -248,6 +250,7 @@ class Plan:
                 "trucks_used": self.trucks_used,
                 "rating_kw": self.rating_kw,
                 "power_factor": self.power_factor,
+                **({"types": [dict(t) for t in self.fleet_types]} if self.fleet_types else {}),
             },
             "stages": [s.as_json() for s in self.stages],
             "summary": self.summary,

@@ -54,7 +54,8 @@ class IslandNeed:
 
 
 class Island(Protocol):
-    """What the shortfall messages read of an island left to trucks (`planning.IslandInfo`)."""
+    """What the shortfall messages and placing read of an island left to trucks
+    (`planning.IslandInfo`)."""
 
     @property
     def buses(self) -> frozenset[int]: ...
@@ -64,6 +65,8 @@ class Island(Protocol):
     def design_kva(self) -> float: ...
     @property
     def design_kvar(self) -> float: ...
+    @property
+    def design_kwh(self) -> float: ...
     @property
     def points(self) -> tuple[tuple[int, int, float], ...]: ...
     @property

@@ -54,13 +54,21 @@ class FleetState:
         """The type of a truck of a mixed fleet (None for a single-type fleet's)."""
         return {f"{name}-{i + 1}": name for name, n in self.types for i in range(n)}.get(truck)
 
-    def free_by_type(self, start: datetime) -> dict[str, int]:
-        """Trucks of each type of a mixed fleet free by `start` (at the depot, or done with
-        their last stage)."""
-        out = {name: 0 for name, _ in self.types}
+    def by_type(self, start: datetime) -> dict[str, tuple[int, int, dict[int, int]]]:
+        """Trucks of each type of a mixed fleet that can serve a stage starting at `start`:
+        those free to go anywhere (at the depot, or free and able to reach another bus in
+        time), of which hired for earlier stages, and those standing at a bus that cannot
+        leave it in time (by bus)."""
+        setup = timedelta(hours=self.setup_hours)
+        out: dict[str, tuple[int, int, dict[int, int]]] = {n: (0, 0, {}) for n, _ in self.types}
         for truck in self.ids:
-            if truck not in self.free_from or self.free_from[truck] <= start:
-                out[self.type_of(truck) or ""] += 1
+            anywhere, hired, pinned = out[self.type_of(truck) or ""]
+            if truck not in self.bus:
+                out[self.type_of(truck) or ""] = (anywhere + 1, hired, pinned)
+            elif self.free_from[truck] + setup <= start:
+                out[self.type_of(truck) or ""] = (anywhere + 1, hired + 1, pinned)
+            elif self.free_from[truck] <= start:
+                pinned[self.bus[truck]] = pinned.get(self.bus[truck], 0) + 1
         return out
 
     def availability(self, start: datetime) -> Availability:

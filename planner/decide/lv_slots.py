@@ -4,7 +4,8 @@ A transformer is a slot of an island when the fleet has LV trucks, the case asks
 reserve (an island of one truck has none), its MV bus is in the island, and, opened where
 `planner.grid.lv_points` says, its LV side is a part of its own (no bus of 1 kV or more, no
 other transformer's LV bus) with protected load. The slot's load is that part's protected
-design load; taking the slot hands it to one LV truck at the transformer's LV bus.
+design load (and its design energy over the stage, for an LV battery truck); taking the slot
+hands it to one LV truck at the transformer's LV bus.
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ def lv_slots(
         if p_kw <= 0 and q_kvar <= 0:
             continue
         k = next(k for k, buses in enumerate(islands) if point.bus in buses)
-        out[k].append(LvSlot(point.bus, p_kw, q_kvar, (point.opens,), point.what))
+        energy = ctx.energy_kwh(protected)  # what an LV battery truck must hold
+        out[k].append(LvSlot(point.bus, p_kw, q_kvar, (point.opens,), point.what, energy))
     return [tuple(slots) for slots in out]
 
 

@@ -3,16 +3,23 @@ on scipy's HiGHS).
 
 Trucks of one island share its load in proportion to a weight (their rating), so a truck of type
 k carries `P * w_k / W` and `S * w_k / W` where `W` is the summed weight of the island's trucks:
-within its kW and kVA exactly when `W >= R_k = max(P * w_k / kw_k, S * w_k / kva_k)`. With an
-indicator `y_k` (type k stands in the island) that is the linear `W >= R_k * y_k`. Under n-1 the
-island must hold when any truck trips: `W - w_j >= R_k` for a type j present and a type k left
-after it trips (k != j present, or two of k: big-M rows, M = R_k + w_j); it needs two trucks.
+within its kW and kVA exactly when `W >= R_k = max(P * w_k / kw_k, S * w_k / kva_k)`; a battery
+truck (`storage_kwh` > 0) also delivers `E * w_k / W` of the island's design energy over the stage
+`E` (its design load summed over the stage's hours), within its store exactly when
+`W >= E * w_k / storage_k`, the third term of `R_k` (it starts the stage full and is not recharged
+in it: a battery that cannot last the stage is not used). With an indicator `y_k` (type k stands
+in the island) that is the linear `W >= R_k * y_k`. Under n-1 the island must hold when any truck
+trips: `W - w_j >= R_k` for a type j present and a type k left after it trips (k != j present, or
+two of k: big-M rows, M = R_k + w_j); it needs two trucks. The energy term stays in R_k there:
+the trucks left after a trip at the stage's start carry all of E.
 
 LV trucks and the linear terms of an island's LV slots: `planner.decide.mix_needs`.
 
-Each truck costs its type's cost (fewest trucks: 1 each, then least installed kVA as a tie-break),
+Each truck costs its type's cost (fewest trucks: 1 each), then a truck from the depot rather than
+one hired for an earlier stage (fewest distinct trucks over the works), then least installed kVA,
 plus a small secondary cost that prefers points electrically near the island's load and spreads
-trucks over points, as `planner.decide.allocation` does for one type.
+trucks over points, as `planner.decide.allocation` does for one type. A truck standing at a bus
+that cannot leave it in time (`Kind.pinned`) serves only there.
 """
 
 from __future__ import annotations
@@ -72,7 +79,7 @@ def allocate_mix(
         for n, need in enumerate(needs)
         for ell, slot in enumerate(slots_of(need))
         for k, kind in enumerate(kinds)
-        if fits_slot(slot, kind)
+        if fits_slot(need, slot, kind)
     ]
     if not slots and not takes:
         return None if any(loaded(n) for n in needs) else {n.key: [] for n in needs}
@@ -95,15 +102,26 @@ def allocate_mix(
     def all_lv(n: int) -> int:  # island n is all handed to LV trucks
         return n_x + 2 * n_y + len(takes) + whole.index(n)
 
-    width = n_x + 2 * n_y + len(takes) + len(whole)
-    # costs in three tiers that never trade against each other: the types' costs, then the
-    # installed kVA (all of it below the cheapest truck), then placement (below 1 kVA)
+    def fresh(k: int) -> int:  # trucks of type k taken from the depot: not reused
+        return n_x + 2 * n_y + len(takes) + len(whole) + k
+
+    pins = [(k, bus, n) for k, kind in enumerate(kinds) for bus, n in kind.pinned]
+
+    def pin(p: int) -> int:  # trucks standing at a bus that serve there
+        return n_x + 2 * n_y + len(takes) + len(whole) + len(kinds) + p
+
+    width = n_x + 2 * n_y + len(takes) + len(whole) + len(kinds) + len(pins)
+    # costs in four tiers that never trade against each other: the types' costs, then trucks
+    # from the depot (fewest distinct trucks over the works), then the installed kVA, then
+    # placement; each tier's whole is below one unit of the tier above
     max_bays = max((b for need in needs for _, b, _ in need.points), default=1)
     cheapest = min(kind.cost for kind in kinds)
     places = len(slots) + len(takes)
-    per_kva = 0.5 * cheapest / (places * max(k.rating_kva for k in kinds))
+    per_fresh = 0.5 * cheapest / places
+    per_kva = 0.5 * per_fresh / (places * max(k.rating_kva for k in kinds))
     eps = 0.5 * per_kva / (places * (1.0 + CROWDING * max_bays))
     c = np.zeros(width)
+    c[fresh(0) : fresh(0) + len(kinds)] = per_fresh
     for s, (_, _, _, k_th, cost) in enumerate(slots):
         for k, kind in enumerate(kinds):
             c[x(s, k)] = kind.cost + per_kva * kind.rating_kva + eps * (cost + CROWDING * k_th)
@@ -113,6 +131,10 @@ def allocate_mix(
     for s in range(len(slots)):  # LV trucks stand in no bay
         for k, kind in enumerate(kinds):
             upper[x(s, k)] = 0.0 if kind.lv else 1.0
+    for k, kind in enumerate(kinds):
+        upper[fresh(k)] = kind.available + sum(n for _, n in kind.pinned)
+    for p, (_, _, n) in enumerate(pins):
+        upper[pin(p)] = n
     rows: list[np.ndarray] = []
     low: list[float] = []
     high: list[float] = []
@@ -133,10 +155,18 @@ def allocate_mix(
             entries = {x(s, k): 1.0 for k in range(len(kinds))}
             entries.update({x(after, k): -1.0 for k in range(len(kinds))})
             row(entries, 0, np.inf)
-    for k, kind in enumerate(kinds):
+    for k, kind in enumerate(kinds):  # trucks free to go anywhere, and those standing
         used = {x(s, k): 1.0 for s in range(len(slots))}
         used.update({u(t): 1.0 for t, take in enumerate(takes) if take[2] == k})
-        row(used, 0, kind.available)
+        standing = {pin(p): -1.0 for p, (kp, _, _) in enumerate(pins) if kp == k}
+        row({**used, **standing}, -np.inf, kind.available)
+        row({**used, fresh(k): -1.0}, -np.inf, kind.reusable)
+    for p, (k, bus, _) in enumerate(pins):  # a standing truck serves only at its own bus
+        at_bus = {x(s, k): -1.0 for s, slot in enumerate(slots) if slot[2] == bus}
+        for t, (n, ell, k_t) in enumerate(takes):  # an LV truck standing at its slot's bus
+            if k_t == k and needs[n].lv[ell].bus == bus:
+                at_bus[u(t)] = -1.0
+        row({pin(p): 1.0, **at_bus}, -np.inf, 0)
     for n, need in enumerate(needs):
         mine = [s for s, slot in enumerate(slots) if slot[0] == n]
         taken: dict[int, dict[int, float]] = {}  # slot l: its LV trucks' variables
@@ -212,6 +242,8 @@ class Island(Protocol):
     @property
     def design_kvar(self) -> float: ...
     @property
+    def design_kwh(self) -> float: ...
+    @property
     def points(self) -> tuple[tuple[int, int, float], ...]: ...
     @property
     def lv(self) -> tuple[LvSlot, ...]: ...
@@ -239,20 +271,26 @@ def place_mix(
             n_1,
             info.lv,
             info.design_kvar,
+            info.design_kwh,
         )
         for k, info in enumerate(infos)
     ]
-    free = state.free_by_type(start)
+    free = state.by_type(start)
     mix = None
-    for available in ({t.name: free.get(t.name or "", 0) for t in fleet.types}, None):
+    for serving in (free, None):  # else the whole fleet, and the timing problems that leaves
         kinds = [
             Kind(
                 t.name or "",
-                t.trucks if available is None else available[t.name],
+                t.trucks if serving is None else serving[t.name or ""][0],
                 t.rating_kw,
                 t.rating_kva,
                 t.rating_kva,
                 lv=t.connects == "lv",
+                reusable=0
+                if serving is None
+                else serving[t.name or ""][1] + sum(serving[t.name or ""][2].values()),
+                pinned=() if serving is None else tuple(sorted(serving[t.name or ""][2].items())),
+                storage_kwh=t.storage_kwh,
             )
             for t in fleet.types
         ]

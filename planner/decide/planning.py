@@ -49,6 +49,7 @@ ISLAND_KINDS = (
     "reserve",
     "protection",
     "load_step",
+    "battery_energy",
 )
 GRID_KINDS = ("vm_min", "vm_max", "line_loading", "trafo_loading", "not_converged")
 
@@ -62,6 +63,7 @@ class IslandInfo:
     design_kvar: float
     points: tuple[tuple[int, int, float], ...]
     lower_bound: int
+    design_kwh: float = 0.0  # its protected design load summed over the stage's hours
     lv: tuple[LvSlot, ...] = ()  # transformers LV trucks may take over (`decide.lv_slots`)
 
     @property
@@ -90,7 +92,8 @@ def truck_islands(ctx: StageContext, switching: Switching) -> list[IslandInfo]:
         bound = trucks_needed(
             p_kw, q_kvar, fleet.rating_kw, fleet.rating_kva, fleet.reserve == Reserve.N_1
         )
-        out.append(IslandInfo(buses, p_kw, q_kvar, points, bound))
+        energy = ctx.energy_kwh(protected)
+        out.append(IslandInfo(buses, p_kw, q_kvar, points, bound, energy))
     slots = lv_slots(ctx, switching, [info.buses for info in out])
     return [dataclasses.replace(info, lv=lv) for info, lv in zip(out, slots, strict=True)]
 

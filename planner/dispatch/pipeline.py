@@ -99,6 +99,7 @@ def plan_dispatch(case: Case, progress: Progress | None = None) -> Dispatch:
         summary=summary,
         refuelling=tuple(r.as_json() for r in refuels),
         warnings=case.network_warnings,
+        fleet_types=_types_used(case, stages),
     )
     return Dispatch(result, tuple(contexts), tuple(checks), tuple(rows), tuple(refuels))
 
@@ -203,3 +204,21 @@ def _benefit(case: Case, stages, contexts, checks) -> tuple[dict[str, Any], set[
             )
         ),
     }, truck_fed | transferred
+
+
+def _types_used(case: Case, stages: list[StagePlan]) -> tuple[dict[str, Any], ...]:
+    """A mixed fleet's types with the distinct trucks of each the plan uses (plan.json's
+    `fleet.types`, an added field); nothing for a single-type fleet."""
+    used = {t.id for stage in stages for t in stage.trucks}
+    return tuple(
+        {
+            "name": kind.name,
+            "trucks_available": kind.trucks,
+            "trucks_used": sum(1 for i in kind.ids() if i in used),
+            "rating_kw": kind.rating_kw,
+            "power_factor": kind.power_factor,
+            "connects": kind.connects,
+            "storage_kwh": kind.storage_kwh,
+        }
+        for kind in case.fleet.types
+    )

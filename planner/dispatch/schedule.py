@@ -3,6 +3,9 @@
 Fuel is `fuel_l_per_kwh` times the energy a truck delivers in the hour. A tank starts full
 (`tank_l`); a truck is refuelled in place, to full, before an hour that would take its tank
 below the 10 % kept in reserve (each truck with its own type's figures in a mixed fleet).
+A battery truck (`storage_kwh` > 0) burns no fuel and has no tank (0 L, never refuelled); its
+rows give the energy it has left (`battery_kwh`, as verification tracked it: full at each
+stage's start), a column schedule.csv has only when the fleet has battery trucks.
 Outside its stages a truck is at the depot, setting up
 (`setup_hours` before its stage starts) or standing by at its last bay. Outside a stage's
 `daily` windows its trucks are disconnected and stand idle at their bays:
@@ -21,7 +24,7 @@ from typing import Any
 from planner.checks.stage import StageCheck
 from planner.core.text import for_csv_cell
 from planner.grid.powerflow import truck_loading_percent
-from planner.inputs.case import Case, Stage
+from planner.inputs.case import Case, Stage, TruckType
 from planner.inputs.windows_daily import in_windows, window_step_hours
 
 __all__ = ["FleetHour", "Refuel", "fleet_timeline", "stage_schedule", "to_csv"]
@@ -81,7 +84,7 @@ def stage_schedule(case: Case, stage: Stage, check: StageCheck) -> list[dict[str
             "truck_kw": {t: round(v, 1) for t, v in sorted(hour.truck_kw.items())},
             "truck_kvar": {t: round(v, 1) for t, v in sorted(hour.truck_kvar.items())},
             "fuel_l": {
-                t: round(max(v, 0.0) * duration * fleet.machine(t).fuel_l_per_kwh, 1)
+                t: round(max(v, 0.0) * duration * _fuel_l_per_kwh(fleet.machine(t)), 1)
                 for t, v in sorted(hour.truck_kw.items())
             },
             "island_load_kw": {i: round(v, 1) for i, v in sorted(hour.island_load_kw.items())},
@@ -89,6 +92,8 @@ def stage_schedule(case: Case, stage: Stage, check: StageCheck) -> list[dict[str
             "min_vm_pu": None if math.isnan(hour.min_vm_pu) else round(hour.min_vm_pu, 5),
             "max_vm_pu": None if math.isnan(hour.max_vm_pu) else round(hour.max_vm_pu, 5),
         }
+        if hour.battery_kwh:  # an added field: stages without battery trucks as before
+            entry["battery_kwh"] = {t: round(v, 1) for t, v in sorted(hour.battery_kwh.items())}
         out.append(entry)
     return out
 
@@ -113,6 +118,12 @@ class FleetHour:
     refuel_l: float
     energy_kwh: float
     hours: float = 1.0  # how long this row holds (a quarter hour with a quarter-hour profile)
+    battery_kwh: float | None = None  # a battery truck's energy left at the row's end
+
+
+def _fuel_l_per_kwh(kind: TruckType) -> float:
+    """What a truck burns per kWh: a battery truck nothing."""
+    return 0.0 if kind.battery else kind.fuel_l_per_kwh
 
 
 @dataclass(frozen=True)
@@ -168,7 +179,9 @@ def fleet_timeline(
     refuels: list[Refuel] = []
     for truck_id in used:
         kind = fleet.machine(truck_id)  # its type's tank, fuel use and ratings
-        tank = kind.tank_l
+        tank_l = 0.0 if kind.battery else kind.tank_l  # a battery truck has no tank
+        tank = tank_l
+        charge = kind.storage_kwh if kind.battery else None
         where: tuple[str, int | None, str] = ("depot", None, "")
         for t in sorted(times):
             status, stage_name, online, p, q, duration = "depot", "", False, 0.0, 0.0, 1.0
@@ -182,6 +195,8 @@ def fleet_timeline(
                 status = "online" if online else "standby"
                 p, q = hour.truck_kw.get(truck_id, 0.0), hour.truck_kvar.get(truck_id, 0.0)
                 duration = durations[t]
+                if charge is not None:
+                    charge = hour.battery_kwh.get(truck_id, charge)
             elif t in off and _placed(off[t], ordered, truck_id) is not None:
                 # outside the daily window: disconnected, idle at its bay, no fuel burnt
                 truck = _placed(off[t], ordered, truck_id)
@@ -195,11 +210,11 @@ def fleet_timeline(
                 elif where[0] != "depot":
                     status = "idle"
             energy = max(p, 0.0) * duration if online else 0.0
-            fuel = energy * kind.fuel_l_per_kwh
+            fuel = energy * _fuel_l_per_kwh(kind)
             refuel = 0.0
-            if online and tank - fuel < RESERVE_SHARE * kind.tank_l:
-                refuel = kind.tank_l - tank
-                tank = kind.tank_l
+            if online and not kind.battery and tank - fuel < RESERVE_SHARE * tank_l:
+                refuel = tank_l - tank
+                tank = tank_l
                 refuels.append(Refuel(truck_id, t.isoformat(), where[0], refuel))
             tank -= fuel
             rows.append(
@@ -220,6 +235,7 @@ def fleet_timeline(
                     refuel,
                     energy,
                     duration,
+                    charge,
                 )
             )
     rows.sort(key=lambda r: (r.time, len(r.truck), r.truck))
@@ -249,11 +265,14 @@ def _next_use(ordered, truck_id: str, t: datetime):
 
 
 def to_csv(rows: list[FleetHour]) -> str:
-    """schedule.csv: one row per truck per hour; names from the case as inert cells."""
+    """schedule.csv: one row per truck per hour; names from the case as inert cells. With
+    battery trucks an added last column `battery_kwh` (their energy left; empty for others)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    batteries = any(r.battery_kwh is not None for r in rows)
+    writer.writerow(CSV_COLUMNS + (("battery_kwh",) if batteries else ()))
     for r in rows:
+        charge = [] if not batteries else ["" if r.battery_kwh is None else f"{r.battery_kwh:.1f}"]
         writer.writerow(
             [
                 r.time.isoformat(),
@@ -270,6 +289,7 @@ def to_csv(rows: list[FleetHour]) -> str:
                 f"{r.fuel_l:.1f}",
                 f"{r.tank_l:.1f}",
                 f"{r.refuel_l:.1f}",
+                *charge,
             ]
         )
     return buffer.getvalue()

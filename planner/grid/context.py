@@ -82,6 +82,17 @@ class StageContext:
             return 0.0, 0.0
         return float(p[k] * 1000.0), float(self.demand.q_matrix[k, pos].sum() * 1000.0)
 
+    def energy_kwh(self, loads: list[int]) -> float:
+        """The design energy of `loads` over the stage: each check time's design P for as long
+        as its state holds (`Demand.step_h`: an hour, a profile row, at most to its window's
+        end), summed over the stage's works hours."""
+        if not loads:
+            return 0.0
+        pos = self._positions(loads)
+        held = dict(zip(self.demand.times, self.demand.step_h, strict=True))
+        hours = np.array([sum(held[t] for t in g.times) for g in self.demand.groups])
+        return float(hours @ self.demand.p_matrix[:, pos].sum(axis=1) * 1000.0)
+
     def households(self, loads: list[int]) -> int:
         column = self.base_net.load.get("households")
         if column is None:

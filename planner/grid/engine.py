@@ -34,14 +34,8 @@ from scipy.sparse.linalg import splu
 from planner.grid.model_build import FactsDevices, internal_model
 from planner.grid.voltage_control import reactive_correction, share_by_range
 
-__all__ = [
-    "SOLVER_FAILURES",
-    "BatchModel",
-    "BatchResult",
-    "Unsupported",
-    "solver_failure",
-    "start_voltage",
-]
+__all__ = ["SOLVER_FAILURES", "BatchModel", "BatchResult", "Unsupported", "solver_failure",
+           "start_voltage"]  # fmt: skip
 
 TOL_PU = 1e-10
 MAX_ITER = 200
@@ -353,9 +347,10 @@ class BatchModel:
             s_bus[self.pv_bus] += p_pv + 1j * q_pv
         mismatch = v * np.conj(self.ybus @ v) - s_bus
         converged = np.abs(mismatch[pq]).max(axis=0, initial=0.0) < 1e-8
-        if held:  # and every PV bus inside its limits holds its setpoint
-            off = np.abs(vm_set - np.abs(v[self.pv_bus])) * free
-            converged &= off.max(axis=0, initial=0.0) < 1e-8
+        if held:  # a PV bus in its limits holds its setpoint, one at a limit is at the one its
+            error = vm_set - np.abs(v[self.pv_bus])  # voltage asks for (else pandapower's)
+            wrong = ~free & (q_lim > 0) & (np.sign(q_pv) * error < -1e-4)
+            converged &= ((np.abs(error) * free).max(axis=0, initial=0.0) < 1e-8) & ~wrong.any(0)
         slack = self._slack_power(v, s_bus) * self.base_mva  # (refs, T)
         i_f = np.abs(self.yf @ v) * self.base_mva / SQRT3
         i_t = np.abs(self.yt @ v) * self.base_mva / SQRT3

@@ -14,35 +14,43 @@ minimum case must not count on it); lines are taken at `END_TEMP_C` for the mini
   K_G turns back into x.
 - At the relay's delay t: I(t) = Ik + (I'k - Ik) * exp(-t / T'd) (the subtransient part has died
   out within a few cycles).
+- A battery truck is an inverter: a current source of k x its rated current (pandapower's
+  static-generator model, sgen `k` with `current_source`), held without decay, the same in the
+  subtransient, transient and sustained runs. pandapower counts current sources in its maximum
+  case only (IEC 60909-0 neglects full-converter units for minimum currents; here they are the
+  island's supply), so the minimum case adds their part, taken from the maximum-case runs with
+  and without them (the difference is exactly the current sources' term), to the machines'
+  minimum-case currents. An island of inverters alone has no voltage source for the method:
+  every ampere they give flows into the fault (loads neglected), k x the sum of their rated
+  currents at the fault bus's voltage.
 
 The minimum case (c = 1.0) gives the 2-phase values protection must still see; the maximum case
 (c = 1.1) the 3-phase current switchgear must withstand.
 
-Each answer of pandapower is kept in `fault_memo`, keyed by the content of the fault network and
-the trucks' buses and kVA: a plan asks the same of every commitment round, stage and check.
+Each answer of pandapower is kept in `fault_memo` (`planner.grid.fault_memo`), keyed by the
+content of the fault network and the trucks' buses and kVA (and its battery trucks'): a plan asks
+the same of every commitment round, stage and check.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
-import threading
 import warnings
-from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import pandapower as pp
 import pandapower.shortcircuit as sc
-import pandas as pd
 
 from planner.grid.engine import solver_failure
+from planner.grid.fault_memo import FaultMemo, fault_memo, fingerprint
 from planner.grid.powerflow import TruckAt, subnet
 from planner.grid.state import copy_net
 
 __all__ = [
     "END_TEMP_C",
+    "INVERTER_K",
+    "INVERTER_K_MAX",
     "FaultLevels",
     "FaultMemo",
     "at_delay_ka",
@@ -56,71 +64,13 @@ __all__ = [
 END_TEMP_C = 80.0  # conductor temperature at the end of a fault, for the minimum case
 C_MAX = 1.1  # IEC 60909 voltage factor for the maximum case, medium voltage
 MV_KV = 1.0  # protection of the island is judged at its medium-voltage buses
-MEMO_SIZE = 512  # short-circuit results kept per process (a few kB each)
-
-
-class FaultMemo:
-    """Short-circuit results by what determines them: the content of the fault network's tables
-    (never the Python identity of a network) and the machines added to it. Plans ask for the
-    same island with the same trucks at every commitment round, stage and check; pandapower's
-    `calc_sc` is run once per distinct question. Bounded (least recently used out first) and
-    safe to share between threads."""
-
-    def __init__(self, size: int = MEMO_SIZE) -> None:
-        self.size = size
-        self.hits = 0
-        self.misses = 0
-        self._lock = threading.Lock()
-        self._data: OrderedDict[tuple, dict[int, float]] = OrderedDict()
-
-    def get(self, key: tuple) -> dict[int, float] | None:
-        with self._lock:
-            found = self._data.get(key)
-            if found is None:
-                self.misses += 1
-                return None
-            self._data.move_to_end(key)
-            self.hits += 1
-            return found
-
-    def put(self, key: tuple, value: dict[int, float]) -> None:
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-            self.hits = self.misses = 0
-
-
-fault_memo = FaultMemo()  # one per process: results are pure functions of their key
-
-
-def _fingerprint(net: pp.pandapowerNet) -> bytes:
-    """A digest of everything in `net` a short-circuit run can read: every element table (all
-    rows, all columns, with dtypes), the base power and frequency. Result tables are left out."""
-    digest = hashlib.blake2b(digest_size=20)
-    digest.update(repr((float(net.sn_mva), float(net.f_hz))).encode())
-    for name in sorted(k for k in net if isinstance(k, str)):
-        table = net[name]
-        if not isinstance(table, pd.DataFrame) or name.startswith("res_") or not len(table):
-            continue
-        digest.update(f"|{name}|{len(table)}|".encode())
-        digest.update(_as_bytes(table.index.to_numpy()))
-        for column in table.columns:
-            digest.update(f"|{column}|{table[column].dtype}|".encode())
-            digest.update(_as_bytes(table[column].to_numpy()))
-    return digest.digest()
-
-
-def _as_bytes(values: np.ndarray) -> bytes:
-    """The values themselves: raw bytes of numbers, the text of anything else."""
-    if values.dtype.kind in "biufc":
-        return np.ascontiguousarray(values).tobytes()
-    return repr(values.tolist()).encode()
+# A battery truck's fault current, x its rated current. Grid-forming battery inverters limit
+# their current to 1.1-1.5 x rated (IEC 60909-0:2016 leaves the figure to the maker); 1.2 is
+# the usual figure they hold for the seconds a relay waits, and the one protection is judged
+# with (the minimum case must not count on the top of the range). The switchgear duty (the
+# maximum case) takes the top of the range, 1.5, so that it is not understated either.
+INVERTER_K = 1.2
+INVERTER_K_MAX = 1.5
 
 
 @dataclass(frozen=True)
@@ -228,24 +178,31 @@ def _island_runs(
     machines: list[tuple[Per, Per]],
     fault: str,
     case: str,
+    sources: Sequence[TruckAt] = (),
 ) -> list[dict[int, float]]:
-    """Fault currents of the island `sub` fed by `trucks`, once per machine reactance and
-    power factor in `machines`; each result from `fault_memo` where the same question was
-    asked before, else one pandapower run on a network whose generators are created once."""
+    """Fault currents of the island `sub` fed by `trucks` (synchronous machines) and `sources`
+    (battery inverters), once per machine reactance and power factor in `machines`; each
+    result from `fault_memo` where the same question was asked before, else pandapower runs on
+    a network whose generators are created once."""
     base = _fault_net(sub)
-    digest = _fingerprint(base)
+    k = INVERTER_K_MAX if case == "max" else INVERTER_K
+    if not trucks:
+        return [_sources_only(base, sources, k)] * len(machines)
+    digest = fingerprint(base)
+    extra = (tuple((t.bus, t.rating_kva) for t in sources), k) if sources else ()
     out: list[dict[int, float]] = []
     net: pp.pandapowerNet | None = None
     for x_pu, cos_phi in machines:
-        key = (digest, _machine_key(trucks, x_pu, cos_phi), fault, case)
+        key = (digest, _machine_key(trucks, x_pu, cos_phi), fault, case, *extra)
         found = fault_memo.get(key)
         if found is None:
             if net is None:
                 net = copy_net(base, "gen")
                 _machines(net, trucks, x_pu, cos_phi)
+                _inverters(net, sources, k)
             else:
                 _reactance(net, x_pu, cos_phi)
-            found = _run(net, fault, case)
+            found = _run(net, fault, case) if case == "max" else _with_sources(net, fault)
             fault_memo.put(key, found)
         out.append(found)
     return out
@@ -263,6 +220,42 @@ def _on_mv(sub: pp.pandapowerNet, trucks: list[TruckAt]) -> bool:
     )
 
 
+def _inverters(net: pp.pandapowerNet, sources: Sequence[TruckAt], k: float) -> None:
+    """The battery trucks as pandapower's current sources: k x rated current, no decay."""
+    if sources:
+        pp.create_sgens(
+            net,
+            [t.bus for t in sources],
+            p_mw=0.0,
+            sn_mva=[t.rating_kva / 1000.0 for t in sources],
+            k=k,
+            current_source=True,
+            name=[t.id for t in sources],
+        )
+
+
+def _with_sources(net: pp.pandapowerNet, fault: str) -> dict[int, float]:
+    """Minimum-case currents with the current sources of `net` counted: the machines' minimum
+    currents plus the sources' term of the maximum case (with them, less without them)."""
+    machines = _run(net, fault, "min")  # pandapower leaves current sources out of it
+    if not len(net.sgen):
+        return machines
+    both = _run(net, fault, "max")
+    net.sgen["in_service"] = False
+    try:
+        alone = _run(net, fault, "max")
+    finally:
+        net.sgen["in_service"] = True
+    return {b: v + both[b] - alone[b] for b, v in machines.items() if b in both and b in alone}
+
+
+def _sources_only(net: pp.pandapowerNet, sources: Sequence[TruckAt], k: float) -> dict[int, float]:
+    """An island of inverters alone: at every bus k x their summed rated current, at the bus's
+    nominal voltage (every ampere flows into the fault)."""
+    mva = k * sum(t.rating_kva for t in sources) / 1000.0
+    return {int(b): mva / (math.sqrt(3) * float(v)) for b, v in net.bus.vn_kv.items()}
+
+
 def island_faults(
     sub: pp.pandapowerNet,
     online: list[TruckAt],
@@ -271,18 +264,22 @@ def island_faults(
     xds_pu: Per,
     sustained_x_pu: Per,
     power_factor: Per,
+    inverters: Sequence[bool] = (),
 ) -> FaultLevels | None:
     """The island's lowest 2-phase fault current (minimum case) with `online` trucks, at the
     medium-voltage bus where the subtransient value is lowest. Each machine value is the
-    trucks', or a tuple of each truck's own (a mixed fleet), in the order of `online`."""
+    trucks', or a tuple of each truck's own (a mixed fleet), in the order of `online`;
+    `inverters` marks the battery trucks among them (current sources: their machine values are
+    not read)."""
     if not online or not _on_mv(sub, online):
         return None  # an LV truck's island: no medium-voltage bus to judge the relays at
+    trucks, sources, pick = _split(online, inverters)
     machines: list[tuple[Per, Per]] = [
-        (xdss_pu, power_factor),
-        (_scale(xds_pu, C_MAX), 1.0),
-        (_scale(sustained_x_pu, C_MAX), 1.0),
+        (pick(xdss_pu), pick(power_factor)),
+        (_scale(pick(xds_pu), C_MAX), 1.0),
+        (_scale(pick(sustained_x_pu), C_MAX), 1.0),
     ]
-    runs = _island_runs(sub, online, machines, "2ph", "min")
+    runs = _island_runs(sub, trucks, machines, "2ph", "min", sources)
     mv = set(sub.bus.index[sub.bus.vn_kv >= MV_KV].astype(int).tolist())
     subtransient, transient, sustained = ({b: v for b, v in r.items() if b in mv} for r in runs)
     if not subtransient:
@@ -292,14 +289,38 @@ def island_faults(
 
 
 def island_max_3ph_ka(
-    sub: pp.pandapowerNet, trucks: list[TruckAt], xdss_pu: Per, power_factor: Per
+    sub: pp.pandapowerNet,
+    trucks: list[TruckAt],
+    xdss_pu: Per,
+    power_factor: Per,
+    inverters: Sequence[bool] = (),
 ) -> float:
     """The largest 3-phase current (maximum case) in the island with every placed truck on
     (0 for an LV truck's island, which has no medium-voltage bus)."""
     if not _on_mv(sub, trucks):
         return 0.0
-    (currents,) = _island_runs(sub, trucks, [(xdss_pu, power_factor)], "3ph", "max")
+    machines, sources, pick = _split(trucks, inverters)
+    (currents,) = _island_runs(
+        sub, machines, [(pick(xdss_pu), pick(power_factor))], "3ph", "max", sources
+    )
     return max(currents.values(), default=0.0)
+
+
+def _split(
+    trucks: list[TruckAt], inverters: Sequence[bool]
+) -> tuple[list[TruckAt], list[TruckAt], Callable[[Per], Per]]:
+    """The synchronous machines among `trucks`, the inverters, and a function that keeps the
+    machines' own of each truck's values (a tuple in the order of `trucks`)."""
+    flags = list(inverters) or [False] * len(trucks)
+    machines = [t for t, inverter in zip(trucks, flags, strict=True) if not inverter]
+    sources = [t for t, inverter in zip(trucks, flags, strict=True) if inverter]
+
+    def pick(value: Per) -> Per:
+        if not isinstance(value, tuple) or not sources:
+            return value
+        return tuple(v for v, inverter in zip(value, flags, strict=True) if not inverter)
+
+    return machines, sources, pick
 
 
 def at_delay_ka(levels: FaultLevels, delay_s: float, tds_s: float) -> float:
@@ -341,7 +362,7 @@ def grid_min_2ph_ka(net: pp.pandapowerNet, bus: int) -> float | None:
     grid["s_sc_min_mva"] = grid.s_sc_min_mva.fillna(0.8 * grid.s_sc_max_mva)
     if len(net.line):
         net.line["endtemp_degree"] = END_TEMP_C
-    key = (_fingerprint(net), "grid", bus)
+    key = (fingerprint(net), "grid", bus)
     found = fault_memo.get(key)
     if found is None:
         try:

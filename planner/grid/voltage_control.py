@@ -20,10 +20,12 @@ def reactive_correction(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The PV buses' reactive injections `q` (buses, T) corrected towards their setpoints
     (`error`: setpoint minus voltage, pu) within +-`q_lim`; returns them and which buses are
-    inside their limits (those hold the setpoint)."""
-    out, free = q.copy(), np.ones(q.shape, bool)
+    inside their limits (those hold the setpoint). A bus without reactive range takes no part:
+    its voltage error must not pull the others' corrections."""
+    out, free = q.copy(), q_lim > 0  # a bus without reactive range (no truck there) is no PV bus
+    out[~free] = 0.0
     for t in range(q.shape[1]):  # buses past a limit are held there, the others corrected
-        inside = np.ones(q.shape[0], bool)
+        inside = free[:, t].copy()
         while inside.any():
             step = np.linalg.solve(dv_dq[np.ix_(inside, inside)], error[inside, t])
             wanted = q[inside, t] + step

@@ -80,6 +80,11 @@ class TruckType:
         return self.rating_kw / self.power_factor
 
     @property
+    def battery(self) -> bool:
+        """A battery (energy-storage) truck: an inverter with `storage_kwh` of energy, no fuel."""
+        return self.storage_kwh > 0
+
+    @property
     def sustained_x_pu(self) -> float:
         """The reactance the sustained fault current flows behind: xd without excitation
         support, 1 / `sc_support_multiple` with it."""

@@ -4,7 +4,8 @@ A mixed fleet gives each type its own count, rating, power factor and machine da
 type does not say it takes from `[fleet]` (else the format's default). `[fleet]` itself then
 keeps only the fleet-wide keys and the defaults: `trucks`, `rating_kw` and `power_factor` there
 are errors. A type with `connects = "lv"` feeds the low-voltage side of one distribution
-transformer (`planner.decide.lv_slots`); battery trucks are refused until the planner handles them.
+transformer (`planner.decide.lv_slots`). A battery type (`storage_kwh > 0`) burns no fuel and is
+an inverter: fuel and synchronous-machine keys given in it are errors (it would not use them).
 """
 
 from __future__ import annotations
@@ -46,6 +47,14 @@ _FLEET = {
 _TYPE = {"name", "trucks", "rating_kw", "power_factor", "connects", "storage_kwh", *MACHINE_KEYS}
 _WIDE = {"reserve", "setup_hours", "min_loading"}  # [fleet]'s alone, never a type's
 _OWN = ("trucks", "rating_kw", "power_factor")  # a type's own; absent from [fleet] with types
+# keys a battery type (`storage_kwh > 0`) must not give, and why it has no use for them
+_NOT_BATTERY = {
+    **dict.fromkeys(("fuel_l_per_kwh", "tank_l", "tanker_l"), "burns no fuel"),
+    **dict.fromkeys(
+        ("xdss_pu", "xds_pu", "xd_pu", "tds_s", "excitation", "sc_support_multiple"),
+        "is an inverter, not a synchronous machine",
+    ),
+}
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,40}")  # safe as the prefix of truck ids in every output
 
 _REACTANCE = schema.all_of(schema.positive, schema.at_least(0.01), schema.at_most(100))
@@ -188,11 +197,18 @@ def _type(
     energy = schema.all_of(schema.non_negative, schema.at_most(1e6))
     storage = r.value(item, "storage_kwh", key, float, 0.0, energy)
     if storage is not None and storage > 0:
-        r.error(
-            join_key(key, "storage_kwh"),
-            "battery trucks (storage_kwh > 0) are not supported yet, "
-            f"got {shown(item['storage_kwh'])}",
-        )
+        _battery_keys(r, item, key)
     if len(r.problems) > before:
         return None
     return TruckType(name, trucks, connects=connects, storage_kwh=storage, **values)
+
+
+def _battery_keys(r: Reader, item: dict[str, Any], key: str) -> None:
+    """A battery type giving a key it has no use for: an error naming it and its value."""
+    for field, why in _NOT_BATTERY.items():
+        if field in item:
+            r.error(
+                join_key(key, field),
+                f"a battery truck (storage_kwh > 0) {why}: leave {field} out, "
+                f"got {shown(item[field])}",
+            )

@@ -26,6 +26,7 @@ __all__ = [
     "MAX_SHIFT_DAYS",
     "Variant",
     "daily_window",
+    "narrowed_variants",
     "variant_data",
     "variant_text",
     "window_variants",
@@ -89,6 +90,29 @@ def window_variants(stage: str, dailies: list[str], shift_days: int) -> list[Var
     for days in range(1, shift_days + 1):
         variants.append(Variant(f"shift-{days}d", offset_days=days))
     return variants
+
+
+NARROW_HOURS = 1  # a daily window that did not plan outage-free is tried this much shorter
+MIN_WINDOW_HOURS = 4.0  # ... but never shorter than this
+
+
+def narrowed_variants(variant: Variant, stage: str) -> list[Variant]:
+    """A daily variant of `stage` whose plan was not outage-free (or not feasible), one hour
+    shorter: started an hour later (its start steps meet a lighter load) and ended an hour
+    earlier (its return steps do: the evening peak is what breaks a daytime window's way
+    back); none where that would leave less than `MIN_WINDOW_HOURS`."""
+    text = variant.daily.get(stage)
+    window = read_daily(text) if text is not None else None
+    if window is None or isinstance(window, str) or window.hours - NARROW_HOURS < MIN_WINDOW_HOURS:
+        return []
+    out = []
+    for start, end in ((NARROW_HOURS, 0), (0, -NARROW_HOURS)):
+        opens = (window.start.hour + start) % 24
+        closes = (window.end.hour + end) % 24
+        shorter = f"{opens:02d}:{window.start.minute:02d}-{closes:02d}:{window.end.minute:02d}"
+        name = f"daily-{shorter.replace(':', '')}"
+        out.append(Variant(name, daily={**variant.daily, stage: shorter}))
+    return out
 
 
 def variant_data(

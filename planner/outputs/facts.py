@@ -11,7 +11,8 @@ import math
 import pandas as pd
 
 from planner.core.text import for_html, for_markdown
-from planner.inputs.case import Case, Reserve
+from planner.grid.faults import INVERTER_K
+from planner.inputs.case import Case, Fleet, Reserve
 
 __all__ = ["facts", "facts_html", "facts_markdown"]
 
@@ -54,12 +55,7 @@ def facts(case: Case) -> list[tuple[str, str]]:
             f"{fleet.min_loading * 100:g} % of a truck's rating: as many trucks run as stay "
             "above it (hours where even one is below are listed)",
         ),
-        (
-            "trucks",
-            f"{fleet.rating_kw:,.0f} kW, power factor {fleet.power_factor:g} "
-            f"({fleet.rating_kva:,.0f} kVA), voltage set-point {fleet.vm_setpoint_pu:g} pu, "
-            f"set-up {fleet.setup_hours:g} h",
-        ),
+        ("trucks", _trucks(fleet)),
         (
             "voltage band",
             f"{limits.vm_min_pu:g} to {limits.vm_max_pu:g} pu; {_bus_limits(case)}",
@@ -93,6 +89,17 @@ def facts(case: Case) -> list[tuple[str, str]]:
             f"would drop below 10 %), tanker {fleet.tanker_l:,.0f} L",
         ),
     ]
+    batteries = [kind for kind in fleet.types if kind.battery]
+    if batteries:
+        stores = ", ".join(f"{kind.name} {kind.storage_kwh:,.0f} kWh" for kind in batteries)
+        out.append(
+            (
+                "battery trucks",
+                f"{stores} each; full at each stage's start and not recharged within it (a "
+                "battery is used only where it lasts the stage); no fuel; fault current "
+                f"{INVERTER_K:g} x rated (an inverter's, without decay)",
+            )
+        )
     return out
 
 
@@ -121,3 +128,19 @@ def facts_html(case: Case) -> list[str]:
         f"<li><b>{for_html(what)}</b>: {for_html(value)}</li>" for what, value in facts(case)
     )
     return [f"<h2>Rules and limits</h2><ul>{items}</ul>"]
+
+
+def _trucks(fleet: Fleet) -> str:
+    """The fleet's trucks: one rating, or each type of a mixed fleet (escaped by the caller)."""
+    if not fleet.types:
+        return (
+            f"{fleet.rating_kw:,.0f} kW, power factor {fleet.power_factor:g} "
+            f"({fleet.rating_kva:,.0f} kVA), voltage set-point {fleet.vm_setpoint_pu:g} pu, "
+            f"set-up {fleet.setup_hours:g} h"
+        )
+    kinds = "; ".join(
+        f"{k.trucks} x {k.name}: {k.rating_kw:,.0f} kW, power factor "
+        f"{k.power_factor:g} ({k.rating_kva:,.0f} kVA), voltage set-point {k.vm_setpoint_pu:g} pu"
+        for k in fleet.types
+    )
+    return f"mixed fleet: {kinds}; set-up {fleet.setup_hours:g} h"

@@ -32,7 +32,17 @@ WORKBOOK_NAME = "plan.xlsx"
 # the columns of each sheet written as numbers (an empty cell stays empty)
 NUMBER_COLUMNS = {
     "schedule": frozenset(
-        {"bus", "online", "p_kw", "q_kvar", "loading_percent", "fuel_l", "tank_l", "refuel_l"}
+        {
+            "bus",
+            "online",
+            "p_kw",
+            "q_kvar",
+            "loading_percent",
+            "fuel_l",
+            "tank_l",
+            "refuel_l",
+            "battery_kwh",
+        }
     ),
     "sequence": frozenset({"step", "duration_min", "plan_step"}),
     "fuel": frozenset({"round", "litres"}),

@@ -1,10 +1,12 @@
 """The cheapest mix of truck types (`planner.decide.mix`) against a brute force over every way of
 filling every bay with a truck of any type or none and every LV slot with an LV truck of any type
 or none, each island checked directly (each LV truck carrying its slot's load alone, each other
-truck within its kW and kVA at its share of what is left; under n-1 with any one truck tripped)."""
+truck within its kW and kVA at its share of what is left, a battery truck within its energy at its
+share of the stage's design energy; under n-1 with any one truck tripped)."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 
@@ -18,6 +20,11 @@ SMALL = Kind("MV-500", 2, 500.0, 625.0, 500.0)
 LOW_PF = Kind("MV-1200", 2, 1200.0, 1300.0, 1200.0)  # pf 0.92: kW binds before kVA
 LV = Kind("LV-400", 2, 400.0, 500.0, 400.0, lv=True)
 LV2 = Kind("LV-250", 1, 250.0, 312.5, 250.0, lv=True)
+# a diesel and a battery truck of the same rating (sharing by kVA, as `place_mix` weighs them);
+# the battery burns no fuel: cheaper where it lasts
+DIESEL = Kind("MV-1000", 2, 1000.0, 1250.0, 1250.0)
+BATTERY = Kind("BAT-1000", 2, 1000.0, 1250.0, 1250.0, cost=0.8, storage_kwh=2500.0)
+LV_BAT = Kind("LV-BAT-400", 1, 400.0, 500.0, 400.0, cost=0.8, lv=True, storage_kwh=1200.0)
 
 
 def _island(key: int, kw: float, kva: float, bays: tuple[int, ...], **kw_args) -> MixNeed:  # type: ignore[no-untyped-def]
@@ -35,6 +42,12 @@ def _lv_island(mv_kw: float, bays: tuple[int, ...], slots_kw: tuple[float, ...],
     kw = mv_kw + sum(slots_kw)
     kvar = kw * math.tan(math.acos(0.9))
     return _island(0, kw, math.hypot(kw, kvar), bays, lv=slots, design_kvar=kvar, **kw_args)
+
+
+def _slots_kwh(need: MixNeed, *e_kwh: float) -> MixNeed:
+    """`need` with its slots' own design energies."""
+    slots = tuple(dataclasses.replace(s, e_kwh=e) for s, e in zip(need.lv, e_kwh, strict=True))
+    return dataclasses.replace(need, lv=slots)
 
 
 CASES = {
@@ -69,6 +82,48 @@ CASES = {
     "all on LV trucks": ([_lv_island(0.0, (), (300.0, 200.0))], [MV1, LV, LV2]),
     # under n-1 no LV slot is offered
     "n-1 offers no LV slot": ([_lv_island(1500.0, (3,), (300.0,), n_1=True)], [MV1, LV]),
+    # 682 kW / 1,070 kVA for 3 hours: 2,046 kWh, within one battery's 2,500
+    "a short window: the battery": (
+        [_island(0, 682.0, 1070.0, (2,), design_kwh=2046.0)],
+        [DIESEL, BATTERY],
+    ),
+    # for 12 hours, 8,184 kWh: a battery beside a diesel truck would deliver half, 4,092 kWh
+    "a long window: no battery": (
+        [_island(0, 682.0, 1070.0, (2,), design_kwh=8184.0)],
+        [DIESEL, BATTERY],
+    ),
+    # 4,000 kWh, more than one battery holds: two share it, 2,000 kWh each (no diesel truck free)
+    "two batteries share the energy": (
+        [_island(0, 682.0, 1070.0, (2,), design_kwh=4000.0)],
+        [Kind("MV-1000", 0, 1000.0, 1250.0, 1250.0), BATTERY],
+    ),
+    "batteries under n-1": (
+        [_island(0, 682.0, 1070.0, (2, 1), design_kwh=2046.0, n_1=True)],
+        [DIESEL, BATTERY],
+    ),
+    "a battery too small for the energy, in a second island": (
+        [
+            _island(0, 900.0, 1100.0, (1,), design_kwh=1800.0),
+            _island(1, 500.0, 600.0, (1,), design_kwh=3000.0),
+        ],
+        [Kind("MV-1000", 1, 1000.0, 1250.0, 1250.0), BATTERY],
+    ),
+    # 2,100 kW for 3 hours, 6,300 kWh; the transformer's share by kW 900 kWh, within the LV
+    # battery's 1,200: it takes the transformer and saves an MV truck
+    "an LV battery truck within its energy": (
+        [_lv_island(1800.0, (3,), (300.0,), design_kwh=6300.0)],
+        [MV1, LV_BAT],
+    ),
+    # for 5 hours the transformer's share is 1,500 kWh: the LV battery does not last
+    "an LV battery truck short of energy": (
+        [_lv_island(1800.0, (3,), (300.0,), design_kwh=10500.0)],
+        [MV1, LV_BAT],
+    ),
+    # the transformer's own energy (1,300 kWh, its load peaks longer) decides, not its share
+    "the slot's own energy decides": (
+        [_slots_kwh(_lv_island(1800.0, (3,), (300.0,), design_kwh=6300.0), 1300.0)],
+        [MV1, LV_BAT],
+    ),
 }
 
 
@@ -133,6 +188,19 @@ def test_the_mix_is_as_cheap_as_the_brute_force(name: str) -> None:
         ("the transformer is too big", {0: ["MV-1000", "MV-1000", "MV-1000"]}),
         ("all on LV trucks", {0: ["LV-250", "LV-400"]}),
         ("n-1 offers no LV slot", {0: ["MV-1000", "MV-1000", "MV-1000"]}),
+        ("a short window: the battery", {0: ["BAT-1000"]}),
+        ("a long window: no battery", {0: ["MV-1000"]}),
+        ("two batteries share the energy", {0: ["BAT-1000", "BAT-1000"]}),
+        # a trip at the start leaves one truck for the whole window: a battery can be that one
+        ("batteries under n-1", {0: ["BAT-1000", "BAT-1000"]}),
+        # the diesel truck goes where the battery would run empty
+        (
+            "a battery too small for the energy, in a second island",
+            {0: ["BAT-1000"], 1: ["MV-1000"]},
+        ),
+        ("an LV battery truck within its energy", {0: ["LV-BAT-400", "MV-1000", "MV-1000"]}),
+        ("an LV battery truck short of energy", {0: ["MV-1000", "MV-1000", "MV-1000"]}),
+        ("the slot's own energy decides", {0: ["MV-1000", "MV-1000", "MV-1000"]}),
     ],
 )
 def test_the_mix_chosen(name: str, expected) -> None:  # type: ignore[no-untyped-def]
@@ -276,3 +344,142 @@ def test_random_lv_mixes_of_other_power_factors_hold(seed: int) -> None:
     assert mix_cost(kinds, used) >= fewest
     for need in needs:
         assert holds(need, kinds, _mv_of(need, kinds, found), _lv_of(need, kinds, found))
+
+
+@pytest.mark.parametrize(
+    ("kinds", "expected"),
+    [
+        # a 1,000 kW truck standing at the point (it cannot move in time) serves before a fresh
+        # 500 kW one: fewer distinct trucks over the works before less kVA
+        (
+            [
+                Kind("MV-500", 2, 500, 625, 625),
+                Kind("MV-1000", 0, 1000, 1250, 1250, reusable=1, pinned=((32, 1),)),
+            ],
+            [(32, "MV-1000")],
+        ),
+        # standing at another bus it cannot serve here: the fresh truck goes
+        (
+            [
+                Kind("MV-500", 2, 500, 625, 625),
+                Kind("MV-1000", 0, 1000, 1250, 1250, reusable=1, pinned=((30, 1),)),
+            ],
+            [(32, "MV-500")],
+        ),
+        # hired already and free to move: it comes before a fresh one
+        (
+            [Kind("MV-500", 2, 500, 625, 625), Kind("MV-1000", 1, 1000, 1250, 1250, reusable=1)],
+            [(32, "MV-1000")],
+        ),
+        # nothing hired yet: the smaller truck
+        (
+            [Kind("MV-500", 2, 500, 625, 625), Kind("MV-1000", 1, 1000, 1250, 1250)],
+            [(32, "MV-500")],
+        ),
+    ],
+)
+def test_trucks_hired_and_standing_are_used_first(kinds, expected) -> None:  # type: ignore[no-untyped-def]
+    need = MixNeed(0, ((32, 1, 0.0),), 297.0, 350.0, 1)
+    assert allocate_mix([need], kinds) == {0: expected}
+
+
+@pytest.mark.parametrize(
+    ("design_kwh", "chosen", "expected"),
+    [
+        (2500.0, ["BAT-1000"], True),  # exactly its store
+        (2500.1, ["BAT-1000"], False),
+        (5000.0, ["BAT-1000", "BAT-1000"], True),  # shared by rating: 2,500 kWh each
+        (5000.0, ["BAT-1000", "MV-1000"], True),
+        (5000.1, ["BAT-1000", "MV-1000"], False),
+        (9e9, ["MV-1000"], True),  # a diesel truck has no energy limit
+    ],
+)
+def test_a_battery_holds_while_its_share_of_the_energy_is_within_its_store(
+    design_kwh: float, chosen: list[str], expected: bool
+) -> None:
+    need = _island(0, 682.0, 1070.0, (2,), design_kwh=design_kwh)
+    assert holds(need, [DIESEL, BATTERY], chosen) is expected
+
+
+def _random_battery_case(seed: int) -> tuple[list[MixNeed], list[Kind]]:
+    """`_random_case` with a random design energy per island (1 to 16 hours of its load) and
+    one or two of the types batteries of random store, cheaper than the others."""
+    import random
+
+    needs, kinds = _random_case(seed)
+    rng = random.Random(1000 + seed)
+    for k in rng.sample(range(len(kinds)), rng.randint(1, 2)):
+        kind = kinds[k]
+        store = rng.choice([1.0, 2.0, 4.0]) * kind.rating_kw
+        kinds[k] = Kind(f"B{k}", kind.available, kind.rating_kw, kind.rating_kva, kind.weight,
+                        round(0.7 * kind.cost, 2), storage_kwh=store)  # fmt: skip
+    needs = [dataclasses.replace(n, design_kwh=n.design_kw * rng.uniform(1.0, 16.0)) for n in needs]
+    return needs, kinds
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_mixes_with_batteries_are_as_cheap_as_the_brute_force(seed: int) -> None:
+    needs, kinds = _random_battery_case(seed)
+    found = allocate_mix(needs, kinds)
+    fewest = _brute(needs, kinds)
+    assert (found is None) == (fewest is None)
+    if found is not None:
+        used = [kind for trucks in found.values() for _, kind in trucks]
+        assert mix_cost(kinds, used) == fewest
+        assert all(holds(n, kinds, [k for _, k in found[n.key]]) for n in needs)
+
+
+@pytest.mark.parametrize(
+    ("standing_at", "expected"),
+    [
+        # an LV truck standing at the transformer's LV bus (it cannot move in time) takes it
+        (500, ["LV-400", "MV-1000", "MV-1000"]),
+        # standing at another transformer it cannot serve here
+        (501, ["MV-1000", "MV-1000", "MV-1000"]),
+    ],
+)
+def test_a_standing_lv_truck_serves_only_its_own_transformer(
+    standing_at: int, expected: list[str]
+) -> None:
+    need = _lv_island(1800.0, (3,), (300.0,))
+    lv = Kind("LV-400", 0, 400.0, 500.0, 400.0, lv=True, reusable=1, pinned=((standing_at, 1),))
+    found = allocate_mix([need], [MV1, lv])
+    assert found is not None
+    assert sorted(k for _, k in found[0]) == expected
+
+
+def _random_lv_battery_case(seed: int) -> tuple[list[MixNeed], list[Kind]]:
+    """`_random_lv_case` (transformers at the island's power factor) with an MV and an LV type
+    made batteries of random store, cheaper than the others, a random design energy per island
+    and, for half the islands, each transformer's own energy (else its share by kW)."""
+    import random
+
+    needs, kinds = _random_lv_case(seed, same_pf=True)
+    rng = random.Random(2000 + seed)
+    for k in (rng.randrange(2), 2 + rng.randrange(2)):
+        kind = kinds[k]
+        store = rng.choice([1.0, 2.0, 4.0]) * kind.rating_kw
+        kinds[k] = dataclasses.replace(kind, name=f"B{k}", cost=0.7, storage_kwh=store)
+    out = []
+    for need in needs:
+        hours = rng.uniform(1.0, 8.0)
+        need = dataclasses.replace(need, design_kwh=need.design_kw * hours)
+        if rng.random() < 0.5:
+            need = _slots_kwh(need, *(s.p_kw * hours * rng.uniform(0.5, 1.5) for s in need.lv))
+        out.append(need)
+    return out, kinds
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_random_lv_mixes_with_batteries_are_as_cheap_as_the_brute_force(seed: int) -> None:
+    """The energy terms are linear in the slots taken and exact: the MILP finds the brute
+    force's cheapest, each LV battery within its transformer's energy."""
+    needs, kinds = _random_lv_battery_case(seed)
+    found = allocate_mix(needs, kinds)
+    fewest = _brute(needs, kinds)
+    assert (found is None) == (fewest is None)
+    if found is not None:
+        used = [kind for trucks in found.values() for _, kind in trucks]
+        assert mix_cost(kinds, used) == fewest
+        for need in needs:
+            assert holds(need, kinds, _mv_of(need, kinds, found), _lv_of(need, kinds, found))

@@ -212,6 +212,50 @@ def test_paralleled_trucks_match_runpp_with_q_limits(name: str) -> None:
             assert limited.sum() == expected[name]
 
 
+def test_an_idle_truck_bus_does_not_pull_a_paralleled_truck() -> None:
+    """A model built for trucks at buses 7, 8 and 9 with only the one at bus 7 connected (the
+    others at no output and no reactive range): the truck holds its 1.03 pu as runpp's, though
+    the idle buses' setpoints (1.0) differ (their errors once dragged it to its opposite
+    limit)."""
+    net = pn.case33bw()
+    net.ext_grid["vm_pu"] = 1.05
+    p = net.load.p_mw.to_numpy()[None] * 0.3
+    q = net.load.q_mvar.to_numpy()[None] * 0.3
+    model = BatchModel(copy.deepcopy(net), pv_buses=[7, 8, 9])
+    gen_p = np.array([[0.65, 0.0, 0.0]])
+    gen_q = np.array([[2.414, 0.0, 0.0]])
+    res = model.solve(p, q, pv=(gen_p, gen_q, np.array([1.03, 1.0, 1.0])))
+    ref = copy.deepcopy(net)
+    ref.load["p_mw"], ref.load["q_mvar"] = p[0], q[0]
+    pp.create_gen(ref, 7, p_mw=0.65, vm_pu=1.03, max_q_mvar=2.414, min_q_mvar=-2.414)
+    pp.runpp(ref, numba=False, enforce_q_lims=True)
+    assert res.converged[0] and res.pv_q_mvar is not None
+    assert abs(res.vm_pu[0, list(model.bus_ids).index(7)] - 1.03) < VM_TOL
+    assert abs(res.pv_q_mvar[0, 0] - ref.res_gen.q_mvar.iloc[0]) < 1e-6
+    assert round(float(ref.res_gen.q_mvar.iloc[0]), 3) == -1.154  # it absorbs
+
+
+def test_a_generator_at_the_limit_its_voltage_does_not_ask_for_is_left_to_pandapower() -> None:
+    """Three generators on case33bw with conflicting setpoints: the engine's joint correction
+    pins the one at bus 6 absorbing its full range while its bus is 1.5 % below its setpoint;
+    runpp has it delivering. The engine says it did not converge, so pandapower solves it."""
+    net = pn.case33bw()
+    rng = np.random.default_rng(42)
+    candidates = [b for b in net.bus.index if b not in set(net.ext_grid.bus)]
+    for _ in range(101):  # the 101st draw of the reviewer's scan
+        buses = [int(b) for b in rng.choice(candidates, 3, replace=False)]
+        gens = [(b, float(rng.uniform(0, 0.5)), float(rng.uniform(0.01, 1.0))) for b in buses]
+        vm = rng.uniform(0.97, 1.04, 3)
+        factor = 0.3 + 0.9 * rng.random(len(net.load))
+    p = net.load.p_mw.to_numpy()[None] * factor
+    q = net.load.q_mvar.to_numpy()[None] * factor
+    model = BatchModel(copy.deepcopy(net), pv_buses=[b for b, _, _ in gens])
+    gen_p = np.array([[mw for _, mw, _ in gens]])
+    gen_q = np.array([[lim for _, _, lim in gens]])
+    assert [b for b, _, _ in gens][1] == 6
+    assert not model.solve(p, q, pv=(gen_p, gen_q, vm)).converged[0]
+
+
 # paralleled trucks at a fixed power factor: (bus, MW, Mvar) each, Mvar signed
 FIXED_CASES = {
     "delivering": [(17, 0.3, 0.15), (32, 0.2, 0.1)],
