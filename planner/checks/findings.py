@@ -54,7 +54,7 @@ class StageCheck:
 
 def check_fleet(ctx: StageContext, setup: StageSetup, f: Findings) -> None:
     """Fleet rules of a set-up: no more trucks than the fleet, unique ids, the fleet's rating,
-    trucks only at connection points and within their bays."""
+    MV trucks only at connection points and within their bays (LV trucks: `check_lv_trucks`)."""
     case = ctx.case
     fleet = case.fleet
     if len(setup.trucks) > fleet.trucks:
@@ -66,7 +66,8 @@ def check_fleet(ctx: StageContext, setup: StageSetup, f: Findings) -> None:
         if truck.id in seen_ids:
             f.add(Violation("truck_id", f"truck id {truck.id} is used twice", truck.id))
         seen_ids.add(truck.id)
-        per_bus[truck.bus] = per_bus.get(truck.bus, 0) + 1
+        if fleet.machine(truck.id, truck.kind).connects != "lv":  # LV: `checks.lv_trucks`
+            per_bus[truck.bus] = per_bus.get(truck.bus, 0) + 1
         if fleet.types:
             _check_type(fleet, truck, f)
         elif abs(truck.rating_kw - fleet.rating_kw) > TOL:

@@ -22,6 +22,7 @@ from planner.checks.findings import (
     stage_result,
 )
 from planner.checks.islands import StageSetup, classify, truck_island_net
+from planner.checks.lv_trucks import check_lv_trucks
 from planner.checks.normal_state import normal_exemptions
 from planner.checks.protection import KnownLevels, assess_island, protection_floor
 from planner.checks.reserve import check_n_1
@@ -54,6 +55,7 @@ def check_stage(
     findings = Findings(ctx.base_net, case.limits, exempt=exempt)
     net, grid, islands = classify(ctx, setup, findings)
     check_fleet(ctx, setup, findings)
+    check_lv_trucks(ctx, setup, islands, findings)
     check_works(ctx, setup, findings)
     for island in islands:
         if island.trucks:

@@ -104,7 +104,7 @@ def _setups(data: dict[str, Any], case: Case, file: str) -> list[tuple[int, Stag
         lists: dict[str, list[ElementRef]] = {}
         for part, tables in (
             ("close", ("switch",)),
-            ("open", ("switch",)),
+            ("open", ("switch", "trafo", "line")),  # a branch: opened for an LV truck
             ("in_service", ("line", "trafo", "trafo3w")),
         ):
             items = sw.get(part, [])

@@ -7,8 +7,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from planner.core.refs import ref_for
+from planner.core.switching import Switching
 from planner.decide.allocation import trucks_needed
 from planner.decide.candidates import Candidate, CutOff, candidates_of_stage
+from planner.decide.lv_slots import lv_slots
 from planner.decide.transfer import candidate_ties, sectionalisers
 from planner.grid.context import StageContext
 from planner.grid.topology import build_graph, islands_of
@@ -32,6 +34,8 @@ class AffectedIsland:
     connection_points: tuple[tuple[str, int], ...]
     lower_bound_trucks: int
     candidates: tuple[Candidate, ...] = ()
+    # where LV trucks could connect (`decide.lv_slots`): (LV bus, transformer, protected kW)
+    lv_points: tuple[tuple[str, str, float], ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -48,6 +52,10 @@ class AffectedIsland:
             "connection_points": [{"bus": b, "bays": n} for b, n in self.connection_points],
             "lower_bound_trucks": self.lower_bound_trucks,
             "candidates": [c.as_json() for c in self.candidates],
+            "lv_points": [
+                {"bus": b, "transformer": t, "protected_kw": round(kw, 1)}
+                for b, t, kw in self.lv_points
+            ],
         }
 
 
@@ -160,6 +168,12 @@ def affected_area(
             )
         suggested = candidates_of_stage(ctx, graph, cut)
         islands = [replace(i, candidates=c) for i, c in zip(islands, suggested, strict=True)]
+        slots = lv_slots(ctx, Switching(), [frozenset(i.buses) for i in islands])
+        islands = [
+            replace(i, lv_points=tuple(
+                (ref_for(ctx.base_net, "bus", s.bus).text, s.name, s.p_kw) for s in lv))
+            for i, lv in zip(islands, slots, strict=True)
+        ]  # fmt: skip
         areas.append(
             StageArea(stage.name, stage.start.isoformat(), stage.end.isoformat(), tuple(islands))
         )

@@ -22,6 +22,7 @@ from scipy.sparse.csgraph import dijkstra
 from planner.core.plan import Violation
 from planner.decide.fleet import Availability, FleetState
 from planner.decide.mix import largest_first, place_mix
+from planner.decide.mix_needs import LvSlot
 from planner.grid.powerflow import TruckAt
 from planner.grid.topology import Graph
 from planner.inputs.case import Fleet
@@ -63,9 +64,13 @@ class Island(Protocol):
     @property
     def design_kva(self) -> float: ...
     @property
+    def design_kvar(self) -> float: ...
+    @property
     def design_kwh(self) -> float: ...
     @property
     def points(self) -> tuple[tuple[int, int, float], ...]: ...
+    @property
+    def lv(self) -> tuple[LvSlot, ...]: ...
 
 
 def kw_bound(design_kw: float, rating_kw: float, n_1: bool) -> int:

@@ -22,6 +22,8 @@ from planner.decide.allocation import (
     trucks_needed,
 )
 from planner.decide.fleet import FleetState
+from planner.decide.lv_slots import island_ids, lv_slots, with_lv_opens, without_failing_lv
+from planner.decide.mix_needs import LvSlot
 from planner.decide.search import search_note, stage_search
 from planner.decide.transfer import candidate_ties, find_transfers
 from planner.grid.context import StageContext
@@ -62,6 +64,7 @@ class IslandInfo:
     points: tuple[tuple[int, int, float], ...]
     lower_bound: int
     design_kwh: float = 0.0  # its protected design load summed over the stage's hours
+    lv: tuple[LvSlot, ...] = ()  # transformers LV trucks may take over (`decide.lv_slots`)
 
     @property
     def design_kva(self) -> float:
@@ -91,7 +94,8 @@ def truck_islands(ctx: StageContext, switching: Switching) -> list[IslandInfo]:
         )
         energy = ctx.energy_kwh(protected)
         out.append(IslandInfo(buses, p_kw, q_kvar, points, bound, energy))
-    return out
+    slots = lv_slots(ctx, switching, [info.buses for info in out])
+    return [dataclasses.replace(info, lv=lv) for info, lv in zip(out, slots, strict=True)]
 
 
 def merge_truck_islands(ctx: StageContext, switching: Switching) -> tuple[Switching, list[str]]:
@@ -239,6 +243,7 @@ def _with_trucks(
     ids = [f"island at bus {min(i.buses)}" for i in infos]
     check: StageCheck | None = None
     extra_violations: list[Violation] = []
+    base = switching
     for _ in range(MAX_ROUNDS):
         needs = [
             IslandNeed(
@@ -252,9 +257,10 @@ def _with_trucks(
         step = _stage_progress(
             progress, f"{stage.name}: verifying {len(trucks)} truck(s)", len(ctx.demand.times)
         )
+        lv = {t.id for t in trucks if fleet.machine(t.id, t.kind).connects == "lv"}
+        switching = with_lv_opens(base, [s for i in infos for s in i.lv], trucks, lv)
         check = check_stage(ctx, StageSetup(switching, tuple(trucks)), progress=step, exempt=exempt)
-        by_min_bus = {min(i.buses): i.id for i in check.islands}
-        ids = [by_min_bus.get(min(info.buses), "?") for info in infos]
+        ids = island_ids(infos, check.islands, lv)
         if extra_violations:
             extra_violations = shortfalls(infos, counts, fleet, ids)
             break
@@ -263,6 +269,11 @@ def _with_trucks(
         failing = {
             v.island for v in check.verification.violations if v.kind in ISLAND_KINDS and v.island
         }
+        handed_back = without_failing_lv(infos, check.islands, failing, trucks, lv)
+        if handed_back is not None:  # an LV island failed: its transformer back to MV trucks
+            infos, note = handed_back
+            notes.append(note)
+            continue
         grown = False
         for k, island in enumerate(ids):
             if island in failing:

@@ -25,9 +25,10 @@ from planner.checks.sequence import SequenceCheck, Step
 from planner.checks.stage import StageCheck
 from planner.checks.steps import online_at_end, sequence_window
 from planner.core.plan import Supply
-from planner.core.refs import ref_for
+from planner.core.refs import ElementRef, ref_for
 from planner.grid.context import StageContext
 from planner.grid.devices import device_of, sides_of
+from planner.grid.lv_points import lv_points
 from planner.grid.state import operate
 from planner.grid.topology import build_graph, energised_buses, islands_of
 
@@ -46,7 +47,7 @@ def _start_steps(ctx: StageContext, check: StageCheck, ties_first: bool = True) 
         steps.append(("connect_truck", truck.id, ref_for(ctx.base_net, "bus", truck.bus).text))
     ties: Steps = [("close", ref.text, "") for ref in setup.switching.close]
     ties += [("put_in_service", ref.text, "") for ref in setup.switching.in_service]
-    opens: Steps = [("open", ref.text, "") for ref in setup.switching.open]
+    opens: Steps = [(_opening(ref.table), ref.text, "") for ref in setup.switching.open]
     steps += ties + opens if ties_first else opens + ties
     for ref in ctx.stage.out_of_service:
         steps.append(("take_out", ref.text, ""))
@@ -94,14 +95,33 @@ def _end_steps(ctx: StageContext, check: StageCheck, order: str = "rejoin") -> S
                 steps.append(
                     ("connect_truck", truck.id, ref_for(ctx.base_net, "bus", truck.bus).text)
                 )
+    separations = _lv_separations(ctx, check)
     for ref in reversed(setup.switching.open):
-        steps.append(("close", ref.text, ""))
+        if ref in separations:  # an LV truck's transformer: its island off first if need be
+            live = {t.bus for t in setup.trucks if any(t.id in v for v in by_island.values())}
+            sources = _sources(ctx, net, live)
+            _rejoin(ctx, ref, sources, bus_island, by_island, ctx.case.switching.device, steps)
+        steps.append(("close" if ref.table == "switch" else "put_in_service", ref.text, ""))
+        operate(net, ref, True)
     if order in ("rejoin", "rejoin_supported"):
         steps += ties
     steps += [("reconnect_load", _load(ctx, i), "") for i in shed_loads(ctx, check)]
     for truck in setup.trucks:  # online, shut down or on standby: every truck leaves its bay
         steps.append(("disconnect_truck", truck.id, ""))
     return steps
+
+
+def _lv_separations(ctx: StageContext, check: StageCheck) -> set[ElementRef]:
+    """What the switching opens to separate its LV trucks' transformers."""
+    fleet = ctx.case.fleet
+    lv = [t for t in check.setup.trucks if fleet.machine(t.id, t.kind).connects == "lv"]
+    points = lv_points(ctx.base_net) if lv else {}
+    return {points[t.bus].opens for t in lv if t.bus in points}
+
+
+def _opening(table: str) -> str:
+    """Opening a switch, or taking out a transformer opened for an LV truck (no switch)."""
+    return "open" if table == "switch" else "take_out_of_service"
 
 
 def _load(ctx: StageContext, index: int) -> str:

@@ -208,6 +208,18 @@ def _island_runs(
     return out
 
 
+def _on_mv(sub: pp.pandapowerNet, trucks: list[TruckAt]) -> bool:
+    """Whether every truck stands on a medium-voltage bus of the island (LV trucks do not,
+    also where an MV-only network models their transformer's load at an MV bus)."""
+    vn_kv = sub.bus.vn_kv
+    return all(
+        t.bus in vn_kv.index
+        and float(vn_kv.at[t.bus]) >= MV_KV
+        and (t.kind is None or t.kind.connects != "lv")
+        for t in trucks
+    )
+
+
 def _inverters(net: pp.pandapowerNet, sources: Sequence[TruckAt], k: float) -> None:
     """The battery trucks as pandapower's current sources: k x rated current, no decay."""
     if sources:
@@ -259,8 +271,8 @@ def island_faults(
     trucks', or a tuple of each truck's own (a mixed fleet), in the order of `online`;
     `inverters` marks the battery trucks among them (current sources: their machine values are
     not read)."""
-    if not online:
-        return None
+    if not online or not _on_mv(sub, online):
+        return None  # an LV truck's island: no medium-voltage bus to judge the relays at
     trucks, sources, pick = _split(online, inverters)
     machines: list[tuple[Per, Per]] = [
         (pick(xdss_pu), pick(power_factor)),
@@ -283,7 +295,10 @@ def island_max_3ph_ka(
     power_factor: Per,
     inverters: Sequence[bool] = (),
 ) -> float:
-    """The largest 3-phase current (maximum case) in the island with every placed truck on."""
+    """The largest 3-phase current (maximum case) in the island with every placed truck on
+    (0 for an LV truck's island, which has no medium-voltage bus)."""
+    if not _on_mv(sub, trucks):
+        return 0.0
     machines, sources, pick = _split(trucks, inverters)
     (currents,) = _island_runs(
         sub, machines, [(pick(xdss_pu), pick(power_factor))], "3ph", "max", sources

@@ -73,16 +73,14 @@ def apply_works(net: pp.pandapowerNet, stage: Stage) -> None:
 @contextlib.contextmanager
 def switched(net: pp.pandapowerNet, switching: Switching) -> Iterator[pp.pandapowerNet]:
     """`net` with `switching` applied for the duration of the block, then as it was."""
-    saved = [(r, net.switch.at[r.index, "closed"]) for r in (*switching.close, *switching.open)]
-    saved_lines = [(r, net[r.table].at[r.index, "in_service"]) for r in switching.in_service]
+    refs = (*switching.close, *switching.open, *switching.in_service)
+    saved = [(r, is_on(net, r)) for r in refs]  # `open` may hold a transformer (LV trucks)
     apply_switching(net, switching)
     try:
         yield net
     finally:
         for ref, value in saved:
-            net.switch.at[ref.index, "closed"] = value
-        for ref, value in saved_lines:
-            net[ref.table].at[ref.index, "in_service"] = value
+            operate(net, ref, value)
 
 
 def with_switching(net: pp.pandapowerNet, switching: Switching) -> pp.pandapowerNet:

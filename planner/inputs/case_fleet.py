@@ -3,9 +3,9 @@
 A mixed fleet gives each type its own count, rating, power factor and machine data; what a
 type does not say it takes from `[fleet]` (else the format's default). `[fleet]` itself then
 keeps only the fleet-wide keys and the defaults: `trucks`, `rating_kw` and `power_factor` there
-are errors. LV connection is refused until the planner handles it. A battery type
-(`storage_kwh > 0`) burns no fuel and is an inverter: fuel and synchronous-machine keys given in
-it are errors (it would not use them).
+are errors. A type with `connects = "lv"` feeds the low-voltage side of one distribution
+transformer (`planner.decide.lv_slots`). A battery type (`storage_kwh > 0`) burns no fuel and is
+an inverter: fuel and synchronous-machine keys given in it are errors (it would not use them).
 """
 
 from __future__ import annotations
@@ -194,12 +194,6 @@ def _type(
         else:
             values[field] = r.value(item, field, key, float, default, checks[field])
     connects = r.value(item, "connects", key, str, "mv", schema.one_of("mv", "lv"))
-    if connects == "lv":
-        r.error(
-            join_key(key, "connects"),
-            "trucks that connect at the low-voltage side of a distribution transformer "
-            "(connects = 'lv') are not supported yet; give 'mv'",
-        )
     energy = schema.all_of(schema.non_negative, schema.at_most(1e6))
     storage = r.value(item, "storage_kwh", key, float, 0.0, energy)
     if storage is not None and storage > 0:

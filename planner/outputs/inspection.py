@@ -47,6 +47,18 @@ def inspection_lines(areas: list[StageArea]) -> list[str]:
             out.append(f"  {'':<53}sectionalisers: {len(i.sectionalisers)}")
         for i in area.islands:
             out += _candidate_lines(i)
+            out += _lv_lines(i)
+    return out
+
+
+def _lv_lines(island: AffectedIsland) -> list[str]:
+    """The transformers of the island an LV truck could take over (fleets with LV trucks)."""
+    if not island.lv_points:
+        return []
+    out = [f"  LV points of {island.id} (one LV truck per transformer, its LV side opened):"]
+    out.append(f"    {'bus':<24}{'protected kW':>13}  transformer")
+    for bus, trafo, kw in island.lv_points:
+        out.append(f"    {bus:<24}{kw:>13,.0f}  {trafo}")
     return out
 
 
