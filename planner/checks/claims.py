@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from planner.checks.findings import StageCheck
+from planner.checks.paralleled import CONTROLS
 from planner.checks.plan_file import shown
 from planner.checks.replay import replay
 from planner.checks.sequence import Step
@@ -131,9 +132,14 @@ def read_steps(
         if number is not None and (not isinstance(number, int) or isinstance(number, bool)):
             r.error(join_key(skey, "step"), f"expected a whole number, got {shown(number)}")
             number = None
+        control = item.get("control", "")
+        if control != "" and control not in CONTROLS:
+            known = ", ".join(CONTROLS)
+            r.error(join_key(skey, "control"), f"expected one of {known}, got {shown(control)}")
+            control = ""
         if action is not None and element is not None and when is not None:
             at = at if isinstance(at, str) else ""
-            steps.append(Step(when, action, element, at, number or 0))
+            steps.append(Step(when, action, element, at, number or 0, control))
     return steps
 
 

@@ -18,6 +18,7 @@ from planner.checks.phase_states import after_stage, stage_state
 from planner.checks.sequence import SequenceCheck, Step, StepReplay
 from planner.checks.step_state import Models
 from planner.checks.steps import inside_window, online_at_end, sequence_window
+from planner.core.plan import Violation
 from planner.grid.context import StageContext
 from planner.grid.state import copy_net
 
@@ -65,12 +66,14 @@ def _phase(r: StepReplay, *phase: Any) -> None:
     """`r.phase` with the paralleled trucks in each control of `CONTROLS` in turn, until every
     step holds or no truck was paralleled; the one with fewest problems stands (the first
     among equals), and the steps that parallel trucks with the grid say which (`control`, for
-    the crew). See `planner.checks.paralleled`."""
+    the crew). A plan that names a control on its steps is replayed in that one alone: what
+    the crew is told is what is checked. See `planner.checks.paralleled`."""
     out, standby = r.out, set(r.standby)
+    claimed = list(dict.fromkeys(s.control for s in phase[1] if s.control))  # a plan's own
     marks = (len(out.steps), len(out.violations), len(out.interruptions))
     kept: tuple | None = None
     r.models = Models(list(r.by_id.values()))  # the phase's network: models anew
-    for control in CONTROLS:
+    for control in claimed[:1] or CONTROLS:
         r.standby = set(standby)
         del out.steps[marks[0] :], out.violations[marks[1] :], out.interruptions[marks[2] :]
         paralleled = r.phase(control, *phase)
@@ -88,3 +91,7 @@ def _phase(r: StepReplay, *phase: Any) -> None:
     for entry in out.steps[marks[0] :]:
         if "grid" in entry.get("joins", ()):
             entry["control"] = control
+    if len(claimed) > 1:
+        message = (f"the plan's {phase[-1]} steps name {len(claimed)} controls for the "
+                   f"paralleled trucks ({', '.join(claimed)}); one phase runs in one")  # fmt: skip
+        out.violations.append(Violation("sequence", message, phase[-1]))

@@ -38,6 +38,7 @@ class Step:
     element: str  # element reference, or a truck id
     at: str = ""  # where a truck connects
     number: int = 0  # as the plan numbers it (0: by position)
+    control: str = ""  # the paralleled trucks' control a plan names on the step ("": none)
 
 
 @dataclass

@@ -15,11 +15,12 @@ the trucks left after a trip at the stage's start carry all of E.
 
 LV trucks and the linear terms of an island's LV slots: `planner.decide.mix_needs`.
 
-Each truck costs its type's cost (fewest trucks: 1 each), then a truck from the depot rather than
-one hired for an earlier stage (fewest distinct trucks over the works), then least installed kVA,
-plus a small secondary cost that prefers points electrically near the island's load and spreads
-trucks over points, as `planner.decide.allocation` does for one type. A truck standing at a bus
-that cannot leave it in time (`Kind.pinned`) serves only there.
+Four objectives are minimised in turn, each with the ones before held at their optimum (one
+weighted sum would put the later ones below HiGHS's tolerances): the trucks' types' costs
+(fewest trucks: 1 each), trucks from the depot rather than ones hired for an earlier stage
+(fewest distinct trucks over the works), installed kVA, and placement: points electrically near
+the island's load, spread over points, as `planner.decide.allocation` does for one type. A truck
+standing at a bus that cannot leave it in time (`Kind.pinned`) serves only there.
 """
 
 from __future__ import annotations
@@ -111,22 +112,16 @@ def allocate_mix(
         return n_x + 2 * n_y + len(takes) + len(whole) + len(kinds) + p
 
     width = n_x + 2 * n_y + len(takes) + len(whole) + len(kinds) + len(pins)
-    # costs in four tiers that never trade against each other: the types' costs, then trucks
-    # from the depot (fewest distinct trucks over the works), then the installed kVA, then
-    # placement; each tier's whole is below one unit of the tier above
-    max_bays = max((b for need in needs for _, b, _ in need.points), default=1)
-    cheapest = min(kind.cost for kind in kinds)
-    places = len(slots) + len(takes)
-    per_fresh = 0.5 * cheapest / places
-    per_kva = 0.5 * per_fresh / (places * max(k.rating_kva for k in kinds))
-    eps = 0.5 * per_kva / (places * (1.0 + CROWDING * max_bays))
-    c = np.zeros(width)
-    c[fresh(0) : fresh(0) + len(kinds)] = per_fresh
+    # costs in four tiers, minimised in turn (each next one with the ones before held at their
+    # optimum): the types' costs, trucks from the depot (fewest distinct trucks over the works),
+    # the installed kVA, placement (near the load, spread over points)
+    tiers = np.zeros((4, width))
+    tiers[1, fresh(0) : fresh(0) + len(kinds)] = 1.0
     for s, (_, _, _, k_th, cost) in enumerate(slots):
         for k, kind in enumerate(kinds):
-            c[x(s, k)] = kind.cost + per_kva * kind.rating_kva + eps * (cost + CROWDING * k_th)
+            tiers[[0, 2, 3], x(s, k)] = kind.cost, kind.rating_kva, cost + CROWDING * k_th
     for t, (_, _, k) in enumerate(takes):
-        c[u(t)] = kinds[k].cost + per_kva * kinds[k].rating_kva
+        tiers[[0, 2], u(t)] = kinds[k].cost, kinds[k].rating_kva
     upper = np.ones(width)
     for s in range(len(slots)):  # LV trucks stand in no bay
         for k, kind in enumerate(kinds):
@@ -212,15 +207,22 @@ def allocate_mix(
                 pair = [y2(n, k)] if j == k else [y(n, k), y(n, j)]
                 entries = {**weight, **{v: -big for v in pair}}
                 row(entries, required(need, kind) + tripped.weight - len(pair) * big, np.inf)
-    result = milp(
-        c,
-        constraints=LinearConstraint(np.array(rows), low, high),
-        integrality=np.ones(width),
-        bounds=Bounds(0, upper),
-        options={"mip_rel_gap": 1e-12},  # the tie-breaks are far below HiGHS's default gap
-    )
-    if result.status != 0 or result.x is None:
-        return None
+    matrix, lower, upper_rows = np.array(rows), np.array(low), np.array(high)
+    result = None
+    for tier in tiers:
+        result = milp(
+            tier,
+            constraints=LinearConstraint(matrix, lower, upper_rows),
+            integrality=np.ones(width),
+            bounds=Bounds(0, upper),
+        )
+        if result.status != 0 or result.x is None:
+            return None
+        best = float(tier @ result.x)  # held there (within rounding) for the tiers after
+        matrix = np.vstack([matrix, tier])
+        lower = np.r_[lower, -np.inf]
+        upper_rows = np.r_[upper_rows, best + 1e-7 * max(1.0, abs(best))]
+    assert result is not None and result.x is not None
     out: dict[int, list[tuple[int, str]]] = {need.key: [] for need in needs}
     for s, (_, need_key, bus, _, _) in enumerate(slots):
         for k, kind in enumerate(kinds):

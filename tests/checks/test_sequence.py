@@ -147,3 +147,30 @@ def test_a_phase_builds_one_model_per_topology(monkeypatch) -> None:  # type: ig
     # the normal state, the grid with the island cut off; end phase: the grid beside the island,
     # the grid re-joined with the trucks paralleled until the last disconnects
     assert built == [[5], [], [], [], [5]]
+
+
+def test_validate_replays_the_control_a_plan_names(far_end, cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The far end's plan parallels its trucks at the fleet's setpoint. The same plan telling
+    the crew "power_factor" is replayed in that control alone and fails (the trucks' output
+    lifts the far end past 1.07 pu while they are paralleled); a control the planner does not
+    know is an error of the plan file naming the key."""
+    _, out = far_end
+    plan = json.loads((out / "plan.json").read_text())
+    steps = plan["stages"][0]["sequence"]
+    assert {s.get("control") for s in steps if s["action"] == "connect_truck"} == {"setpoint"}
+    for step in steps:
+        if "control" in step:
+            step["control"] = "power_factor"
+    told = tmp_path / "power_factor.json"
+    told.write_text(json.dumps(plan))
+    result = cli("validate", SAFETY / "far_end.toml", told)
+    assert result.exit_code == 1, result.output
+    assert "step 3 (connect_truck T3)" in result.output and "above 1.07 pu" in result.output
+    steps[0]["control"] = "droop"
+    told.write_text(json.dumps(plan))
+    result = cli("validate", SAFETY / "far_end.toml", told)
+    assert result.exit_code == 2, result.output
+    assert (
+        "stages[0].sequence[0].control: expected one of setpoint, power_factor, voltage, got "
+        "'droop'"
+    ) in result.output

@@ -483,3 +483,15 @@ def test_random_lv_mixes_with_batteries_are_as_cheap_as_the_brute_force(seed: in
         assert mix_cost(kinds, used) == fewest
         for need in needs:
             assert holds(need, kinds, _mv_of(need, kinds, found), _lv_of(need, kinds, found))
+
+
+def test_the_tiers_never_trade() -> None:
+    """Cost before kVA (a 1.0 truck of 2,500 kVA before a 1.1 one of 500 kVA), and placement
+    decided after both (the point a truck can stay at for the next stage, cost -0.49, before
+    one nearer the load): each objective minimised with the ones before held."""
+    need = MixNeed(0, ((0, 1, 0.2),), 400.0, 450.0, 1)
+    big = Kind("BIG", 1, 2000.0, 2500.0, 2500.0, cost=1.0)
+    small = Kind("SMALL", 1, 400.0, 500.0, 500.0, cost=1.1)
+    assert allocate_mix([need], [big, small]) == {0: [(0, "BIG")]}
+    spread = MixNeed(0, ((0, 1, 0.2), (1, 1, -0.44), (2, 1, -0.49)), 400.0, 450.0, 1)
+    assert allocate_mix([spread], [small]) == {0: [(2, "SMALL")]}
