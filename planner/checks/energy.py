@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import Any
 
 from planner.checks.findings import HourResult
 from planner.checks.islands import Island
@@ -18,7 +19,7 @@ from planner.core.plan import Violation
 from planner.grid.context import StageContext
 from planner.grid.limits import TOL, Findings
 
-__all__ = ["track_batteries"]
+__all__ = ["batteries_once", "track_batteries"]
 
 
 def track_batteries(
@@ -68,3 +69,24 @@ def track_batteries(
             )
         )
     return out
+
+
+def batteries_once(case: Any, setups: Sequence[tuple[int, Any]]) -> list[Violation]:
+    """A plan's battery trucks that serve more than one stage: each stage's check counts a
+    battery full at its start and nothing recharges it on site, so one that serves a second
+    stage is not shown to last (a `battery_energy` violation per such truck)."""
+    stages: dict[str, list[str]] = {}
+    for k, setup in sorted(setups, key=lambda item: case.stages[item[0]].start):
+        for truck in setup.trucks:
+            if case.fleet.machine(truck.id, truck.kind).battery:
+                stages.setdefault(truck.id, []).append(case.stages[k].name)
+    return [
+        Violation(
+            "battery_energy",
+            f"battery truck {truck} serves {len(names)} stages ({', '.join(map(repr, names))}): "
+            "nothing recharges it between them, and each stage is checked with it full",
+            truck,
+        )
+        for truck, names in stages.items()
+        if len(names) > 1
+    ]

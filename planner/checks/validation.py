@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from planner.checks.claims import check_schedule, check_sequence, read_claims, read_steps
+from planner.checks.energy import batteries_once
 from planner.checks.plan_file import plan_size_limit, read_plan, shown
 from planner.checks.risk import check_risk
 from planner.checks.stage import StageCheck, StageSetup, check_stage
@@ -357,9 +358,8 @@ def _across_stages(
     case: Case, data: dict[str, Any], setups: list[tuple[int, StageSetup]]
 ) -> list[Violation]:
     """What a plan claims across its stages: the trucks it uses, and that each truck can get
-    from one stage's bus to the next in `setup_hours`."""
-    out = []
-    fleet = case.fleet
+    from one stage's bus to the next in `setup_hours`, and no battery truck in two stages."""
+    out, fleet = batteries_once(case, setups), case.fleet
     ids = sorted({t.id for _, setup in setups for t in setup.trucks})
     if len(ids) > fleet.trucks:
         message = f"the plan uses {len(ids)} distinct trucks, the fleet has {fleet.trucks}"

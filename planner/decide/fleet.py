@@ -37,12 +37,19 @@ class FleetState:
     bus: dict[str, int] = field(default_factory=dict)
     free_from: dict[str, datetime] = field(default_factory=dict)
     types: tuple[tuple[str, int], ...] = ()  # a mixed fleet: (type name, trucks) each
+    once: frozenset[str] = frozenset()  # types whose trucks serve one stage (batteries)
 
     @classmethod
     def of(cls, fleet: Fleet) -> FleetState:
-        """The fleet at the depot before the works."""
+        """The fleet at the depot before the works. A battery truck serves one stage: nothing
+        recharges it on site, and each stage counts it full."""
         types = tuple((t.name, t.trucks) for t in fleet.types if t.name is not None)
-        return cls(fleet.trucks, fleet.setup_hours, types=types)
+        once = frozenset(t.name for t in fleet.types if t.name is not None and t.battery)
+        return cls(fleet.trucks, fleet.setup_hours, types=types, once=once)
+
+    def spent(self, truck: str) -> bool:
+        """A battery truck that has served a stage already: it serves no other."""
+        return truck in self.bus and self.type_of(truck) in self.once
 
     @property
     def ids(self) -> list[str]:
@@ -63,6 +70,8 @@ class FleetState:
         out: dict[str, tuple[int, int, dict[int, int]]] = {n: (0, 0, {}) for n, _ in self.types}
         for truck in self.ids:
             anywhere, hired, pinned = out[self.type_of(truck) or ""]
+            if self.spent(truck):
+                continue
             if truck not in self.bus:
                 out[self.type_of(truck) or ""] = (anywhere + 1, hired, pinned)
             elif self.free_from[truck] + setup <= start:
@@ -96,7 +105,11 @@ class FleetState:
         """Truck ids for trucks needed at `buses` from `start` (of the `types` given, one per
         bus, in a mixed fleet), and problems of timing."""
         setup = timedelta(hours=self.setup_hours)
-        free = [t for t in self.ids if t not in self.free_from or self.free_from[t] <= start]
+        free = [
+            t
+            for t in self.ids
+            if (t not in self.free_from or self.free_from[t] <= start) and not self.spent(t)
+        ]
         chosen: list[str | None] = [None] * len(buses)
         wanted: list[str | None] = list(types) if types else [None] * len(buses)
 

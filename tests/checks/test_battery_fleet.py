@@ -316,3 +316,34 @@ def test_a_battery_is_not_recharged_between_daily_windows(tmp_path) -> None:  # 
         "2025-07-03T08:00:00+00:00",
         1611.2,
     )
+
+
+def test_a_battery_truck_serves_one_stage(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two back-to-back stages: the battery serves the first and the diesel truck the second
+    (nothing recharges it on site, and each stage's check counts it full); a plan that keeps
+    the battery for both fails `validate`, naming it."""
+    from tests.conftest import DATA
+
+    case_path = DATA / "cases" / "valid" / "battery_two_stages.toml"
+    case = planner.load_case(case_path)
+    plan = planner.plan_case(case)
+    assert plan.feasible
+    assert [[t.id for t in s.trucks] for s in plan.stages] == [["BAT-1000-1"], ["MV-2000-1"]]
+    data = plan.as_json()
+    second = data["stages"][1]
+    second["trucks"][0] |= {"id": "BAT-1000-1", "rating_kw": 1000.0, "type": "BAT-1000"}
+    for row in second["schedule"]:
+        row["truck_kw"] = {"BAT-1000-1": row["truck_kw"]["MV-2000-1"]}
+        row["truck_kvar"] = {"BAT-1000-1": row["truck_kvar"]["MV-2000-1"]}
+    for step in second["sequence"]:
+        if step["element"] == "MV-2000-1":
+            step["element"] = "BAT-1000-1"
+    data["fleet"]["trucks_used"] = 1
+    told = tmp_path / "plan.json"
+    told.write_text(json.dumps(data))
+    result = cli("validate", case_path, told)
+    assert result.exit_code == 1, result.output
+    assert (
+        "battery_energy: battery truck BAT-1000-1 serves 2 stages ('A', 'B'): nothing recharges "
+        "it between them, and each stage is checked with it full"
+    ) in result.output

@@ -1,4 +1,4 @@
-"""LV trucks on a SimBench MV/LV grid (tests/data/cases/valid/mvlv_lv_truck.toml): Line 13 cuts
+"""LV trucks on a SimBench MV/LV grid (tests/data/cases/mixed/mvlv_lv_truck.toml): Line 13 cuts
 off MV Bus 16-24 and the LV grid 1.108 (88 kW of design load behind its transformer at MV Bus
 22). MV trucks of 520 kW need four for the 1,605 kW; three carry the 1,517 kW left when a 400 kW
 LV truck takes the transformer over: the same count, 137.5 kVA less installed, so the mix is
@@ -26,7 +26,7 @@ from planner.grid.powerflow import TruckAt
 from planner.inputs.case import Case
 from tests.conftest import DATA
 
-CASE = DATA / "cases" / "valid" / "mvlv_lv_truck.toml"
+CASE = DATA / "cases" / "mixed" / "mvlv_lv_truck.toml"
 LV_BUS = 3  # "LV1.108 Bus 4": the transformer's LV bus
 BREAKER = 27  # "LV1.108 Switch 30": the transformer's breaker at MV Bus 22
 
