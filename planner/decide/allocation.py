@@ -26,6 +26,7 @@ from planner.decide.mix_needs import LvSlot
 from planner.grid.powerflow import TruckAt
 from planner.grid.topology import Graph
 from planner.inputs.case import Fleet
+from planner.inputs.case_costs import Costs
 
 __all__ = [
     "IslandNeed",
@@ -298,14 +299,17 @@ def place_trucks(
     state: FleetState,
     start: datetime,
     follow: frozenset[int] = frozenset(),
+    costs: Costs | None = None,
+    hours: float = 0.0,
 ) -> tuple[list[TruckAt], list[str], bool]:
     """The trucks for `needs` (the islands `infos`, at least `need.trucks` each), named by
     `state`: the problems of timing, and whether the fleet falls short (then a best effort).
     One type: `allocate`, trucks standing where they are first. A mixed fleet: the cheapest
-    mix (`planner.decide.mix`), else the largest trucks where they fit."""
+    mix (`planner.decide.mix`; by `costs` over a stage of `hours` where given), else the
+    largest trucks where they fit."""
     counts = [need.trucks for need in needs]
     if fleet.types:
-        placed = place_mix(infos, counts, fleet, state, start, follow)
+        placed = place_mix(infos, counts, fleet, state, start, follow, costs, hours)
         if placed is not None:
             return placed[0], placed[1], False
         spread = best_effort(infos, counts, fleet.trucks)

@@ -30,7 +30,6 @@ from datetime import datetime
 from typing import Protocol
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 from planner.decide.fleet import FleetState
 from planner.decide.mix_needs import (
@@ -43,11 +42,15 @@ from planner.decide.mix_needs import (
     loaded,
     mix_cost,
     required,
+    shared_fuel,
+    slot_kwh,
     slots_of,
     terms,
 )
+from planner.decide.tiers import Problem, cheapest_exact, lexicographic
 from planner.grid.powerflow import TruckAt
-from planner.inputs.case import Fleet, Reserve
+from planner.inputs.case import Fleet, Reserve, TruckType
+from planner.inputs.case_costs import Costs
 
 __all__ = [
     "Kind",
@@ -58,6 +61,7 @@ __all__ = [
     "largest_first",
     "mix_cost",
     "place_mix",
+    "type_prices",
 ]
 
 CROWDING = 0.5  # secondary cost of each further truck at the same point
@@ -111,17 +115,28 @@ def allocate_mix(
     def pin(p: int) -> int:  # trucks standing at a bus that serve there
         return n_x + 2 * n_y + len(takes) + len(whole) + len(kinds) + p
 
-    width = n_x + 2 * n_y + len(takes) + len(whole) + len(kinds) + len(pins)
-    # costs in four tiers, minimised in turn (each next one with the ones before held at their
-    # optimum): the types' costs, trucks from the depot (fewest distinct trucks over the works),
-    # the installed kVA, placement (near the load, spread over points)
-    tiers = np.zeros((4, width))
-    tiers[1, fresh(0) : fresh(0) + len(kinds)] = 1.0
+    def phi(n: int) -> int:  # fuel bound: island n's energy no battery at its bays delivers
+        return n_x + 2 * n_y + len(takes) + len(whole) + len(kinds) + len(pins) + n
+
+    width = n_x + 2 * n_y + len(takes) + len(whole) + len(kinds) + len(pins) + len(needs)
+    mv_fuel = sorted({kind.fuel_per_kwh for kind in kinds if not kind.lv})
+    diesel_fuel = min((f for f in mv_fuel if f > 0), default=0.0)
+    # objectives in five tiers, minimised in turn (each next one with the ones before held at
+    # their optimum): money (`Kind.cost`, mobilisation from the depot, fuel: its bound through
+    # `phi`), trucks, trucks from the depot (fewest distinct trucks over the works), installed
+    # kVA, placement (near the load, spread over points)
+    tiers = np.zeros((5, width))
+    tiers[2, fresh(0) : fresh(0) + len(kinds)] = 1.0
+    for k, kind in enumerate(kinds):
+        tiers[0, fresh(k)] = kind.mobilisation
+    for n in range(len(needs)):
+        tiers[0, phi(n)] = diesel_fuel
     for s, (_, _, _, k_th, cost) in enumerate(slots):
         for k, kind in enumerate(kinds):
-            tiers[[0, 2, 3], x(s, k)] = kind.cost, kind.rating_kva, cost + CROWDING * k_th
-    for t, (_, _, k) in enumerate(takes):
-        tiers[[0, 2], u(t)] = kinds[k].cost, kinds[k].rating_kva
+            tiers[:, x(s, k)] = kind.cost, 1.0, 0.0, kind.rating_kva, cost + CROWDING * k_th
+    for t, (n, ell, k) in enumerate(takes):
+        fuel = kinds[k].fuel_per_kwh * slot_kwh(needs[n], needs[n].lv[ell])
+        tiers[[0, 1, 3], u(t)] = kinds[k].cost + fuel, 1.0, kinds[k].rating_kva
     upper = np.ones(width)
     for s in range(len(slots)):  # LV trucks stand in no bay
         for k, kind in enumerate(kinds):
@@ -130,6 +145,8 @@ def allocate_mix(
         upper[fresh(k)] = kind.available + sum(n for _, n in kind.pinned)
     for p, (_, _, n) in enumerate(pins):
         upper[pin(p)] = n
+    for n in range(len(needs)):
+        upper[phi(n)] = np.inf
     rows: list[np.ndarray] = []
     low: list[float] = []
     high: list[float] = []
@@ -207,29 +224,57 @@ def allocate_mix(
                 pair = [y2(n, k)] if j == k else [y(n, k), y(n, j)]
                 entries = {**weight, **{v: -big for v in pair}}
                 row(entries, required(need, kind) + tripped.weight - len(pair) * big, np.inf)
-    matrix, lower, upper_rows = np.array(rows), np.array(low), np.array(high)
-    result = None
-    for tier in tiers:
-        result = milp(
-            tier,
-            constraints=LinearConstraint(matrix, lower, upper_rows),
-            integrality=np.ones(width),
-            bounds=Bounds(0, upper),
-        )
-        if result.status != 0 or result.x is None:
+    for n, need in enumerate(needs):  # phi_n >= E(z) - what its batteries hold
+        energy = {phi(n): 1.0}
+        for s, slot in enumerate(slots):
+            for k, kind in enumerate(kinds):
+                if slot[0] == n and kind.storage_kwh > 0 and not kind.lv:
+                    energy[x(s, k)] = kind.storage_kwh
+        for t, (n_t, ell, _) in enumerate(takes):
+            if n_t == n:
+                energy[u(t)] = slot_kwh(need, need.lv[ell])
+        row(energy, need.design_kwh, np.inf)
+    integral = np.ones(width)
+    integral[phi(0) : phi(0) + len(needs)] = 0.0
+    problem = Problem(np.array(rows), np.array(low), np.array(high), upper, width, integral)
+    order = [  # the tiers that say something, each once
+        i
+        for i in range(len(tiers))
+        if tiers[i].any() and not any(np.array_equal(tiers[i], tiers[j]) for j in range(i))
+    ]
+    if len(mv_fuel) > 1 and 0 in order:  # the fuel is a ratio: count vectors enumerated
+        groups = [
+            [x(s, k) for s, slot in enumerate(slots) if slot[0] == n]
+            for n in range(len(needs))
+            for k, kind in enumerate(kinds)
+            if not kind.lv
+        ] + [[u(t)] for t in range(len(takes))]
+
+        def exact(xv: np.ndarray) -> tuple[float, ...]:
+            """Money with each island's shared fuel (its bound through `phi` taken out)."""
+            money = float(tiers[0] @ xv) - diesel_fuel * float(xv[phi(0) : phi(len(needs))].sum())
+            for n, need in enumerate(needs):
+                chosen = [kind.name for s, slot in enumerate(slots) if slot[0] == n
+                          for k, kind in enumerate(kinds) if xv[x(s, k)] > 0.5]  # fmt: skip
+                lv = [(ell, kinds[k].name) for t, (n_t, ell, k) in enumerate(takes)
+                      if n_t == n and xv[u(t)] > 0.5]  # fmt: skip
+                money += shared_fuel(need, kinds, chosen, lv)
+            return money, float(tiers[1] @ xv), float(tiers[3] @ xv)
+
+        fixed = cheapest_exact(problem, tiers[0], exact, groups, [len(g) for g in groups])
+        if fixed is None:
             return None
-        best = float(tier @ result.x)  # held there (within rounding) for the tiers after
-        matrix = np.vstack([matrix, tier])
-        lower = np.r_[lower, -np.inf]
-        upper_rows = np.r_[upper_rows, best + 1e-7 * max(1.0, abs(best))]
-    assert result is not None and result.x is not None
+        problem, order = fixed, order[1:]
+    result = lexicographic(problem, [tiers[i] for i in order])
+    if result is None:
+        return None
     out: dict[int, list[tuple[int, str]]] = {need.key: [] for need in needs}
     for s, (_, need_key, bus, _, _) in enumerate(slots):
         for k, kind in enumerate(kinds):
-            if result.x[x(s, k)] > 0.5:
+            if result[x(s, k)] > 0.5:
                 out[need_key].append((bus, kind.name))
     for t, (n, ell, k) in enumerate(takes):
-        if result.x[u(t)] > 0.5:
+        if result[u(t)] > 0.5:
             out[needs[n].key].append((needs[n].lv[ell].bus, kinds[k].name))
     return {key: sorted(trucks) for key, trucks in out.items()}
 
@@ -258,10 +303,13 @@ def place_mix(
     state: FleetState,
     start: datetime,
     follow: frozenset[int] = frozenset(),
+    costs: Costs | None = None,
+    hours: float = 0.0,
 ) -> tuple[list[TruckAt], list[str]] | None:
     """Trucks of a mixed fleet for the islands `infos` (at least `counts[k]` for island k),
     the cheapest mix the trucks free by `start` allow (else the whole fleet's, and the timing
-    problems that leaves), named by `state`; None when no mix of the fleet carries them."""
+    problems that leaves), named by `state`; None when no mix of the fleet carries them.
+    With `costs`, the mix is the cheapest in money over a stage of `hours` (`type_prices`)."""
     n_1 = fleet.reserve == Reserve.N_1
     needs = [
         MixNeed(
@@ -293,6 +341,7 @@ def place_mix(
                 else serving[t.name or ""][1] + sum(serving[t.name or ""][2].values()),
                 pinned=() if serving is None else tuple(sorted(serving[t.name or ""][2].items())),
                 storage_kwh=t.storage_kwh,
+                **type_prices(t, costs, hours + fleet.setup_hours),
             )
             for t in fleet.types
         ]
@@ -309,6 +358,19 @@ def place_mix(
         for n, (b, t) in zip(names, placed, strict=True)
     ]
     return trucks, timing
+
+
+def type_prices(kind: TruckType, costs: Costs | None, hours: float) -> dict[str, float]:
+    """What a truck of `kind` costs the mix: per truck standing `hours` (its day rate, else
+    `[costs] truck_day`, pro rata), per truck from the depot (its mobilisation, else
+    `[costs]`'), per kWh it delivers (its fuel at `[costs] fuel_per_l`, none for a battery).
+    Without `[costs]` every truck costs 1: the fewest trucks."""
+    if costs is None:
+        return {"cost": 1.0, "mobilisation": 0.0, "fuel_per_kwh": 0.0}
+    day = kind.truck_day if kind.truck_day is not None else costs.truck_day or 0.0
+    mobilisation = kind.mobilisation if kind.mobilisation is not None else costs.mobilisation
+    fuel = 0.0 if kind.battery else kind.fuel_l_per_kwh * (costs.fuel_per_l or 0.0)
+    return {"cost": day * hours / 24.0, "mobilisation": mobilisation or 0.0, "fuel_per_kwh": fuel}
 
 
 def largest_first(

@@ -36,9 +36,11 @@ __all__ = [
     "covers",
     "fits_slot",
     "holds",
+    "island_fuel",
     "loaded",
     "mix_cost",
     "required",
+    "shared_fuel",
     "slot_kwh",
     "slots_of",
     "terms",
@@ -50,7 +52,9 @@ TOL_KW = 1e-6  # what an island may keep and still count as all handed to LV tru
 @dataclass(frozen=True)
 class Kind:
     """A truck type as allocation sees it: how many are free, its limits, its sharing weight
-    and what one costs the plan."""
+    and what one costs the plan: `cost` per truck standing in the stage (1 each when the case
+    has no `[costs]`: fewest trucks), `mobilisation` per truck from the depot, and
+    `fuel_per_kwh` per kWh it delivers (0 for a battery)."""
 
     name: str
     available: int
@@ -62,6 +66,8 @@ class Kind:
     reusable: int = 0  # trucks hired for earlier stages that can serve here (of those below)
     pinned: tuple[tuple[int, int], ...] = ()  # (bus, trucks): standing there, cannot move
     storage_kwh: float = 0.0  # > 0: a battery truck with this much energy
+    mobilisation: float = 0.0
+    fuel_per_kwh: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -213,13 +219,36 @@ def holds(
     return fits
 
 
-def mix_cost(kinds: Sequence[Kind], chosen: Sequence[str]) -> tuple[float, float]:
-    """What trucks of the types `chosen` cost, and their installed kVA (the tie-break)."""
+def mix_cost(kinds: Sequence[Kind], chosen: Sequence[str]) -> tuple[float, int, float]:
+    """What trucks of the types `chosen` cost (`Kind.cost` each), how many they are and their
+    installed kVA: compared in that order."""
     by_name = {k.name: k for k in kinds}
     return (
         round(sum(by_name[n].cost for n in chosen), 9),
+        len(chosen),
         round(sum(by_name[n].rating_kva for n in chosen), 6),
     )
+
+
+def shared_fuel(need: MixNeed, kinds: Sequence[Kind], chosen: Sequence[str],
+                lv: Sequence[tuple[int, str]] = ()) -> float:  # fmt: skip
+    """The fuel money over the stage of an island's trucks at its bays (`chosen`), sharing what
+    the LV trucks `lv` (slot index, type) leave in proportion to their weights."""
+    by_name = {k.name: k for k in kinds}
+    left = need.design_kwh - sum(slot_kwh(need, need.lv[i]) for i, _ in lv)
+    total = sum(by_name[n].weight for n in chosen)
+    if total <= 0:
+        return 0.0
+    return left * sum(by_name[n].weight * by_name[n].fuel_per_kwh for n in chosen) / total
+
+
+def island_fuel(need: MixNeed, kinds: Sequence[Kind], chosen: Sequence[str],
+                lv: Sequence[tuple[int, str]] = ()) -> float:  # fmt: skip
+    """The fuel money over the stage of all an island's trucks: each LV truck delivers its
+    slot's design energy, the others share the rest (`shared_fuel`)."""
+    by_name = {k.name: k for k in kinds}
+    own = sum(by_name[n].fuel_per_kwh * slot_kwh(need, need.lv[i]) for i, n in lv)
+    return own + shared_fuel(need, kinds, chosen, lv)
 
 
 def loaded(need: MixNeed) -> bool:

@@ -251,7 +251,9 @@ def _with_trucks(
             )
             for k, (info, n) in enumerate(zip(infos, counts, strict=True))
         ]
-        trucks, timing, short = place_trucks(needs, infos, fleet, fleet_state, stage.start, follow)
+        trucks, timing, short = place_trucks(
+            needs, infos, fleet, fleet_state, stage.start, follow, ctx.case.costs, stage.hours
+        )
         if short:
             extra_violations = shortfalls(infos, counts, fleet, ids)
         step = _stage_progress(

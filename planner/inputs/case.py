@@ -73,6 +73,8 @@ class TruckType:
     sc_support_multiple: float = 3.0
     mv_earthing: str = "none"
     load_step_percent: float = 50.0
+    truck_day: float | None = None  # its own rental per day; None: `[costs] truck_day`
+    mobilisation: float | None = None  # its own per truck hired; None: `[costs] mobilisation`
 
     @property
     def rating_kva(self) -> float:

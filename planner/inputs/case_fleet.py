@@ -23,28 +23,11 @@ __all__ = ["MAX_TRUCKS", "read_fleet"]
 # truck or bay grows without bound.
 MAX_TRUCKS = 1000
 
-_FLEET = {
-    "trucks",
-    "rating_kw",
-    "power_factor",
-    "vm_setpoint_pu",
-    "min_loading",
-    "reserve",
-    "setup_hours",
-    "fuel_l_per_kwh",
-    "tank_l",
-    "tanker_l",
-    "xdss_pu",
-    "xds_pu",
-    "xd_pu",
-    "tds_s",
-    "excitation",
-    "sc_support_multiple",
-    "mv_earthing",
-    "load_step_percent",
-    "types",
-}
-_TYPE = {"name", "trucks", "rating_kw", "power_factor", "connects", "storage_kwh", *MACHINE_KEYS}
+_FLEET = {"trucks", "rating_kw", "power_factor", "min_loading", "reserve", "setup_hours",
+          "types", *MACHINE_KEYS}  # fmt: skip
+_PRICES = ("truck_day", "mobilisation")  # a type's own prices, else `[costs]`'s
+_TYPE = {"name", "trucks", "rating_kw", "power_factor", "connects", "storage_kwh", *MACHINE_KEYS,
+         *_PRICES}  # fmt: skip
 _WIDE = {"reserve", "setup_hours", "min_loading"}  # [fleet]'s alone, never a type's
 _OWN = ("trucks", "rating_kw", "power_factor")  # a type's own; absent from [fleet] with types
 # keys a battery type (`storage_kwh > 0`) must not give, and why it has no use for them
@@ -198,9 +181,11 @@ def _type(
     storage = r.value(item, "storage_kwh", key, float, 0.0, energy)
     if storage is not None and storage > 0:
         _battery_keys(r, item, key)
+    money = schema.all_of(schema.non_negative, schema.at_most(1e9))
+    prices = {field: r.value(item, field, key, float, None, money) for field in _PRICES}
     if len(r.problems) > before:
         return None
-    return TruckType(name, trucks, connects=connects, storage_kwh=storage, **values)
+    return TruckType(name, trucks, connects=connects, storage_kwh=storage, **values, **prices)
 
 
 def _battery_keys(r: Reader, item: dict[str, Any], key: str) -> None:

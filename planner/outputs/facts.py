@@ -10,6 +10,7 @@ import math
 
 import pandas as pd
 
+from planner.core.plan import Plan
 from planner.core.text import for_html, for_markdown
 from planner.grid.faults import INVERTER_K
 from planner.inputs.case import Case, Fleet, Reserve
@@ -144,3 +145,25 @@ def _trucks(fleet: Fleet) -> str:
         for k in fleet.types
     )
     return f"mixed fleet: {kinds}; set-up {fleet.setup_hours:g} h"
+
+
+def mix_used(plan: Plan) -> str | None:
+    """The trucks of each type a mixed fleet's plan uses over the works ("4 x MV-2000,
+    1 x LV-800"; escaped by the caller), or None for a single-type fleet."""
+    used: dict[str, set[str]] = {}
+    for stage in plan.stages:
+        for truck in stage.trucks:
+            if truck.type is not None:
+                used.setdefault(truck.type, set()).add(truck.id)
+    if not used:
+        return None
+    return ", ".join(f"{len(ids)} x {name}" for name, ids in used.items())
+
+
+def trucks_of(plan: Plan) -> str:
+    """What the plan's trucks are: "of 2000 kW (pf 0.8, 2500 kVA)", or a mixed fleet's types
+    used (escaped by the caller)."""
+    if (mix := mix_used(plan)) is not None:
+        return f"of a mixed fleet: {mix}"
+    kva = plan.rating_kw / plan.power_factor
+    return f"of {plan.rating_kw:g} kW (pf {plan.power_factor:g}, {kva:g} kVA)"

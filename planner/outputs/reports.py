@@ -17,7 +17,7 @@ from planner.outputs.benefit import benefit_text, customer_hours_text
 from planner.outputs.charts import line_chart
 from planner.outputs.costs import costs_text
 from planner.outputs.drawing import network_svg
-from planner.outputs.facts import facts_html, facts_markdown
+from planner.outputs.facts import facts_html, facts_markdown, mix_used, trucks_of
 from planner.outputs.optimality import optimality_text
 from planner.outputs.risk import risk_text
 from planner.outputs.steps import (
@@ -81,8 +81,7 @@ def crew_orders(case: Case, dispatch: Dispatch) -> str:
         "",
         f"- Network: {md_code(plan.network)}; case file {md_code(plan.case_file)}",
         f"- Result: **{'feasible, every stage verified' if plan.feasible else 'NOT FEASIBLE'}**; "
-        f"{plan.trucks_used} of {plan.trucks_available} trucks of {plan.rating_kw:g} kW "
-        f"(pf {plan.power_factor:g}, {plan.rating_kw / plan.power_factor:g} kVA)",
+        f"{plan.trucks_used} of {plan.trucks_available} trucks {md(trucks_of(plan))}",
         f"- Households kept supplied: {s['households_kept_supplied']:,}",
         f"- Benefit: {benefit_text(s)}",
         f"- Trucks: {optimality_text(s['optimality'], plan.trucks_used)}",
@@ -229,7 +228,11 @@ def html_report(case: Case, dispatch: Dispatch) -> str:
         else '<span class="bad">NOT FEASIBLE</span>'
     )
     cards = [
-        ("trucks", f"{plan.trucks_used} of {plan.trucks_available}"),
+        (
+            "trucks",
+            f"{plan.trucks_used} of {plan.trucks_available}"
+            + ("" if (mix := mix_used(plan)) is None else f" ({mix})"),
+        ),
         ("households kept supplied", f"{s['households_kept_supplied']:,}"),
         ("benefit", customer_hours_text(s)),
         ("truck energy", f"{s['truck_energy_kwh']:,.0f} kWh"),

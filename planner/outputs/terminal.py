@@ -7,6 +7,7 @@ from typing import Any
 
 from planner.outputs.benefit import benefit_text
 from planner.outputs.costs import costs_text
+from planner.outputs.facts import mix_used
 from planner.outputs.optimality import optimality_text
 from planner.outputs.risk import risk_text
 
@@ -54,6 +55,7 @@ def plan_lines(name: str, result: Any, written: list[Path]) -> list[str]:
     out.append(
         f"plan for {name!r}: {'feasible' if result.feasible else 'INFEASIBLE'}, "
         f"{result.trucks_used} of {result.trucks_available} trucks used"
+        + ("" if (mix := mix_used(result)) is None else f" ({mix})")
     )
     for stage in result.stages:
         supplies = ", ".join(
