@@ -88,10 +88,10 @@ def windows(
     switching then meets a lighter load."""
     from planner.cli.commands import _inputs_of
     from planner.core.errors import CaseError, OutputError, Problem
-    from planner.dispatch.variants import VariantJob, longest_stage, plan_variants
+    from planner.dispatch.variants import VariantJob, VariantResult, longest_stage, plan_windows
     from planner.inputs.case_builder import CaseBuilder
     from planner.inputs.case_file import read_case_data
-    from planner.inputs.case_variant import narrowed_variants, window_variants
+    from planner.inputs.case_variant import Variant, window_variants
     from planner.outputs.files import claim_out_dir
     from planner.outputs.plan_set import OUTPUTS, plan_files
     from planner.outputs.windows import windows_json, windows_lines
@@ -116,41 +116,34 @@ def windows(
     variants = window_variants(stage.name, list(tried), shift_days)
     with contextlib.ExitStack() as claims:
         progress = _Progress()
-        results: list[Any] = []
         written: dict[str, Path] = {}
+        targets: list[Any] = []  # the round's claimed folders, in its jobs' order
 
-        def plan_round(round_variants: list[Any]) -> list[Any]:
-            """Plan `round_variants` (each written under --out when given, as it is planned)."""
-            targets = []
-            # without --out nothing is written: each variant is named after the case, its
-            # paths as the case has them; with it, a variant's case is its case.toml, paths
-            # seen from there
-            jobs = [VariantJob(v, f"{case} [{v.name}]", path.parent) for v in round_variants]
-            if out_dir is not None:
-                jobs = []
-                for variant in round_variants:
-                    target = claims.enter_context(
-                        claim_out_dir(
-                            os.path.join(out_dir, variant.name),
-                            (*OUTPUTS, "case.toml"),
-                            force=force,
-                            inputs=[path],
-                        )
+        def jobs(round_variants: list[Variant]) -> list[VariantJob]:
+            """Each variant's folder under --out claimed; its case is its case.toml there, its
+            paths seen from there."""
+            assert out_dir is not None
+            targets.clear()
+            out = []
+            for variant in round_variants:
+                target = claims.enter_context(
+                    claim_out_dir(
+                        os.path.join(out_dir, variant.name),
+                        (*OUTPUTS, "case.toml"),
+                        force=force,
+                        inputs=[path],
                     )
-                    target.refuse_inputs(_inputs_of(c))
-                    targets.append(target)
-                    jobs.append(VariantJob(variant, str(target.path / "case.toml"), target.path))
-            done = plan_variants(
-                data,
-                case,
-                path.parent,
-                jobs,
-                render=plan_files if out_dir is not None else None,
-                progress=progress,
-            )
+                )
+                target.refuse_inputs(_inputs_of(c))
+                targets.append(target)
+                out.append(VariantJob(variant, str(target.path / "case.toml"), target.path))
+            return out
+
+        def write(done: list[VariantResult]) -> None:
+            """Write a round's variants into their folders (a refused one leaves none)."""
             try:
-                for result, target in zip(done, targets, strict=False):
-                    if result.figures is not None:  # a refused variant leaves no folder behind
+                for result, target in zip(done, targets, strict=True):
+                    if result.figures is not None:
                         target.commit({"case.toml": result.case_text, **result.files})
                         written[result.name] = target.path
             except KeyboardInterrupt:
@@ -158,21 +151,19 @@ def windows(
                     raise
                 _say("", f"interrupted: written in full: {', '.join(written)}", err=True)
                 sys.exit(130)
-            return done
 
         try:
-            results = plan_round(variants)
-            # a daily window that did not plan outage-free: the same an hour shorter, once
-            tried_names = {v.name for v in variants}
-            narrower: dict[str, Any] = {}
-            for variant, result in zip(variants, results, strict=True):
-                planned = result.figures is not None
-                if planned and not (result.feasible and result.figures["outage_free"]):
-                    for shorter in narrowed_variants(variant, stage.name):
-                        if shorter.name not in tried_names:
-                            narrower.setdefault(shorter.name, shorter)
-            if narrower:
-                results += plan_round(list(narrower.values()))
+            results = plan_windows(
+                data,
+                case,
+                path.parent,
+                variants,
+                stage.name,
+                jobs=jobs if out_dir is not None else None,
+                render=plan_files if out_dir is not None else None,
+                progress=progress,
+                planned=write if out_dir is not None else None,
+            )
         finally:
             progress.close()
     has_costs = c.costs is not None

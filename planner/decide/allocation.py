@@ -19,10 +19,10 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from planner.core.plan import Violation
 from planner.decide.fleet import Availability, FleetState
 from planner.decide.mix import largest_first, place_mix
 from planner.decide.mix_needs import LvSlot
+from planner.decide.shortfall import shortfalls
 from planner.grid.powerflow import TruckAt
 from planner.grid.topology import Graph
 from planner.inputs.case import Fleet
@@ -199,83 +199,6 @@ def allocate(
         if value > 0.5:
             out[key].append(bus)
     return {key: sorted(buses) for key, buses in out.items()}
-
-
-def _label(info: Island, island_id: str) -> str:
-    return f"island {island_id} ({len(info.buses)} buses, {info.design_kw:,.0f} kW design peak)"
-
-
-def _short_by(info: Island, trucks: int, rating_kw: float, rating_kva: float) -> str:
-    """How far `trucks` trucks fall short of an island's design load, in the binding unit."""
-    short_kw = info.design_kw - trucks * rating_kw
-    short_kva = info.design_kva - trucks * rating_kva
-    if short_kw <= 0 and short_kva <= 0:
-        return "its load fits, but its other checks (reserve, protection, limits) need one more"
-    if short_kw / rating_kw >= short_kva / rating_kva:
-        return f"short by {short_kw:,.0f} kW"
-    return f"short by {short_kva:,.0f} kVA"
-
-
-def shortfalls(
-    infos: Sequence[Island],
-    counts: list[int],
-    fleet_spec: Fleet,
-    ids: list[str],
-) -> list[Violation]:
-    """Why no allocation exists: islands without points, too few bays, too small a fleet."""
-    fleet, rating_kw, rating_kva = fleet_spec.trucks, fleet_spec.rating_kw, fleet_spec.rating_kva
-    out = []
-    for info, n, island in zip(infos, counts, ids, strict=True):
-        bays = sum(b for _, b, _ in info.points)
-        if not info.points:
-            out.append(
-                Violation(
-                    "shortfall",
-                    f"{_label(info, island)} has no connection point "
-                    "for trucks: its protected load cannot be supplied",
-                    island=island,
-                    value=round(info.design_kw, 1),
-                    limit=0.0,
-                )
-            )
-        elif bays < n:
-            short = _short_by(info, bays, rating_kw, rating_kva)
-            out.append(
-                Violation(
-                    "shortfall",
-                    f"{_label(info, island)} needs {n} trucks, its "
-                    f"connection points have {bays} bays: {short}",
-                    island=island,
-                    value=bays,
-                    limit=n,
-                )
-            )
-    need = sum(counts)
-    if need > fleet:
-        if len(infos) == 1:
-            info = infos[0]
-            short_text = _short_by(info, fleet, rating_kw, rating_kva)
-            out.append(
-                Violation(
-                    "shortfall",
-                    f"{_label(info, ids[0])} needs {need} trucks, {fleet} available: {short_text}",
-                    island=ids[0],
-                    value=fleet,
-                    limit=need,
-                )
-            )
-        else:
-            listed = ", ".join(f"{i} {n}" for i, n in zip(ids, counts, strict=True))
-            out.append(
-                Violation(
-                    "shortfall",
-                    f"the stage needs {need} trucks ({listed}), "
-                    f"{fleet} available: short by {need - fleet}",
-                    value=fleet,
-                    limit=need,
-                )
-            )
-    return out
 
 
 def best_effort(infos: Sequence[Island], counts: list[int], fleet: int) -> dict[int, list[int]]:

@@ -10,6 +10,10 @@ the base case is read and checked once (here, before any worker starts), its par
 shared with the workers, each worker imports the planner once and reads the network once (a
 network file read, pandapower-parsed, and digested once per worker, however many variants it
 plans: `planner.inputs.network_cache`).
+
+`plan_windows` is what `planner windows` runs: the variants, then once more each daily window
+whose plan was not outage-free, an hour shorter at both ends (its switching then meets a
+lighter load).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from planner.core.plan import Plan, Supply
 from planner.dispatch.pipeline import Dispatch, plan_dispatch
 from planner.inputs.case import Case, Stage
 from planner.inputs.case_builder import CaseBuilder
-from planner.inputs.case_variant import Variant, variant_text
+from planner.inputs.case_variant import Variant, narrowed_variants, variant_text
 from planner.inputs.network_cache import forget_networks, process_networks
 
 __all__ = [
@@ -36,7 +40,9 @@ __all__ = [
     "VariantJob",
     "VariantResult",
     "longest_stage",
+    "narrower_variants",
     "plan_variants",
+    "plan_windows",
     "variant_figures",
 ]
 
@@ -68,6 +74,10 @@ class VariantResult:
     @property
     def feasible(self) -> bool:
         return self.figures is not None and bool(self.figures["feasible"])
+
+
+Jobs = Callable[[list[Variant]], list[VariantJob]]  # a round's jobs for its variants
+Planned = Callable[[list[VariantResult]], None]  # told a round's results, in its jobs' order
 
 
 def longest_stage(case: Case) -> Stage:
@@ -135,6 +145,56 @@ def plan_variants(
         pool.terminate()  # an interruption or an error: the workers' runs are of no use now
         pool.join()
     return [results[i] for i in range(len(jobs))]
+
+
+def plan_windows(
+    data: dict[str, Any],
+    file: str,
+    base_dir: Path,
+    variants: list[Variant],
+    stage: str,
+    *,
+    jobs: Jobs | None = None,
+    render: Render | None = None,
+    progress: Progress | None = None,
+    planned: Planned | None = None,
+) -> list[VariantResult]:
+    """Plan `variants` of the case `data` (`plan_variants`), then, in a second round, each
+    daily window of the stage `stage` among them whose plan was not outage-free (or not
+    feasible) once more an hour shorter (`narrower_variants`); results in that order. `jobs`
+    makes a round's jobs (default: each variant named `file [name]`, its paths seen from
+    `base_dir`, nothing written); `planned` is told each round's results as they come in."""
+    make = jobs or (lambda vs: [VariantJob(v, f"{file} [{v.name}]", base_dir) for v in vs])
+
+    def one_round(round_variants: list[Variant]) -> list[VariantResult]:
+        done = plan_variants(
+            data, file, base_dir, make(round_variants), render=render, progress=progress
+        )
+        if planned is not None:
+            planned(done)
+        return done
+
+    results = one_round(list(variants))
+    narrower = narrower_variants(variants, results, stage)
+    if narrower:
+        results += one_round(narrower)
+    return results
+
+
+def narrower_variants(
+    variants: list[Variant], results: list[VariantResult], stage: str
+) -> list[Variant]:
+    """The daily windows among `variants` whose plan (in `results`, the same order) was not
+    outage-free or not feasible, each an hour shorter (`narrowed_variants`), once: none already
+    tried, none twice; a refused variant is not narrowed."""
+    tried = {v.name for v in variants}
+    narrower: dict[str, Variant] = {}
+    for variant, result in zip(variants, results, strict=True):
+        if result.figures is not None and not (result.feasible and result.figures["outage_free"]):
+            for shorter in narrowed_variants(variant, stage):
+                if shorter.name not in tried:
+                    narrower.setdefault(shorter.name, shorter)
+    return list(narrower.values())
 
 
 def _plan_indexed(item: tuple[int, tuple[Any, ...]]) -> tuple[int, VariantResult]:

@@ -1,9 +1,15 @@
 """Where LV trucks connect: the low-voltage bus of a distribution transformer (`connects = "lv"`).
 
 An LV truck carries one distribution transformer's load: its island is the transformer's LV side,
-separated from the MV side by opening the transformer there (its switch at the MV bus, else at the
-LV bus, else the transformer itself taken out of service). A distribution transformer is one whose
-`vn_lv_kv` is below 1 kV with its LV bus below 1 kV; one LV truck per transformer.
+separated from the MV side by opening the transformer there: its best closed switch at the MV bus,
+else at the LV bus, else the transformer itself taken out of service. A distribution transformer is
+one whose `vn_lv_kv` is below 1 kV with its LV bus below 1 kV; one LV truck per transformer.
+
+The best switch is one that can break load (a breaker, then a load-break switch, by the effective
+type `planner.grid.devices.device_of` gives: the network's `switch.type`, else `[switching]
+device`), at the MV side before the LV side, the lowest index among equals; a disconnector only
+where the transformer has no other switch, since opening one under load is a break the plan must
+report (a DS on the MV side and a CB on the LV side: the CB is opened).
 
 On a network with no bus below 1 kV (MV-only: a load at an MV bus stands for the transformer and
 LV network behind it), an LV truck may carry the loads at one MV bus fed by a single branch (an
@@ -21,6 +27,7 @@ from dataclasses import dataclass
 import pandapower as pp
 
 from planner.core.refs import ElementRef, ref_for
+from planner.grid.devices import CAN_BREAK, RANK, device_of
 
 __all__ = ["LV_KV", "LvPoint", "lv_points"]
 
@@ -46,12 +53,13 @@ class LvPoint:
         return f"{self.what}'s LV side" if not self.lone else self.what
 
 
-def lv_points(net: pp.pandapowerNet) -> dict[int, LvPoint]:
+def lv_points(net: pp.pandapowerNet, device: str = "LBS") -> dict[int, LvPoint]:
     """Every LV point of `net` by the bus an LV truck feeds: its distribution transformers in
     service (the lowest index where one LV bus has several), or on an MV-only network its
-    singly fed buses with loads."""
+    singly fed buses with loads. `device`: the case's `[switching] device`, the type of a
+    switch whose `type` the network leaves empty or unknown."""
     if not (net.bus.vn_kv < LV_KV).any():
-        return _mv_only(net)
+        return _mv_only(net, device)
     out: dict[int, LvPoint] = {}
     trafo, bus = net.trafo, net.bus
     for index in sorted(trafo.index):
@@ -62,11 +70,11 @@ def lv_points(net: pp.pandapowerNet) -> dict[int, LvPoint]:
         if lv in out or float(bus.at[lv, "vn_kv"]) >= LV_KV or float(bus.at[hv, "vn_kv"]) < LV_KV:
             continue
         what = ref_for(net, "trafo", int(index)).text
-        out[lv] = LvPoint(lv, hv, what, _opens(net, "t", "trafo", int(index), (hv, lv)))
+        out[lv] = LvPoint(lv, hv, what, _opens(net, "t", "trafo", int(index), (hv, lv), device))
     return out
 
 
-def _mv_only(net: pp.pandapowerNet) -> dict[int, LvPoint]:
+def _mv_only(net: pp.pandapowerNet, device: str) -> dict[int, LvPoint]:
     """The buses with loads in service fed by one branch (line or transformer), no source."""
     lines = net.line[net.line.in_service.astype(bool)]
     trafos = net.trafo[net.trafo.in_service.astype(bool)]
@@ -82,23 +90,29 @@ def _mv_only(net: pp.pandapowerNet) -> dict[int, LvPoint]:
         if len(at_line):
             i = int(at_line[0])
             other = int(lines.at[i, "to_bus" if lines.at[i, "from_bus"] == b else "from_bus"])
-            out[b] = LvPoint(b, other, what, _opens(net, "l", "line", i, (b, other)), lone=True)
+            opens = _opens(net, "l", "line", i, (b, other), device)
+            out[b] = LvPoint(b, other, what, opens, lone=True)
             continue
         i = int(trafos.index[(trafos.hv_bus == b) | (trafos.lv_bus == b)][0])
         other = int(trafos.at[i, "lv_bus" if trafos.at[i, "hv_bus"] == b else "hv_bus"])
-        out[b] = LvPoint(b, other, what, _opens(net, "t", "trafo", i, (b, other)), lone=True)
+        opens = _opens(net, "t", "trafo", i, (b, other), device)
+        out[b] = LvPoint(b, other, what, opens, lone=True)
     return out
 
 
 def _opens(
-    net: pp.pandapowerNet, et: str, table: str, index: int, sides: tuple[int, int]
+    net: pp.pandapowerNet, et: str, table: str, index: int, sides: tuple[int, int], device: str
 ) -> ElementRef:
-    """The branch's closed switch at its first side, else at its second, else the branch."""
+    """The branch's best closed switch (a breaker, then a load-break switch, at its first side
+    before its second, the lowest index among equals; a disconnector only when it has nothing
+    else), else the branch itself."""
     sw = net.switch
-    if len(sw):
-        mine = sw[(sw.et == et) & (sw.element == index) & sw.closed.astype(bool)]
-        for side in sides:
-            at = sorted(int(i) for i in mine.index[mine.bus == side])
-            if at:
-                return ref_for(net, "switch", at[0])
-    return ref_for(net, table, index)
+    if not len(sw):
+        return ref_for(net, table, index)
+    mine = sw[(sw.et == et) & (sw.element == index) & sw.closed.astype(bool)]
+    ranked: list[tuple[bool, int, int, int]] = []
+    for side, bus in enumerate(sides):
+        for i in (int(i) for i in mine.index[mine.bus == bus]):
+            kind = device_of(net, ref_for(net, "switch", i), device)
+            ranked.append((kind not in CAN_BREAK, side, -RANK.get(kind, 0), i))
+    return ref_for(net, "switch", min(ranked)[3]) if ranked else ref_for(net, table, index)

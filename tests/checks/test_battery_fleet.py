@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
 
 import pandapower as pp
 import pandapower.networks as pn
@@ -18,16 +17,13 @@ import pytest
 from pandapower.toolbox import select_subnet
 
 import planner
-from planner.checks.stage import StageSetup, check_stage
 from planner.checks.validation import validate
-from planner.core.plan import StagePlan
-from planner.dispatch import pipeline
 from planner.dispatch.schedule import to_csv
 from planner.grid.context import StageContext
 from planner.grid.faults import INVERTER_K, INVERTER_K_MAX, island_faults
-from planner.grid.powerflow import TruckAt
 from planner.inputs.case import Case
 from planner.outputs.facts import facts
+from tests.checks.hand_placed import check_with, plan_with, trucks_at
 from tests.conftest import DATA
 
 BATTERY = DATA / "cases" / "valid" / "battery_fleet.toml"
@@ -41,21 +37,6 @@ def case() -> Case:
 @pytest.fixture(scope="module")
 def dispatch(case):  # type: ignore[no-untyped-def]
     return planner.plan_dispatch(case)
-
-
-def _trucks(case: Case, *ids: str) -> tuple[TruckAt, ...]:
-    """The fleet's trucks `ids` at bus 30, each with its own type."""
-    out = []
-    for truck_id in ids:
-        kind = case.fleet.type_of(truck_id)
-        assert kind is not None
-        out.append(TruckAt(truck_id, 30, kind.rating_kw, kind.rating_kva, kind))
-    return tuple(out)
-
-
-def _check(case: Case, stage: int, *ids: str):  # type: ignore[no-untyped-def]
-    ctx = StageContext.build(case, case.stages[stage])
-    return check_stage(ctx, StageSetup(trucks=_trucks(case, *ids)))
 
 
 def test_the_case_reads_a_battery_type(case) -> None:  # type: ignore[no-untyped-def]
@@ -140,34 +121,16 @@ def test_schedule_csv_has_no_battery_column_without_battery_trucks(case, dispatc
 
 
 def test_a_battery_and_a_diesel_truck_share_the_load_and_the_battery_its_part(case) -> None:  # type: ignore[no-untyped-def]
-    check = _check(case, 0, "BAT-1000-1", "MV-2000-1")
+    check = check_with(case, trucks_at(case, "BAT-1000-1", "MV-2000-1"))
     assert check.verification.passed
     # shared by kVA, 1,250 to 2,500: the battery delivers a third, 228.4 kW an hour
     assert [round(h.battery_kwh["BAT-1000-1"], 1) for h in check.hours] == [2271.6, 2043.2, 1814.8]
 
 
-def _plan(case: Case, ids: tuple[str, ...], monkeypatch) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    """plan.json of `case` with the trucks `ids` placed by hand at bus 30 in every stage."""
-
-    def by_hand(ctx, fleet=None, progress=None, follow=frozenset()):  # type: ignore[no-untyped-def]
-        check = check_stage(ctx, StageSetup(trucks=_trucks(case, *ids)))
-        stage = ctx.stage
-        plan = StagePlan(
-            stage.name, stage.start.isoformat(), stage.end.isoformat(), stage.out_of_service,
-            check.setup.switching, tuple(check.trucks), tuple(check.islands),
-            ctx.peak_kw(ctx.loads_on(ctx.cut_off))[0], ctx.demand.peak_factor,
-            case.loads.margin, check.verification,
-        )  # fmt: skip
-        return plan, check
-
-    monkeypatch.setattr(pipeline, "plan_stage", by_hand)
-    return json.loads(planner.plan_case(case).to_json())
-
-
 def test_a_plan_that_runs_the_battery_past_its_energy_fails_validation(  # type: ignore[no-untyped-def]
     case, monkeypatch, cli, tmp_path
 ) -> None:
-    data = _plan(case, ("BAT-1000-1",), monkeypatch)
+    data = plan_with(case, ("BAT-1000-1",), monkeypatch)
     report = validate(case, data)
     assert not report.passed
     short, long = (c.verification for _, c in report.stages)
@@ -218,7 +181,7 @@ def _independent(buses: list[int], gens: list[tuple], sgens: list[tuple], fault:
 
 
 def test_the_battery_feeds_a_fault_as_an_inverter_beside_a_diesel_truck(case) -> None:  # type: ignore[no-untyped-def]
-    check = _check(case, 0, "BAT-1000-1", "MV-2000-1")
+    check = check_with(case, trucks_at(case, "BAT-1000-1", "MV-2000-1"))
     p = check.islands[0].protection
     buses = list(check.islands[0].buses)
     battery = [(30, 1250.0, INVERTER_K)]
@@ -258,7 +221,7 @@ def test_the_battery_feeds_a_fault_as_an_inverter_beside_a_diesel_truck(case) ->
     # unrounded, the fault module on the island as selected here
     levels = island_faults(
         select_subnet(pn.case33bw(), buses),
-        list(_trucks(case, "MV-2000-1", "BAT-1000-1")),
+        list(trucks_at(case, "MV-2000-1", "BAT-1000-1")),
         xdss_pu=0.15, xds_pu=0.25, sustained_x_pu=2.0, power_factor=0.8, inverters=[False, True],
     )  # fmt: skip
     assert levels is not None and levels.bus == 29
@@ -268,7 +231,7 @@ def test_the_battery_feeds_a_fault_as_an_inverter_beside_a_diesel_truck(case) ->
 
 
 def test_an_island_of_batteries_alone_sees_k_times_their_rated_current(case) -> None:  # type: ignore[no-untyped-def]
-    check = _check(case, 0, "BAT-1000-1")
+    check = check_with(case, trucks_at(case, "BAT-1000-1"))
     p = check.islands[0].protection
     rated_ka = 1.25 / (math.sqrt(3) * 12.66)  # 1,250 kVA at 12.66 kV: 57.0 A
     # no voltage source: every ampere the inverter gives flows into the fault, at any bus, and
@@ -306,7 +269,7 @@ def test_a_battery_is_not_recharged_between_daily_windows(tmp_path) -> None:  # 
         ["MV-2000-1"],
     ]
     # the battery through both windows: full at the first, nothing left in the second
-    check = _check(case, 1, "BAT-1000-1")
+    check = check_with(case, trucks_at(case, "BAT-1000-1"), 1)
     assert [round(h.battery_kwh["BAT-1000-1"], 1) for h in check.hours] == [
         1814.8, 1129.6, 444.4, 0.0, 0.0, 0.0,
     ]  # fmt: skip

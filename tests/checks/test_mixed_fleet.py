@@ -6,7 +6,6 @@ alone fails naming it."""
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -18,15 +17,12 @@ from pandapower.toolbox import select_subnet
 
 import planner
 from planner.checks.commitment import commit, online_count
-from planner.checks.stage import StageSetup, check_stage
 from planner.checks.validation import validate
-from planner.core.plan import StagePlan
-from planner.dispatch import pipeline
 from planner.dispatch.schedule import fleet_timeline
-from planner.grid.context import StageContext
 from planner.grid.faults import at_delay_mixed_ka, island_faults
 from planner.grid.powerflow import TruckAt
 from planner.inputs.case import Case
+from tests.checks.hand_placed import check_with, plan_with, trucks_at
 from tests.conftest import DATA
 
 MIXED = DATA / "cases" / "valid" / "mixed_fleet.toml"
@@ -37,23 +33,8 @@ def case() -> Case:
     return planner.load_case(MIXED)
 
 
-def _trucks(case: Case, *ids: str) -> tuple[TruckAt, ...]:
-    """The fleet's trucks `ids` at bus 30, each with its own type."""
-    out = []
-    for truck_id in ids:
-        kind = case.fleet.type_of(truck_id)
-        assert kind is not None
-        out.append(TruckAt(truck_id, 30, kind.rating_kw, kind.rating_kva, kind))
-    return tuple(out)
-
-
-def _check(case: Case, trucks: tuple[TruckAt, ...]):  # type: ignore[no-untyped-def]
-    ctx = StageContext.build(case, case.stages[0])
-    return check_stage(ctx, StageSetup(trucks=trucks))
-
-
 def test_two_types_in_one_island_share_by_rating_each_within_its_own_limits(case) -> None:  # type: ignore[no-untyped-def]
-    check = _check(case, _trucks(case, "MV-800-1", "MV-2000-1"))
+    check = check_with(case, trucks_at(case, "MV-800-1", "MV-2000-1"))
     assert check.verification.passed and check.verification.violations == ()
     (island,) = check.islands
     assert island.trucks == ("MV-2000-1", "MV-800-1")  # largest first: the order they come online
@@ -84,7 +65,7 @@ def test_two_types_in_one_island_share_by_rating_each_within_its_own_limits(case
 
 
 def test_the_small_truck_alone_is_overloaded_and_named_the_large_one_is_not(case) -> None:  # type: ignore[no-untyped-def]
-    small = _check(case, _trucks(case, "MV-800-1")).verification
+    small = check_with(case, trucks_at(case, "MV-800-1")).verification
     assert not small.passed
     assert [(v.kind, v.element, v.value, v.limit) for v in small.violations] == [
         ("truck_overload", "MV-800-1", 112.66, 100.0),
@@ -93,13 +74,13 @@ def test_the_small_truck_alone_is_overloaded_and_named_the_large_one_is_not(case
     assert small.violations[0].message == (
         "island I1: truck MV-800-1 at 1,127 kVA, 112.7 % of its 1,000 kVA rating"
     )
-    large = _check(case, _trucks(case, "MV-2000-1")).verification
+    large = check_with(case, trucks_at(case, "MV-2000-1")).verification
     assert large.passed and round(large.max_truck_loading_percent, 2) == 45.06
 
 
 def test_a_truck_the_fleet_does_not_have_or_rated_off_its_type_is_a_violation(case) -> None:  # type: ignore[no-untyped-def]
     trucks = (TruckAt("MV-800-2", 30, 800.0, 1000.0), TruckAt("MV-2000-1", 30, 800.0, 1000.0))
-    v = _check(case, trucks).verification
+    v = check_with(case, trucks).verification
     assert [(x.kind, x.element, x.message) for x in v.violations] == [
         (
             "truck_id",
@@ -165,7 +146,7 @@ def _independent_2ph_min(case: Case, buses: list[int], machines: list[tuple]) ->
 
 
 def test_protection_with_two_types_uses_each_trucks_own_machine_data(case) -> None:  # type: ignore[no-untyped-def]
-    check = _check(case, _trucks(case, "MV-800-1", "MV-2000-1"))
+    check = check_with(case, trucks_at(case, "MV-800-1", "MV-2000-1"))
     p = check.islands[0].protection
     buses = list(check.islands[0].buses)
 
@@ -192,7 +173,7 @@ def test_protection_with_two_types_uses_each_trucks_own_machine_data(case) -> No
     # unrounded: the fault module with each truck's own values, on the island as selected here
     levels = island_faults(
         select_subnet(pn.case33bw(), buses),
-        list(_trucks(case, "MV-2000-1", "MV-800-1")),
+        list(trucks_at(case, "MV-2000-1", "MV-800-1")),
         xdss_pu=(0.15, 0.12),
         xds_pu=(0.3, 0.3),
         sustained_x_pu=(2.0, 0.4),
@@ -214,7 +195,7 @@ def test_an_earthed_type_earths_the_island_and_load_steps_are_per_type(tmp_path)
     path = tmp_path / "case.toml"
     path.write_text(text)
     case = planner.load_case(path)
-    check = _check(case, _trucks(case, "MV-2000-1", "MV-800-1"))
+    check = check_with(case, trucks_at(case, "MV-2000-1", "MV-800-1"))
     island = check.islands[0]
     assert island.protection is not None and island.dynamic is not None
     assert island.protection["earthing"] == "truck MV-800-1"  # the only earthed one
@@ -226,7 +207,7 @@ def test_an_earthed_type_earths_the_island_and_load_steps_are_per_type(tmp_path)
 
 
 def test_fuel_and_tank_by_type(case) -> None:  # type: ignore[no-untyped-def]
-    check = _check(case, _trucks(case, "MV-800-1", "MV-2000-1"))
+    check = check_with(case, trucks_at(case, "MV-800-1", "MV-2000-1"))
     rows, refuels = fleet_timeline(case, [(case.stages[0], check)])
     first: dict[str, Any] = {}
     for row in rows:
@@ -246,27 +227,8 @@ def test_fuel_and_tank_by_type(case) -> None:  # type: ignore[no-untyped-def]
     ]
 
 
-def _plan(case: Case, ids: tuple[str, ...], monkeypatch) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    """plan.json of `case` with the trucks `ids` placed by hand at bus 30 (the planner's
-    search does not pick a mix yet): the pipeline's schedule, sequence and fuel as written."""
-
-    def by_hand(ctx, fleet=None, progress=None, follow=frozenset()):  # type: ignore[no-untyped-def]
-        check = check_stage(ctx, StageSetup(trucks=_trucks(case, *ids)))
-        stage = ctx.stage
-        plan = StagePlan(
-            stage.name, stage.start.isoformat(), stage.end.isoformat(), stage.out_of_service,
-            check.setup.switching, tuple(check.trucks), tuple(check.islands),
-            ctx.peak_kw(ctx.loads_on(ctx.cut_off))[0], ctx.demand.peak_factor,
-            case.loads.margin, check.verification,
-        )  # fmt: skip
-        return plan, check
-
-    monkeypatch.setattr(pipeline, "plan_stage", by_hand)
-    return json.loads(planner.plan_case(case).to_json())
-
-
 def test_a_plan_with_both_types_validates(case, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    data = _plan(case, ("MV-800-1", "MV-2000-1"), monkeypatch)
+    data = plan_with(case, ("MV-800-1", "MV-2000-1"), monkeypatch)
     trucks = data["stages"][0]["trucks"]
     assert [(t["id"], t["type"], t["rating_kw"]) for t in trucks] == [
         ("MV-800-1", "MV-800", 800.0),
@@ -296,7 +258,7 @@ def test_a_plan_with_both_types_validates(case, monkeypatch) -> None:  # type: i
 def test_a_plan_whose_small_truck_carries_the_island_alone_fails_naming_it(  # type: ignore[no-untyped-def]
     case, monkeypatch
 ) -> None:
-    data = _plan(case, ("MV-800-1",), monkeypatch)
+    data = plan_with(case, ("MV-800-1",), monkeypatch)
     report = validate(case, data)
     assert not report.passed
     (stage,) = report.stages
@@ -312,7 +274,7 @@ def test_n_1_trips_the_largest_truck_and_judges_the_rest_by_their_own_type(tmp_p
         MIXED.read_text().replace("min_loading = 0.2", 'min_loading = 0.2\nreserve = "n-1"')
     )
     case = planner.load_case(path)
-    check = _check(case, _trucks(case, "MV-800-1", "MV-2000-1"))
+    check = check_with(case, trucks_at(case, "MV-800-1", "MV-2000-1"))
     assert [(v.kind, v.element, v.value, v.message) for v in check.verification.violations] == [
         (
             "reserve",

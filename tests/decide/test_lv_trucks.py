@@ -338,3 +338,39 @@ def test_inspect_lists_the_lv_point(case: Case) -> None:
         {"bus": "bus:LV1.108 Bus 4", "transformer": "trafo:MV1.101-LV1.108-Trafo 1",
          "protected_kw": 88.0}
     ]  # fmt: skip
+
+
+def test_the_transformers_breaker_is_opened_before_a_disconnector_of_lower_index(
+    tmp_path,
+) -> None:  # type: ignore[no-untyped-def]
+    """The transformer's MV-side breaker made a disconnector (switch 27, the lower index) with a
+    breaker beside it at MV Bus 22 (switch 232): the LV point opens the breaker, not the first
+    closed switch found, and the plan's sequence opens it make-before-break, with no break."""
+    import pandapower as pp
+    import simbench as sb
+
+    net = sb.get_simbench_net("1-MVLV-rural-1.108-0-sw")
+    net.switch.at[BREAKER, "type"] = "DS"
+    added = pp.create_switch(net, 64, 0, et="t", closed=True, type="CB", name="Trafo 1 CB")
+    assert added == 232
+    pp.to_json(net, str(tmp_path / "mvlv.json"))
+    text = CASE.read_text(encoding="utf-8")
+    text = text.replace('network = "simbench:1-MVLV-rural-1.108-0-sw"', 'network = "mvlv.json"')
+    (tmp_path / "case.toml").write_text(text, encoding="utf-8")
+    case = planner.load_case(tmp_path / "case.toml")
+    (point,) = lv_points(case.network.net).values()
+    assert point.opens.text == "switch:Trafo 1 CB"
+    data = json.loads(planner.plan_case(case).to_json())
+    (stage,) = data["stages"]
+    assert stage["switching"]["open"] == [
+        {"ref": "switch:Trafo 1 CB", "table": "switch", "index": 232}
+    ]
+    steps = [(s["action"], s["element"], s["device"]) for s in stage["sequence"]]
+    assert steps[4:8] == [
+        ("open", "switch:Trafo 1 CB", "CB"),
+        ("take_out", "line:MV1.101 Line 13", "CB"),
+        ("put_back", "line:MV1.101 Line 13", "CB"),
+        ("close", "switch:Trafo 1 CB", "CB"),
+    ]
+    assert stage["verification"]["passed"] and stage["interruptions"] == []
+    assert validate(case, data).passed
