@@ -33,7 +33,7 @@ def check_lv_trucks(
     trucks = [t for t in setup.trucks if is_lv(fleet, t)]
     if not trucks:
         return
-    points = lv_points(net)
+    points = lv_points(net, ctx.case.switching.device)
     where = {t.id: isl for isl in islands for t in isl.trucks}
     per_bus: dict[int, int] = {}
     for truck in trucks:

@@ -46,7 +46,7 @@ def lv_slots(
     fleet = ctx.case.fleet
     if fleet.reserve == Reserve.N_1 or not any(t.connects == "lv" for t in fleet.types):
         return [() for _ in islands]
-    points = lv_points(ctx.base_net)
+    points = lv_points(ctx.base_net, ctx.case.switching.device)
     inside = frozenset().union(*islands) if islands else frozenset()
     mine = [p for p in points.values() if (p.lone or p.mv_bus in inside) and p.bus in inside]
     if not mine:

@@ -115,7 +115,7 @@ def _lv_separations(ctx: StageContext, check: StageCheck) -> set[ElementRef]:
     """What the switching opens to separate its LV trucks' transformers."""
     fleet = ctx.case.fleet
     lv = [t for t in check.setup.trucks if fleet.machine(t.id, t.kind).connects == "lv"]
-    points = lv_points(ctx.base_net) if lv else {}
+    points = lv_points(ctx.base_net, ctx.case.switching.device) if lv else {}
     return {points[t.bus].opens for t in lv if t.bus in points}
 
 
