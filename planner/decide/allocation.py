@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
@@ -20,8 +20,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from planner.decide.fleet import Availability, FleetState
+from planner.decide.island import Island
 from planner.decide.mix import largest_first, place_mix
-from planner.decide.mix_needs import LvSlot
 from planner.decide.shortfall import shortfalls
 from planner.grid.powerflow import TruckAt
 from planner.grid.topology import Graph
@@ -52,26 +52,6 @@ class IslandNeed:
     key: int
     points: tuple[tuple[int, int, float], ...]
     trucks: int
-
-
-class Island(Protocol):
-    """What the shortfall messages and placing read of an island left to trucks
-    (`planning.IslandInfo`)."""
-
-    @property
-    def buses(self) -> frozenset[int]: ...
-    @property
-    def design_kw(self) -> float: ...
-    @property
-    def design_kva(self) -> float: ...
-    @property
-    def design_kvar(self) -> float: ...
-    @property
-    def design_kwh(self) -> float: ...
-    @property
-    def points(self) -> tuple[tuple[int, int, float], ...]: ...
-    @property
-    def lv(self) -> tuple[LvSlot, ...]: ...
 
 
 def kw_bound(design_kw: float, rating_kw: float, n_1: bool) -> int:

@@ -27,11 +27,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
 
 import numpy as np
 
 from planner.decide.fleet import FleetState
+from planner.decide.island import Island
 from planner.decide.mix_needs import (
     Kind,
     LvSlot,
@@ -277,23 +277,6 @@ def allocate_mix(
         if result[u(t)] > 0.5:
             out[needs[n].key].append((needs[n].lv[ell].bus, kinds[k].name))
     return {key: sorted(trucks) for key, trucks in out.items()}
-
-
-class Island(Protocol):
-    """What placing a mix reads of an island left to trucks (`planning.IslandInfo`)."""
-
-    @property
-    def design_kw(self) -> float: ...
-    @property
-    def design_kva(self) -> float: ...
-    @property
-    def design_kvar(self) -> float: ...
-    @property
-    def design_kwh(self) -> float: ...
-    @property
-    def points(self) -> tuple[tuple[int, int, float], ...]: ...
-    @property
-    def lv(self) -> tuple[LvSlot, ...]: ...
 
 
 def place_mix(

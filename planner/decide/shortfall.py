@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from planner.core.plan import Violation
+from planner.decide.island import Island
 from planner.decide.mix_needs import Kind, LvSlot, MixNeed, fits_slot, slots_of
 from planner.inputs.case import Fleet, Reserve
-
-if TYPE_CHECKING:
-    from planner.decide.allocation import Island
 
 __all__ = ["shortfalls"]
 
