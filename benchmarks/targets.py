@@ -24,8 +24,10 @@ Rows (each a ratio measured side by side in one run, so that it survives a loade
   refusal with its estimate where it refuses the case up front.
 
 Run: `.venv/bin/python benchmarks/targets.py [--engine] [--startup] [--plan] [--memory]
-[--large] [--all] [--lightsim-python /tmp/bench16/venv/bin/python]`; with no row named the
-quick rows run (engine, startup, plan of the reference case). `--all` runs every row.
+[--large] [--all] [--clock wall|cpu] [--lightsim-python /tmp/bench16/venv/bin/python]`; with no
+row named the quick rows run (engine, startup, plan of the reference case); `--all` runs every
+row (the large plan takes minutes). A lightsim2grid venv for `--lightsim-python`:
+`.venv/bin/python -m venv /tmp/ls && /tmp/ls/bin/pip install -e . lightsim2grid==1.2.0 simbench`.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ import tempfile
 import time
 import tomllib
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -329,21 +332,18 @@ def startup_rows(starts: int, runs: int) -> list[Row]:
 # --- plans ---------------------------------------------------------------------------------
 
 
-def plan_rows(cases: list[str], plans: int, runs: int) -> list[Row]:
-    rows = []
+def plan_rows(cases: list[str], plans: int, runs: int) -> Iterator[Row]:
+    """One row per case, each as soon as it is measured (the large case takes minutes)."""
     for path in cases:
         m = end_to_end.measure(path, plans, runs)
         target = PLAN_TARGETS.get(path)
         now = f"{m['ratio']:.0f} runpp ({m['plan_s']:.1f} s, runpp {m['runpp_ms']:.0f} ms)"
-        rows.append(
-            Row(
-                f"`plan_case` {path} ({m['buses']:,.0f} buses)",
-                now,
-                "-" if target is None else f"<= {target:.0f} runpp",
-                None if target is None else m["ratio"] <= target,
-            )
+        yield Row(
+            f"`plan_case` {path} ({m['buses']:,.0f} buses)",
+            now,
+            "-" if target is None else f"<= {target:.0f} runpp",
+            None if target is None else m["ratio"] <= target,
         )
-    return rows
 
 
 # --- memory of a year-long window ----------------------------------------------------------
@@ -410,10 +410,17 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="engine runs / yardstick runs")
     parser.add_argument("--starts", type=int, default=5, help="fresh processes per start-up row")
     parser.add_argument("--plans", type=int, default=1, help="plans per case (median)")
+    parser.add_argument(
+        "--clock",
+        choices=sorted(end_to_end.CLOCKS),
+        default="wall",
+        help="the plan rows' clock (as end_to_end.py: cpu is steadier on a shared machine)",
+    )
     parser.add_argument("--engine-child", help=argparse.SUPPRESS)
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     logging.disable(logging.WARNING)
+    end_to_end.clock = end_to_end.CLOCKS[args.clock]
     if args.engine_child:
         print(json.dumps(engine_row(args.engine_child, args.runs)))
         return 0
@@ -428,7 +435,8 @@ def main() -> int:
     yard_runs = max(args.runs, 10)
     print(
         f"pandapower {pp.__version__}, Python {sys.version.split()[0]}, {os.cpu_count()} cores, "
-        f"load {os.getloadavg()[0]:.2f}; yardstick runpp: {end_to_end._solver()}"
+        f"load {os.getloadavg()[0]:.2f}; yardstick runpp: {end_to_end._solver()}; plan rows' "
+        f"clock: {args.clock}"
     )
     print("| | now | target | met? |")
     print("|---|---|---|---|")
