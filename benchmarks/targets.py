@@ -279,7 +279,12 @@ def engine_rows(runs: int, python: str | None) -> list[Row]:
             m = engine_row(name, runs)
         elif python:
             cmd = [python, __file__, "--engine-child", name, "--runs", str(runs)]
-            done = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT)
+            done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+            if done.returncode != 0:
+                last = (done.stderr.strip().splitlines() or [""])[-1]
+                now = f"not measured ({python} exit {done.returncode}: {last!r})"
+                rows.append(Row(what, now, f"<= {target}x", None))
+                continue
             m = json.loads(done.stdout.strip().splitlines()[-1])
         else:
             rows.append(Row(what, NOT_INSTALLED, f"<= {target}x", None))
