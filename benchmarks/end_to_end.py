@@ -14,7 +14,9 @@ Run: `.venv/bin/python benchmarks/end_to_end.py [--large] [--case PATH ...] [--p
 to the reference case, `--case` (repeatable) runs the cases named instead, e.g. `--case
 cases/dashiqiao.toml` for the reference row alone. `--clock cpu` times both the yardstick and
 the plan in the process's CPU time, which other processes on a shared machine disturb less than
-the wall clock (the ratio is then CPU against CPU).
+the wall clock (the ratio is then CPU against CPU). `benchmarks/targets.py` prints these rows
+with the other figures of issue #16 (engine against lightsim2grid, start-up, memory) as one
+table of now / target / met.
 """
 
 from __future__ import annotations
