@@ -257,7 +257,7 @@ def planned_net(
     group = next(g for g in ctx.demand.groups if when in g.times)
     online, truck_kw, truck_kvar = _truck_outputs(said, dispatch, k, when)
     # the findings of this state are the plan's verification's to report
-    net, _, parts = classify(ctx, setup, Findings(ctx.base_net, case.limits))
+    net, _, parts = classify(ctx, setup, Findings(ctx.base_net, case.limits, namer=ctx.namer))
     set_design_loads(net, ctx, group)
     for island in parts:
         if island.kind is not Supply.TRUCKS:

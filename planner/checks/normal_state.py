@@ -105,7 +105,7 @@ def normal_exemptions(ctx: StageContext) -> Exemptions:
 def _normal_scan(ctx: StageContext) -> Findings:
     """The normal state of `ctx`'s stage at every check time, through the planner's own checks,
     with every breach recorded."""
-    scratch = Findings(ctx.base_net, ctx.case.limits, breaches={})
+    scratch = Findings(ctx.base_net, ctx.case.limits, breaches={}, namer=ctx.namer)
     groups = list(ctx.demand.normal_groups)
     whens = [g.times[0].isoformat() for g in groups]
     net = copy_net(ctx.base_net)

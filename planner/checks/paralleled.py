@@ -148,7 +148,7 @@ def match_voltage(
     if not sol.converged or side not in sol.vm_pu:
         problem = f"the island does not solve at a setpoint of {setpoint:.3f} pu"
         return dv, setpoint, setpoint - held, [problem]
-    findings = Findings(ctx.base_net, ctx.case.limits)
+    findings = Findings(ctx.base_net, ctx.case.limits, namer=ctx.namer)
     findings.check(sol, "island, voltage matched", "")
     problems = [f"with the trucks at {setpoint:.3f} pu to match: {v.message}"
                 for v in findings.sorted_violations()]  # fmt: skip

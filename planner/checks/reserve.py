@@ -40,7 +40,7 @@ def check_n_1(
         rest = [t for t in trucks if t is not gone]
         sub, _ = truck_island_net(ctx, net, island, rest)
         label = f"island {island.id} with truck {gone.id} tripped"
-        scratch = Findings(f.net, f.limits)
+        scratch = Findings(f.net, f.limits, namer=f.namer)
         set_design_loads(sub, ctx, groups[0])
         model = island_model(sub, rest)
         if model is None:  # pandapower at the island's peak hour only

@@ -131,7 +131,8 @@ def stage_risk(ctx: StageContext, check: StageCheck, stream: int) -> StageRisk:
     draws = scenario_factors(case.loads, feeder_of, stream)
     picks = critical_groups(ctx, feeder_of)
     normal = normal_exemptions(ctx)
-    net, grid, islands = classify(ctx, check.setup, Findings(ctx.base_net, case.limits))
+    found = Findings(ctx.base_net, case.limits, namer=ctx.namer)
+    net, grid, islands = classify(ctx, check.setup, found)
     for island in islands:
         if island.trucks:
             island.net, island.curtailed_kw = truck_island_net(ctx, net, island, island.trucks)

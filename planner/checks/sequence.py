@@ -29,7 +29,7 @@ from planner.checks.steps import (
     sequence_window,
 )
 from planner.core.plan import Violation
-from planner.core.refs import TABLES, ElementRef, ref_for, resolve_ref
+from planner.core.refs import TABLES, ElementRef, resolve_ref
 from planner.grid.context import StageContext
 from planner.grid.devices import CAN_BREAK, across_kva, device_of, reading_bus, sides_of
 from planner.grid.limits import TOL, broken_as_normally
@@ -208,7 +208,7 @@ class StepReplay:
         for island in self.check.islands:
             if bus in island.buses:
                 return island.id
-        return f"island at {ref_for(self.ctx.base_net, 'bus', bus).text}"
+        return f"island at {self.ctx.namer('bus', bus).text}"
 
     def _section_has_load(self, net, bus: int, state: SolvedState) -> bool:
         """Does the dead section a closing would energise hold load in service?"""
@@ -282,9 +282,7 @@ class StepReplay:
             prev = state
         left: dict[int, tuple[Step, list[str]]] = {}
         for load, (number, step) in sorted(opened.items()):
-            left.setdefault(number, (step, []))[1].append(
-                ref_for(self.ctx.base_net, "load", load).text
-            )
+            left.setdefault(number, (step, []))[1].append(self.ctx.namer("load", load).text)
         for number, (step, names) in sorted(left.items()):
             self.problem(number, step, f"leaves protected load without supply: {', '.join(names)}")
         goal = "the stage's state" if what == "start" else "the network's normal state"
@@ -315,7 +313,7 @@ class StepReplay:
                     "households": self.ctx.households(loads),
                     "kw": round(kw, 1),
                     "minutes": round(minutes, 1),
-                    "loads": [ref_for(self.ctx.base_net, "load", i).text for i in loads],
+                    "loads": [self.ctx.namer("load", i).text for i in loads],
                     "reason": f"break-before-make: step {number} ({step.action} {step.element}) "
                     f"cuts them off until step {at.action} {at.element} restores them",
                     **self._days(),
@@ -380,7 +378,7 @@ class StepReplay:
         truck = self.by_id.get(step.element)
         if truck is None:
             return [f"truck {step.element!r} is not placed in this stage"]
-        entry |= {"at": ref_for(self.ctx.base_net, "bus", truck.bus).text, "device": "CB"}
+        entry |= {"at": self.ctx.namer("bus", truck.bus).text, "device": "CB"}
         if step.action == "disconnect_truck":
             entry["across_kw"] = 0.0  # ramped down before its breaker opens
             if trucks.pop(truck.id, None) is None and truck.id not in self.standby:

@@ -52,7 +52,7 @@ def check_stage(
     n_1 = fleet.reserve == Reserve.N_1
     if exempt is None:
         exempt = normal_exemptions(ctx)
-    findings = Findings(ctx.base_net, case.limits, exempt=exempt)
+    findings = Findings(ctx.base_net, case.limits, exempt=exempt, namer=ctx.namer)
     net, grid, islands = classify(ctx, setup, findings)
     check_fleet(ctx, setup, findings)
     check_lv_trucks(ctx, setup, islands, findings)

@@ -190,7 +190,9 @@ def solve_states(
     set_design_loads(net, ctx, groups[0])
     graph = build_graph(net)
     grid = energised_buses(graph)
-    states = [SolvedState(Findings(ctx.base_net, ctx.case.limits), True) for _ in groups]
+    states = [
+        SolvedState(Findings(ctx.base_net, ctx.case.limits, namer=ctx.namer), True) for _ in groups
+    ]
     paralleled = [t for t in trucks.values() if t.bus in grid]
     held = (control or Paralleled()).held(paralleled, setpoint_pu(ctx.case.fleet, paralleled))
     may = models.trucks if models else list(trucks.values())  # trucks that may be paralleled

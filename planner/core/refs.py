@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pandapower as pp
 
-__all__ = ["TABLES", "ElementRef", "ref_for", "resolve_ref"]
+__all__ = ["TABLES", "ElementRef", "Namer", "ref_for", "resolve_ref", "unique_names"]
 
 TABLES = ("bus", "line", "trafo", "trafo3w", "switch", "load", "sgen", "gen", "ext_grid")
 
@@ -38,6 +38,36 @@ def ref_for(net: pp.pandapowerNet, table: str, index: int) -> ElementRef:
     ):
         return ElementRef(table, int(index), f"{table}:{name}")
     return ElementRef(table, int(index), f"{table}:#{int(index)}")
+
+
+def unique_names(net: pp.pandapowerNet, table: str) -> dict[int, str]:
+    """The elements of `table` that `ref_for` names by name: index -> its name (a non-empty
+    text not starting with `#` that no other element of the table has)."""
+    df = net[table]
+    if "name" not in df.columns or not len(df):
+        return {}
+    names = df["name"]
+    texts = names[names.map(lambda n: isinstance(n, str) and bool(n) and not n.startswith("#"))]
+    counts = names[names.map(lambda n: isinstance(n, str))].value_counts()
+    once = set(counts.index[counts.to_numpy() == 1])
+    return {int(i): n for i, n in texts.items() if n in once}
+
+
+class Namer:
+    """`ref_for` for many elements of one network whose names do not change while it is used:
+    each table's unique names are found once (`unique_names`), not once per reference."""
+
+    def __init__(self, net: pp.pandapowerNet) -> None:
+        self.net = net
+        self._names: dict[str, dict[int, str]] = {}
+
+    def __call__(self, table: str, index: int) -> ElementRef:
+        names = self._names.get(table)
+        if names is None:
+            names = self._names[table] = unique_names(self.net, table)
+        name = names.get(int(index))
+        text = f"{table}:#{int(index)}" if name is None else f"{table}:{name}"
+        return ElementRef(table, int(index), text)
 
 
 def resolve_ref(

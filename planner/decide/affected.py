@@ -161,7 +161,9 @@ def affected_area(
                     protected_kw=pp_,
                     protected_kvar=pq,
                     ties=tuple(_ties_touching(ctx, buses)),
-                    sectionalisers=tuple(s.text for s in sectionalisers(ctx.base_net, buses)),
+                    sectionalisers=tuple(
+                        s.text for s in sectionalisers(ctx.base_net, buses, ctx.namer)
+                    ),
                     connection_points=points,
                     lower_bound_trucks=bound,
                 )

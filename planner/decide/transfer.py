@@ -10,6 +10,7 @@ Closing one tie into a de-energised island keeps a radial network radial.
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ import numpy as np
 import pandapower as pp
 import pandas as pd
 
-from planner.core.refs import ElementRef, ref_for
+from planner.core.refs import ElementRef, Namer, ref_for
 from planner.core.switching import Switching
 from planner.grid.context import StageContext, set_design_loads
 from planner.grid.engine import BatchModel, Unsupported
@@ -69,8 +70,12 @@ def candidate_ties(ctx: StageContext) -> list[ElementRef]:
     return [t for t in ties if all(t.index != w.index or t.table != w.table for w in works)]
 
 
-def sectionalisers(net: pp.pandapowerNet, buses: frozenset[int]) -> list[ElementRef]:
-    """Closed switches inside an island (on its lines, or between two of its buses)."""
+def sectionalisers(
+    net: pp.pandapowerNet, buses: frozenset[int], namer: Namer | None = None
+) -> list[ElementRef]:
+    """Closed switches inside an island (on its lines, or between two of its buses), named by
+    `namer` (a stage's, for `net` its base network) else by `ref_for`."""
+    name = namer or functools.partial(ref_for, net)
     sw = net.switch
     out = []
     for idx in sw.index[sw.closed.astype(bool)]:
@@ -78,11 +83,11 @@ def sectionalisers(net: pp.pandapowerNet, buses: frozenset[int]) -> list[Element
         if bus not in buses:
             continue
         if et == "b" and element in buses:
-            out.append(ref_for(net, "switch", int(idx)))
+            out.append(name("switch", int(idx)))
         elif et == "l":
             line = net.line.loc[element]
             if int(line.from_bus) in buses and int(line.to_bus) in buses:
-                out.append(ref_for(net, "switch", int(idx)))
+                out.append(name("switch", int(idx)))
     return out
 
 
@@ -208,7 +213,7 @@ def _best_for_tie(
         return None
     options: list[tuple[tuple[ElementRef, ...], frozenset[int]]] = [((), whole)]
     seen = {whole}
-    for s in sectionalisers(ctx.base_net, whole):
+    for s in sectionalisers(ctx.base_net, whole, ctx.namer):
         part = screen.energised(switching.with_tie(tie, (s,))) - grid
         if part and part not in seen and part < whole:
             seen.add(part)

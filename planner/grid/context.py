@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 import pandapower as pp
 import pandas as pd
 
+from planner.core.refs import Namer
 from planner.grid.state import apply_works, stage_base_net
 from planner.grid.topology import Graph, build_graph, energised_buses
 from planner.inputs.case import Case, Stage
@@ -55,6 +57,12 @@ class StageContext:
         """The buses `stage`'s works cut off, without building its whole context."""
         base, works = _nets(case, stage)
         return energised_buses(build_graph(base)) - energised_buses(build_graph(works))
+
+    @functools.cached_property
+    def namer(self) -> Namer:
+        """How elements of `base_net` are named in messages: each table's names scanned once
+        for the stage (its networks are copies of `base_net`, the same names)."""
+        return Namer(self.base_net)
 
     @property
     def cut_off(self) -> frozenset[int]:

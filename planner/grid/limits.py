@@ -16,7 +16,7 @@ import pandapower as pp
 import pandas as pd
 
 from planner.core.plan import Violation
-from planner.core.refs import ref_for
+from planner.core.refs import Namer
 from planner.grid.engine import BatchModel, BatchResult
 from planner.grid.powerflow import GridSolution, TruckAt
 from planner.inputs.case import Limits
@@ -130,6 +130,15 @@ class Findings:
     # when given, every time each element breaks its limit is recorded here (`normal_exemptions`)
     breaches: Exemptions | None = None
     _own_band: dict[str, pd.Series] | None = field(default=None, init=False, repr=False)
+    # how elements of `net` are named in messages (`Namer`: each table's names scanned once);
+    # a stage passes its context's, shared by all its findings
+    namer: Namer | None = field(default=None, repr=False)
+
+    def ref(self, table: str, index: int) -> str:
+        """The reference text of an element of `net` (`ref_for`)."""
+        if self.namer is None:
+            self.namer = Namer(self.net)
+        return self.namer(table, index).text
 
     def add(self, v: Violation, higher_is_worse: bool = True) -> None:
         """Keep the worst violation per (kind, element, island)."""
@@ -306,7 +315,7 @@ class Findings:
         all, or one per element), once."""
         pick = np.argmin if low else np.argmax
         t, j = (int(x) for x in np.unravel_index(pick(values), values.shape))
-        ref = ref_for(self.net, table, int(ids[j])).text
+        ref = self.ref(table, int(ids[j]))
         self._extreme(extreme, float(values[t, j]), ref, whens[t], low=low)
         worst = values.min(axis=0) if low else values.max(axis=0)
         limits = np.broadcast_to(np.asarray(limit, dtype=float), worst.shape)
@@ -314,7 +323,7 @@ class Findings:
         for j in np.nonzero(past)[0].tolist():
             t = int(pick(values[:, j]))
             own = float(limits[j])
-            ref = ref_for(self.net, table, int(ids[j])).text
+            ref = self.ref(table, int(ids[j]))
             value = float(values[t, j])
             digits = 5 if table == "bus" else 2
             if table == "bus":
