@@ -69,11 +69,32 @@ class StageContext:
         """Buses the works cut off from every source."""
         return self.base_energised - self.works_energised
 
+    @functools.cached_property
+    def _load_buses(self) -> tuple[np.ndarray, np.ndarray]:
+        """The loads of `load_bus` in index order, and the bus of each."""
+        ids = np.array(sorted(self.load_bus), dtype=np.int64)
+        return ids, np.array([self.load_bus[int(i)] for i in ids], dtype=np.int64)
+
     def loads_on(self, buses: frozenset[int] | set[int]) -> list[int]:
-        return sorted(i for i, b in self.load_bus.items() if b in buses)
+        """The loads at `buses`, in index order."""
+        ids, at = self._load_buses
+        if not len(ids) or not buses:
+            return []
+        wanted = np.fromiter(buses, dtype=np.int64, count=len(buses))
+        return [int(i) for i in ids[np.isin(at, wanted)]]
+
+    @functools.cached_property
+    def _load_index(self) -> pd.Index:
+        return pd.Index(self.demand.loads)
+
+    @functools.cached_property
+    def _group_hours(self) -> np.ndarray:
+        """Hours each of the demand's step groups holds over the stage (`energy_kwh`)."""
+        held = dict(zip(self.demand.times, self.demand.step_h, strict=True))
+        return np.array([sum(held[t] for t in g.times) for g in self.demand.groups])
 
     def _positions(self, loads: list[int]) -> np.ndarray:
-        return np.asarray(pd.Index(self.demand.loads).get_indexer(loads), dtype=int)
+        return np.asarray(self._load_index.get_indexer(loads), dtype=int)
 
     def load_kw(self, loads: list[int], group: StepGroup) -> tuple[float, float]:
         pos = self._positions(loads)
@@ -97,9 +118,7 @@ class StageContext:
         if not loads:
             return 0.0
         pos = self._positions(loads)
-        held = dict(zip(self.demand.times, self.demand.step_h, strict=True))
-        hours = np.array([sum(held[t] for t in g.times) for g in self.demand.groups])
-        return float(hours @ self.demand.p_matrix[:, pos].sum(axis=1) * 1000.0)
+        return float(self._group_hours @ self.demand.p_matrix[:, pos].sum(axis=1) * 1000.0)
 
     def households(self, loads: list[int]) -> int:
         column = self.base_net.load.get("households")
