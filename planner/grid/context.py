@@ -76,11 +76,11 @@ class StageContext:
         if not loads:
             return 0.0, 0.0
         pos = self._positions(loads)
-        p = self.demand.p_matrix[:, pos].sum(axis=1)
+        p = self.demand.p_sums(pos)
         k = int(np.argmax(p))
         if p[k] <= 0:
             return 0.0, 0.0
-        return float(p[k] * 1000.0), float(self.demand.q_matrix[k, pos].sum() * 1000.0)
+        return float(p[k] * 1000.0), float(self.demand.groups[k].q_mvar[pos].sum() * 1000.0)
 
     def energy_kwh(self, loads: list[int]) -> float:
         """The design energy of `loads` over the stage: each check time's design P for as long
@@ -91,7 +91,7 @@ class StageContext:
         pos = self._positions(loads)
         held = dict(zip(self.demand.times, self.demand.step_h, strict=True))
         hours = np.array([sum(held[t] for t in g.times) for g in self.demand.groups])
-        return float(hours @ self.demand.p_matrix[:, pos].sum(axis=1) * 1000.0)
+        return float(hours @ self.demand.p_sums(pos) * 1000.0)
 
     def households(self, loads: list[int]) -> int:
         column = self.base_net.load.get("households")

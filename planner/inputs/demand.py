@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,14 +16,9 @@ import pandapower as pp
 
 from planner.core.errors import CaseError, Problem
 from planner.inputs.case import Case, Loads, Stage
+from planner.inputs.demand_factors import profile_factors
 from planner.inputs.network import Network
-from planner.inputs.profiles import (
-    BUILTIN,
-    SIMBENCH_STEP,
-    shape_factors,
-    simbench_rows,
-    steps_of,
-)
+from planner.inputs.profiles import SIMBENCH_STEP, steps_of
 from planner.inputs.uncertainty import design_factors
 from planner.inputs.windows_daily import window_step_hours
 
@@ -50,13 +46,82 @@ BYTES_PER_STEP = 16_384
 MEMORY_LIMIT_BYTES = 2_000_000_000
 
 
-@dataclass(frozen=True)
 class StepGroup:
-    """Hours of a stage that share one load state (same factor for every load)."""
+    """Hours of a stage that share one load state (same factor for every load).
 
-    times: tuple[datetime, ...]
-    p_mw: np.ndarray  # design active power per load (order of `Demand.loads`)
-    q_mvar: np.ndarray
+    A stage's own groups keep no per-load arrays: each is a row of its demand's profile
+    factors, and `p_mw`/`q_mvar` are worked out when asked for (a year of quarter hours at
+    10,000 loads would otherwise hold gigabytes). Groups made from arrays keep them."""
+
+    __slots__ = ("_basis", "_p", "_q", "_row", "times")
+
+    def __init__(
+        self,
+        times: tuple[datetime, ...],
+        p_mw: np.ndarray | None = None,
+        q_mvar: np.ndarray | None = None,
+        *,
+        basis: _Basis | None = None,
+        row: int = 0,
+    ) -> None:
+        self.times = times
+        self._p, self._q, self._basis, self._row = p_mw, q_mvar, basis, row
+
+    @property
+    def p_mw(self) -> np.ndarray:
+        """Design active power per load (order of `Demand.loads`), MW."""
+        if self._p is not None:
+            return self._p
+        assert self._basis is not None
+        return self._basis.p_at(self._row)
+
+    @property
+    def q_mvar(self) -> np.ndarray:
+        if self._q is not None:
+            return self._q
+        assert self._basis is not None
+        return self._basis.q_at(self._row)
+
+    def __repr__(self) -> str:
+        return f"StepGroup({len(self.times)} times from {self.times[0].isoformat()})"
+
+
+@dataclass(frozen=True)
+class _Basis:
+    """Design demand kept compactly: per load a base value and a profile column, per check time
+    a row of the profiles' factors. A load's design P at row `r` is `p_pre * fp[r, p_col] *
+    p_post` (in that order, so the values are those of a full matrix to the last bit)."""
+
+    fp: np.ndarray  # (rows, profile columns)
+    fq: np.ndarray
+    p_col: np.ndarray  # (loads,) the column of each load
+    q_col: np.ndarray
+    p_pre: np.ndarray  # (loads,)
+    q_pre: np.ndarray
+    post: np.ndarray | None  # (loads,) multiplied last, or None
+
+    def p_at(self, row: int, pos: np.ndarray | slice = slice(None)) -> np.ndarray:
+        out = self.p_pre[pos] * self.fp[row][self.p_col[pos]]
+        return out if self.post is None else out * self.post[pos]
+
+    def q_at(self, row: int, pos: np.ndarray | slice = slice(None)) -> np.ndarray:
+        out = self.q_pre[pos] * self.fq[row][self.q_col[pos]]
+        return out if self.post is None else out * self.post[pos]
+
+    def block(self, rows: Sequence[int], pos: np.ndarray, q: bool = False) -> np.ndarray:
+        """(len(rows), len(pos)): the values of `p_at` (or `q_at`) of each row, at `pos`."""
+        f, col, pre = (self.fq, self.q_col, self.q_pre) if q else (self.fp, self.p_col, self.p_pre)
+        out = pre[pos] * f[np.asarray(rows, dtype=int)][:, col[pos]]
+        return out if self.post is None else out * self.post[pos]
+
+    def key(self, row: int) -> bytes:
+        """Equal for two rows exactly when every load's factors are equal."""
+        if not len(self.p_col):
+            return b""
+        return self.fp[row].tobytes() + self.fq[row].tobytes()
+
+
+ROWS_PER_BLOCK = 256  # load states summed at a time: bounds the (states, loads) scratch
 
 
 @dataclass(frozen=True)
@@ -80,12 +145,39 @@ class Demand:
 
     @functools.cached_property
     def p_matrix(self) -> np.ndarray:
-        """(groups, loads) design active power, MW."""
+        """(groups, loads) design active power, MW: a full matrix, kept once asked for (prefer
+        `p_sums` and `p_block`, which hold no more than a block of rows)."""
         return np.array([g.p_mw for g in self.groups])
 
     @functools.cached_property
     def q_matrix(self) -> np.ndarray:
         return np.array([g.q_mvar for g in self.groups])
+
+    def p_block(self, pos: np.ndarray, first: int = 0, stop: int | None = None) -> np.ndarray:
+        """`p_matrix[first:stop, pos]`, made without the full matrix."""
+        return self._block(pos, first, stop, q=False)
+
+    def q_block(self, pos: np.ndarray, first: int = 0, stop: int | None = None) -> np.ndarray:
+        return self._block(pos, first, stop, q=True)
+
+    def _block(self, pos: np.ndarray, first: int, stop: int | None, q: bool) -> np.ndarray:
+        groups = self.groups[first:stop]
+        basis = groups[0]._basis if groups else None
+        pos = np.asarray(pos, dtype=int)
+        if basis is None or any(g._basis is not basis for g in groups):
+            return np.array([(g.q_mvar if q else g.p_mw)[pos] for g in groups]).reshape(
+                len(groups), len(pos)
+            )
+        return basis.block([g._row for g in groups], pos, q)
+
+    def p_sums(self, pos: np.ndarray) -> np.ndarray:
+        """(groups,) total design P of the loads at `pos`: `p_matrix[:, pos].sum(axis=1)`,
+        summed a block of rows at a time."""
+        parts = [
+            self.p_block(pos, a, a + ROWS_PER_BLOCK).sum(axis=1)
+            for a in range(0, len(self.groups), ROWS_PER_BLOCK)
+        ]
+        return np.concatenate(parts) if parts else np.zeros(0)
 
 
 def check_times(
@@ -173,69 +265,23 @@ def _gigabytes(size: float) -> str:
     return f"{size / 1e6:,.1f} MB" if size >= 1e6 else f"{size / 1e3:,.0f} kB"
 
 
-def _factors(
-    case: Case, net: pp.pandapowerNet, times: list[datetime]
-) -> tuple[np.ndarray, np.ndarray]:
-    """(n_times, n_loads) profile factors of P and of Q."""
-    loads = net.load
-    n = len(loads)
-    name = case.loads.profile
-    if name == "flat":
-        ones = np.ones((len(times), n))
-        return ones, ones
-    if case.loads.csv_profile is not None:
-        column = case.loads.csv_profile.factors_at(times)
-        matrix = np.repeat(column[:, None], n, axis=1)
-        return matrix, matrix
-    if name == "simbench":
-        return _simbench_factors(net, times)
-    categories = loads["category"].astype(str).to_numpy() if "category" in loads.columns else None
-    shapes = [name] if categories is None else sorted({name, *set(categories) & set(BUILTIN)})
-    columns = np.column_stack([shape_factors(shape, times) for shape in shapes])
-    if categories is None:
-        out = np.repeat(columns, n, axis=1)
-    else:
-        default = shapes.index(name)
-        out = columns[:, [shapes.index(c) if c in BUILTIN else default for c in categories]]
-    return out, out
-
-
-def _simbench_factors(
-    net: pp.pandapowerNet, times: list[datetime]
-) -> tuple[np.ndarray, np.ndarray]:
-    """SimBench load profiles (quarter hours of 2016) at `times`: `*_pload` for P and, where the
-    network has it, `*_qload` for Q."""
-    table = net.profiles["load"]
-    rows = simbench_rows(times, len(table))
-    profiles = net.load["profile"].astype(str)
-
-    def sample(suffix: str, fallback: np.ndarray | None) -> np.ndarray:
-        names = [f"{p}_{suffix}" for p in profiles]
-        unique = sorted(set(names))
-        # a few profiles shared by thousands of loads: sample the rows, then spread to the loads
-        sampled = table.iloc[rows].reindex(columns=unique).to_numpy(dtype=float)
-        column_of = {name: k for k, name in enumerate(unique)}
-        out = sampled[:, [column_of[name] for name in names]]
-        missing = np.isnan(out)
-        if missing.any():
-            out[missing] = 1.0 if fallback is None else fallback[missing]
-        return out
-
-    p = sample("pload", None)
-    return p, sample("qload", p)
-
-
 def design_matrix(
     case: Case, net: pp.pandapowerNet, times: list[datetime]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Design P and Q (MW, Mvar) of every load (columns, net order) at `times` (rows)."""
-    fp, fq = _factors(case, net, times)
+    fp, fq = profile_factors(case, net, times).full()
+    p, q = _design_base(case, net)
+    return fp * p, fq * q
+
+
+def _design_base(case: Case, net: pp.pandapowerNet) -> tuple[np.ndarray, np.ndarray]:
+    """Each load's design P and Q with every profile factor at 1.0 (zero out of service)."""
     loads = net.load
     scale = loads["scaling"].to_numpy(dtype=float) * case.loads.scaling * design_factors(case, net)
     active = loads["in_service"].to_numpy(dtype=bool)
     p = loads["p_mw"].to_numpy(dtype=float) * scale * active
     q = loads["q_mvar"].to_numpy(dtype=float) * scale * active
-    return fp * p, fq * q
+    return p, q
 
 
 def stage_demand(case: Case, net: pp.pandapowerNet, stage: Stage) -> Demand:
@@ -245,22 +291,21 @@ def stage_demand(case: Case, net: pp.pandapowerNet, stage: Stage) -> Demand:
     if too_big:  # a case built by hand rather than read by load_case
         raise CaseError([Problem(case.file, key, message) for key, message in too_big])
     times = stage_times(case, net, stage)
-    fp, fq = _factors(case, net, times)
+    f = profile_factors(case, net, times)
     loads = net.load
     base_scale = loads["scaling"].to_numpy(dtype=float) * case.loads.scaling
     base_scale = base_scale * design_factors(case, net)
     p_base = loads["p_mw"].to_numpy(dtype=float) * base_scale
     q_base = loads["q_mvar"].to_numpy(dtype=float) * base_scale
     active = loads["in_service"].to_numpy(dtype=bool)
+    basis = _Basis(f.p, f.q, f.p_col, f.q_col, p_base, q_base, active)
     groups: dict[bytes, list[int]] = {}
     for i in range(len(times)):
-        groups.setdefault(fp[i].tobytes() + fq[i].tobytes(), []).append(i)
-    built = []
-    for rows in groups.values():
-        f, g = fp[rows[0]], fq[rows[0]]
-        built.append(
-            StepGroup(tuple(times[r] for r in rows), p_base * f * active, q_base * g * active)
-        )
+        groups.setdefault(basis.key(i), []).append(i)
+    built = [
+        StepGroup(tuple(times[r] for r in rows), basis=basis, row=rows[0])
+        for rows in groups.values()
+    ]
     peak = max(built, key=lambda g: float(g.p_mw.sum()))
     full = float((p_base * active).sum())
     ratio = float(peak.p_mw.sum()) / full if full > 0 else 1.0
@@ -277,14 +322,25 @@ def stage_demand(case: Case, net: pp.pandapowerNet, stage: Stage) -> Demand:
 
 def _normal_groups(case: Case, net: pp.pandapowerNet, stage: Stage) -> tuple[StepGroup, ...]:
     """For a stage with `daily` windows: the design load at every check time of the whole stage
-    (the network's normal state holds outside the windows), grouped; empty without `daily`."""
+    (the network's normal state holds outside the windows), grouped by equal values; empty
+    without `daily`."""
     if stage.daily is None:
         return ()
     times = check_times(case, net, stage.start, stage.end)
-    p, q = design_matrix(case, net, times)
+    f = profile_factors(case, net, times)
+    p, q = _design_base(case, net)
+    basis = _Basis(f.p, f.q, f.p_col, f.q_col, p, q, None)
+    # equal factors give equal values; unequal ones may too (a load at zero): compare values,
+    # by digest, each distinct row of factors once
+    by_factors: dict[bytes, bytes] = {}
     groups: dict[bytes, list[int]] = {}
     for i in range(len(times)):
-        groups.setdefault(p[i].tobytes() + q[i].tobytes(), []).append(i)
+        key = basis.key(i)
+        if key not in by_factors:
+            values = basis.p_at(i).tobytes() + basis.q_at(i).tobytes()
+            by_factors[key] = hashlib.blake2b(values, digest_size=32).digest()
+        groups.setdefault(by_factors[key], []).append(i)
     return tuple(
-        StepGroup(tuple(times[r] for r in rows), p[rows[0]], q[rows[0]]) for rows in groups.values()
+        StepGroup(tuple(times[r] for r in rows), basis=basis, row=rows[0])
+        for rows in groups.values()
     )
