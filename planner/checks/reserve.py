@@ -6,7 +6,7 @@ import numpy as np
 import pandapower as pp
 
 from planner.checks.islands import Island, truck_island_net
-from planner.checks.solve import ROWS, blocks, loads_array
+from planner.checks.solve import blocks, loads_array
 from planner.core.plan import Violation
 from planner.grid.context import StageContext, set_design_loads
 from planner.grid.limits import Findings
@@ -68,7 +68,7 @@ def check_n_1(
             running = [max(count - 1, 1) for count in counts]
             shares = np.array([t.rating_kva for t in rest])
             scan = scratch.scan_rows(label, island.id)
-            for block in blocks(list(range(len(groups))), ROWS):
+            for block in blocks(list(range(len(groups)))):
                 p, q = loads_array(sub, ctx, [groups[k] for k in block])
                 online = np.array(
                     [[j < running[k] - 1 for j in range(len(rest) - 1)] for k in block]

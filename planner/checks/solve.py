@@ -60,13 +60,14 @@ def loads_array(net: pp.pandapowerNet, ctx: StageContext, groups: list[StepGroup
     return p, q
 
 
-def blocks(items: list[int], size: int = ROWS) -> list[list[int]]:
-    """`items` in consecutive blocks of `size`."""
+def blocks(items: list[int], size: int | None = None) -> list[list[int]]:
+    """`items` in consecutive blocks of `size` (`ROWS` as the module holds it now)."""
+    size = size or ROWS
     return [items[a : a + size] for a in range(0, len(items), size)]
 
 
 def solve_grid_states(
-    ctx, net, grid, groups, whens, findings: Findings, rows: int = ROWS
+    ctx, net, grid, groups, whens, findings: Findings, rows: int | None = None
 ) -> list[tuple[float, float]]:
     """Grid-connected part at every load state: the batched engine (`rows` states at a time),
     else pandapower per state."""
@@ -108,7 +109,7 @@ def solve_grid_states(
 
 def solve_island_states(
     ctx, island: Island, groups, whens, findings: Findings, n_1: bool, floor: int = 1,
-    rows: int = ROWS,
+    rows: int | None = None,
 ):  # fmt: skip
     """A truck island at every load state, with the hourly commitment of its trucks (never
     fewer than `floor` online: the fault current protection needs), `rows` states at a time."""

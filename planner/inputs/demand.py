@@ -10,6 +10,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandapower as pp
@@ -108,7 +109,9 @@ class _Basis:
         out = self.q_pre[pos] * self.fq[row][self.q_col[pos]]
         return out if self.post is None else out * self.post[pos]
 
-    def block(self, rows: Sequence[int], pos: np.ndarray, q: bool = False) -> np.ndarray:
+    def block(
+        self, rows: Sequence[int] | np.ndarray, pos: np.ndarray, q: bool = False
+    ) -> np.ndarray:
         """(len(rows), len(pos)): the values of `p_at` (or `q_at`) of each row, at `pos`."""
         f, col, pre = (self.fq, self.q_col, self.q_pre) if q else (self.fp, self.p_col, self.p_pre)
         out = pre[pos] * f[np.asarray(rows, dtype=int)][:, col[pos]]
@@ -144,14 +147,14 @@ class Demand:
         return self.normal or self.groups
 
     @functools.cached_property
-    def p_matrix(self) -> np.ndarray:
-        """(groups, loads) design active power, MW: a full matrix, kept once asked for (prefer
-        `p_sums` and `p_block`, which hold no more than a block of rows)."""
-        return np.array([g.p_mw for g in self.groups])
+    def p_matrix(self) -> DemandMatrix:
+        """(groups, loads) design active power, MW, as an array-like: `p_matrix[:, pos]` and
+        `p_matrix[k]` are made when asked for, never the whole matrix at once."""
+        return DemandMatrix(self, q=False)
 
     @functools.cached_property
-    def q_matrix(self) -> np.ndarray:
-        return np.array([g.q_mvar for g in self.groups])
+    def q_matrix(self) -> DemandMatrix:
+        return DemandMatrix(self, q=True)
 
     def p_block(self, pos: np.ndarray, first: int = 0, stop: int | None = None) -> np.ndarray:
         """`p_matrix[first:stop, pos]`, made without the full matrix."""
@@ -161,7 +164,11 @@ class Demand:
         return self._block(pos, first, stop, q=True)
 
     def _block(self, pos: np.ndarray, first: int, stop: int | None, q: bool) -> np.ndarray:
-        groups = self.groups[first:stop]
+        return self.block_of(range(len(self.groups))[first:stop], pos, q)
+
+    def block_of(self, rows: Sequence[int], pos: np.ndarray, q: bool = False) -> np.ndarray:
+        """(len(rows), len(pos)): the design P (or Q) of the groups `rows` at the loads `pos`."""
+        groups = [self.groups[k] for k in rows]
         basis = groups[0]._basis if groups else None
         pos = np.asarray(pos, dtype=int)
         if basis is None or any(g._basis is not basis for g in groups):
@@ -178,6 +185,38 @@ class Demand:
             for a in range(0, len(self.groups), ROWS_PER_BLOCK)
         ]
         return np.concatenate(parts) if parts else np.zeros(0)
+
+
+class DemandMatrix:
+    """`Demand.p_matrix` (or `q_matrix`) without its (groups, loads) values held: indexing with
+    `[k]`, `[rows, cols]` (an int, a slice or an index array each) makes just those values, the
+    same to the last bit as a full matrix's; `np.asarray` makes the whole matrix."""
+
+    def __init__(self, demand: Demand, q: bool) -> None:
+        self.demand, self.q = demand, q
+        self.shape = (len(demand.groups), len(demand.loads))
+        self.ndim = 2
+        self._rows: np.ndarray | None = None
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        full = self[:, :]
+        return full if dtype is None else full.astype(dtype)
+
+    def __getitem__(self, key: object) -> np.ndarray:
+        rows, cols = key if isinstance(key, tuple) else (key, slice(None))
+        groups = self.demand.groups
+        basis = groups[0]._basis if groups else None
+        if basis is None or any(g._basis is not basis for g in groups):
+            full = np.array([g.q_mvar if self.q else g.p_mw for g in groups])
+            return full.reshape(self.shape)[rows, cols]
+        if self._rows is None:
+            self._rows = np.array([g._row for g in groups], dtype=int)
+        picked = self._rows[rows]
+        pos = np.arange(self.shape[1])[cols]
+        out = basis.block(np.atleast_1d(picked), np.atleast_1d(pos), self.q)
+        if np.ndim(pos) == 0:
+            out = out[:, 0]
+        return out[0] if np.ndim(picked) == 0 else out
 
 
 def check_times(
