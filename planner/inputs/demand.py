@@ -31,6 +31,7 @@ __all__ = [
     "count_check_times",
     "design_matrix",
     "memory_problems",
+    "stage_bytes",
     "stage_demand",
     "stage_times",
 ]
@@ -42,7 +43,7 @@ __all__ = [
 # load and bus per check time, plus BYTES_PER_STEP whatever the grid (times, the schedule's rows,
 # results kept for the plan). A case whose estimate passes MEMORY_LIMIT_BYTES is refused before
 # anything is allocated.
-BYTES_PER_ELEMENT_STEP = 48
+BYTES_PER_ELEMENT_STEP = 1
 BYTES_PER_STEP = 16_384
 MEMORY_LIMIT_BYTES = 2_000_000_000
 
@@ -254,13 +255,18 @@ def count_check_times(
     return count
 
 
+def stage_bytes(steps: int, loads: int, buses: int) -> int:
+    """The estimated memory a stage of `steps` check times holds on a grid of `loads` loads
+    and `buses` buses, beyond the network itself."""
+    return steps * ((loads + buses) * BYTES_PER_ELEMENT_STEP + BYTES_PER_STEP)
+
+
 def memory_problems(
     case_stages: Sequence[tuple[str, Stage]], network: Network, loads: Loads
 ) -> list[tuple[str, str]]:
     """(key, message) for each stage whose check times would need more than MEMORY_LIMIT_BYTES,
     and for the stages together; empty when the case fits."""
     net = network.net
-    elements = len(net.load) + len(net.bus)
     rows = loads.csv_profile.times if loads.csv_profile is not None else ()
     every = SIMBENCH_STEP if loads.profile == "simbench" and network.is_simbench else None
     problems = []
@@ -268,7 +274,7 @@ def memory_problems(
     for key, stage in case_stages:
         steps = count_check_times(stage.start, stage.end, rows, every)
         total += steps
-        need = steps * (elements * BYTES_PER_ELEMENT_STEP + BYTES_PER_STEP)
+        need = stage_bytes(steps, len(net.load), len(net.bus))
         if need > MEMORY_LIMIT_BYTES:
             why = (
                 "SimBench profiles are checked every quarter hour"
