@@ -9,6 +9,7 @@ pre-existing limits and breaches, ties resolved to the earliest row alike.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -41,7 +42,9 @@ class QuantityScan:
     low: bool  # lower is worse
     worst: np.ndarray | None = None  # (elements,) worst value over the rows seen
     worst_when: list[str] = field(default_factory=list)
-    broken: dict[int, list[tuple[str, float]]] = field(default_factory=dict)  # j: (when, value)
+    # j: the times it breaks its limit and its values then (for `Findings.breaches`), kept as
+    # a list of the shared time strings and an array of doubles: a year of them is millions
+    broken: dict[int, tuple[list[str], array[float]]] = field(default_factory=dict)
     counted: dict[int, tuple[float, str]] = field(default_factory=dict)  # j: worst that counts
 
     def feed(self, f: Findings, values: np.ndarray, whens: Sequence[str]) -> None:
@@ -68,9 +71,9 @@ class QuantityScan:
             column = values[:, k]
             broken = np.nonzero(column < own - TOL if low else column > own + TOL)[0].tolist()
             if f.breaches is not None:
-                self.broken.setdefault(k, []).extend(
-                    (whens[r], round(float(column[r]), digits)) for r in broken
-                )
+                times, kept = self.broken.setdefault(k, ([], array("d")))
+                times.extend(whens[r] for r in broken)
+                kept.extend(round(float(column[r]), digits) for r in broken)
             ref = ref_for(f.net, self.table, int(self.ids[k])).text
             normal = f.exempt.get((self.kind, ref), {})
             counted = [
@@ -101,7 +104,8 @@ class QuantityScan:
             own = float(limit[j])
             ref = ref_for(f.net, self.table, int(self.ids[j])).text
             if f.breaches is not None:
-                f.breaches.setdefault((self.kind, ref), {}).update(self.broken.get(j, []))
+                times, kept = self.broken.pop(j, ([], array("d")))
+                f.breaches.setdefault((self.kind, ref), {}).update(zip(times, kept, strict=True))
             if j not in self.counted:  # broken only when, and as badly as, the normal state
                 value, when = float(self.worst[j]), self.worst_when[j]
                 message = _message(self.table, where, ref, value, own, low)

@@ -36,13 +36,15 @@ __all__ = [
     "stage_times",
 ]
 
-# Planning a stage holds, for every check time, arrays over the loads and buses: profile
-# factors, design P and Q, the grouped load states and their matrices, the batched load flow's
-# voltages. Measured on SimBench 1-MVLV-urban-all-0-sw (11,542 loads, 10,458 buses): 0.5 MB a
-# quarter hour for a week, 0.9 MB for three weeks; the estimate is BYTES_PER_ELEMENT_STEP per
-# load and bus per check time, plus BYTES_PER_STEP whatever the grid (times, the schedule's rows,
-# results kept for the plan). A case whose estimate passes MEMORY_LIMIT_BYTES is refused before
-# anything is allocated.
+# What planning a stage holds for each check time: its time, load state (a row of profile factors
+# per profile column, not per load: `planner.inputs.demand_factors`), hourly results, the
+# schedule's rows, and the limits the normal state breaks then. Load flows and their limit checks
+# run a block of load states at a time (`planner.checks.solve.ROWS`, `planner.grid.scan`), so
+# nothing of size (check times x loads) or (check times x buses) is held. The estimate is
+# BYTES_PER_STEP per check time plus BYTES_PER_ELEMENT_STEP per load and bus per check time (the
+# normal state's breaches, the switch-set sizing's load per supernode); measured on SimBench
+# 1-MVLV-urban-all-0-sw (11,542 loads, 10,458 buses) with year-long stages. A case whose estimate
+# passes MEMORY_LIMIT_BYTES is refused before anything is allocated.
 BYTES_PER_ELEMENT_STEP = 1
 BYTES_PER_STEP = 16_384
 MEMORY_LIMIT_BYTES = 2_000_000_000
