@@ -117,7 +117,7 @@ class _Basis:
     ) -> np.ndarray:
         """(len(rows), len(pos)): the values of `p_at` (or `q_at`) of each row, at `pos`."""
         f, col, pre = (self.fq, self.q_col, self.q_pre) if q else (self.fp, self.p_col, self.p_pre)
-        out = pre[pos] * f[np.asarray(rows, dtype=int)][:, col[pos]]
+        out = pre[pos] * f[np.ix_(np.asarray(rows, dtype=int), col[pos])]
         return out if self.post is None else out * self.post[pos]
 
     def key(self, row: int) -> bytes:
