@@ -17,7 +17,7 @@ import pandapower as pp
 
 from planner.core.errors import CaseError, Problem
 from planner.inputs.case import Case, Loads, Stage
-from planner.inputs.demand_factors import profile_factors
+from planner.inputs.demand_factors import Basis, profile_factors
 from planner.inputs.network import Network
 from planner.inputs.profiles import SIMBENCH_STEP, steps_of
 from planner.inputs.uncertainty import design_factors
@@ -65,7 +65,7 @@ class StepGroup:
         p_mw: np.ndarray | None = None,
         q_mvar: np.ndarray | None = None,
         *,
-        basis: _Basis | None = None,
+        basis: Basis | None = None,
         row: int = 0,
     ) -> None:
         self.times = times
@@ -88,43 +88,6 @@ class StepGroup:
 
     def __repr__(self) -> str:
         return f"StepGroup({len(self.times)} times from {self.times[0].isoformat()})"
-
-
-@dataclass(frozen=True)
-class _Basis:
-    """Design demand kept compactly: per load a base value and a profile column, per check time
-    a row of the profiles' factors. A load's design P at row `r` is `p_pre * fp[r, p_col] *
-    p_post` (in that order, so the values are those of a full matrix to the last bit)."""
-
-    fp: np.ndarray  # (rows, profile columns)
-    fq: np.ndarray
-    p_col: np.ndarray  # (loads,) the column of each load
-    q_col: np.ndarray
-    p_pre: np.ndarray  # (loads,)
-    q_pre: np.ndarray
-    post: np.ndarray | None  # (loads,) multiplied last, or None
-
-    def p_at(self, row: int, pos: np.ndarray | slice = slice(None)) -> np.ndarray:
-        out = self.p_pre[pos] * self.fp[row][self.p_col[pos]]
-        return out if self.post is None else out * self.post[pos]
-
-    def q_at(self, row: int, pos: np.ndarray | slice = slice(None)) -> np.ndarray:
-        out = self.q_pre[pos] * self.fq[row][self.q_col[pos]]
-        return out if self.post is None else out * self.post[pos]
-
-    def block(
-        self, rows: Sequence[int] | np.ndarray, pos: np.ndarray, q: bool = False
-    ) -> np.ndarray:
-        """(len(rows), len(pos)): the values of `p_at` (or `q_at`) of each row, at `pos`."""
-        f, col, pre = (self.fq, self.q_col, self.q_pre) if q else (self.fp, self.p_col, self.p_pre)
-        out = pre[pos] * f[np.ix_(np.asarray(rows, dtype=int), col[pos])]
-        return out if self.post is None else out * self.post[pos]
-
-    def key(self, row: int) -> bytes:
-        """Equal for two rows exactly when every load's factors are equal."""
-        if not len(self.p_col):
-            return b""
-        return self.fp[row].tobytes() + self.fq[row].tobytes()
 
 
 ROWS_PER_BLOCK = 256  # load states summed at a time: bounds the (states, loads) scratch
@@ -200,6 +163,7 @@ class DemandMatrix:
         self.shape = (len(demand.groups), len(demand.loads))
         self.ndim = 2
         self._rows: np.ndarray | None = None
+        self._all: np.ndarray | None = None
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         full = self[:, :]
@@ -214,9 +178,12 @@ class DemandMatrix:
             return full.reshape(self.shape)[rows, cols]
         if self._rows is None:
             self._rows = np.array([g._row for g in groups], dtype=int)
+            self._all = (basis.fq if self.q else basis.fp)[self._rows]  # every group's factors
         picked = self._rows[rows]
         pos = np.arange(self.shape[1])[cols]
-        out = basis.block(np.atleast_1d(picked), np.atleast_1d(pos), self.q)
+        every = isinstance(rows, slice) and rows == slice(None)
+        gathered = self._all if every else None
+        out = basis.block(np.atleast_1d(picked), np.atleast_1d(pos), self.q, gathered)
         if np.ndim(pos) == 0:
             out = out[:, 0]
         return out[0] if np.ndim(picked) == 0 else out
@@ -345,7 +312,7 @@ def stage_demand(case: Case, net: pp.pandapowerNet, stage: Stage) -> Demand:
     p_base = loads["p_mw"].to_numpy(dtype=float) * base_scale
     q_base = loads["q_mvar"].to_numpy(dtype=float) * base_scale
     active = loads["in_service"].to_numpy(dtype=bool)
-    basis = _Basis(f.p, f.q, f.p_col, f.q_col, p_base, q_base, active)
+    basis = Basis(f.p, f.q, f.p_col, f.q_col, p_base, q_base, active)
     groups: dict[bytes, list[int]] = {}
     for i in range(len(times)):
         groups.setdefault(basis.key(i), []).append(i)
@@ -376,7 +343,7 @@ def _normal_groups(case: Case, net: pp.pandapowerNet, stage: Stage) -> tuple[Ste
     times = check_times(case, net, stage.start, stage.end)
     f = profile_factors(case, net, times)
     p, q = _design_base(case, net)
-    basis = _Basis(f.p, f.q, f.p_col, f.q_col, p, q, None)
+    basis = Basis(f.p, f.q, f.p_col, f.q_col, p, q, None)
     # equal factors give equal values; unequal ones may too (a load at zero): compare values,
     # by digest, each distinct row of factors once
     by_factors: dict[bytes, bytes] = {}

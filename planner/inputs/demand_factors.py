@@ -8,6 +8,7 @@ to the loads when a caller needs every value.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,7 +18,7 @@ import pandapower as pp
 from planner.inputs.case import Case
 from planner.inputs.profiles import BUILTIN, shape_factors, simbench_rows
 
-__all__ = ["Factors", "profile_factors"]
+__all__ = ["Basis", "Factors", "profile_factors"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,50 @@ class Factors:
     def full(self) -> tuple[np.ndarray, np.ndarray]:
         """(times, loads) factors of P and of Q."""
         return self.p[:, self.p_col], self.q[:, self.q_col]
+
+
+@dataclass(frozen=True)
+class Basis:
+    """Design demand kept compactly: per load a base value and a profile column, per check time
+    a row of the profiles' factors. A load's design P at row `r` is `p_pre * fp[r, p_col] *
+    p_post` (in that order, so the values are those of a full matrix to the last bit)."""
+
+    fp: np.ndarray  # (rows, profile columns)
+    fq: np.ndarray
+    p_col: np.ndarray  # (loads,) the column of each load
+    q_col: np.ndarray
+    p_pre: np.ndarray  # (loads,)
+    q_pre: np.ndarray
+    post: np.ndarray | None  # (loads,) multiplied last, or None
+
+    def p_at(self, row: int, pos: np.ndarray | slice = slice(None)) -> np.ndarray:
+        out = self.p_pre[pos] * self.fp[row][self.p_col[pos]]
+        return out if self.post is None else out * self.post[pos]
+
+    def q_at(self, row: int, pos: np.ndarray | slice = slice(None)) -> np.ndarray:
+        out = self.q_pre[pos] * self.fq[row][self.q_col[pos]]
+        return out if self.post is None else out * self.post[pos]
+
+    def block(
+        self,
+        rows: Sequence[int] | np.ndarray,
+        pos: np.ndarray,
+        q: bool = False,
+        gathered: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """(len(rows), len(pos)): the values of `p_at` (or `q_at`) of each row, at `pos`
+        (`gathered`: the factor rows `rows` picked already). Made as `matrix[:, pos]` of a full
+        matrix is, in its memory order too, so sums along a row add in the same order."""
+        f, col, pre = (self.fq, self.q_col, self.q_pre) if q else (self.fp, self.p_col, self.p_pre)
+        picked = f[np.asarray(rows, dtype=int)] if gathered is None else gathered
+        out = pre[pos] * picked[:, col[pos]]
+        return out if self.post is None else out * self.post[pos]
+
+    def key(self, row: int) -> bytes:
+        """Equal for two rows exactly when every load's factors are equal."""
+        if not len(self.p_col):
+            return b""
+        return self.fp[row].tobytes() + self.fq[row].tobytes()
 
 
 def profile_factors(case: Case, net: pp.pandapowerNet, times: list[datetime]) -> Factors:
