@@ -6,7 +6,7 @@ import numpy as np
 import pandapower as pp
 
 from planner.checks.islands import Island, truck_island_net
-from planner.checks.solve import loads_array
+from planner.checks.solve import blocks, loads_array
 from planner.core.plan import Violation
 from planner.grid.context import StageContext, set_design_loads
 from planner.grid.limits import Findings
@@ -65,31 +65,37 @@ def check_n_1(
                 on, sol.truck_p_kw or {}, sol.truck_q_kvar or {}, island.id, whens[peak]
             )
         else:
-            p, q = loads_array(sub, ctx, groups)
             running = [max(count - 1, 1) for count in counts]
-            online = np.array([[j < n - 1 for j in range(len(rest) - 1)] for n in running])
-            online = online.reshape(len(groups), len(rest) - 1)
-            res = model.solve(p, q, online, np.array([t.rating_kva for t in rest]))
-            f.load_flows += len(groups)
-            for k in np.nonzero(~res.converged)[0].tolist():
-                f.add(
-                    Violation(
-                        "reserve",
-                        f"{label}: load flow did not converge",
-                        gone.id,
-                        island=island.id,
-                        time=whens[k],
+            shares = np.array([t.rating_kva for t in rest])
+            scan = scratch.scan_rows(label, island.id)
+            for block in blocks(list(range(len(groups)))):
+                p, q = loads_array(sub, ctx, [groups[k] for k in block])
+                online = np.array(
+                    [[j < running[k] - 1 for j in range(len(rest) - 1)] for k in block]
+                ).reshape(len(block), len(rest) - 1)
+                res = model.solve(p, q, online, shares)
+                f.load_flows += len(block)
+                for r in np.nonzero(~res.converged)[0].tolist():
+                    f.add(
+                        Violation(
+                            "reserve",
+                            f"{label}: load flow did not converge",
+                            gone.id,
+                            island=island.id,
+                            time=whens[block[r]],
+                        )
                     )
-                )
-            ok = np.nonzero(res.converged)[0].tolist()
-            scratch.check_result(model, res, ok, [whens[k] for k in ok], label, island.id)
-            for k in ok:
-                kw = [res.slack_p_mw[k, 0], *res.truck_p_mw[k, : running[k] - 1]]
-                kvar = [res.slack_q_mvar[k, 0], *res.truck_q_mvar[k, : running[k] - 1]]
-                for t, p_mw, q_mvar in zip(rest, kw, kvar, strict=False):
-                    scratch.observe_truck(
-                        t, float(p_mw) * 1000, float(q_mvar) * 1000, island.id, whens[k]
-                    )
+                ok = np.nonzero(res.converged)[0].tolist()
+                scratch.feed_result(scan, model, res, ok, [whens[block[r]] for r in ok])
+                for r in ok:
+                    k = block[r]
+                    kw = [res.slack_p_mw[r, 0], *res.truck_p_mw[r, : running[k] - 1]]
+                    kvar = [res.slack_q_mvar[r, 0], *res.truck_q_mvar[r, : running[k] - 1]]
+                    for t, p_mw, q_mvar in zip(rest, kw, kvar, strict=False):
+                        scratch.observe_truck(
+                            t, float(p_mw) * 1000, float(q_mvar) * 1000, island.id, whens[k]
+                        )
+            scan.finish()
         for v in scratch.violations.values():
             text = v.message.removeprefix(f"island {island.id}: ")
             message = text if text.startswith(label) else f"{label}: {text}"

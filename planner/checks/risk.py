@@ -89,11 +89,11 @@ class _Recorder(Findings):
 def critical_groups(ctx: StageContext, feeder_of: np.ndarray) -> list[int]:
     """The stage's load states (indices of `ctx.demand.groups`) the scenarios are solved at:
     the highest and lowest total demand, and each feeder's highest."""
-    p = ctx.demand.p_matrix
-    total = p.sum(axis=1)
+    demand = ctx.demand
+    total = demand.p_sums(np.arange(len(demand.loads)))
     picks = {int(np.argmax(total)), int(np.argmin(total))}
     for f in np.unique(feeder_of):
-        picks.add(int(np.argmax(p[:, feeder_of == f].sum(axis=1))))
+        picks.add(int(np.argmax(demand.p_sums(np.nonzero(feeder_of == f)[0]))))
     return sorted(picks)
 
 

@@ -18,13 +18,20 @@ from planner.checks.commitment import commit, online_count
 from planner.checks.islands import Island
 from planner.core.plan import Violation
 from planner.grid.context import StageContext, set_design_loads
-from planner.grid.engine import BatchModel, Unsupported
+from planner.grid.engine import CHUNK, BatchModel, Unsupported
 from planner.grid.limits import TOL, Findings
 from planner.grid.powerflow import island_model, solve_grid, solve_island
 from planner.grid.state import copy_net
 from planner.inputs.demand import StepGroup
 
-__all__ = ["IslandHour", "loads_array", "solve_grid_states", "solve_island_states"]
+__all__ = [
+    "ROWS",
+    "IslandHour",
+    "blocks",
+    "loads_array",
+    "solve_grid_states",
+    "solve_island_states",
+]
 
 
 @dataclass(frozen=True)
@@ -38,18 +45,32 @@ class IslandHour:
     vm_max: float
 
 
+# load states solved and checked together: a multiple of the engine's own block (`CHUNK`), so
+# every state is solved in the same company as in one call (the batch iterates until all of a
+# block converge), and small enough that the (states, loads) inputs and (states, buses) results
+# of a 10,000-bus grid stay near 100 MB whatever the stage's length
+ROWS = 16 * CHUNK
+
+
 def loads_array(net: pp.pandapowerNet, ctx: StageContext, groups: list[StepGroup]):
     """Design P and Q (MW, Mvar) of `net`'s loads at each load state, one row per state."""
     pos = pd.Index(ctx.demand.loads).get_indexer(net.load.index)
-    p = np.array([g.p_mw[pos] for g in groups])
-    q = np.array([g.q_mvar[pos] for g in groups])
+    p = np.array([g.p_mw[pos] for g in groups]).reshape(len(groups), len(pos))
+    q = np.array([g.q_mvar[pos] for g in groups]).reshape(len(groups), len(pos))
     return p, q
 
 
+def blocks(items: list[int], size: int | None = None) -> list[list[int]]:
+    """`items` in consecutive blocks of `size` (`ROWS` as the module holds it now)."""
+    size = size or ROWS
+    return [items[a : a + size] for a in range(0, len(items), size)]
+
+
 def solve_grid_states(
-    ctx, net, grid, groups, whens, findings: Findings
+    ctx, net, grid, groups, whens, findings: Findings, rows: int | None = None
 ) -> list[tuple[float, float]]:
-    """Grid-connected part at every load state: the batched engine, else pandapower per state."""
+    """Grid-connected part at every load state: the batched engine (`rows` states at a time),
+    else pandapower per state."""
     set_design_loads(net, ctx, groups[0])
     try:
         model = BatchModel(copy_net(net))
@@ -58,15 +79,20 @@ def solve_grid_states(
     out: list[tuple[float, float]] = [(math.nan, math.nan)] * len(groups)
     todo = list(range(len(groups)))
     if model is not None:
-        p, q = loads_array(net, ctx, groups)
-        res = model.solve(p, q)
-        findings.load_flows += len(groups)
-        ok = np.nonzero(res.converged)[0].tolist()
-        findings.check_result(model, res, ok, [whens[k] for k in ok], "grid")
-        for k in ok:
-            vm = res.vm_pu[k]
-            out[k] = (float(vm.min(initial=math.inf)), float(vm.max(initial=-math.inf)))
-        todo = [k for k in todo if not res.converged[k]]
+        scan = findings.scan_rows("grid")
+        failed: list[int] = []
+        for block in blocks(todo, rows):
+            p, q = loads_array(net, ctx, [groups[k] for k in block])
+            res = model.solve(p, q)
+            findings.load_flows += len(block)
+            ok = np.nonzero(res.converged)[0].tolist()
+            findings.feed_result(scan, model, res, ok, [whens[block[r]] for r in ok])
+            for r in ok:
+                vm = res.vm_pu[r]
+                out[block[r]] = (float(vm.min(initial=math.inf)), float(vm.max(initial=-math.inf)))
+            failed += [k for r, k in enumerate(block) if not res.converged[r]]
+        scan.finish()
+        todo = failed
     for k in todo:  # pandapower's Newton-Raphson where the engine does not apply or converge
         set_design_loads(net, ctx, groups[k])
         sol = solve_grid(net, grid)
@@ -82,10 +108,11 @@ def solve_grid_states(
 
 
 def solve_island_states(
-    ctx, island: Island, groups, whens, findings: Findings, n_1: bool, floor: int = 1
-):
+    ctx, island: Island, groups, whens, findings: Findings, n_1: bool, floor: int = 1,
+    rows: int | None = None,
+):  # fmt: skip
     """A truck island at every load state, with the hourly commitment of its trucks (never
-    fewer than `floor` online: the fault current protection needs)."""
+    fewer than `floor` online: the fault current protection needs), `rows` states at a time."""
     fleet = ctx.case.fleet
     trucks = island.trucks
     counts = []
@@ -108,49 +135,61 @@ def solve_island_states(
     out: list[IslandHour | None] = [None] * len(groups)
     todo = list(range(len(groups)))
     if model is not None:
-        p, q = loads_array(sub, ctx, groups)
         shares = np.array([t.rating_kva for t in trucks])
         pending = todo
         while pending:
-            online = np.array(
-                [[j < counts[k] - 1 for j in range(len(trucks) - 1)] for k in pending]
-            ).reshape(len(pending), len(trucks) - 1)
-            res = model.solve(p[pending], q[pending], online, shares)
-            findings.load_flows += len(pending)
             retry = []
-            for row, k in enumerate(pending):
-                if not res.converged[row]:
-                    continue
-                on = trucks[: counts[k]]
-                p_kw, q_kvar = res.outputs_kw(row, [t.id for t in on])
-                loading = {t.id: t.loading_percent(p_kw[t.id], q_kvar[t.id]) for t in on}
-                if max(loading.values()) > 100.0 + TOL and counts[k] < len(trucks):
-                    counts[k] += 1  # losses pushed the online trucks over their rating
-                    retry.append(k)
-                    continue
-                findings.check_result(
-                    model, res, [row], [whens[k]], f"island {island.id}", island.id
-                )
-                findings.observe_trucks(on, p_kw, q_kvar, island.id, whens[k])
-                worst = max(loading.values())
-                vm = res.vm_pu[row]
-                if worst > 100.0 + TOL:  # too few trucks: what they could carry, the rest shed
-                    share = online[row : row + 1]
-                    factor = 100.0 / worst
-                    cut = model.solve(p[[k]] * factor, q[[k]] * factor, share, shares)
-                    if not cut.converged[0]:
-                        continue
-                    p_kw, q_kvar = cut.outputs_kw(0, [t.id for t in on])
-                    vm = cut.vm_pu[0]
-                    _shed(ctx, island, groups[k], whens[k], factor, findings)
-                out[k] = IslandHour(
-                    [t.id for t in on], p_kw, q_kvar, float(vm.min()), float(vm.max())
+            for block in blocks(pending, rows):
+                retry += _island_block(
+                    ctx, island, model, groups, whens, block, counts, shares, findings, out
                 )
             pending = retry
         todo = [k for k in todo if out[k] is None]
     for k in todo:
         out[k] = _island_step(ctx, island, groups[k], whens[k], counts[k], findings)
     return out
+
+
+def _island_block(
+    ctx, island: Island, model, groups, whens, pending: list[int], counts: list[int],
+    shares: np.ndarray, findings: Findings, out: list[IslandHour | None],
+) -> list[int]:  # fmt: skip
+    """Solve the load states `pending` of a truck island with `counts[k]` trucks online; fill
+    `out`, and return the states to solve again with one more truck (losses pushed the online
+    ones over their rating)."""
+    trucks = island.trucks
+    p, q = loads_array(island.net, ctx, [groups[k] for k in pending])
+    online = np.array(
+        [[j < counts[k] - 1 for j in range(len(trucks) - 1)] for k in pending]
+    ).reshape(len(pending), len(trucks) - 1)
+    res = model.solve(p, q, online, shares)
+    findings.load_flows += len(pending)
+    retry = []
+    for row, k in enumerate(pending):
+        if not res.converged[row]:
+            continue
+        on = trucks[: counts[k]]
+        p_kw, q_kvar = res.outputs_kw(row, [t.id for t in on])
+        loading = {t.id: t.loading_percent(p_kw[t.id], q_kvar[t.id]) for t in on}
+        if max(loading.values()) > 100.0 + TOL and counts[k] < len(trucks):
+            counts[k] += 1  # losses pushed the online trucks over their rating
+            retry.append(k)
+            continue
+        findings.check_result(model, res, [row], [whens[k]], f"island {island.id}", island.id)
+        findings.observe_trucks(on, p_kw, q_kvar, island.id, whens[k])
+        worst = max(loading.values())
+        vm = res.vm_pu[row]
+        if worst > 100.0 + TOL:  # too few trucks: what they could carry, the rest shed
+            share = online[row : row + 1]
+            factor = 100.0 / worst
+            cut = model.solve(p[[row]] * factor, q[[row]] * factor, share, shares)
+            if not cut.converged[0]:
+                continue
+            p_kw, q_kvar = cut.outputs_kw(0, [t.id for t in on])
+            vm = cut.vm_pu[0]
+            _shed(ctx, island, groups[k], whens[k], factor, findings)
+        out[k] = IslandHour([t.id for t in on], p_kw, q_kvar, float(vm.min()), float(vm.max()))
+    return retry
 
 
 def _shed(ctx, island: Island, group: StepGroup, when: str, factor: float, findings) -> None:

@@ -105,11 +105,11 @@ class StageContext:
         if not loads:
             return 0.0, 0.0
         pos = self._positions(loads)
-        p = self.demand.p_matrix[:, pos].sum(axis=1)
+        p = self.demand.p_sums(pos)
         k = int(np.argmax(p))
         if p[k] <= 0:
             return 0.0, 0.0
-        return float(p[k] * 1000.0), float(self.demand.q_matrix[k, pos].sum() * 1000.0)
+        return float(p[k] * 1000.0), float(self.demand.groups[k].q_mvar[pos].sum() * 1000.0)
 
     def energy_kwh(self, loads: list[int]) -> float:
         """The design energy of `loads` over the stage: each check time's design P for as long
@@ -118,7 +118,7 @@ class StageContext:
         if not loads:
             return 0.0
         pos = self._positions(loads)
-        return float(self._group_hours @ self.demand.p_matrix[:, pos].sum(axis=1) * 1000.0)
+        return float(self._group_hours @ self.demand.p_sums(pos) * 1000.0)
 
     def households(self, loads: list[int]) -> int:
         column = self.base_net.load.get("households")

@@ -19,6 +19,7 @@ from planner.core.plan import Violation
 from planner.core.refs import Namer
 from planner.grid.engine import BatchModel, BatchResult
 from planner.grid.powerflow import GridSolution, TruckAt
+from planner.grid.scan import TOL, WORSE_BY, RowScan
 from planner.inputs.case import Limits
 
 __all__ = [
@@ -33,12 +34,7 @@ __all__ = [
     "voltage_band",
 ]
 
-TOL = 1e-6
-
 Exemptions = dict[tuple[str, str], dict[str, float]]  # (kind, element) -> {check time: value}
-# how much further than the normal state a state must break a limit the normal state already
-# breaks for it to count (a reading's resolution): loading (percentage points), voltage (pu)
-WORSE_BY = {False: 0.5, True: 0.001}
 REVERSE_TOL_KW = 0.5  # below the load flow's tolerance on a truck's output
 
 
@@ -270,99 +266,29 @@ class Findings:
         island: str = "",
     ) -> None:
         """`check` for many time steps at once: arrays are (steps, elements)."""
-        limits = self.limits
-        floor, ceiling = self.bus_band(buses)
-        scan = (
-            ("bus", buses, vm, "min_vm", "vm_min", floor, True),
-            ("bus", buses, vm, "max_vm", "vm_max", ceiling, False),
-            (
-                "line",
-                lines,
-                line_loading,
-                "max_line",
-                "line_loading",
-                limits.max_line_loading_percent,
-                False,
-            ),
-            (
-                "trafo",
-                trafos,
-                trafo_loading,
-                "max_trafo",
-                "trafo_loading",
-                limits.max_trafo_loading_percent,
-                False,
-            ),
-        )
-        for table, ids, values, extreme, kind, limit, low in scan:
-            if values.size:
-                self._scan(table, ids, values, whens, where, island, extreme, kind, limit, low)
+        scan = RowScan(self, where, island)
+        scan.feed(buses, vm, lines, line_loading, trafos, trafo_loading, whens)
+        scan.finish()
 
-    def _scan(
-        self,
-        table: str,
-        ids: np.ndarray,
-        values: np.ndarray,
+    def scan_rows(self, where: str, island: str = "") -> RowScan:
+        """`check_batch` over rows given a block at a time (`RowScan.feed`, then `finish`)."""
+        return RowScan(self, where, island)
+
+    def feed_result(
+        self, scan: RowScan, model: BatchModel, res: BatchResult, rows: list[int],
         whens: list[str],
-        where: str,
-        island: str,
-        extreme: str,
-        kind: str,
-        limit: float | np.ndarray,
-        low: bool,
-    ) -> None:
-        """Track the extreme of one quantity and report each element past its limit (one for
-        all, or one per element), once."""
-        pick = np.argmin if low else np.argmax
-        t, j = (int(x) for x in np.unravel_index(pick(values), values.shape))
-        ref = self.ref(table, int(ids[j]))
-        self._extreme(extreme, float(values[t, j]), ref, whens[t], low=low)
-        worst = values.min(axis=0) if low else values.max(axis=0)
-        limits = np.broadcast_to(np.asarray(limit, dtype=float), worst.shape)
-        past = worst < limits - TOL if low else worst > limits + TOL
-        for j in np.nonzero(past)[0].tolist():
-            t = int(pick(values[:, j]))
-            own = float(limits[j])
-            ref = self.ref(table, int(ids[j]))
-            value = float(values[t, j])
-            digits = 5 if table == "bus" else 2
-            if table == "bus":
-                side = "below" if low else "above"
-                message = f"{where}: {ref} at {value:.4f} pu, {side} {own:g} pu"
-            else:
-                message = f"{where}: {ref} loaded {value:.1f} %, above {own:g} %"
-            column = values[:, j]
-            broken = np.nonzero(column < own - TOL if low else column > own + TOL)[0].tolist()
-            if self.breaches is not None:
-                self.breaches.setdefault((kind, ref), {}).update(
-                    {whens[k]: round(float(column[k]), digits) for k in broken}
-                )
-            normal = self.exempt.get((kind, ref), {})
-            slack = WORSE_BY[table == "bus"]
-            counted = [
-                k
-                for k in broken
-                if whens[k] not in normal
-                or (
-                    column[k] < normal[whens[k]] - slack
-                    if low
-                    else column[k] > normal[whens[k]] + slack
-                )
-            ]
-            if not counted:  # broken only when, and as badly as, the normal state breaks it
-                violation = Violation(
-                    kind, message, ref, round(value, digits), own, island, whens[t]
-                )
-                self.preexisting[(kind, ref)] = violation
-                continue
-            t = int(counted[int(pick(column[counted]))])  # the worst time that counts
-            value = float(column[t])
-            if table == "bus":
-                message = f"{where}: {ref} at {value:.4f} pu, {side} {own:g} pu"
-            else:
-                message = f"{where}: {ref} loaded {value:.1f} %, above {own:g} %"
-            violation = Violation(kind, message, ref, round(value, digits), own, island, whens[t])
-            self.add(violation, higher_is_worse=not low)
+    ) -> None:  # fmt: skip
+        """`check_result`'s rows of one block of a batch, into `scan`."""
+        if rows:
+            scan.feed(
+                model.bus_ids,
+                res.vm_pu[rows],
+                model.lines,
+                res.line_loading_percent[rows],
+                model.trafos,
+                res.trafo_loading_percent[rows],
+                whens,
+            )
 
     def sorted_violations(self) -> tuple[Violation, ...]:
         return tuple(

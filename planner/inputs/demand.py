@@ -5,24 +5,21 @@ from __future__ import annotations
 
 import bisect
 import functools
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandapower as pp
 
 from planner.core.errors import CaseError, Problem
 from planner.inputs.case import Case, Loads, Stage
+from planner.inputs.demand_factors import Basis, profile_factors
 from planner.inputs.network import Network
-from planner.inputs.profiles import (
-    BUILTIN,
-    SIMBENCH_STEP,
-    shape_factors,
-    simbench_rows,
-    steps_of,
-)
+from planner.inputs.profiles import SIMBENCH_STEP, steps_of
 from planner.inputs.uncertainty import design_factors
 from planner.inputs.windows_daily import window_step_hours
 
@@ -34,29 +31,66 @@ __all__ = [
     "count_check_times",
     "design_matrix",
     "memory_problems",
+    "stage_bytes",
     "stage_demand",
     "stage_times",
 ]
 
-# Planning a stage holds, for every check time, arrays over the loads and buses: profile
-# factors, design P and Q, the grouped load states and their matrices, the batched load flow's
-# voltages. Measured on SimBench 1-MVLV-urban-all-0-sw (11,542 loads, 10,458 buses): 0.5 MB a
-# quarter hour for a week, 0.9 MB for three weeks; the estimate is BYTES_PER_ELEMENT_STEP per
-# load and bus per check time, plus BYTES_PER_STEP whatever the grid (times, the schedule's rows,
-# results kept for the plan). A case whose estimate passes MEMORY_LIMIT_BYTES is refused before
-# anything is allocated.
-BYTES_PER_ELEMENT_STEP = 48
+# What planning a stage holds for each check time: its time, load state (a row of profile factors
+# per profile column, not per load: `planner.inputs.demand_factors`), hourly results, the
+# schedule's rows, and the limits the normal state breaks then. Load flows and their limit checks
+# run a block of load states at a time (`planner.checks.solve.ROWS`, `planner.grid.scan`), so
+# nothing of size (check times x loads) or (check times x buses) is held. The estimate is
+# BYTES_PER_STEP per check time plus BYTES_PER_ELEMENT_STEP per load and bus per check time (the
+# normal state's breaches, the switch-set sizing's load per supernode); measured on SimBench
+# 1-MVLV-urban-all-0-sw (11,542 loads, 10,458 buses) with year-long stages. A case whose estimate
+# passes MEMORY_LIMIT_BYTES is refused before anything is allocated.
+BYTES_PER_ELEMENT_STEP = 1
 BYTES_PER_STEP = 16_384
 MEMORY_LIMIT_BYTES = 2_000_000_000
 
 
-@dataclass(frozen=True)
 class StepGroup:
-    """Hours of a stage that share one load state (same factor for every load)."""
+    """Hours of a stage that share one load state (same factor for every load).
 
-    times: tuple[datetime, ...]
-    p_mw: np.ndarray  # design active power per load (order of `Demand.loads`)
-    q_mvar: np.ndarray
+    A stage's own groups keep no per-load arrays: each is a row of its demand's profile
+    factors, and `p_mw`/`q_mvar` are worked out when asked for (a year of quarter hours at
+    10,000 loads would otherwise hold gigabytes). Groups made from arrays keep them."""
+
+    __slots__ = ("_basis", "_p", "_q", "_row", "times")
+
+    def __init__(
+        self,
+        times: tuple[datetime, ...],
+        p_mw: np.ndarray | None = None,
+        q_mvar: np.ndarray | None = None,
+        *,
+        basis: Basis | None = None,
+        row: int = 0,
+    ) -> None:
+        self.times = times
+        self._p, self._q, self._basis, self._row = p_mw, q_mvar, basis, row
+
+    @property
+    def p_mw(self) -> np.ndarray:
+        """Design active power per load (order of `Demand.loads`), MW."""
+        if self._p is not None:
+            return self._p
+        assert self._basis is not None
+        return self._basis.p_at(self._row)
+
+    @property
+    def q_mvar(self) -> np.ndarray:
+        if self._q is not None:
+            return self._q
+        assert self._basis is not None
+        return self._basis.q_at(self._row)
+
+    def __repr__(self) -> str:
+        return f"StepGroup({len(self.times)} times from {self.times[0].isoformat()})"
+
+
+ROWS_PER_BLOCK = 256  # load states summed at a time: bounds the (states, loads) scratch
 
 
 @dataclass(frozen=True)
@@ -79,13 +113,80 @@ class Demand:
         return self.normal or self.groups
 
     @functools.cached_property
-    def p_matrix(self) -> np.ndarray:
-        """(groups, loads) design active power, MW."""
-        return np.array([g.p_mw for g in self.groups])
+    def p_matrix(self) -> DemandMatrix:
+        """(groups, loads) design active power, MW, as an array-like: `p_matrix[:, pos]` and
+        `p_matrix[k]` are made when asked for, never the whole matrix at once."""
+        return DemandMatrix(self, q=False)
 
     @functools.cached_property
-    def q_matrix(self) -> np.ndarray:
-        return np.array([g.q_mvar for g in self.groups])
+    def q_matrix(self) -> DemandMatrix:
+        return DemandMatrix(self, q=True)
+
+    def p_block(self, pos: np.ndarray, first: int = 0, stop: int | None = None) -> np.ndarray:
+        """`p_matrix[first:stop, pos]`, made without the full matrix."""
+        return self._block(pos, first, stop, q=False)
+
+    def q_block(self, pos: np.ndarray, first: int = 0, stop: int | None = None) -> np.ndarray:
+        return self._block(pos, first, stop, q=True)
+
+    def _block(self, pos: np.ndarray, first: int, stop: int | None, q: bool) -> np.ndarray:
+        return self.block_of(range(len(self.groups))[first:stop], pos, q)
+
+    def block_of(self, rows: Sequence[int], pos: np.ndarray, q: bool = False) -> np.ndarray:
+        """(len(rows), len(pos)): the design P (or Q) of the groups `rows` at the loads `pos`."""
+        groups = [self.groups[k] for k in rows]
+        basis = groups[0]._basis if groups else None
+        pos = np.asarray(pos, dtype=int)
+        if basis is None or any(g._basis is not basis for g in groups):
+            return np.array([(g.q_mvar if q else g.p_mw)[pos] for g in groups]).reshape(
+                len(groups), len(pos)
+            )
+        return basis.block([g._row for g in groups], pos, q)
+
+    def p_sums(self, pos: np.ndarray) -> np.ndarray:
+        """(groups,) total design P of the loads at `pos`: `p_matrix[:, pos].sum(axis=1)`,
+        summed a block of rows at a time."""
+        parts = [
+            self.p_block(pos, a, a + ROWS_PER_BLOCK).sum(axis=1)
+            for a in range(0, len(self.groups), ROWS_PER_BLOCK)
+        ]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+
+class DemandMatrix:
+    """`Demand.p_matrix` (or `q_matrix`) without its (groups, loads) values held: indexing with
+    `[k]`, `[rows, cols]` (an int, a slice or an index array each) makes just those values, the
+    same to the last bit as a full matrix's; `np.asarray` makes the whole matrix."""
+
+    def __init__(self, demand: Demand, q: bool) -> None:
+        self.demand, self.q = demand, q
+        self.shape = (len(demand.groups), len(demand.loads))
+        self.ndim = 2
+        self._rows: np.ndarray | None = None
+        self._all: np.ndarray | None = None
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        full = self[:, :]
+        return full if dtype is None else full.astype(dtype)
+
+    def __getitem__(self, key: object) -> np.ndarray:
+        rows, cols = key if isinstance(key, tuple) else (key, slice(None))
+        groups = self.demand.groups
+        basis = groups[0]._basis if groups else None
+        if basis is None or any(g._basis is not basis for g in groups):
+            full = np.array([g.q_mvar if self.q else g.p_mw for g in groups])
+            return full.reshape(self.shape)[rows, cols]
+        if self._rows is None:
+            self._rows = np.array([g._row for g in groups], dtype=int)
+            self._all = (basis.fq if self.q else basis.fp)[self._rows]  # every group's factors
+        picked = self._rows[rows]
+        pos = np.arange(self.shape[1])[cols]
+        every = isinstance(rows, slice) and rows == slice(None)
+        gathered = self._all if every else None
+        out = basis.block(np.atleast_1d(picked), np.atleast_1d(pos), self.q, gathered)
+        if np.ndim(pos) == 0:
+            out = out[:, 0]
+        return out[0] if np.ndim(picked) == 0 else out
 
 
 def check_times(
@@ -123,13 +224,18 @@ def count_check_times(
     return count
 
 
+def stage_bytes(steps: int, loads: int, buses: int) -> int:
+    """The estimated memory a stage of `steps` check times holds on a grid of `loads` loads
+    and `buses` buses, beyond the network itself."""
+    return steps * ((loads + buses) * BYTES_PER_ELEMENT_STEP + BYTES_PER_STEP)
+
+
 def memory_problems(
     case_stages: Sequence[tuple[str, Stage]], network: Network, loads: Loads
 ) -> list[tuple[str, str]]:
     """(key, message) for each stage whose check times would need more than MEMORY_LIMIT_BYTES,
     and for the stages together; empty when the case fits."""
     net = network.net
-    elements = len(net.load) + len(net.bus)
     rows = loads.csv_profile.times if loads.csv_profile is not None else ()
     every = SIMBENCH_STEP if loads.profile == "simbench" and network.is_simbench else None
     problems = []
@@ -137,7 +243,7 @@ def memory_problems(
     for key, stage in case_stages:
         steps = count_check_times(stage.start, stage.end, rows, every)
         total += steps
-        need = steps * (elements * BYTES_PER_ELEMENT_STEP + BYTES_PER_STEP)
+        need = stage_bytes(steps, len(net.load), len(net.bus))
         if need > MEMORY_LIMIT_BYTES:
             why = (
                 "SimBench profiles are checked every quarter hour"
@@ -173,69 +279,23 @@ def _gigabytes(size: float) -> str:
     return f"{size / 1e6:,.1f} MB" if size >= 1e6 else f"{size / 1e3:,.0f} kB"
 
 
-def _factors(
-    case: Case, net: pp.pandapowerNet, times: list[datetime]
-) -> tuple[np.ndarray, np.ndarray]:
-    """(n_times, n_loads) profile factors of P and of Q."""
-    loads = net.load
-    n = len(loads)
-    name = case.loads.profile
-    if name == "flat":
-        ones = np.ones((len(times), n))
-        return ones, ones
-    if case.loads.csv_profile is not None:
-        column = case.loads.csv_profile.factors_at(times)
-        matrix = np.repeat(column[:, None], n, axis=1)
-        return matrix, matrix
-    if name == "simbench":
-        return _simbench_factors(net, times)
-    categories = loads["category"].astype(str).to_numpy() if "category" in loads.columns else None
-    shapes = [name] if categories is None else sorted({name, *set(categories) & set(BUILTIN)})
-    columns = np.column_stack([shape_factors(shape, times) for shape in shapes])
-    if categories is None:
-        out = np.repeat(columns, n, axis=1)
-    else:
-        default = shapes.index(name)
-        out = columns[:, [shapes.index(c) if c in BUILTIN else default for c in categories]]
-    return out, out
-
-
-def _simbench_factors(
-    net: pp.pandapowerNet, times: list[datetime]
-) -> tuple[np.ndarray, np.ndarray]:
-    """SimBench load profiles (quarter hours of 2016) at `times`: `*_pload` for P and, where the
-    network has it, `*_qload` for Q."""
-    table = net.profiles["load"]
-    rows = simbench_rows(times, len(table))
-    profiles = net.load["profile"].astype(str)
-
-    def sample(suffix: str, fallback: np.ndarray | None) -> np.ndarray:
-        names = [f"{p}_{suffix}" for p in profiles]
-        unique = sorted(set(names))
-        # a few profiles shared by thousands of loads: sample the rows, then spread to the loads
-        sampled = table.iloc[rows].reindex(columns=unique).to_numpy(dtype=float)
-        column_of = {name: k for k, name in enumerate(unique)}
-        out = sampled[:, [column_of[name] for name in names]]
-        missing = np.isnan(out)
-        if missing.any():
-            out[missing] = 1.0 if fallback is None else fallback[missing]
-        return out
-
-    p = sample("pload", None)
-    return p, sample("qload", p)
-
-
 def design_matrix(
     case: Case, net: pp.pandapowerNet, times: list[datetime]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Design P and Q (MW, Mvar) of every load (columns, net order) at `times` (rows)."""
-    fp, fq = _factors(case, net, times)
+    fp, fq = profile_factors(case, net, times).full()
+    p, q = _design_base(case, net)
+    return fp * p, fq * q
+
+
+def _design_base(case: Case, net: pp.pandapowerNet) -> tuple[np.ndarray, np.ndarray]:
+    """Each load's design P and Q with every profile factor at 1.0 (zero out of service)."""
     loads = net.load
     scale = loads["scaling"].to_numpy(dtype=float) * case.loads.scaling * design_factors(case, net)
     active = loads["in_service"].to_numpy(dtype=bool)
     p = loads["p_mw"].to_numpy(dtype=float) * scale * active
     q = loads["q_mvar"].to_numpy(dtype=float) * scale * active
-    return fp * p, fq * q
+    return p, q
 
 
 def stage_demand(case: Case, net: pp.pandapowerNet, stage: Stage) -> Demand:
@@ -245,22 +305,21 @@ def stage_demand(case: Case, net: pp.pandapowerNet, stage: Stage) -> Demand:
     if too_big:  # a case built by hand rather than read by load_case
         raise CaseError([Problem(case.file, key, message) for key, message in too_big])
     times = stage_times(case, net, stage)
-    fp, fq = _factors(case, net, times)
+    f = profile_factors(case, net, times)
     loads = net.load
     base_scale = loads["scaling"].to_numpy(dtype=float) * case.loads.scaling
     base_scale = base_scale * design_factors(case, net)
     p_base = loads["p_mw"].to_numpy(dtype=float) * base_scale
     q_base = loads["q_mvar"].to_numpy(dtype=float) * base_scale
     active = loads["in_service"].to_numpy(dtype=bool)
+    basis = Basis(f.p, f.q, f.p_col, f.q_col, p_base, q_base, active)
     groups: dict[bytes, list[int]] = {}
     for i in range(len(times)):
-        groups.setdefault(fp[i].tobytes() + fq[i].tobytes(), []).append(i)
-    built = []
-    for rows in groups.values():
-        f, g = fp[rows[0]], fq[rows[0]]
-        built.append(
-            StepGroup(tuple(times[r] for r in rows), p_base * f * active, q_base * g * active)
-        )
+        groups.setdefault(basis.key(i), []).append(i)
+    built = [
+        StepGroup(tuple(times[r] for r in rows), basis=basis, row=rows[0])
+        for rows in groups.values()
+    ]
     peak = max(built, key=lambda g: float(g.p_mw.sum()))
     full = float((p_base * active).sum())
     ratio = float(peak.p_mw.sum()) / full if full > 0 else 1.0
@@ -277,14 +336,25 @@ def stage_demand(case: Case, net: pp.pandapowerNet, stage: Stage) -> Demand:
 
 def _normal_groups(case: Case, net: pp.pandapowerNet, stage: Stage) -> tuple[StepGroup, ...]:
     """For a stage with `daily` windows: the design load at every check time of the whole stage
-    (the network's normal state holds outside the windows), grouped; empty without `daily`."""
+    (the network's normal state holds outside the windows), grouped by equal values; empty
+    without `daily`."""
     if stage.daily is None:
         return ()
     times = check_times(case, net, stage.start, stage.end)
-    p, q = design_matrix(case, net, times)
+    f = profile_factors(case, net, times)
+    p, q = _design_base(case, net)
+    basis = Basis(f.p, f.q, f.p_col, f.q_col, p, q, None)
+    # equal factors give equal values; unequal ones may too (a load at zero): compare values,
+    # by digest, each distinct row of factors once
+    by_factors: dict[bytes, bytes] = {}
     groups: dict[bytes, list[int]] = {}
     for i in range(len(times)):
-        groups.setdefault(p[i].tobytes() + q[i].tobytes(), []).append(i)
+        key = basis.key(i)
+        if key not in by_factors:
+            values = basis.p_at(i).tobytes() + basis.q_at(i).tobytes()
+            by_factors[key] = hashlib.blake2b(values, digest_size=32).digest()
+        groups.setdefault(by_factors[key], []).append(i)
     return tuple(
-        StepGroup(tuple(times[r] for r in rows), p[rows[0]], q[rows[0]]) for rows in groups.values()
+        StepGroup(tuple(times[r] for r in rows), basis=basis, row=rows[0])
+        for rows in groups.values()
     )

@@ -441,14 +441,14 @@ def test_check_times_are_counted_without_making_them() -> None:
     assert count_check_times(START, end, rows) >= len(steps_of(START, end, rows))
 
 
-def test_a_year_of_quarter_hours_on_a_large_simbench_grid_is_refused() -> None:
+def test_two_years_of_quarter_hours_on_a_large_simbench_grid_are_refused() -> None:
     net = SimpleNamespace(load=range(11_542), bus=range(10_458))
     network: Any = SimpleNamespace(net=net, is_simbench=True)
-    stage = Stage("a year", START, START + timedelta(days=365), ())
+    stage = Stage("two years", START, START + timedelta(days=730), ())
     [(key, message)] = memory_problems([("stages[0]", stage)], network, _loads("simbench"))
     assert key == "stages[0]"
     assert message == (
-        "stage 'a year' needs about 37.6 GB for 35,040 time steps x 11,542 loads and 10,458 "
+        "stage 'two years' needs about 2.7 GB for 70,080 time steps x 11,542 loads and 10,458 "
         "buses (SimBench profiles are checked every quarter hour); the limit is 2.0 GB: split "
         "the stage into shorter stages"
     )
@@ -485,7 +485,7 @@ def test_the_bound_refuses_at_load_and_in_stage_demand(
     result = cli("check", path)
     assert result.exit_code == 2
     assert (
-        f"  - {path}: stages[0]: stage 'S1' needs about 54 kB for 3 time steps x 18 loads and "
+        f"  - {path}: stages[0]: stage 'S1' needs about 49 kB for 3 time steps x 18 loads and "
         "15 buses (it is checked every hour); the limit is 20 kB: split the stage into "
         "shorter stages\n"
     ) in result.output
