@@ -25,6 +25,7 @@ standing at a bus that cannot leave it in time (`Kind.pinned`) serves only there
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -39,6 +40,7 @@ from planner.decide.mix_needs import (
     covers,
     fits_slot,
     holds,
+    least_weight,
     loaded,
     mix_cost,
     required,
@@ -47,7 +49,13 @@ from planner.decide.mix_needs import (
     slots_of,
     terms,
 )
-from planner.decide.tiers import Problem, cheapest_exact, lexicographic
+from planner.decide.tiers import (
+    ENUMERATED,
+    ENUMERATION_S,
+    Problem,
+    cheapest_exact,
+    lexicographic,
+)
 from planner.grid.powerflow import TruckAt
 from planner.inputs.case import Fleet, Reserve, TruckType
 from planner.inputs.case_costs import Costs
@@ -63,6 +71,8 @@ __all__ = [
     "place_mix",
     "type_prices",
 ]
+
+log = logging.getLogger(__name__)
 
 CROWDING = 0.5  # secondary cost of each further truck at the same point
 
@@ -172,7 +182,10 @@ def allocate_mix(
         used.update({u(t): 1.0 for t, take in enumerate(takes) if take[2] == k})
         standing = {pin(p): -1.0 for p, (kp, _, _) in enumerate(pins) if kp == k}
         row({**used, **standing}, -np.inf, kind.available)
-        row({**used, fresh(k): -1.0}, -np.inf, kind.reusable)
+        # from the depot unless reused: a hired truck free to move, or one standing where it
+        # serves (a standing truck placed elsewhere is a depot truck, mobilised)
+        hired = kind.reusable - sum(n for _, n in kind.pinned)
+        row({**used, fresh(k): -1.0, **standing}, -np.inf, hired)
     for p, (k, bus, _) in enumerate(pins):  # a standing truck serves only at its own bus
         at_bus = {x(s, k): -1.0 for s, slot in enumerate(slots) if slot[2] == bus}
         for t, (n, ell, k_t) in enumerate(takes):  # an LV truck standing at its slot's bus
@@ -224,12 +237,14 @@ def allocate_mix(
                 pair = [y2(n, k)] if j == k else [y(n, k), y(n, j)]
                 entries = {**weight, **{v: -big for v in pair}}
                 row(entries, required(need, kind) + tripped.weight - len(pair) * big, np.inf)
-    for n, need in enumerate(needs):  # phi_n >= E(z) - what its batteries hold
+    for n, need in enumerate(needs):  # phi_n >= E(z) - what its batteries deliver at most
         energy = {phi(n): 1.0}
+        least = least_weight(need, kinds)
         for s, slot in enumerate(slots):
             for k, kind in enumerate(kinds):
                 if slot[0] == n and kind.storage_kwh > 0 and not kind.lv:
-                    energy[x(s, k)] = kind.storage_kwh
+                    share = need.design_kwh * kind.weight / least if least > 0 else np.inf
+                    energy[x(s, k)] = min(kind.storage_kwh, share)
         for t, (n_t, ell, _) in enumerate(takes):
             if n_t == n:
                 energy[u(t)] = slot_kwh(need, need.lv[ell])
@@ -264,7 +279,14 @@ def allocate_mix(
         fixed = cheapest_exact(problem, tiers[0], exact, groups, [len(g) for g in groups])
         if fixed is None:
             return None
-        problem, order = fixed, order[1:]
+        (problem, proven), order = fixed, order[1:]
+        if not proven:
+            log.warning(
+                "the cheapest mix of truck types is not proven: the search over the islands' "
+                "counts stopped after %d vectors or %.0f s; the best found is used",
+                ENUMERATED,
+                ENUMERATION_S,
+            )
     result = lexicographic(problem, [tiers[i] for i in order])
     if result is None:
         return None

@@ -37,6 +37,7 @@ __all__ = [
     "fits_slot",
     "holds",
     "island_fuel",
+    "least_weight",
     "loaded",
     "mix_cost",
     "required",
@@ -249,6 +250,15 @@ def island_fuel(need: MixNeed, kinds: Sequence[Kind], chosen: Sequence[str],
     by_name = {k.name: k for k in kinds}
     own = sum(by_name[n].fuel_per_kwh * slot_kwh(need, need.lv[i]) for i, n in lv)
     return own + shared_fuel(need, kinds, chosen, lv)
+
+
+def least_weight(need: MixNeed, kinds: Sequence[Kind]) -> float:
+    """A lower bound on the summed weight of any mix of MV trucks that carries `need`: each type
+    standing needs at least the kW its share of what the LV trucks could leave at most takes.
+    A battery delivers `E * w / W` of the island's energy, at most `E * w / least_weight`."""
+    left_kw = max(need.design_kw - sum(slot.p_kw for slot in slots_of(need)), 0.0)
+    weights = [left_kw * k.weight / k.rating_kw for k in kinds if not k.lv and k.rating_kw > 0]
+    return min(weights, default=0.0)
 
 
 def loaded(need: MixNeed) -> bool:

@@ -11,15 +11,17 @@ the bound of the next one reaches the best exact cost found: no vector left can 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-__all__ = ["ENUMERATED", "Problem", "cheapest_exact", "lexicographic"]
+__all__ = ["ENUMERATED", "ENUMERATION_S", "Problem", "cheapest_exact", "lexicographic"]
 
 ENUMERATED = 64  # count vectors tried at most; beyond, the best found so far is kept
+ENUMERATION_S = 20.0  # and seconds spent on them at most (each cut makes the next solve larger)
 _REL = 1e-7  # how far an objective held at its optimum may move (HiGHS's rounding)
 
 
@@ -46,6 +48,7 @@ class Problem:
             constraints=LinearConstraint(self.matrix, self.lower, self.upper),
             integrality=self.integral,
             bounds=Bounds(0, self.bounds),
+            options={"mip_rel_gap": 0.0},  # the default 1e-4 of a large sum is real money
         )
         if result.status != 0 or result.x is None:
             return None
@@ -123,19 +126,26 @@ def cheapest_exact(
     exact: Callable[[np.ndarray], tuple[float, ...]],
     groups: Sequence[Sequence[int]],
     caps: Sequence[int],
-) -> Problem | None:
+) -> tuple[Problem, bool] | None:
     """`problem` fixed to the count vector of least `exact` cost (a tuple compared in order, its
     first entry the cost `bound` bounds from below at every solution), held at that vector's
-    least bound; None when infeasible. Vectors are tried in the order of `bound` until the
-    next one's bound reaches the best cost (at most `ENUMERATED` of them)."""
+    least bound, and whether it is proven the cheapest; None when infeasible. Vectors are tried
+    in the order of `bound` until the next one's bound reaches the best cost; after
+    `ENUMERATED` of them or `ENUMERATION_S` seconds the best found is kept, not proven."""
     best: tuple[tuple[float, ...], list[int], float] | None = None
     search = problem
+    started = time.monotonic()
+    proven = False
     for _ in range(ENUMERATED):
+        if best is not None and time.monotonic() - started > ENUMERATION_S:
+            break
         x = search.solve(bound)
         if x is None:
+            proven = True
             break
         low = float(bound @ x)
         if best is not None and low > _slack(best[0][0]):
+            proven = True
             break
         counts = [round(float(x[list(group)].sum())) for group in groups]
         cost = exact(x)
@@ -145,4 +155,4 @@ def cheapest_exact(
         search = search.excluding(groups, caps, counts)
     if best is None:
         return None
-    return problem.fix(groups, best[1]).hold(bound, best[2])
+    return problem.fix(groups, best[1]).hold(bound, best[2]), proven

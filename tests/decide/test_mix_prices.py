@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 import random
 
 import pytest
@@ -172,3 +173,44 @@ def test_type_prices(
     prices = type_prices(kind, costs, hours)
     got = (prices["cost"], prices["mobilisation"], prices["fuel_per_kwh"])
     assert got == pytest.approx(expected)
+
+
+def test_a_truck_standing_elsewhere_is_no_saving_on_mobilisation() -> None:
+    """A type-A truck stands at bus 5 and cannot move in time: at bus 7 an A truck comes from
+    the depot (100 + 10,000 to mobilise), dearer than a B truck (500): B. Were the A truck free
+    to move, it would come for 100."""
+    need = MixNeed(0, ((7, 1, 0.0),), 800.0, 900.0)
+    b = Kind("B", 1, 1000.0, 1250.0, 1250.0, cost=500.0)
+    stuck = Kind("A", 2, 1000.0, 1250.0, 1250.0, cost=100.0, mobilisation=10000.0,
+                 reusable=1, pinned=((5, 1),))  # fmt: skip
+    assert allocate_mix([need], [stuck, b]) == {0: [(7, "B")]}
+    free = dataclasses.replace(stuck, available=3, pinned=())
+    assert allocate_mix([need], [free, b]) == {0: [(7, "A")]}
+    # standing at the island's own bus it serves there, reused
+    here = dataclasses.replace(stuck, pinned=((7, 1),))
+    assert allocate_mix([need], [here, b]) == {0: [(7, "A")]}
+
+
+def test_a_battery_much_larger_than_its_share_does_not_hide_the_cheapest_mix() -> None:
+    """Two 12-hour islands; a 250 kW battery of 20,000 kWh delivers at most its share of an
+    island's energy (`least_weight`), not its store: the bound stays tight and the all-diesel
+    mix (92,470) is found, as the brute force finds it."""
+    kvar = math.tan(math.acos(0.9))
+    needs = [
+        _island(n, kw, math.hypot(kw, kw * kvar), (2, 1), design_kvar=kw * kvar,
+                design_kwh=kw * 12.0)
+        for n, kw in enumerate((1500.0, 1400.0))
+    ]  # fmt: skip
+    fuel, stage = 0.27 * 7.5, 14.0 / 24.0
+    kinds = [
+        Kind("D2000", 4, 2000.0, 2500.0, 2500.0, cost=12000 * stage, mobilisation=4000.0,
+             fuel_per_kwh=fuel),
+        Kind("D1000", 4, 1000.0, 1250.0, 1250.0, cost=9000 * stage, mobilisation=3000.0,
+             fuel_per_kwh=fuel * 1.05),
+        Kind("BAT", 6, 250.0, 250 / 0.9, 250 / 0.9, cost=12000 * stage, mobilisation=1000.0,
+             storage_kwh=20000.0),
+    ]  # fmt: skip
+    found = allocate_mix(needs, kinds)
+    assert found is not None
+    assert _money(needs, kinds, _found(needs, kinds, found)) == _brute(needs, kinds)
+    assert _brute(needs, kinds) == (92470.0, 2, 5000.0)
