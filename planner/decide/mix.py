@@ -15,12 +15,16 @@ the trucks left after a trip at the stage's start carry all of E.
 
 LV trucks and the linear terms of an island's LV slots: `planner.decide.mix_needs`.
 
-Four objectives are minimised in turn, each with the ones before held at their optimum (one
-weighted sum would put the later ones below HiGHS's tolerances): the trucks' types' costs
-(fewest trucks: 1 each), trucks from the depot rather than ones hired for an earlier stage
-(fewest distinct trucks over the works), installed kVA, and placement: points electrically near
-the island's load, spread over points, as `planner.decide.allocation` does for one type. A truck
-standing at a bus that cannot leave it in time (`Kind.pinned`) serves only there.
+Five objectives are minimised in turn (`planner.decide.tiers`), each with the ones before held at
+their optimum (one weighted sum would put the later ones below HiGHS's tolerances): money
+(`Kind.cost` per truck, mobilisation per truck from the depot, fuel per kWh delivered; without
+`[costs]` every truck costs 1), trucks, trucks from the depot rather than ones hired for an
+earlier stage (fewest distinct trucks over the works), installed kVA, and placement: points
+electrically near the island's load, spread over points, as `planner.decide.allocation` does for
+one type. The fuel of trucks sharing an island is a ratio of their counts: the MILP holds a
+linear lower bound of it (`phi`) and, when the types' fuel prices differ, the islands' count
+vectors are enumerated against it (`tiers.cheapest_exact`). A truck standing at a bus that
+cannot leave it in time (`Kind.pinned`) serves only there, and is reused only there.
 """
 
 from __future__ import annotations
