@@ -151,6 +151,13 @@ def _earlier_outputs(out: Path) -> dict[str, bytes]:
     return files
 
 
+def _with_ctrl_c() -> None:
+    """In a child about to start: Ctrl-C (SIGINT) acts as at a terminal, even when these tests
+    run where it is ignored (a background job of a shell without job control passes SIG_IGN on,
+    and Python then installs no KeyboardInterrupt for it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_an_interrupted_run_leaves_earlier_outputs(tmp_path: Path) -> None:
     out = tmp_path / "out"
     files = _earlier_outputs(out)
@@ -169,6 +176,7 @@ def test_an_interrupted_run_leaves_earlier_outputs(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_with_ctrl_c,
     )
     seen = ""
     deadline = time.monotonic() + 60
@@ -206,7 +214,12 @@ run()
 def test_ctrl_c_while_the_command_starts_exits_130_without_a_traceback(module: str) -> None:
     code = _INTERRUPT_WHILE_IMPORTING.format(module=module, case=str(CASES / "dashiqiao.toml"))
     done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=_with_ctrl_c,
     )
     assert done.returncode == 130
     assert "interrupted" in done.stderr and "Traceback" not in done.stderr
