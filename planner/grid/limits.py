@@ -240,18 +240,9 @@ class Findings:
         island: str = "",
     ) -> None:
         """`check_batch` on rows of a batched-engine result, `whens[i]` the time of `rows[i]`."""
-        if rows:
-            self.check_batch(
-                model.bus_ids,
-                res.vm_pu[rows],
-                model.lines,
-                res.line_loading_percent[rows],
-                model.trafos,
-                res.trafo_loading_percent[rows],
-                whens,
-                where,
-                island,
-            )
+        scan = self.scan_rows(where, island)
+        self.feed_result(scan, model, res, rows, whens)
+        scan.finish()
 
     def check_batch(
         self,

@@ -147,6 +147,17 @@ def test_an_lv_truck_on_the_mv_side_of_its_transformer_is_a_finding(
     ]
 
 
+def _case_on(net, tmp_path):  # type: ignore[no-untyped-def]
+    """`CASE` on an edited copy of its SimBench network, written beside it."""
+    import pandapower as pp
+
+    pp.to_json(net, str(tmp_path / "mvlv.json"))
+    text = CASE.read_text(encoding="utf-8")
+    text = text.replace('network = "simbench:1-MVLV-rural-1.108-0-sw"', 'network = "mvlv.json"')
+    (tmp_path / "case.toml").write_text(text, encoding="utf-8")
+    return planner.load_case(tmp_path / "case.toml")
+
+
 def test_an_lv_truck_at_an_mv_bus_is_a_finding(case: Case, ctx: StageContext) -> None:
     opened = Switching(open=(ref_for(ctx.base_net, "switch", BREAKER),))
     setup = StageSetup(opened, (_truck(case, "LV-400-1", 60), *_mv(case)))
@@ -164,16 +175,11 @@ def test_a_transformer_without_a_switch_is_taken_out_of_service(tmp_path) -> Non
     itself out of service for its LV truck and back in after the works; a load-break switch
     cannot synchronise the LV island to the grid, so the LV truck comes off first: a
     break-before-make of the LV grid's 88 kW for one step, which the plan reports."""
-    import pandapower as pp
     import simbench as sb
 
     net = sb.get_simbench_net("1-MVLV-rural-1.108-0-sw")
     net.switch = net.switch.drop(index=[8, BREAKER])
-    pp.to_json(net, str(tmp_path / "mvlv.json"))
-    text = CASE.read_text(encoding="utf-8")
-    text = text.replace('network = "simbench:1-MVLV-rural-1.108-0-sw"', 'network = "mvlv.json"')
-    (tmp_path / "case.toml").write_text(text, encoding="utf-8")
-    case = planner.load_case(tmp_path / "case.toml")
+    case = _case_on(net, tmp_path)
     (point,) = lv_points(case.network.net).values()
     assert point.opens.text == "trafo:MV1.101-LV1.108-Trafo 1"
     data = json.loads(planner.plan_case(case).to_json())
@@ -353,11 +359,7 @@ def test_the_transformers_breaker_is_opened_before_a_disconnector_of_lower_index
     net.switch.at[BREAKER, "type"] = "DS"
     added = pp.create_switch(net, 64, 0, et="t", closed=True, type="CB", name="Trafo 1 CB")
     assert added == 232
-    pp.to_json(net, str(tmp_path / "mvlv.json"))
-    text = CASE.read_text(encoding="utf-8")
-    text = text.replace('network = "simbench:1-MVLV-rural-1.108-0-sw"', 'network = "mvlv.json"')
-    (tmp_path / "case.toml").write_text(text, encoding="utf-8")
-    case = planner.load_case(tmp_path / "case.toml")
+    case = _case_on(net, tmp_path)
     (point,) = lv_points(case.network.net).values()
     assert point.opens.text == "switch:Trafo 1 CB"
     data = json.loads(planner.plan_case(case).to_json())
