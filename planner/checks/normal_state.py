@@ -98,8 +98,12 @@ def normal_exemptions(ctx: StageContext) -> Exemptions:
     finds it, every load state solved at once), with each check time it breaks them at and its
     value then: what a `Findings(..., exempt=...)` does not count against a state that breaks
     them only then and no further."""
-    breaches = _normal_scan(ctx).breaches or {}
-    return {key: times for key, times in breaches.items() if key[0] in _UNIT}
+    found = ctx.memo.get("normal_exemptions")
+    if found is None:
+        breaches = _normal_scan(ctx).breaches or {}
+        found = {key: times for key, times in breaches.items() if key[0] in _UNIT}
+        ctx.memo["normal_exemptions"] = found
+    return dict(found)
 
 
 def _normal_scan(ctx: StageContext) -> Findings:

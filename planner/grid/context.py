@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandapower as pp
@@ -63,6 +64,13 @@ class StageContext:
         """How elements of `base_net` are named in messages: each table's names scanned once
         for the stage (its networks are copies of `base_net`, the same names)."""
         return Namer(self.base_net)
+
+    @functools.cached_property
+    def memo(self) -> dict[str, Any]:
+        """What the checks compute from this fixed context alone (the normal state's breaches),
+        kept by the function that computes it so that a stage's planning, its bounds and its
+        risk solve it once."""
+        return {}
 
     @property
     def cut_off(self) -> frozenset[int]:
