@@ -8,6 +8,7 @@ each control of `planner.checks.paralleled.CONTROLS` in turn until one holds.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from datetime import timedelta
 from typing import Any
@@ -22,13 +23,24 @@ from planner.core.plan import Violation
 from planner.grid.context import StageContext
 from planner.grid.state import copy_net
 
-__all__ = ["replay"]
+__all__ = ["Phases", "phase_key", "replay"]
+
+# a phase's outcome (its steps' entries, violations, interruptions, the trucks left on standby)
+# by (phase, first step number, steps, standby before it, days it repeats on)
+Phases = dict[tuple[Any, ...], tuple[list, list, list, set[str]]]
 
 
-def replay(ctx: StageContext, check: StageCheck, steps: list[Step]) -> SequenceCheck:
+def replay(
+    ctx: StageContext, check: StageCheck, steps: list[Step], memo: Phases | None = None
+) -> SequenceCheck:
     """Check `steps` (start steps up to the stage's start, end steps from its end; with `daily`
     windows, timed on the first day's window and solved at every day's own time, the last day's
-    end steps onto the network the stage leaves) against the stage's checked set-up `check`."""
+    end steps onto the network the stage leaves) against the stage's checked set-up `check`.
+
+    `memo` keeps each phase's outcome by its steps: replays of one `check` that share a phase
+    (alternative orders of the other phase) take it from there instead of solving it again; a
+    phase's outcome depends only on the check, its own steps and where they are numbered from."""
+    memo = {} if memo is None else memo
     windows = ctx.stage.windows
     start, end = sequence_window(ctx)
     latest = start - timedelta(minutes=ctx.case.switching.step_minutes)
@@ -40,14 +52,16 @@ def replay(ctx: StageContext, check: StageCheck, steps: list[Step]) -> SequenceC
     for number, step, text in inside_window(ctx, steps):
         r.problem(number, step, text)
     everyone = {t.id: t for t in check.setup.trucks}
-    _phase(r, 1, before, ctx.base_net, {}, stage_state(ctx, check), everyone, "start")
+    _phase(r, memo, 1, before, ctx.base_net, {}, stage_state(ctx, check), everyone, "start")
     online = {t: everyone[t] for t in online_at_end(check, end) if t in everyone}
     # the network once the stage is over, [stages.after] made; after the first of several daily
     # windows, the network as the stage found it (the works are not finished yet)
     normal = after_stage(ctx) if len(windows) == 1 else copy_net(ctx.base_net)
     r.days = closes
     r.standby = set(everyone) - set(online)
-    _phase(r, len(before) + 1, after, stage_state(ctx, check, normal), online, normal, {}, "end")
+    _phase(
+        r, memo, len(before) + 1, after, stage_state(ctx, check, normal), online, normal, {}, "end"
+    )
     if len(windows) > 1:  # the last day's return, at its own time, onto the network it leaves
         shift = windows[-1][1] - end
         last = StepReplay(ctx, check)
@@ -56,19 +70,40 @@ def replay(ctx: StageContext, check: StageCheck, steps: list[Step]) -> SequenceC
         last.standby = set(everyone) - set(online)
         moved = [dataclasses.replace(s, time=s.time + shift) for s in after]
         _phase(
-            last, len(before) + 1, moved, stage_state(ctx, check, final), online, final, {}, "end"
+            last,
+            {},
+            len(before) + 1,
+            moved,
+            stage_state(ctx, check, final),
+            online,
+            final,
+            {},
+            "end",
         )
         r.out.violations += last.out.violations
     return r.out
 
 
-def _phase(r: StepReplay, *phase: Any) -> None:
+def phase_key(r: StepReplay, phase: tuple[Any, ...]) -> tuple[Any, ...]:
+    """What a phase's outcome depends on besides the check: which phase, the number of its
+    first step, its steps, the trucks on standby before it and the days it repeats on."""
+    return (phase[-1], phase[0], tuple(phase[1]), frozenset(r.standby), r.days)
+
+
+def _phase(r: StepReplay, memo: Phases, *phase: Any) -> None:
     """`r.phase` with the paralleled trucks in each control of `CONTROLS` in turn, until every
     step holds or no truck was paralleled; the one with fewest problems stands (the first
     among equals), and the steps that parallel trucks with the grid say which (`control`, for
     the crew). A plan that names a control on its steps is replayed in that one alone: what
     the crew is told is what is checked. See `planner.checks.paralleled`."""
     out, standby = r.out, set(r.standby)
+    key = phase_key(r, phase)
+    if key in memo:
+        steps_kept, violations, interruptions, r.standby = copy.deepcopy(memo[key])
+        out.steps += steps_kept
+        out.violations += violations
+        out.interruptions += interruptions
+        return
     claimed = list(dict.fromkeys(s.control for s in phase[1] if s.control))  # a plan's own
     marks = (len(out.steps), len(out.violations), len(out.interruptions))
     kept: tuple | None = None
@@ -95,3 +130,5 @@ def _phase(r: StepReplay, *phase: Any) -> None:
         message = (f"the plan's {phase[-1]} steps name {len(claimed)} controls for the "
                    f"paralleled trucks ({', '.join(claimed)}); one phase runs in one")  # fmt: skip
         out.violations.append(Violation("sequence", message, phase[-1]))
+    kept_now = (out.steps[marks[0] :], out.violations[marks[1] :], out.interruptions[marks[2] :])
+    memo[key] = copy.deepcopy((*kept_now, set(r.standby)))

@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from planner.checks.phase_states import shed_loads, stage_state
-from planner.checks.replay import replay
+from planner.checks.replay import Phases, replay
 from planner.checks.sequence import SequenceCheck, Step
 from planner.checks.stage import StageCheck
 from planner.checks.steps import online_at_end, sequence_window
@@ -196,7 +196,8 @@ def switching_sequence(ctx: StageContext, check: StageCheck) -> SequenceCheck:
         for order in ("rejoin", "rejoin_supported", "ties_first", "islands_first")
     ]
     start, end = starts[0], ends[0]
-    best = replay(ctx, check, _timed(ctx, start, end))
+    memo: Phases = {}  # the phase an option leaves as it was is not solved again
+    best = replay(ctx, check, _timed(ctx, start, end), memo)
     for phase, options in ((True, starts[1:]), (False, ends[1:])):
         for option in options:
             score = _score(ctx, best, phase)
@@ -205,7 +206,7 @@ def switching_sequence(ctx: StageContext, check: StageCheck) -> SequenceCheck:
             if option == (start if phase else end):
                 continue
             trial_start, trial_end = (option, end) if phase else (start, option)
-            trial = replay(ctx, check, _timed(ctx, trial_start, trial_end))
+            trial = replay(ctx, check, _timed(ctx, trial_start, trial_end), memo)
             if _score(ctx, trial, phase) < score:
                 best, start, end = trial, trial_start, trial_end
     return best

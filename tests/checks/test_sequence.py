@@ -174,3 +174,45 @@ def test_validate_replays_the_control_a_plan_names(far_end, cli, tmp_path) -> No
         "stages[0].sequence[0].control: expected one of setpoint, power_factor, voltage, got "
         "'droop'"
     ) in result.output
+
+
+def test_alternative_orders_replay_only_the_phase_they_change(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Where the make-before-break order fails (a join that cannot be synchronised), the other
+    orders of that phase are replayed; the phase they leave as it was is taken from the first
+    replay, not solved again: the same steps, violations and interruptions as replaying every
+    trial whole, in fewer phase replays."""
+    import planner
+    from planner.checks import replay as replay_module
+    from planner.decide.planning import plan_stage
+    from planner.dispatch import sequence
+    from planner.grid.context import StageContext
+
+    text = (SAFETY / "far_end.toml").read_text()
+    text = text.replace("[fleet]", "[limits]\nvm_max_pu = 1.05\n\n[fleet]")
+    text = text.replace("[[stages]]", "[switching]\nsync_max_dv_percent = 0.5\n\n[[stages]]")
+    (tmp_path / "far_end.json").write_bytes((SAFETY / "far_end.json").read_bytes())
+    (tmp_path / "tight.toml").write_text(text)
+    case = planner.load_case(str(tmp_path / "tight.toml"))
+    ctx = StageContext.build(case, case.stages[0])
+    _, check = plan_stage(ctx)
+    phases: list[str] = []
+    real_phase, real_replay = replay_module._phase, replay_module.replay
+
+    def counted(r, memo, *phase):  # type: ignore[no-untyped-def]
+        if replay_module.phase_key(r, phase) not in memo:
+            phases.append(phase[-1])
+        return real_phase(r, memo, *phase)
+
+    monkeypatch.setattr(replay_module, "_phase", counted)
+    shared = sequence.switching_sequence(ctx, check)
+    solved_shared = list(phases)
+    phases.clear()
+    monkeypatch.setattr(sequence, "replay", lambda c, k, steps, memo=None: real_replay(c, k, steps))
+    whole = sequence.switching_sequence(ctx, check)
+    assert shared.steps == whole.steps
+    assert [v.message for v in shared.violations] == [v.message for v in whole.violations]
+    assert shared.interruptions == whole.interruptions
+    assert [s["action"] for s in shared.steps][4:6] == ["shut_down_island", "put_back"]
+    # the second end order is tried: whole, both phases again; shared, the end phase alone
+    assert phases == ["start", "end", "start", "end"]
+    assert solved_shared == ["start", "end", "end"]
