@@ -32,7 +32,19 @@ from planner.grid.context import StageContext
 from planner.grid.limits import Exemptions, Findings
 from planner.inputs.case import Reserve
 
-__all__ = ["HourResult", "StageCheck", "StageSetup", "check_stage"]
+__all__ = ["HourResult", "StageCheck", "StageSetup", "check_once", "check_stage"]
+
+
+def check_once(
+    ctx: StageContext, setup: StageSetup, progress: Callable[[int], None] | None = None
+) -> StageCheck:
+    """`check_stage` of `setup` (against the normal state's own breaches), made once per stage
+    context: planning that comes back to a set-up it verified (a later round of the screening,
+    more hours joined, that chooses the same switch set and trucks) takes the check made."""
+    checks = ctx.memo.setdefault("stage_checks", {})
+    if setup not in checks:
+        checks[setup] = check_stage(ctx, setup, progress=progress)
+    return checks[setup]
 
 
 def check_stage(

@@ -8,8 +8,7 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from planner.checks.normal_state import normal_exemptions
-from planner.checks.stage import StageCheck, StageSetup, check_stage
+from planner.checks.stage import StageCheck, StageSetup, check_once
 from planner.core.plan import StagePlan, Verification, Violation
 from planner.core.refs import ElementRef
 from planner.core.switching import Switching
@@ -27,7 +26,6 @@ from planner.decide.mix_needs import LvSlot
 from planner.decide.search import search_note, stage_search
 from planner.decide.transfer import candidate_ties, find_transfers
 from planner.grid.context import StageContext
-from planner.grid.limits import Exemptions
 from planner.grid.state import with_switching
 from planner.grid.topology import build_graph, energised_buses, islands_of
 from planner.inputs.case import Reserve
@@ -161,9 +159,8 @@ def plan_stage(
     need: a truck placed there can stay for it, so they are preferred among equals.
     """
     extra_groups: tuple[StepGroup, ...] = ()
-    exempt = normal_exemptions(ctx)  # what the normal state breaks already: once per stage
     for _ in range(MAX_ROUNDS):
-        plan, check = _plan_with_screening(ctx, extra_groups, fleet, progress, follow, exempt)
+        plan, check = _plan_with_screening(ctx, extra_groups, fleet, progress, follow)
         grid_times = _grid_times(check)
         more = tuple(
             g
@@ -231,7 +228,6 @@ def _with_trucks(
     fleet_state: FleetState,
     progress: Progress | None,
     follow: frozenset[int],
-    exempt: Exemptions,
     cap: int | None = None,
 ) -> _Attempt:
     """Trucks for `switching`'s islands from their bound up, more where verification fails
@@ -261,7 +257,7 @@ def _with_trucks(
         )
         lv = {t.id for t in trucks if fleet.machine(t.id, t.kind).connects == "lv"}
         switching = with_lv_opens(base, [s for i in infos for s in i.lv], trucks, lv)
-        check = check_stage(ctx, StageSetup(switching, tuple(trucks)), progress=step, exempt=exempt)
+        check = check_once(ctx, StageSetup(switching, tuple(trucks)), step)
         ids = island_ids(infos, check.islands, lv)
         if extra_violations:
             extra_violations = shortfalls(infos, counts, fleet, ids)
@@ -325,7 +321,6 @@ def _plan_with_screening(
     fleet_state: FleetState | None,
     progress: Progress | None,
     follow: frozenset[int],
-    exempt: Exemptions,
 ) -> tuple[StagePlan, StageCheck]:
     case, stage = ctx.case, ctx.stage
     fleet = case.fleet
@@ -348,7 +343,7 @@ def _plan_with_screening(
         if found is not None:
             switching, note = found
             notes = [note]
-    args = (fleet_state, progress, follow, exempt)
+    args = (fleet_state, progress, follow)
     best = _with_trucks(ctx, switching, notes, *args)
     if (
         ctx.cut_off
