@@ -116,7 +116,10 @@ def _phase(r: StepReplay, memo: Phases, *phase: Any) -> None:
         if kept is None or found < kept[0]:
             kept = (found, control, out.steps[marks[0] :], out.violations[marks[1] :],
                     out.interruptions[marks[2] :], set(r.standby))  # fmt: skip
-        if not paralleled or found == (0, 0):
+        if not paralleled or found == (0, 0) or not r.dependent:
+            # another control cannot do better: no truck was paralleled, nothing was found, or
+            # everything found was at steps with no truck paralleled, which every control
+            # solves alike (and interruptions and where the phase ends follow the steps alone)
             break
     assert kept is not None
     _, control, steps_kept, violations, interruptions, r.standby = kept

@@ -59,6 +59,9 @@ class StepReplay:
         self.models = Models(list(self.by_id.values()))
         self.control, self.join_shift = Paralleled(), 0.0  # paralleled trucks' control, phase
         self.normal_models = Models([])  # the normal state's one model, at every load
+        # whether a step of the last phase replayed had problems with a truck paralleled with
+        # the grid before or after it: only those can differ with the trucks' control
+        self.dependent = False
 
     # -- load states --------------------------------------------------------------------------
     def group_at(self, when: datetime) -> StepGroup:
@@ -246,7 +249,7 @@ class StepReplay:
         and check where it leaves the network; whether any truck was paralleled with the grid."""
         net, trucks = copy_net(start_net), dict(trucks)
         self.control = Paralleled(control)
-        paralleled = False
+        paralleled, self.dependent = False, False
         self.carrying = set(target_trucks) | set(trucks)
         when = steps[0].time if steps else sequence_window(self.ctx)[0]
         prev, _, _ = self.solve(net, trucks, when)
@@ -261,12 +264,15 @@ class StepReplay:
                 "element": step.element,
             }
             self.join_shift = 0.0  # how far a join moved its island's setpoint to match
+            was = on_grid(prev, trucks)
             problems = self.apply(step, net, trucks, prev, entry)
             if what == "start":
                 problems += works_stay_out(self.ctx.stage.out_of_service, net, out)
             self.control.before(prev.vm, prev.source, self.join_shift)  # an island moved to match
             state, summary, found = self.solve(net, trucks, step.time)
             problems, paralleled = problems + found, paralleled or "grid" in entry.get("joins", ())
+            if problems and (was or on_grid(state, trucks)):
+                self.dependent = True  # another control might not have them
             for load in state.unfed - prev.unfed:
                 opened.setdefault(load, (number, step))
             self._restore(opened, state.unfed, step)
@@ -394,3 +400,13 @@ class StepReplay:
             entry["joins"] = sorted([self._name(source), truck.id])
         trucks[truck.id] = truck
         return []
+
+
+def on_grid(state: SolvedState, trucks: dict[str, TruckAt]) -> bool:
+    """Whether a truck of `trucks` runs paralleled with the grid in `state`: the only states the
+    paralleled trucks' control changes (a truck island runs at the fleet's setpoint whatever
+    the control; see `planner.checks.step_state.solve_states`). A state that did not converge
+    counts as one (where its buses are fed from is then not all recorded)."""
+    if not state.converged:
+        return True
+    return any(state.source.get(t.bus) == "grid" for t in trucks.values())

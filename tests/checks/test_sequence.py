@@ -216,3 +216,53 @@ def test_alternative_orders_replay_only_the_phase_they_change(monkeypatch, tmp_p
     # the second end order is tried: whole, both phases again; shared, the end phase alone
     assert phases == ["start", "end", "start", "end"]
     assert solved_shared == ["start", "end", "end"]
+
+
+def test_a_phase_failing_only_where_no_truck_is_paralleled_is_replayed_in_one_control(
+    monkeypatch, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """The reference works with the voltage floor raised to 0.98 pu: the tie-fed grid breaks it
+    after the trucks have left it. A phase whose every problem is at a step with no truck
+    paralleled with the grid (before or after it) keeps its first control: another control
+    solves those steps alike. The same steps, violations and interruptions as trying every
+    control, in two replays of a phase fewer."""
+    import planner
+    from planner.checks import sequence as steps_module
+    from planner.checks.paralleled import CONTROLS
+    from planner.decide.planning import plan_stage
+    from planner.dispatch.sequence import switching_sequence
+    from planner.grid.context import StageContext
+
+    root = DATA.parent.parent
+    text = (root / "cases" / "dashiqiao.toml").read_text()
+    text = text.replace("vm_min_pu = 0.93", "vm_min_pu = 0.98")
+    text = text.replace(
+        '"../networks/dashiqiao.json"', repr(str(root / "networks" / "dashiqiao.json"))
+    )
+    (tmp_path / "case.toml").write_text(text)
+    case = planner.load_case(str(tmp_path / "case.toml"))
+    ctx = StageContext.build(case, case.stages[1])
+    _, check = plan_stage(ctx)
+    assert not check.verification.passed
+    tried: list[tuple[str, str]] = []
+    real = steps_module.StepReplay.phase
+
+    def counted(self, control, *phase):  # type: ignore[no-untyped-def]
+        tried.append((phase[-1], control))
+        return real(self, control, *phase)
+
+    monkeypatch.setattr(steps_module.StepReplay, "phase", counted)
+    kept = switching_sequence(ctx, check)
+    kept_tried = list(tried)
+    tried.clear()
+    monkeypatch.setattr(steps_module, "on_grid", lambda state, trucks: True)
+    every = switching_sequence(ctx, check)
+    assert kept.steps == every.steps and kept.interruptions == every.interruptions
+    assert [v.message for v in kept.violations] == [v.message for v in every.violations]
+    assert len(kept.violations) == 12
+    every_control = [(phase, c) for phase in ("start", "end") for c in CONTROLS]
+    # the start order with ties first, then the other start order, then the end orders in turn
+    # (a phase another order leaves as it was is not replayed again)
+    assert tried == [*every_control, *every_control[:3], *every_control[3:], ("end", "setpoint")]
+    # kept: the third order's end phase fails only where the trucks have left the grid
+    assert kept_tried == [*every_control, *every_control[:3], *[("end", "setpoint")] * 2]
