@@ -31,7 +31,7 @@ from planner.checks.steps import (
 from planner.core.plan import Violation
 from planner.core.refs import TABLES, ElementRef, resolve_ref
 from planner.grid.context import StageContext
-from planner.grid.devices import CAN_BREAK, across_kva, device_of, reading_bus, sides_of
+from planner.grid.devices import CAN_BREAK, device_of, reading_bus, sides_of
 from planner.grid.limits import TOL, broken_as_normally
 from planner.grid.powerflow import TruckAt
 from planner.grid.state import copy_net, operate
@@ -225,8 +225,7 @@ class StepReplay:
         else:
             sides = sides_of(self.ctx.base_net, ref)
             bus = sides[0] if sides else None
-        net = before.net_of(bus) if bus is not None else None
-        flow = across_kva(net, ref) if net is not None else (0.0, 0.0)
+        flow = before.across_kva(bus, ref) if bus is not None else (0.0, 0.0)
         if flow is None:
             unknown = f"a disconnector ({device}) cannot be shown to break no load (flow unknown)"
             return {"across_kw": None}, [] if device in CAN_BREAK else [unknown]
