@@ -86,8 +86,12 @@ class EngineFlows:
         return float(s.real), float(s.imag)
 
     def load_flow(self, index: int) -> tuple[float, float]:
-        """P and Q of load `index` (voltage-independent: its design P and Q, as solved)."""
-        pos = self.row.net.load.index.get_loc(index)
+        """P and Q of load `index` (voltage-independent: its design P and Q, as solved); none
+        where its bus is not energised."""
+        load = self.row.net.load
+        if self._position(int(load.at[index, "bus"])) is None:
+            return 0.0, 0.0
+        pos = load.index.get_loc(index)
         return float(self.row.load_p_mw[pos]), float(self.row.load_q_mvar[pos])
 
     def switch_flow(self, index: int) -> tuple[float, float] | None:
