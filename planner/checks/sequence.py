@@ -211,13 +211,16 @@ class StepReplay:
         return f"island at {self.ctx.namer('bus', bus).text}"
 
     def _section_has_load(self, net, bus: int, state: SolvedState) -> bool:
-        """Does the dead section a closing would energise hold load in service?"""
-        graph = build_graph(net)
-        dead = set(int(b) for b in net.bus.index) - set(state.source)
-        section = next((c for c in islands_of(graph, dead) if bus in c), frozenset({bus}))
+        """Does the dead section a closing would energise hold load in service? (No graph is
+        built when no dead bus holds any.)"""
         load = net.load
-        on = load.in_service.astype(bool) & load.bus.isin(list(section))
-        return bool(on.any())
+        on = load.in_service.to_numpy(bool) & ~load.bus.isin(list(state.source)).to_numpy()
+        if not on.any():
+            return False
+        graph = build_graph(net)
+        dead = set(net.bus.index.tolist()) - set(state.source)
+        section = next((c for c in islands_of(graph, dead) if bus in c), frozenset({bus}))
+        return bool((on & load.bus.isin(list(section)).to_numpy()).any())
 
     def opening(self, ref: ElementRef, device: str, before: SolvedState) -> tuple[dict, list[str]]:
         if ref.table == "load":

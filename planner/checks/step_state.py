@@ -243,9 +243,14 @@ def _unfed(ctx: StageContext, net: pp.pandapowerNet, live: set[int]) -> frozense
     load = net.load
     normally = ctx.base_net.load.in_service.astype(bool).reindex(load.index, fill_value=False)
     index, bus = load.index.to_numpy().astype(int), load.bus.to_numpy().astype(int)
-    cut = ~load.in_service.to_numpy(dtype=bool) | ~np.isin(bus, list(live))
-    mask = normally.to_numpy(bool) & np.isin(index, list(ctx.protected)) & cut
-    return frozenset(index[mask & np.isin(bus, list(ctx.base_energised))].tolist())
+    cut = ~load.in_service.to_numpy(dtype=bool) | ~np.isin(bus, _ints(live))
+    mask = normally.to_numpy(bool) & np.isin(index, _ints(ctx.protected)) & cut
+    return frozenset(index[mask & np.isin(bus, _ints(ctx.base_energised))].tolist())
+
+
+def _ints(values) -> np.ndarray:
+    """A set of ints as an array (`np.isin` of a list converts it element by element)."""
+    return np.fromiter(values, dtype=int, count=len(values))
 
 
 def _grid_model(net, grid, trucks: list[TruckAt]) -> BatchModel | None:
@@ -281,7 +286,7 @@ def _grid_on_engine(model, net, ctx, grid, trucks, outputs, held, groups, whens,
     p, q = _loads(net, ctx, groups)
     res = model.solve(p, q, pv=(gen_p, gen_q, gen_vm if held else None))
     assert res.pv_q_mvar is not None
-    in_grid = np.isin(model.bus_ids, np.fromiter(grid, dtype=int, count=len(grid)))
+    in_grid = np.isin(model.bus_ids, _ints(grid))
     buses = model.bus_ids[in_grid]
     todo = []
     for k, state in enumerate(states):
