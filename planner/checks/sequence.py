@@ -31,7 +31,7 @@ from planner.checks.steps import (
 from planner.core.plan import Violation
 from planner.core.refs import TABLES, ElementRef, resolve_ref
 from planner.grid.context import StageContext
-from planner.grid.devices import CAN_BREAK, across_kva, device_of, reading_bus, sides_of
+from planner.grid.devices import CAN_BREAK, device_of, reading_bus, sides_of
 from planner.grid.limits import TOL, broken_as_normally
 from planner.grid.powerflow import TruckAt
 from planner.grid.state import copy_net, operate
@@ -214,13 +214,16 @@ class StepReplay:
         return f"island at {self.ctx.namer('bus', bus).text}"
 
     def _section_has_load(self, net, bus: int, state: SolvedState) -> bool:
-        """Does the dead section a closing would energise hold load in service?"""
-        graph = build_graph(net)
-        dead = set(int(b) for b in net.bus.index) - set(state.source)
-        section = next((c for c in islands_of(graph, dead) if bus in c), frozenset({bus}))
+        """Does the dead section a closing would energise hold load in service? (No graph is
+        built when no dead bus holds any.)"""
         load = net.load
-        on = load.in_service.astype(bool) & load.bus.isin(list(section))
-        return bool(on.any())
+        on = load.in_service.to_numpy(bool) & ~load.bus.isin(list(state.source)).to_numpy()
+        if not on.any():
+            return False
+        graph = build_graph(net)
+        dead = set(net.bus.index.tolist()) - set(state.source)
+        section = next((c for c in islands_of(graph, dead) if bus in c), frozenset({bus}))
+        return bool((on & load.bus.isin(list(section)).to_numpy()).any())
 
     def opening(self, ref: ElementRef, device: str, before: SolvedState) -> tuple[dict, list[str]]:
         if ref.table == "load":
@@ -228,8 +231,7 @@ class StepReplay:
         else:
             sides = sides_of(self.ctx.base_net, ref)
             bus = sides[0] if sides else None
-        net = before.net_of(bus) if bus is not None else None
-        flow = across_kva(net, ref) if net is not None else (0.0, 0.0)
+        flow = before.across_kva(bus, ref) if bus is not None else (0.0, 0.0)
         if flow is None:
             unknown = f"a disconnector ({device}) cannot be shown to break no load (flow unknown)"
             return {"across_kw": None}, [] if device in CAN_BREAK else [unknown]

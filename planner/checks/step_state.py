@@ -22,8 +22,10 @@ import pandas as pd
 
 from planner.checks.paralleled import Paralleled, paralleled_run, ramped
 from planner.checks.solve import loads_array
-from planner.core.refs import ref_for
+from planner.core.refs import ElementRef, ref_for
+from planner.grid.branch_flow import EngineFlows, EngineRow, NotDerived
 from planner.grid.context import StageContext, set_design_loads
+from planner.grid.devices import across_kva
 from planner.grid.engine import BatchModel, BatchResult, Unsupported
 from planner.grid.limits import TOL, Findings
 from planner.grid.powerflow import (
@@ -33,7 +35,6 @@ from planner.grid.powerflow import (
     island_model,
     prepare_island,
     results,
-    row_solution,
     setpoint_pu,
     solve_island,
     solve_island_batch,
@@ -65,6 +66,8 @@ class SolvedState:
     truck_kw: dict[str, float] = field(default_factory=dict)
     # parts the engine solved, built and solved by pandapower when their flows are needed
     unsolved: dict[frozenset[int], Solve] = field(default_factory=dict)
+    # the engine's solution of such a part, from which most flows are read without pandapower
+    rows: dict[frozenset[int], EngineRow] = field(default_factory=dict)
 
     def net_of(self, bus: int) -> pp.pandapowerNet | None:
         """The network holding `bus` (the grid's or an island's) with pandapower's results; a
@@ -83,6 +86,22 @@ class SolvedState:
                 return net
         return None
 
+    def across_kva(self, bus: int, ref: ElementRef) -> tuple[float, float] | None:
+        """`across_kva` of `ref` in the part holding `bus`: read from the engine's solution
+        where that tells it, else from pandapower's run of the part; (0, 0) where no part
+        holds `bus` (it is not energised)."""
+        for buses, net in self.nets:
+            if bus in buses:
+                row = self.rows.get(buses)
+                if net is None and row is not None:
+                    try:
+                        return across_kva(row.net, ref, EngineFlows(row))
+                    except NotDerived:
+                        pass
+                net = self.net_of(bus)
+                return across_kva(net, ref) if net is not None else (0.0, 0.0)
+        return 0.0, 0.0
+
     def angle(self, bus: int) -> float:
         if bus not in self.va:
             self.net_of(bus)
@@ -100,14 +119,17 @@ def _record(state: SolvedState, net: pp.pandapowerNet, buses: frozenset[int], so
 
 
 def _record_row(
-    state: SolvedState, model: BatchModel, res: BatchResult, row: int, buses, source: str
-) -> None:
-    """`_record` from one time step of the batched engine: voltages and angles of `buses`."""
+    state: SolvedState, model: BatchModel, res: BatchResult, row: int, keep: np.ndarray,
+    source: str,
+) -> None:  # fmt: skip
+    """`_record` from one time step of the batched engine: voltages and angles of the model's
+    buses `keep` marks (those of the part)."""
     assert res.va_degree is not None
-    keep = np.isin(model.bus_ids, list(buses)) & np.isfinite(res.vm_pu[row])
-    vm, va = res.vm_pu[row, keep].tolist(), res.va_degree[row, keep].tolist()
-    for bus, bus_vm, bus_va in zip(model.bus_ids[keep].tolist(), vm, va, strict=True):
-        state.vm[bus], state.va[bus], state.source[bus] = bus_vm, bus_va, source
+    keep = keep & np.isfinite(res.vm_pu[row])
+    ids = model.bus_ids[keep].tolist()
+    state.vm.update(zip(ids, res.vm_pu[row, keep].tolist(), strict=True))
+    state.va.update(zip(ids, res.va_degree[row, keep].tolist(), strict=True))
+    state.source.update(dict.fromkeys(ids, source))
 
 
 @dataclass
@@ -221,9 +243,14 @@ def _unfed(ctx: StageContext, net: pp.pandapowerNet, live: set[int]) -> frozense
     load = net.load
     normally = ctx.base_net.load.in_service.astype(bool).reindex(load.index, fill_value=False)
     index, bus = load.index.to_numpy().astype(int), load.bus.to_numpy().astype(int)
-    cut = ~load.in_service.to_numpy(dtype=bool) | ~np.isin(bus, list(live))
-    mask = normally.to_numpy(bool) & np.isin(index, list(ctx.protected)) & cut
-    return frozenset(index[mask & np.isin(bus, list(ctx.base_energised))].tolist())
+    cut = ~load.in_service.to_numpy(dtype=bool) | ~np.isin(bus, _ints(live))
+    mask = normally.to_numpy(bool) & np.isin(index, _ints(ctx.protected)) & cut
+    return frozenset(index[mask & np.isin(bus, _ints(ctx.base_energised))].tolist())
+
+
+def _ints(values) -> np.ndarray:
+    """A set of ints as an array (`np.isin` of a list converts it element by element)."""
+    return np.fromiter(values, dtype=int, count=len(values))
 
 
 def _grid_model(net, grid, trucks: list[TruckAt]) -> BatchModel | None:
@@ -259,16 +286,18 @@ def _grid_on_engine(model, net, ctx, grid, trucks, outputs, held, groups, whens,
     p, q = _loads(net, ctx, groups)
     res = model.solve(p, q, pv=(gen_p, gen_q, gen_vm if held else None))
     assert res.pv_q_mvar is not None
+    in_grid = np.isin(model.bus_ids, _ints(grid))
+    buses = model.bus_ids[in_grid]
     todo = []
     for k, state in enumerate(states):
         if not res.converged[k]:
             todo.append(k)
             continue
-        row = row_solution(model, res, k, [])
-        vm = {b: v for b, v in row.vm_pu.items() if b in grid}
-        sol = GridSolution(True, vm, row.line_loading_percent, row.trafo_loading_percent)
-        state.findings.check(sol, "grid", whens[k])
-        _record_row(state, model, res, k, grid, "grid")
+        state.findings.check_batch(
+            buses, res.vm_pu[k : k + 1, in_grid], model.lines, res.line_loading_percent[k : k + 1],
+            model.trafos, res.trafo_loading_percent[k : k + 1], [whens[k]], "grid",
+        )  # fmt: skip
+        _record_row(state, model, res, k, in_grid, "grid")
         for truck in paralleled:
             p_kw, q_kvar = ramped(truck, outputs[k])
             if held:  # its share of its bus's reactive power, by reactive range (pandapower's)
@@ -278,7 +307,8 @@ def _grid_on_engine(model, net, ctx, grid, trucks, outputs, held, groups, whens,
                 q_kvar = float(res.pv_q_mvar[k, j]) * 1000.0 * share
             state.findings.observe_truck(truck, p_kw, q_kvar, "", whens[k])
             state.truck_kw[truck.id] = p_kw
-        state.nets.append((grid, None))  # pandapower solves it if its flows are asked for
+        state.nets.append((grid, None))  # pandapower solves it if its flows are not derived
+        state.rows[grid] = EngineRow.of(net, model, res, k, p, q)
         state.unsolved[grid] = functools.partial(
             paralleled_run, ctx, net, groups[k], paralleled, outputs[k], held
         )

@@ -8,12 +8,22 @@ ends, and anything else (or a switch of unknown type) by the case's `[switching]
 from __future__ import annotations
 
 import math
+from typing import Protocol
 
 import pandapower as pp
 
 from planner.core.refs import ElementRef
 
-__all__ = ["CAN_BREAK", "RANK", "across_kva", "device_of", "reading_bus", "sides_of"]
+__all__ = [
+    "CAN_BREAK",
+    "RANK",
+    "Flows",
+    "ResultFlows",
+    "across_kva",
+    "device_of",
+    "reading_bus",
+    "sides_of",
+]
 
 _TYPES = {"CB": "CB", "LBS": "LBS", "LS": "LBS", "DS": "DS"}
 RANK = {"CB": 3, "LBS": 2, "DS": 1}
@@ -82,52 +92,84 @@ def _ends(net: pp.pandapowerNet, ref: ElementRef) -> list[int]:
     return [int(row[c]) for c in columns]
 
 
-def across_kva(net: pp.pandapowerNet, ref: ElementRef) -> tuple[float, float] | None:
-    """(kW, kVA) flowing through `ref` in `net`'s last load flow; None where the flow through it
-    is not known (a bus-bus switch that the load flow merged)."""
+class Flows(Protocol):
+    """Where `across_kva` reads flows (MW, Mvar): pandapower's result tables (`ResultFlows`) or
+    a solution they can be derived from (`planner.grid.branch_flow.EngineFlows`)."""
+
+    def end_flow(self, table: str, index: int, bus: int) -> tuple[float, float]: ...
+
+    def load_flow(self, index: int) -> tuple[float, float]: ...
+
+    def switch_flow(self, index: int) -> tuple[float, float] | None: ...
+
+
+def across_kva(
+    net: pp.pandapowerNet, ref: ElementRef, flows: Flows | None = None
+) -> tuple[float, float] | None:
+    """(kW, kVA) flowing through `ref` in `net`'s last load flow (or as `flows` tells it); None
+    where the flow through it is not known (a bus-bus switch that the load flow merged)."""
+    read = flows if flows is not None else ResultFlows(net)
     if ref.table == "switch":
         row = net.switch.loc[ref.index]
         et, element, bus = str(row["et"]), int(row["element"]), int(row["bus"])
         table = _ET_TABLE.get(et)
         if table is None:
-            res = net.get("res_switch")
-            if res is None or ref.index not in res.index or "p_from_mw" not in res.columns:
+            flow = read.switch_flow(ref.index)
+            if flow is None:
                 return None
-            p = float(res.at[ref.index, "p_from_mw"])
-            q = float(res.at[ref.index, "q_from_mvar"]) if "q_from_mvar" in res.columns else 0.0
-            if not (math.isfinite(p) and math.isfinite(q)):
-                return None  # a fused zero-impedance switch: the flow through it is not known
+            p, q = flow
         else:
-            p, q = _end_flow(net, table, element, bus)
+            p, q = read.end_flow(table, element, bus)
     elif ref.table == "load":
-        if not bool(net.load.at[ref.index, "in_service"]) or ref.index not in net.res_load.index:
+        if not bool(net.load.at[ref.index, "in_service"]):
             return 0.0, 0.0
-        p, q = (
-            float(net.res_load.at[ref.index, "p_mw"]),
-            float(net.res_load.at[ref.index, "q_mvar"]),
-        )
+        p, q = read.load_flow(ref.index)
     else:
         ends = _ends(net, ref)
-        flows = [_end_flow(net, ref.table, ref.index, b) for b in ends[:2]]
-        p, q = max(flows, key=lambda f: math.hypot(*f))
+        flows_at = [read.end_flow(ref.table, ref.index, b) for b in ends[:2]]
+        p, q = max(flows_at, key=lambda f: math.hypot(*f))
     if not (math.isfinite(p) and math.isfinite(q)):
         return 0.0, 0.0
     return abs(p) * 1000.0, math.hypot(p, q) * 1000.0
 
 
-def _end_flow(net: pp.pandapowerNet, table: str, index: int, bus: int) -> tuple[float, float]:
-    """P and Q (MW, Mvar) into a branch at its end at `bus`."""
-    res = net.get(f"res_{table}")
-    if res is None or index not in res.index:
-        return 0.0, 0.0
-    row = net[table].loc[index]
-    if table == "line":
-        end = "from" if int(row["from_bus"]) == bus else "to"
-    elif table == "trafo":
-        end = "hv" if int(row["hv_bus"]) == bus else "lv"
-    else:
-        end = next((e for e in ("hv", "mv", "lv") if int(row[f"{e}_bus"]) == bus), "hv")
-    return float(res.at[index, f"p_{end}_mw"]), float(res.at[index, f"q_{end}_mvar"])
+class ResultFlows:
+    """Flows as pandapower's last load flow of `net` left them in its result tables."""
+
+    def __init__(self, net: pp.pandapowerNet) -> None:
+        self.net = net
+
+    def end_flow(self, table: str, index: int, bus: int) -> tuple[float, float]:
+        """P and Q (MW, Mvar) into a branch at its end at `bus`."""
+        net = self.net
+        res = net.get(f"res_{table}")
+        if res is None or index not in res.index:
+            return 0.0, 0.0
+        row = net[table].loc[index]
+        if table == "line":
+            end = "from" if int(row["from_bus"]) == bus else "to"
+        elif table == "trafo":
+            end = "hv" if int(row["hv_bus"]) == bus else "lv"
+        else:
+            end = next((e for e in ("hv", "mv", "lv") if int(row[f"{e}_bus"]) == bus), "hv")
+        return float(res.at[index, f"p_{end}_mw"]), float(res.at[index, f"q_{end}_mvar"])
+
+    def load_flow(self, index: int) -> tuple[float, float]:
+        res = self.net.res_load
+        if index not in res.index:
+            return 0.0, 0.0
+        return float(res.at[index, "p_mw"]), float(res.at[index, "q_mvar"])
+
+    def switch_flow(self, index: int) -> tuple[float, float] | None:
+        """A bus-bus switch's P and Q at its bus; None where pandapower gives none (fused)."""
+        res = self.net.get("res_switch")
+        if res is None or index not in res.index or "p_from_mw" not in res.columns:
+            return None
+        p = float(res.at[index, "p_from_mw"])
+        q = float(res.at[index, "q_from_mvar"]) if "q_from_mvar" in res.columns else 0.0
+        if not (math.isfinite(p) and math.isfinite(q)):
+            return None  # a fused zero-impedance switch: the flow through it is not known
+        return p, q
 
 
 def reading_bus(net: pp.pandapowerNet, ref: ElementRef) -> int | None:
