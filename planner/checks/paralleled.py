@@ -37,7 +37,15 @@ from planner.inputs.demand import StepGroup
 if TYPE_CHECKING:
     from planner.checks.step_state import SolvedState
 
-__all__ = ["CONTROLS", "Paralleled", "Power", "match_voltage", "paralleled_run", "ramped"]
+__all__ = [
+    "CONTROLS",
+    "Paralleled",
+    "Power",
+    "match_voltage",
+    "on_grid",
+    "paralleled_run",
+    "ramped",
+]
 
 CONTROLS = ("setpoint", "power_factor", "voltage")
 Power = tuple[float, float]  # kW, kvar
@@ -153,3 +161,13 @@ def match_voltage(
     problems = [f"with the trucks at {setpoint:.3f} pu to match: {v.message}"
                 for v in findings.sorted_violations()]  # fmt: skip
     return abs(before.vm[other] - sol.vm_pu[side]) * 100.0, setpoint, setpoint - held, problems
+
+
+def on_grid(state: SolvedState, trucks: dict[str, TruckAt]) -> bool:
+    """Whether a truck of `trucks` runs paralleled with the grid in `state`: the only states the
+    paralleled trucks' control changes (a truck island runs at the fleet's setpoint whatever
+    the control; see `planner.checks.step_state.solve_states`). A state that did not converge
+    counts as one (where its buses are fed from is then not all recorded)."""
+    if not state.converged:
+        return True
+    return any(state.source.get(t.bus) == "grid" for t in trucks.values())

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from planner.checks.findings import StageCheck
-from planner.checks.paralleled import Paralleled, Power, match_voltage
+from planner.checks.paralleled import Paralleled, Power, match_voltage, on_grid
 from planner.checks.phase_states import differences, works_stay_out
 from planner.checks.step_state import Models, SolvedState, solve_states
 from planner.checks.steps import (
@@ -31,11 +31,16 @@ from planner.checks.steps import (
 from planner.core.plan import Violation
 from planner.core.refs import TABLES, ElementRef, resolve_ref
 from planner.grid.context import StageContext
-from planner.grid.devices import CAN_BREAK, device_of, reading_bus, sides_of
+from planner.grid.devices import (
+    CAN_BREAK,
+    dead_section_has_load,
+    device_of,
+    reading_bus,
+    sides_of,
+)
 from planner.grid.limits import TOL, broken_as_normally
 from planner.grid.powerflow import TruckAt
 from planner.grid.state import copy_net, operate
-from planner.grid.topology import build_graph, islands_of
 from planner.inputs.demand import StepGroup, design_matrix
 
 __all__ = ["ACTIONS", "SequenceCheck", "Step", "StepReplay"]
@@ -164,7 +169,7 @@ class StepReplay:
             dead = b if src_a else a
             if src_a is None and src_b is None:
                 return {}, []
-            if device not in CAN_BREAK and self._section_has_load(net, dead, before):
+            if device not in CAN_BREAK and dead_section_has_load(net, dead, set(before.source)):
                 problems.append(f"a disconnector ({device}) cannot pick up load")
             return extra, problems
         dv = abs(before.vm[a] - before.vm[b]) * 100.0
@@ -212,18 +217,6 @@ class StepReplay:
             if bus in island.buses:
                 return island.id
         return f"island at {self.ctx.namer('bus', bus).text}"
-
-    def _section_has_load(self, net, bus: int, state: SolvedState) -> bool:
-        """Does the dead section a closing would energise hold load in service? (No graph is
-        built when no dead bus holds any.)"""
-        load = net.load
-        on = load.in_service.to_numpy(bool) & ~load.bus.isin(list(state.source)).to_numpy()
-        if not on.any():
-            return False
-        graph = build_graph(net)
-        dead = set(net.bus.index.tolist()) - set(state.source)
-        section = next((c for c in islands_of(graph, dead) if bus in c), frozenset({bus}))
-        return bool((on & load.bus.isin(list(section)).to_numpy()).any())
 
     def opening(self, ref: ElementRef, device: str, before: SolvedState) -> tuple[dict, list[str]]:
         if ref.table == "load":
@@ -402,13 +395,3 @@ class StepReplay:
             entry["joins"] = sorted([self._name(source), truck.id])
         trucks[truck.id] = truck
         return []
-
-
-def on_grid(state: SolvedState, trucks: dict[str, TruckAt]) -> bool:
-    """Whether a truck of `trucks` runs paralleled with the grid in `state`: the only states the
-    paralleled trucks' control changes (a truck island runs at the fleet's setpoint whatever
-    the control; see `planner.checks.step_state.solve_states`). A state that did not converge
-    counts as one (where its buses are fed from is then not all recorded)."""
-    if not state.converged:
-        return True
-    return any(state.source.get(t.bus) == "grid" for t in trucks.values())

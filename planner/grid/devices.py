@@ -13,6 +13,7 @@ from typing import Protocol
 import pandapower as pp
 
 from planner.core.refs import ElementRef
+from planner.grid.topology import build_graph, islands_of
 
 __all__ = [
     "CAN_BREAK",
@@ -20,6 +21,7 @@ __all__ = [
     "Flows",
     "ResultFlows",
     "across_kva",
+    "dead_section_has_load",
     "device_of",
     "reading_bus",
     "sides_of",
@@ -180,3 +182,15 @@ def reading_bus(net: pp.pandapowerNet, ref: ElementRef) -> int | None:
     if table is None or ref.index not in table.index or column not in table.columns:
         return None
     return int(table.at[ref.index, column])
+
+
+def dead_section_has_load(net: pp.pandapowerNet, bus: int, fed: set[int]) -> bool:
+    """Does the dead section (buses not in `fed`) that closing onto `bus` would energise hold load
+    in service? No graph is built when no dead bus holds any."""
+    load = net.load
+    on = load.in_service.to_numpy(bool) & ~load.bus.isin(list(fed)).to_numpy()
+    if not on.any():
+        return False
+    dead = set(net.bus.index.tolist()) - fed
+    section = next((c for c in islands_of(build_graph(net), dead) if bus in c), frozenset({bus}))
+    return bool((on & load.bus.isin(list(section)).to_numpy()).any())

@@ -1,6 +1,6 @@
 """A disconnector may close onto a dead section only when no load in service is on it.
 
-`StepReplay._section_has_load` finds the dead section beyond the device; when no dead bus holds
+`dead_section_has_load` finds the dead section beyond the device; when no dead bus holds
 any load in service it answers without building the network's graph. The rule, on the
 reference network with feeders F1 (buses 5-11) and F2 (buses 12-17) cut off at their breakers.
 """
@@ -10,11 +10,8 @@ from __future__ import annotations
 import pandapower as pp
 import pytest
 
-from planner.checks.sequence import StepReplay
-from planner.checks.step_state import SolvedState
-from planner.grid.limits import Findings
+from planner.grid.devices import dead_section_has_load
 from planner.grid.topology import build_graph, energised_buses
-from planner.inputs.case import Limits
 from tests.conftest import ROOT
 
 F1, F2 = range(5, 12), range(12, 18)
@@ -37,5 +34,4 @@ def test_a_dead_section_holds_load(opened, off, bus: int, expected: bool) -> Non
     net.load.loc[net.load.bus.isin(list(off)), "in_service"] = False
     live = energised_buses(build_graph(net))
     assert not live & {*F1} and (17 not in opened or not live & {*F2})
-    state = SolvedState(Findings(net, Limits()), True, source=dict.fromkeys(live, "grid"))
-    assert StepReplay._section_has_load(None, net, bus, state) is expected  # type: ignore[arg-type]
+    assert dead_section_has_load(net, bus, set(live)) is expected
