@@ -113,6 +113,12 @@ class Demand:
         return self.normal or self.groups
 
     @functools.cached_property
+    def basis(self) -> Basis | None:
+        """The profile factors every group is a row of (None: a group holds its own values)."""
+        basis = self.groups[0]._basis if self.groups else None
+        return basis if all(g._basis is basis for g in self.groups) else None
+
+    @functools.cached_property
     def p_matrix(self) -> DemandMatrix:
         """(groups, loads) design active power, MW, as an array-like: `p_matrix[:, pos]` and
         `p_matrix[k]` are made when asked for, never the whole matrix at once."""
@@ -135,9 +141,9 @@ class Demand:
     def block_of(self, rows: Sequence[int], pos: np.ndarray, q: bool = False) -> np.ndarray:
         """(len(rows), len(pos)): the design P (or Q) of the groups `rows` at the loads `pos`."""
         groups = [self.groups[k] for k in rows]
-        basis = groups[0]._basis if groups else None
+        basis = self.basis
         pos = np.asarray(pos, dtype=int)
-        if basis is None or any(g._basis is not basis for g in groups):
+        if basis is None:
             return np.array([(g.q_mvar if q else g.p_mw)[pos] for g in groups]).reshape(
                 len(groups), len(pos)
             )
@@ -172,8 +178,8 @@ class DemandMatrix:
     def __getitem__(self, key: object) -> np.ndarray:
         rows, cols = key if isinstance(key, tuple) else (key, slice(None))
         groups = self.demand.groups
-        basis = groups[0]._basis if groups else None
-        if basis is None or any(g._basis is not basis for g in groups):
+        basis = self.demand.basis
+        if basis is None:
             full = np.array([g.q_mvar if self.q else g.p_mw for g in groups])
             return full.reshape(self.shape)[rows, cols]
         if self._rows is None:
