@@ -6,10 +6,11 @@ A cache file is keyed by the SimBench code, the simbench and pandapower versions
 module's `FORMAT` (its name is their hash), and lives under `$XDG_CACHE_HOME/planner/simbench`
 (else `~/.cache/planner/simbench`); `PLANNER_CACHE=off` turns it off. It is written atomically
 (a temporary file renamed into place) and never trusted: it is read by the allow-list check that
-every pandapower JSON network passes (`safe_json`, never pickle) and used only when its header
-names the same code and versions and the network read back has the fingerprint
-(`network_sha256`) the freshly built one had. Anything else, a missing, corrupt, truncated or
-foreign file or one that cannot be written, means a fresh load: the cache can only save time.
+every pandapower JSON network passes (`safe_json`, never pickle) and used only when it is the
+user's own file, its header names the same code and versions, and the network read back has the
+fingerprint (`network_sha256`) the freshly built one had. Anything else (a missing, corrupt,
+truncated, foreign or edited file, or one that cannot be written) means a fresh load: the cache
+can only save time.
 
 pandapower's own `to_json` writes numbers with 15 significant digits (0.47100000000000003
 comes back as 0.471), so tables are written here with Python's exact float text instead, in
@@ -97,7 +98,13 @@ def _read(path: Path, code: str, fingerprint: Fingerprint) -> tuple[Any, str] | 
     from planner.inputs.safe_json import check_pandapower_json
 
     try:
-        if not path.is_file() or path.stat().st_size > MAX_CACHE_BYTES:
+        if not path.is_file():
+            return None
+        stat = path.stat()
+        if stat.st_size > MAX_CACHE_BYTES:
+            return None
+        if hasattr(os, "getuid") and stat.st_uid != os.getuid():
+            log.info("SimBench cache %s belongs to another user: not used", path)
             return None
         text = path.read_text(encoding="utf-8")
         head, _, body = text.partition("\n")

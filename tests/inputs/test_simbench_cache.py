@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import os
 from pathlib import Path
 
 import pandapower as pp
@@ -218,3 +219,18 @@ def test_a_relative_xdg_cache_home_is_ignored(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("XDG_CACHE_HOME", "relative/dir")
     monkeypatch.delenv("PLANNER_CACHE", raising=False)
     assert simbench_cache.cache_dir() == Path.home() / ".cache" / "planner" / "simbench"
+
+
+def test_another_users_cache_file_is_ignored(
+    cache: Path, builds: list[str], good: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not hasattr(os, "getuid"):
+        pytest.skip("file owners are POSIX")
+    path = simbench_cache.cache_path(CODE)
+    assert path is not None
+    cache.mkdir(parents=True)
+    path.write_text(good, encoding="utf-8")
+    me = os.getuid()
+    monkeypatch.setattr(simbench_cache.os, "getuid", lambda: me + 1)  # the file is not "mine"
+    _load()
+    assert builds == [CODE]
