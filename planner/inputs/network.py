@@ -169,10 +169,11 @@ def load_network(source: str, base_dir: Path, *, file: str, key: str = "case.net
             f"expected a network path or 'pandapower:NAME' / 'simbench:CODE', got {source!r}"
         )
     path: Path | None = None
+    sha: str | None = None
     if source.startswith("pandapower:"):
         net = _from_pandapower(source.removeprefix("pandapower:"), fail)
     elif source.startswith("simbench:"):
-        net = _from_simbench(source.removeprefix("simbench:"), fail)
+        net, sha = _from_simbench(source.removeprefix("simbench:"), fail)
     else:
         path = (base_dir / source).resolve()
         net = _from_file(path, source, fail)
@@ -180,7 +181,7 @@ def load_network(source: str, base_dir: Path, *, file: str, key: str = "case.net
         raise fail(f"{source!r} did not give a pandapower network")
     if len(net.bus) == 0:
         raise fail(f"{source!r}: the network has no buses")
-    return Network(source=source, net=net, sha256=network_sha256(net), path=path)
+    return Network(source=source, net=net, sha256=sha or network_sha256(net), path=path)
 
 
 def _quiet(func, *args):
@@ -205,7 +206,9 @@ def _from_pandapower(name: str, fail) -> pp.pandapowerNet:
         raise fail(f"pandapower.networks.{name}() failed: {exc}") from exc
 
 
-def _from_simbench(code: str, fail) -> pp.pandapowerNet:
+def _from_simbench(code: str, fail) -> tuple[pp.pandapowerNet, str]:
+    """SimBench network `code` and its fingerprint, from the disk cache when it holds exactly
+    that network (`simbench_cache`)."""
     try:
         import simbench
     except ImportError as exc:
@@ -213,10 +216,15 @@ def _from_simbench(code: str, fail) -> pp.pandapowerNet:
             "simbench networks need the 'simbench' package: "
             "pip install 'outage-free-planner[simbench]'"
         ) from exc
-    try:
-        return _quiet(simbench.get_simbench_net, code)
-    except Exception as exc:
-        raise fail(f"simbench has no network {code!r} ({exc})") from exc
+    from planner.inputs.simbench_cache import cached_simbench
+
+    def fresh(name: str) -> pp.pandapowerNet:
+        try:
+            return _quiet(simbench.get_simbench_net, name)
+        except Exception as exc:
+            raise fail(f"simbench has no network {name!r} ({exc})") from exc
+
+    return cached_simbench(code, fresh, network_sha256)
 
 
 def _from_file(path: Path, source: str, fail) -> pp.pandapowerNet:

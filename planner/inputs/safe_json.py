@@ -74,19 +74,24 @@ def _walk(value: Any, where: str) -> None:
 
 def _plain_table(raw: str, at: str) -> None:
     """A table's inline JSON may hold only plain values: pandapower turns any object in it
-    (a cell like `{"_module": ..., "_class": ...}`) into whatever that names."""
+    (a cell like `{"_module": ..., "_class": ...}`) into whatever that names. Every object of
+    the table passes `_plain_object` as the parser builds it (lists of numbers, the bulk of a
+    table, never reach Python code)."""
     try:
-        table = json.loads(raw)
+        json.loads(raw, object_hook=_plain_object)
     except RecursionError as exc:
         raise UnsafeNetwork(f"{at}: the table's JSON is nested too deeply") from exc
     except json.JSONDecodeError as exc:
         raise UnsafeNetwork(f"{at}: the table's data is not valid JSON") from exc
-    stack = [table]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            if "_module" in item or "_class" in item or "_object" in item:
-                raise UnsafeNetwork(f"{at}: a table cell holds an object, not a plain value")
-            stack.extend(item.values())
+    except _ObjectInCell as exc:
+        raise UnsafeNetwork(f"{at}: a table cell holds an object, not a plain value") from exc
+
+
+class _ObjectInCell(Exception):
+    """A JSON object of a table names a type (`_module`, `_class` or `_object`)."""
+
+
+def _plain_object(item: dict[str, Any]) -> dict[str, Any]:
+    if "_module" in item or "_class" in item or "_object" in item:
+        raise _ObjectInCell
+    return item

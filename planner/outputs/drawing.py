@@ -146,10 +146,13 @@ def _branches(
     net, name, state = view.net, view.name, view.on
     works, closed, opened = view.works, view.closed, view.opened
     switch_of: dict[tuple[str, int], list[int]] = {}
-    for sw in net.switch.itertuples():
-        kind = {"l": "line", "t": "trafo"}.get(sw.et)
+    kinds = {"l": "line", "t": "trafo"}
+    for i, et, element in zip(
+        net.switch.index.tolist(), net.switch.et.tolist(), net.switch.element.tolist(), strict=True
+    ):
+        kind = kinds.get(et)
         if kind:
-            switch_of.setdefault((kind, int(sw.element)), []).append(int(sw.Index))
+            switch_of.setdefault((kind, int(element)), []).append(int(i))
     layers: dict[int, list[str]] = {0: [], 1: [], 2: [], 3: []}
     symbols: list[str] = []
     pairs: dict[tuple[int, int], int] = {}

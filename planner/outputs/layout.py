@@ -129,36 +129,62 @@ def line_geodata(net: pp.pandapowerNet) -> dict[int, list[Point]]:
 
 def branches(net: pp.pandapowerNet) -> list[Branch]:
     """Lines, transformers (three-winding ones as two branches) and bus-bus switches."""
+    switch = net.switch
+    et = switch.et.tolist()
+    closed = [bool(c) for c in switch.closed.tolist()]
+    elements = switch.element.tolist()
     open_line_ends = {
-        int(sw.element) for sw in net.switch.itertuples() if sw.et == "l" and not sw.closed
+        int(e) for e, k, c in zip(elements, et, closed, strict=True) if k == "l" and not c
     }
+    line = net.line
     out = [
-        Branch("line", int(i), int(r.from_bus), int(r.to_bus), bool(r.in_service))
-        for i, r in zip(net.line.index, net.line.itertuples(), strict=True)
+        Branch("line", int(i), int(a), int(b), bool(on) and int(i) not in open_line_ends)
+        for i, a, b, on in zip(
+            line.index.tolist(),
+            line.from_bus.tolist(),
+            line.to_bus.tolist(),
+            line.in_service.tolist(),
+            strict=True,
+        )
     ]
-    out = [
-        Branch(b.table, b.index, b.a, b.b, b.closed and b.index not in open_line_ends) for b in out
-    ]
+    trafo = net.trafo
     out += [
-        Branch("trafo", int(i), int(r.hv_bus), int(r.lv_bus), bool(r.in_service))
-        for i, r in zip(net.trafo.index, net.trafo.itertuples(), strict=True)
+        Branch("trafo", int(i), int(a), int(b), bool(on))
+        for i, a, b, on in zip(
+            trafo.index.tolist(),
+            trafo.hv_bus.tolist(),
+            trafo.lv_bus.tolist(),
+            trafo.in_service.tolist(),
+            strict=True,
+        )
     ]
-    for i, r in zip(net.trafo3w.index, net.trafo3w.itertuples(), strict=True):
-        out.append(Branch("trafo3w", int(i), int(r.hv_bus), int(r.mv_bus), bool(r.in_service)))
-        out.append(Branch("trafo3w", int(i), int(r.hv_bus), int(r.lv_bus), bool(r.in_service)))
+    t3 = net.trafo3w
+    for i, hv, mv, lv, on in zip(
+        t3.index.tolist(),
+        t3.hv_bus.tolist(),
+        t3.mv_bus.tolist(),
+        t3.lv_bus.tolist(),
+        t3.in_service.tolist(),
+        strict=True,
+    ):
+        out.append(Branch("trafo3w", int(i), int(hv), int(mv), bool(on)))
+        out.append(Branch("trafo3w", int(i), int(hv), int(lv), bool(on)))
     out += [
-        Branch("switch", int(i), int(r.bus), int(r.element), bool(r.closed))
-        for i, r in zip(net.switch.index, net.switch.itertuples(), strict=True)
-        if r.et == "b"
+        Branch("switch", int(i), int(a), int(b), c)
+        for i, a, b, k, c in zip(
+            switch.index.tolist(), switch.bus.tolist(), elements, et, closed, strict=True
+        )
+        if k == "b"
     ]
-    return [b for b in out if b.a in net.bus.index and b.b in net.bus.index and b.a != b.b]
+    buses = set(net.bus.index.tolist())
+    return [b for b in out if b.a in buses and b.b in buses and b.a != b.b]
 
 
 def _spanning_tree(
     net: pp.pandapowerNet, edges: list[Branch]
 ) -> tuple[dict[int, tuple[int, Branch]], dict[int, list[int]], list[int]]:
     """Parent of each bus (with the branch to it), children in order, and the roots."""
-    adjacent: dict[int, list[Branch]] = {int(b): [] for b in net.bus.index}
+    adjacent: dict[int, list[Branch]] = {int(b): [] for b in net.bus.index.tolist()}
     for e in edges:
         adjacent[e.a].append(e)
         adjacent[e.b].append(e)

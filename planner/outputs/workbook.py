@@ -83,9 +83,9 @@ def _fill(sheet: Worksheet, rows: list[list[Any]], *, escape: bool = False) -> N
     header = [str(h) for h in rows[0]]
     numbers = NUMBER_COLUMNS.get(sheet.title, frozenset())
     sheet.append(header)
-    for values in rows[1:]:
+    # the row number counted here: `sheet.max_row` looks at every cell written so far
+    for r, values in enumerate(rows[1:], start=2):
         sheet.append([None] * len(values))
-        r = sheet.max_row
         for c, value in enumerate(values, start=1):
             column = header[c - 1] if c <= len(header) else ""
             cell = sheet.cell(row=r, column=c)
