@@ -25,6 +25,13 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _own_cache(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """The suite's own SimBench cache (filled and reused within one run): it never reads or
+    writes the user's ~/.cache, and the child processes tests start inherit it."""
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+
+
 @pytest.fixture(scope="session")
 def cli():
     """Run the `planner` command in-process; returns click's Result."""

@@ -116,17 +116,11 @@ def main(verbose: bool) -> None:
 def _load(case_path: str):
     """The case and its network; at a terminal, a line first, as loading a large network (or a
     SimBench one) takes seconds."""
-    import gc
-
     from planner.api import load_case
 
     if sys.stderr.isatty():
         _say(f"reading {case_path} and its network ...", err=True)
-    case = load_case(case_path)
-    # the case, its network and the modules loaded so far live as long as the command: the
-    # collector's passes skip them from here on (its time on the reference plan: 0.5 s -> 0.1 s)
-    gc.freeze()
-    return case
+    return load_case(case_path)
 
 
 class _Progress:

@@ -87,9 +87,23 @@ def cached_simbench(code: str, load: Loader, fingerprint: Fingerprint) -> tuple[
             return net
     net = load(code)
     sha = fingerprint(net)
-    if path is not None:
+    if path is not None and _ours_or_none(path):
         _write(path, code, net, sha)
     return net, sha
+
+
+def _ours_or_none(path: Path) -> bool:
+    """Whether `path` may be (re)written: there is no file there, or it is a cache file the
+    planner wrote (its first line the header `file_text` writes). Anything else is left alone."""
+    try:
+        if not path.exists():
+            return True
+        with path.open("rb") as handle:
+            head = handle.readline(4096)
+        header = json.loads(head)
+        return isinstance(header, dict) and isinstance(header.get("key"), dict)
+    except (OSError, ValueError):
+        return False
 
 
 def _read(path: Path, code: str, fingerprint: Fingerprint) -> tuple[Any, str] | None:
