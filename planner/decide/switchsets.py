@@ -37,6 +37,7 @@ __all__ = [
 
 MAX_OPERATIONS = 3  # switching operations (closes plus opens) a switch set may take, by default
 MAX_SETS = 3_000  # switch sets looked at per stage; beyond it the search is not exhaustive
+SIZING_BLOCK = 4_000_000  # design values (time steps x loads) gathered at a time for the sizing
 
 
 @dataclass(frozen=True)
@@ -135,8 +136,9 @@ class Topology:
                     is_source[self.pos[int(b)]] = True
         self.is_source = is_source
 
-    def state(self, switching: Switching) -> tuple[np.ndarray, np.ndarray]:
-        """The live edges and the component labels of the buses with `switching` applied."""
+    def switched(self, switching: Switching) -> tuple[np.ndarray, np.ndarray]:
+        """The switch states and line states with `switching` applied (as `apply_switching`:
+        closes and lines put in service first, then the opens)."""
         closed, line_on = self.closed.copy(), self.line_on.copy()
         for ref in switching.close:
             closed[self.switch_pos[ref.index]] = True
@@ -144,7 +146,11 @@ class Topology:
             line_on[self.line_pos[ref.index]] = True
         for ref in switching.open:
             closed[self.switch_pos[ref.index]] = False
-        live = self.live(closed, line_on)
+        return closed, line_on
+
+    def state(self, switching: Switching) -> tuple[np.ndarray, np.ndarray]:
+        """The live edges and the component labels of the buses with `switching` applied."""
+        live = self.live(*self.switched(switching))
         return live, self.labels(live)
 
     def live(self, closed: np.ndarray, line_on: np.ndarray) -> np.ndarray:
@@ -180,32 +186,73 @@ class Topology:
         return len(e) - len(nodes) + int(components)
 
 
-class _Reduced:
-    """The works network with every branch no operation switches contracted: supernodes
-    joined by the branches operations switch. A set is then judged on a graph of about as many
-    nodes as operations, whatever the network's size. Loops are counted as the verifier
-    counts them (edges - nodes + components over the energised buses), for the works network
-    and for the network before the works (whose branches include all of these)."""
+class Contraction:
+    """The network of `topo` with every branch no variable element switches contracted:
+    supernodes (`sn`, per bus node) joined by the branches the variable switches and lines
+    switch. Connectivity under any state of those elements is then found on a graph of about
+    as many nodes as they are, whatever the network's size."""
 
-    def __init__(self, topo: Topology, base: Topology, switches: list[int], lines: list[int]):
+    def __init__(
+        self, topo: Topology, switches: list[int] | np.ndarray, lines: list[int] | np.ndarray
+    ) -> None:
         self.topo = topo
         var = np.isin(topo.line_of, lines) & (topo.line_of >= 0)
-        if switches:
+        if len(switches):
             var |= np.asarray(topo.control[:, switches].sum(axis=1)).ravel() > 0
         self.var = np.flatnonzero(var)
-        const = topo.live(topo.closed, topo.line_on) & ~var
+        self.const = topo.live(topo.closed, topo.line_on) & ~var
         n = len(topo.buses)
-        ce = topo.ends[const]
+        ce = topo.ends[self.const]
         graph = coo_matrix((np.ones(len(ce)), (ce[:, 0], ce[:, 1])), shape=(n, n))
         self.n, self.sn = connected_components(graph, directed=False)
         self.var_ends = self.sn[np.maximum(topo.ends[self.var], 0)]
         self.var_fixed = topo.fixed[self.var]
         self.var_line = topo.line_of[self.var]
         self.var_control = topo.control[self.var]
-        self.size = np.bincount(self.sn, minlength=self.n)
-        self.offset = np.bincount(self.sn[ce[:, 0]], minlength=self.n) - self.size
         self.source = np.zeros(self.n, dtype=bool)
         self.source[self.sn[topo.is_source]] = True
+
+    def _components(self, edges: np.ndarray) -> np.ndarray:
+        m = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(self.n, self.n))
+        return connected_components(m, directed=False)[1]
+
+    def live(self, closed: np.ndarray, line_on: np.ndarray) -> np.ndarray:
+        """The switched branches live in a state that differs from `topo`'s only in the
+        variable elements."""
+        on = self.var_fixed.copy()
+        has_line = self.var_line >= 0
+        on[has_line] &= line_on[self.var_line[has_line]]
+        on &= (self.var_control @ (~closed).astype(float)) < 0.5
+        return on
+
+    def labelled(self, on: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Supernode labels and energised supernodes with the switched branches `on` live."""
+        labels = self._components(self.var_ends[on])
+        fed = np.zeros(self.n, dtype=bool)
+        fed[labels[self.source]] = True
+        return labels, fed[labels]
+
+    def components(
+        self, closed: np.ndarray, line_on: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Live switched branches, supernode labels and energised supernodes of a state that
+        differs from `topo`'s only in the variable elements."""
+        on = self.live(closed, line_on)
+        return (on, *self.labelled(on))
+
+
+class _Reduced(Contraction):
+    """The works network contracted to the branches the operations switch (`Contraction`).
+    A set is then judged on a graph of about as many nodes as operations. Loops are counted
+    as the verifier counts them (edges - nodes + components over the energised buses), for
+    the works network and for the network before the works (whose branches include all of
+    these)."""
+
+    def __init__(self, topo: Topology, base: Topology, switches: list[int], lines: list[int]):
+        super().__init__(topo, switches, lines)
+        ce = topo.ends[self.const]
+        self.size = np.bincount(self.sn, minlength=self.n)
+        self.offset = np.bincount(self.sn[ce[:, 0]], minlength=self.n) - self.size
         be = base.ends[base.live(base.closed, base.line_on)]
         tp = topo.pos[base.buses[be]]
         tp = tp[(tp >= 0).all(axis=1)]
@@ -214,28 +261,24 @@ class _Reduced:
         self.base_offset = np.bincount(sa[same], minlength=self.n) - self.size
         self.base_inter = np.column_stack([sa[~same], sb[~same]])
 
-    def _components(self, edges: np.ndarray) -> np.ndarray:
-        m = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(self.n, self.n))
-        return connected_components(m, directed=False)[1]
-
     def judge(
         self, closed: np.ndarray, line_on: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
         """Live switched branches, supernode labels, energised supernodes, and whether the
         energised network has no more loops than before the works."""
-        on = self.var_fixed.copy()
-        has_line = self.var_line >= 0
-        on[has_line] &= line_on[self.var_line[has_line]]
-        on &= (self.var_control @ (~closed).astype(float)) < 0.5
+        on = self.live(closed, line_on)
+        return (on, *self.judge_live(on))
+
+    def judge_live(self, on: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+        """`judge` of the switched branches `on` live: labels, energised supernodes, radial."""
+        labels, fed = self.labelled(on)
         edges = self.var_ends[on]
-        labels = self._components(edges)
-        fed = np.isin(labels, labels[self.source])
         inside = fed[edges[:, 0]]
         loops = self.offset[fed].sum() + inside.sum() + len(np.unique(labels[fed]))
         bi = self.base_inter[fed[self.base_inter[:, 0]] & fed[self.base_inter[:, 1]]]
         base_labels = self._components(bi)
         base_loops = self.base_offset[fed].sum() + len(bi) + len(np.unique(base_labels[fed]))
-        return on, labels, fed, bool(loops <= base_loops)
+        return labels, fed, bool(loops <= base_loops)
 
 
 def enumerate_switch_sets(
@@ -259,6 +302,7 @@ def enumerate_switch_sets(
     cut_super = np.zeros(reduced.n, dtype=bool)
     cut_super[reduced.sn[cut]] = True
     seen: dict[bytes, Candidate] = {}
+    judged: set[bytes] = set()
     looked_at = 0
     exhaustive = True
 
@@ -300,12 +344,14 @@ def enumerate_switch_sets(
         looked_at += 1
         if tick is not None and looked_at % 500 == 0:
             tick(looked_at)
-        on, labels, fed, radial = reduced.judge(*apply(shut, opened))
+        on = reduced.live(*apply(shut, opened))
+        key = np.packbits(on).tobytes()  # the same network, the same verdict: judged once
+        if key in judged:
+            continue  # failed before, or passed with as few operations (kept in `seen`)
+        judged.add(key)
+        labels, fed, radial = reduced.judge_live(on)
         if (start_fed & ~fed).any() or not radial:
             continue  # someone the works leave supplied would lose supply, or a loop added
-        key = np.packbits(on).tobytes()  # the same network: the fewest operations kept
-        if key in seen:
-            continue
         switching = Switching(
             tuple(r for r in shut if r.table == "switch"),
             opened,
@@ -329,15 +375,26 @@ class _Sizing:
         steps = ctx.demand.p_matrix.shape[0]
         self.p = np.zeros((steps, n))
         self.q = np.zeros((steps, n))
-        loads = ctx.demand.loads
-        for i, load in enumerate(loads):
+        cols: list[int] = []  # the protected loads' positions in the demand, and their supernodes
+        at: list[int] = []
+        for i, load in enumerate(ctx.demand.loads):
             if int(load) not in ctx.protected:
                 continue
             bus = ctx.load_bus.get(int(load))
             if bus is None or bus >= len(topo.pos) or topo.pos[bus] < 0:
                 continue
-            self.p[:, sn[topo.pos[bus]]] += ctx.demand.p_matrix[:, i] * 1000.0
-            self.q[:, sn[topo.pos[bus]]] += ctx.demand.q_matrix[:, i] * 1000.0
+            cols.append(i)
+            at.append(int(sn[topo.pos[bus]]))
+        # each supernode's sum adds its loads in demand order, a block of time steps at a time
+        rows = max(1, SIZING_BLOCK // max(len(cols), 1))
+        for first in range(0, steps if cols else 0, rows):
+            last = min(first + rows, steps)
+            for matrix, out in ((ctx.demand.p_matrix, self.p), (ctx.demand.q_matrix, self.q)):
+                block = matrix[first:last, np.array(cols)] * 1000.0
+                target = out[first:last]
+                for j, s in enumerate(at):
+                    target[:, s] += block[:, j]
+        self._peaks: dict[bytes, tuple[float, float]] = {}
         self.bays = np.zeros(n, dtype=int)
         for point in case.connection_points:
             b = point.bus.index
@@ -345,6 +402,14 @@ class _Sizing:
                 self.bays[sn[topo.pos[b]]] += point.bays
 
     def _peak(self, mask: np.ndarray) -> tuple[float, float]:
+        """The protected design peak of the supernodes `mask` and the kvar then (kept: the
+        same islands recur in many switch sets)."""
+        key = np.packbits(mask).tobytes()
+        if key not in self._peaks:
+            self._peaks[key] = self._peak_of(mask)
+        return self._peaks[key]
+
+    def _peak_of(self, mask: np.ndarray) -> tuple[float, float]:
         p = self.p[:, mask].sum(axis=1)
         k = int(np.argmax(p)) if len(p) else 0
         if not len(p) or p[k] <= 0:
