@@ -21,12 +21,12 @@ import pandas as pd
 
 from planner.core.refs import ElementRef, Namer, ref_for
 from planner.core.switching import Switching
-from planner.decide.switchsets import Contraction, Topology
 from planner.grid.context import StageContext, set_design_loads
 from planner.grid.engine import BatchModel, Unsupported
 from planner.grid.limits import breached
 from planner.grid.powerflow import solve_grid
 from planner.grid.state import switched
+from planner.grid.switch_topology import Contraction, Sectionalisers, Topology
 from planner.grid.topology import build_graph, energised_buses
 from planner.inputs.demand import ROWS_PER_BLOCK, StepGroup
 
@@ -77,49 +77,7 @@ def sectionalisers(
     """Closed switches inside an island (on its lines, or between two of its buses), named by
     `namer` (a stage's, for `net` its base network) else by `ref_for`."""
     name = namer or functools.partial(ref_for, net)
-    return [name("switch", i) for i in _Sectionalisers(net).inside(buses)]
-
-
-class _Sectionalisers:
-    """A network's closed switches with the buses each joins (its bus and its bus-bus
-    switch's other bus, or its line's two ends), to find those inside an island at once."""
-
-    def __init__(self, net: pp.pandapowerNet) -> None:
-        sw = net.switch
-        closed = sw.closed.to_numpy(dtype=bool)
-        et = sw.et.to_numpy()[closed]
-        self.index = sw.index.to_numpy()[closed].astype(int)
-        bus = sw.bus.to_numpy()[closed].astype(int)
-        element = sw.element.to_numpy()[closed].astype(int)
-        self.ends = np.full((len(self.index), 3), -1, dtype=np.int64)
-        self.ends[:, 0] = bus
-        self.kept = (et == "b") | (et == "l")
-        on_bus = et == "b"
-        self.ends[on_bus, 1] = self.ends[on_bus, 2] = element[on_bus]
-        on_line = np.flatnonzero(et == "l")
-        line = net.line
-        if len(on_line):
-            at = line.index.get_indexer(element[on_line])
-            known = at >= 0  # a switch on a line the network lacks is inside no island
-            self.kept[on_line[~known]] = False
-            self.ends[on_line[known], 1] = line.from_bus.to_numpy()[at[known]].astype(int)
-            self.ends[on_line[known], 2] = line.to_bus.to_numpy()[at[known]].astype(int)
-
-    def inside(self, buses: frozenset[int] | set[int]) -> list[int]:
-        """The switches (in table order) with every bus they join in `buses`."""
-        if not buses or not len(self.index):
-            return []
-        wanted = np.fromiter(buses, dtype=np.int64, count=len(buses))
-        within = np.isin(self.ends, wanted).all(axis=1) & self.kept
-        return self.index[within].tolist()
-
-    def inside_mask(self, mask: np.ndarray, pos: np.ndarray) -> list[int]:
-        """`inside` for the buses of a node mask (`pos`: node of each bus index, -1 none)."""
-        ends = self.ends
-        known = (ends >= 0) & (ends < len(pos))
-        node = np.where(known, pos[np.where(known, ends, 0)], -1)
-        within = ((node >= 0) & mask[np.maximum(node, 0)]).all(axis=1) & self.kept
-        return self.index[within].tolist()
+    return [name("switch", i) for i in Sectionalisers(net).inside(buses)]
 
 
 def screening_groups(ctx: StageContext) -> list[StepGroup]:
@@ -197,9 +155,9 @@ class Screen:
         return self.node_mask(self.ctx.base_energised)
 
     @functools.cached_property
-    def sections(self) -> _Sectionalisers:
+    def sections(self) -> Sectionalisers:
         """The closed switches of the stage's base network, for `sectionalisers` of islands."""
-        return _Sectionalisers(self.ctx.base_net)
+        return Sectionalisers(self.ctx.base_net)
 
     @functools.cached_property
     def loads(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
