@@ -22,7 +22,7 @@ from planner.core.switching import Switching
 from planner.decide.allocation import kw_bound, trucks_needed
 from planner.decide.operations import operations_for
 from planner.grid.context import StageContext
-from planner.grid.switch_topology import Contraction, Topology
+from planner.grid.switch_topology import Contraction, Topology, works_topology
 from planner.inputs.case import Reserve
 
 __all__ = [
@@ -111,7 +111,7 @@ def enumerate_switch_sets(
     """Every switch set of at most `limit` operations that keeps the energised network radial
     and loses no customer, one per distinct outcome (the fewest operations), with its bounds."""
     closes, opens = operations_for(ctx, ties)
-    topo = Topology(ctx.works_net)
+    topo = works_topology(ctx)
     switches = [topo.switch_pos[r.index] for r in (*closes, *opens) if r.table == "switch"]
     lines = [topo.line_pos[r.index] for r in closes if r.table != "switch"]
     reduced = _Reduced(topo, Topology(ctx.base_net), switches, lines)

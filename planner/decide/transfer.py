@@ -26,7 +26,7 @@ from planner.grid.engine import BatchModel, Unsupported
 from planner.grid.limits import breached
 from planner.grid.powerflow import solve_grid
 from planner.grid.state import switched
-from planner.grid.switch_topology import Contraction, Sectionalisers, Topology
+from planner.grid.switch_topology import Contraction, Sectionalisers, Topology, works_topology
 from planner.grid.topology import build_graph, energised_buses
 from planner.inputs.demand import ROWS_PER_BLOCK, StepGroup
 
@@ -106,7 +106,7 @@ class Screen:
 
     @functools.cached_property
     def topology(self) -> Topology:
-        return Topology(self.net)
+        return works_topology(self.ctx)  # the state of `net` between screens
 
     @functools.cached_property
     def _contraction(self) -> tuple[Contraction, frozenset[int], frozenset[int]]:

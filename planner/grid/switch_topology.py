@@ -11,14 +11,17 @@ check all three against `planner.grid.topology` (itself checked against pandapow
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pandapower as pp
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from planner.core.switching import Switching
+from planner.grid.context import StageContext
 
-__all__ = ["Contraction", "Sectionalisers", "Topology"]
+__all__ = ["Contraction", "Sectionalisers", "Topology", "works_topology"]
 
 
 class Topology:
@@ -239,3 +242,19 @@ class Sectionalisers:
         node = np.where(known, pos[np.where(known, ends, 0)], -1)
         within = ((node >= 0) & mask[np.maximum(node, 0)]).all(axis=1) & self.kept
         return self.index[within].tolist()
+
+
+_WORKS: dict[int, tuple[weakref.ref[StageContext], Topology]] = {}
+
+
+def works_topology(ctx: StageContext) -> Topology:
+    """The `Topology` of a stage's works state, made once per stage context (the transfer
+    screening and the switch-set search share it; nothing writes into it)."""
+    held = _WORKS.get(id(ctx))
+    if held is not None and held[0]() is ctx:
+        return held[1]
+    for key in [k for k, (ref, _) in _WORKS.items() if ref() is None]:
+        del _WORKS[key]
+    topo = Topology(ctx.works_net)
+    _WORKS[id(ctx)] = (weakref.ref(ctx), topo)
+    return topo
