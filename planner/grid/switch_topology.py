@@ -20,6 +20,7 @@ from scipy.sparse.csgraph import connected_components
 
 from planner.core.switching import Switching
 from planner.grid.context import StageContext
+from planner.grid.topology import components
 
 __all__ = ["Contraction", "Sectionalisers", "Topology", "works_topology"]
 
@@ -174,8 +175,8 @@ class Contraction:
         self.source[self.sn[topo.is_source]] = True
 
     def _components(self, edges: np.ndarray) -> np.ndarray:
-        m = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(self.n, self.n))
-        return connected_components(m, directed=False)[1]
+        """Supernode labels (each its component's smallest supernode) over `edges`."""
+        return components(self.n, edges)
 
     def live(self, closed: np.ndarray, line_on: np.ndarray) -> np.ndarray:
         """The switched branches live in a state that differs from `topo`'s only in the
