@@ -93,7 +93,7 @@ def screening_groups(ctx: StageContext) -> list[StepGroup]:
 class Screen:
     """AC and topology checks of candidate switchings on one scratch copy of the works state.
 
-    Topology is answered on arrays made once (`switchsets.Topology` of the works state,
+    Topology is answered on arrays made once (`switch_topology.Topology` of the works state,
     contracted to the elements a transfer may switch: open switches, lines out of service,
     and the switches of the buses the works state leaves dead), not by a graph per candidate.
     """
