@@ -16,15 +16,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
-import pandapower as pp
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from planner.core.refs import ElementRef
 from planner.core.switching import Switching
 from planner.decide.allocation import kw_bound, trucks_needed
 from planner.decide.operations import operations_for
 from planner.grid.context import StageContext
+from planner.grid.switch_topology import Contraction, Topology, works_topology
 from planner.inputs.case import Reserve
 
 __all__ = [
@@ -37,6 +35,7 @@ __all__ = [
 
 MAX_OPERATIONS = 3  # switching operations (closes plus opens) a switch set may take, by default
 MAX_SETS = 3_000  # switch sets looked at per stage; beyond it the search is not exhaustive
+SIZING_BLOCK = 4_000_000  # design values (time steps x loads) gathered at a time for the sizing
 
 
 @dataclass(frozen=True)
@@ -62,150 +61,18 @@ class Enumeration:
     topology: Topology
 
 
-class Topology:
-    """Buses and branches of one network as arrays; liveness from switch and line states."""
-
-    def __init__(self, net: pp.pandapowerNet) -> None:
-        bus = net.bus
-        self.buses = bus.index.to_numpy()[bus.in_service.to_numpy(dtype=bool)].astype(int)
-        size = int(max(bus.index.max(), 0)) + 1
-        self.pos = np.full(size, -1, dtype=int)
-        self.pos[self.buses] = np.arange(len(self.buses))
-        sw = net.switch
-        self.switch_pos = {int(i): k for k, i in enumerate(sw.index)}
-        self.line_pos = {int(i): k for k, i in enumerate(net.line.index)}
-        self.closed = sw.closed.to_numpy(dtype=bool).copy()
-        self.line_on = net.line.in_service.to_numpy(dtype=bool).copy()
-        ends: list[tuple[int, int]] = []
-        fixed: list[bool] = []
-        line_of: list[int] = []
-        self.element: list[tuple[str, int]] = []  # the table and index of each edge
-        controls: list[tuple[int, int]] = []  # (edge, switch position)
-
-        def add(a: int, b: int, on: bool, element: tuple[str, int], line: int = -1) -> int:
-            ends.append((int(self.pos[a]), int(self.pos[b])))
-            fixed.append(on and self.pos[a] >= 0 and self.pos[b] >= 0)
-            line_of.append(line)
-            self.element.append(element)
-            return len(ends) - 1
-
-        by_element: dict[tuple[str, int], list[int]] = {}
-        line = net.line
-        for k, (i, a, b) in enumerate(
-            zip(line.index, line.from_bus.astype(int), line.to_bus.astype(int), strict=True)
-        ):
-            by_element[("l", int(i))] = [add(a, b, True, ("line", int(i)), k)]
-        for i, row in net.trafo.iterrows():
-            edge = add(int(row.hv_bus), int(row.lv_bus), bool(row.in_service), ("trafo", int(i)))
-            by_element[("t", int(i))] = [edge]
-        if "trafo3w" in net and len(net.trafo3w):
-            for i, row in net.trafo3w.iterrows():
-                by_element[("t3", int(i))] = [
-                    add(int(row.hv_bus), int(row[other]), bool(row.in_service), ("trafo3w", int(i)))
-                    for other in ("mv_bus", "lv_bus")
-                ]
-        if "impedance" in net and len(net.impedance):
-            for i, row in net.impedance.iterrows():
-                add(int(row.from_bus), int(row.to_bus), bool(row.in_service), ("impedance", int(i)))
-        columns = (sw.index, sw.et.astype(str), sw.bus.astype(int), sw.element.astype(int))
-        for k, (i, et, at, element) in enumerate(zip(*columns, strict=True)):
-            if et == "b":
-                controls.append((add(at, element, True, ("switch", int(i))), k))
-            else:
-                for edge in by_element.get((et, element), []):
-                    controls.append((edge, k))
-        self.ends = np.array(ends, dtype=int).reshape(-1, 2)
-        self.fixed = np.array(fixed, dtype=bool)
-        self.line_of = np.array(line_of, dtype=int)
-        rows = [e for e, _ in controls]
-        cols = [s for _, s in controls]
-        self.control = coo_matrix(
-            (np.ones(len(rows)), (rows, cols)), shape=(len(ends), len(sw))
-        ).tocsr()
-        is_source = np.zeros(len(self.buses), dtype=bool)
-        eg = net.ext_grid
-        for b in eg.bus[eg.in_service.astype(bool)]:
-            if self.pos[int(b)] >= 0:
-                is_source[self.pos[int(b)]] = True
-        if len(net.gen) and "slack" in net.gen.columns:
-            slack = net.gen.slack.fillna(False).astype(bool)
-            gen = net.gen[net.gen.in_service.astype(bool) & slack]
-            for b in gen.bus:
-                if self.pos[int(b)] >= 0:
-                    is_source[self.pos[int(b)]] = True
-        self.is_source = is_source
-
-    def state(self, switching: Switching) -> tuple[np.ndarray, np.ndarray]:
-        """The live edges and the component labels of the buses with `switching` applied."""
-        closed, line_on = self.closed.copy(), self.line_on.copy()
-        for ref in switching.close:
-            closed[self.switch_pos[ref.index]] = True
-        for ref in switching.in_service:
-            line_on[self.line_pos[ref.index]] = True
-        for ref in switching.open:
-            closed[self.switch_pos[ref.index]] = False
-        live = self.live(closed, line_on)
-        return live, self.labels(live)
-
-    def live(self, closed: np.ndarray, line_on: np.ndarray) -> np.ndarray:
-        on = self.fixed.copy()
-        has_line = self.line_of >= 0
-        on[has_line] &= line_on[self.line_of[has_line]]
-        open_count = self.control @ (~closed).astype(float)
-        return on & (open_count < 0.5)
-
-    def labels(self, live: np.ndarray) -> np.ndarray:
-        n = len(self.buses)
-        e = self.ends[live]
-        matrix = coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n))
-        return connected_components(matrix, directed=False)[1]
-
-    def energised(self, labels: np.ndarray) -> np.ndarray:
-        return np.isin(labels, labels[self.is_source])
-
-    def loops(self, live: np.ndarray, keep: np.ndarray) -> int:
-        """Independent loops among the nodes `keep` (edges - nodes + components)."""
-        e = self.ends[live]
-        inside = keep[e[:, 0]] & keep[e[:, 1]]
-        e = e[inside]
-        nodes = np.flatnonzero(keep)
-        if not len(nodes):
-            return 0
-        remap = -np.ones(len(keep), dtype=int)
-        remap[nodes] = np.arange(len(nodes))
-        m = coo_matrix(
-            (np.ones(len(e)), (remap[e[:, 0]], remap[e[:, 1]])), shape=(len(nodes), len(nodes))
-        )
-        components = connected_components(m, directed=False)[0]
-        return len(e) - len(nodes) + int(components)
-
-
-class _Reduced:
-    """The works network with every branch no operation switches contracted: supernodes
-    joined by the branches operations switch. A set is then judged on a graph of about as many
-    nodes as operations, whatever the network's size. Loops are counted as the verifier
-    counts them (edges - nodes + components over the energised buses), for the works network
-    and for the network before the works (whose branches include all of these)."""
+class _Reduced(Contraction):
+    """The works network contracted to the branches the operations switch (`Contraction`).
+    A set is then judged on a graph of about as many nodes as operations. Loops are counted
+    as the verifier counts them (edges - nodes + components over the energised buses), for
+    the works network and for the network before the works (whose branches include all of
+    these)."""
 
     def __init__(self, topo: Topology, base: Topology, switches: list[int], lines: list[int]):
-        self.topo = topo
-        var = np.isin(topo.line_of, lines) & (topo.line_of >= 0)
-        if switches:
-            var |= np.asarray(topo.control[:, switches].sum(axis=1)).ravel() > 0
-        self.var = np.flatnonzero(var)
-        const = topo.live(topo.closed, topo.line_on) & ~var
-        n = len(topo.buses)
-        ce = topo.ends[const]
-        graph = coo_matrix((np.ones(len(ce)), (ce[:, 0], ce[:, 1])), shape=(n, n))
-        self.n, self.sn = connected_components(graph, directed=False)
-        self.var_ends = self.sn[np.maximum(topo.ends[self.var], 0)]
-        self.var_fixed = topo.fixed[self.var]
-        self.var_line = topo.line_of[self.var]
-        self.var_control = topo.control[self.var]
+        super().__init__(topo, switches, lines)
+        ce = topo.ends[self.const]
         self.size = np.bincount(self.sn, minlength=self.n)
         self.offset = np.bincount(self.sn[ce[:, 0]], minlength=self.n) - self.size
-        self.source = np.zeros(self.n, dtype=bool)
-        self.source[self.sn[topo.is_source]] = True
         be = base.ends[base.live(base.closed, base.line_on)]
         tp = topo.pos[base.buses[be]]
         tp = tp[(tp >= 0).all(axis=1)]
@@ -214,28 +81,24 @@ class _Reduced:
         self.base_offset = np.bincount(sa[same], minlength=self.n) - self.size
         self.base_inter = np.column_stack([sa[~same], sb[~same]])
 
-    def _components(self, edges: np.ndarray) -> np.ndarray:
-        m = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(self.n, self.n))
-        return connected_components(m, directed=False)[1]
-
     def judge(
         self, closed: np.ndarray, line_on: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
         """Live switched branches, supernode labels, energised supernodes, and whether the
         energised network has no more loops than before the works."""
-        on = self.var_fixed.copy()
-        has_line = self.var_line >= 0
-        on[has_line] &= line_on[self.var_line[has_line]]
-        on &= (self.var_control @ (~closed).astype(float)) < 0.5
+        on = self.live(closed, line_on)
+        return (on, *self.judge_live(on))
+
+    def judge_live(self, on: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+        """`judge` of the switched branches `on` live: labels, energised supernodes, radial."""
+        labels, fed = self.labelled(on)
         edges = self.var_ends[on]
-        labels = self._components(edges)
-        fed = np.isin(labels, labels[self.source])
         inside = fed[edges[:, 0]]
         loops = self.offset[fed].sum() + inside.sum() + len(np.unique(labels[fed]))
         bi = self.base_inter[fed[self.base_inter[:, 0]] & fed[self.base_inter[:, 1]]]
         base_labels = self._components(bi)
         base_loops = self.base_offset[fed].sum() + len(bi) + len(np.unique(base_labels[fed]))
-        return on, labels, fed, bool(loops <= base_loops)
+        return labels, fed, bool(loops <= base_loops)
 
 
 def enumerate_switch_sets(
@@ -248,7 +111,7 @@ def enumerate_switch_sets(
     """Every switch set of at most `limit` operations that keeps the energised network radial
     and loses no customer, one per distinct outcome (the fewest operations), with its bounds."""
     closes, opens = operations_for(ctx, ties)
-    topo = Topology(ctx.works_net)
+    topo = works_topology(ctx)
     switches = [topo.switch_pos[r.index] for r in (*closes, *opens) if r.table == "switch"]
     lines = [topo.line_pos[r.index] for r in closes if r.table != "switch"]
     reduced = _Reduced(topo, Topology(ctx.base_net), switches, lines)
@@ -259,6 +122,7 @@ def enumerate_switch_sets(
     cut_super = np.zeros(reduced.n, dtype=bool)
     cut_super[reduced.sn[cut]] = True
     seen: dict[bytes, Candidate] = {}
+    judged: set[bytes] = set()
     looked_at = 0
     exhaustive = True
 
@@ -300,12 +164,14 @@ def enumerate_switch_sets(
         looked_at += 1
         if tick is not None and looked_at % 500 == 0:
             tick(looked_at)
-        on, labels, fed, radial = reduced.judge(*apply(shut, opened))
+        on = reduced.live(*apply(shut, opened))
+        key = np.packbits(on).tobytes()  # the same network, the same verdict: judged once
+        if key in judged:
+            continue  # failed before, or passed with as few operations (kept in `seen`)
+        judged.add(key)
+        labels, fed, radial = reduced.judge_live(on)
         if (start_fed & ~fed).any() or not radial:
             continue  # someone the works leave supplied would lose supply, or a loop added
-        key = np.packbits(on).tobytes()  # the same network: the fewest operations kept
-        if key in seen:
-            continue
         switching = Switching(
             tuple(r for r in shut if r.table == "switch"),
             opened,
@@ -329,15 +195,26 @@ class _Sizing:
         steps = ctx.demand.p_matrix.shape[0]
         self.p = np.zeros((steps, n))
         self.q = np.zeros((steps, n))
-        loads = ctx.demand.loads
-        for i, load in enumerate(loads):
+        cols: list[int] = []  # the protected loads' positions in the demand, and their supernodes
+        at: list[int] = []
+        for i, load in enumerate(ctx.demand.loads):
             if int(load) not in ctx.protected:
                 continue
             bus = ctx.load_bus.get(int(load))
             if bus is None or bus >= len(topo.pos) or topo.pos[bus] < 0:
                 continue
-            self.p[:, sn[topo.pos[bus]]] += ctx.demand.p_matrix[:, i] * 1000.0
-            self.q[:, sn[topo.pos[bus]]] += ctx.demand.q_matrix[:, i] * 1000.0
+            cols.append(i)
+            at.append(int(sn[topo.pos[bus]]))
+        # each supernode's sum adds its loads in demand order, a block of time steps at a time
+        rows = max(1, SIZING_BLOCK // max(len(cols), 1))
+        for first in range(0, steps if cols else 0, rows):
+            last = min(first + rows, steps)
+            for matrix, out in ((ctx.demand.p_matrix, self.p), (ctx.demand.q_matrix, self.q)):
+                block = matrix[first:last, np.array(cols)] * 1000.0
+                target = out[first:last]
+                for j, s in enumerate(at):
+                    target[:, s] += block[:, j]
+        self._peaks: dict[bytes, tuple[float, float]] = {}
         self.bays = np.zeros(n, dtype=int)
         for point in case.connection_points:
             b = point.bus.index
@@ -345,6 +222,14 @@ class _Sizing:
                 self.bays[sn[topo.pos[b]]] += point.bays
 
     def _peak(self, mask: np.ndarray) -> tuple[float, float]:
+        """The protected design peak of the supernodes `mask` and the kvar then (kept: the
+        same islands recur in many switch sets)."""
+        key = np.packbits(mask).tobytes()
+        if key not in self._peaks:
+            self._peaks[key] = self._peak_of(mask)
+        return self._peaks[key]
+
+    def _peak_of(self, mask: np.ndarray) -> tuple[float, float]:
         p = self.p[:, mask].sum(axis=1)
         k = int(np.argmax(p)) if len(p) else 0
         if not len(p) or p[k] <= 0:

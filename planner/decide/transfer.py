@@ -26,8 +26,9 @@ from planner.grid.engine import BatchModel, Unsupported
 from planner.grid.limits import breached
 from planner.grid.powerflow import solve_grid
 from planner.grid.state import switched
+from planner.grid.switch_topology import Contraction, Sectionalisers, Topology, works_topology
 from planner.grid.topology import build_graph, energised_buses
-from planner.inputs.demand import StepGroup
+from planner.inputs.demand import ROWS_PER_BLOCK, StepGroup
 
 __all__ = [
     "Screen",
@@ -76,19 +77,7 @@ def sectionalisers(
     """Closed switches inside an island (on its lines, or between two of its buses), named by
     `namer` (a stage's, for `net` its base network) else by `ref_for`."""
     name = namer or functools.partial(ref_for, net)
-    sw = net.switch
-    out = []
-    for idx in sw.index[sw.closed.astype(bool)]:
-        et, bus, element = sw.at[idx, "et"], int(sw.at[idx, "bus"]), int(sw.at[idx, "element"])
-        if bus not in buses:
-            continue
-        if et == "b" and element in buses:
-            out.append(name("switch", int(idx)))
-        elif et == "l":
-            line = net.line.loc[element]
-            if int(line.from_bus) in buses and int(line.to_bus) in buses:
-                out.append(name("switch", int(idx)))
-    return out
+    return [name("switch", i) for i in Sectionalisers(net).inside(buses)]
 
 
 def screening_groups(ctx: StageContext) -> list[StepGroup]:
@@ -96,12 +85,18 @@ def screening_groups(ctx: StageContext) -> list[StepGroup]:
     if len(groups) <= 4:
         return groups
     by_total = max(groups, key=lambda g: float(g.p_mw.sum()))
-    by_cut = max(groups, key=lambda g: ctx.load_kw(ctx.loads_on(ctx.cut_off), g)[0])
+    pos = ctx._positions(ctx.loads_on(ctx.cut_off))  # as `load_kw` of the cut-off loads
+    by_cut = max(groups, key=lambda g: float(g.p_mw[pos].sum() * 1000.0))
     return [by_total] if by_total is by_cut else [by_total, by_cut]
 
 
 class Screen:
-    """AC and topology checks of candidate switchings on one scratch copy of the works state."""
+    """AC and topology checks of candidate switchings on one scratch copy of the works state.
+
+    Topology is answered on arrays made once (`switch_topology.Topology` of the works state,
+    contracted to the elements a transfer may switch: open switches, lines out of service,
+    and the switches of the buses the works state leaves dead), not by a graph per candidate.
+    """
 
     def __init__(self, ctx: StageContext, groups: list[StepGroup]) -> None:
         self.ctx = ctx
@@ -109,21 +104,84 @@ class Screen:
         self.net = copy.deepcopy(ctx.works_net)
         self.load_flows = 0
 
+    @functools.cached_property
+    def topology(self) -> Topology:
+        return works_topology(self.ctx)  # the state of `net` between screens
+
+    @functools.cached_property
+    def _contraction(self) -> tuple[Contraction, frozenset[int], frozenset[int]]:
+        """The contracted works state, and the switch and line positions it leaves variable."""
+        topo = self.topology
+        fed = topo.energised(topo.state(Switching())[1])
+        bus = self.net.switch.bus.to_numpy().astype(np.int64)
+        inside = (bus >= 0) & (bus < len(topo.pos))
+        node = np.full(len(bus), -1, dtype=np.int64)
+        node[inside] = topo.pos[bus[inside]]
+        dead = (node < 0) | ~fed[np.maximum(node, 0)]
+        switches = np.flatnonzero(dead | ~topo.closed)
+        lines = np.flatnonzero(~topo.line_on)
+        return (
+            Contraction(topo, switches, lines),
+            frozenset(switches.tolist()),
+            frozenset(lines.tolist()),
+        )
+
+    def node_mask(self, buses: frozenset[int] | set[int]) -> np.ndarray:
+        """`buses` as a mask over the topology's nodes (buses out of service left out)."""
+        topo = self.topology
+        return np.isin(topo.buses, np.fromiter(buses, dtype=np.int64, count=len(buses)))
+
+    def fed(self, switching: Switching) -> np.ndarray:
+        """The topology's nodes energised with `switching` applied, as a mask."""
+        topo = self.topology
+        contraction, switches, lines = self._contraction
+        varies = all(
+            r.table == "switch" and topo.switch_pos.get(r.index, -1) in switches
+            for r in (*switching.close, *switching.open)
+        ) and all(
+            r.table == "line" and topo.line_pos.get(r.index, -1) in lines
+            for r in switching.in_service
+        )
+        if not varies:  # an element the contraction holds fixed: the network's own graph
+            with switched(self.net, switching) as net:
+                return self.node_mask(energised_buses(build_graph(net)))
+        return contraction.components(*topo.switched(switching))[2][contraction.sn]
+
     def energised(self, switching: Switching) -> frozenset[int]:
-        with switched(self.net, switching) as net:
-            return energised_buses(build_graph(net))
+        return frozenset(self.topology.buses[self.fed(switching)].tolist())
+
+    @functools.cached_property
+    def base_energised(self) -> np.ndarray:
+        return self.node_mask(self.ctx.base_energised)
+
+    @functools.cached_property
+    def sections(self) -> Sectionalisers:
+        """The closed switches of the stage's base network, for `sectionalisers` of islands."""
+        return Sectionalisers(self.ctx.base_net)
+
+    @functools.cached_property
+    def loads(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The stage's loads in index order (as `loads_on` lists them): their topology node
+        (-1: none), whether each is protected, and its position in the demand."""
+        ctx = self.ctx
+        ids, at = ctx._load_buses
+        pos = self.topology.pos
+        inside = (at >= 0) & (at < len(pos))
+        node = np.full(len(ids), -1, dtype=np.int64)
+        node[inside] = pos[at[inside]]
+        protected = np.isin(ids, np.fromiter(ctx.protected, dtype=np.int64))
+        return ids, node, protected, ctx._positions(ids.tolist())
 
     def problems(self, switching: Switching) -> set[tuple[str, int]] | None:
         """Grid elements outside their limits at the screening hours (None: no solution)."""
         limits = self.ctx.case.limits
         with switched(self.net, switching) as net:
-            grid = energised_buses(build_graph(net))
             set_design_loads(net, self.ctx, self.groups[0])
             self.load_flows += len(self.groups)
             try:
                 model = BatchModel(net)  # a scratch copy already: its results may change
             except Unsupported:
-                return self._problems_per_step(net, grid)
+                return self._problems_per_step(net, energised_buses(build_graph(net)))
             pos = pd.Index(self.ctx.demand.loads).get_indexer(net.load.index)
             res = model.solve(
                 np.array([g.p_mw[pos] for g in self.groups]),
@@ -174,9 +232,12 @@ def find_transfers(
     baseline = screen.problems(switching) or set()
     transfers: list[Transfer] = []
     used: set[ElementRef] = set()
+    cut = screen.node_mask(ctx.cut_off)
+    # a cut-off bus the works take out of service is never supplied again: search on as before
+    cut_outside = int(cut.sum()) < len(ctx.cut_off)
     while True:
-        grid = screen.energised(switching)
-        if not (ctx.cut_off - grid):
+        grid = screen.fed(switching)
+        if not cut_outside and not (cut & ~grid).any():
             break
         best: Transfer | None = None
         for tie in ties:
@@ -203,29 +264,32 @@ def _best_for_tie(
     screen: Screen,
     switching: Switching,
     tie: ElementRef,
-    grid: frozenset[int],
+    grid: np.ndarray,
     baseline: set[tuple[str, int]],
 ) -> Transfer | None:
-    """The candidate through `tie` bringing back the most (protected) load that passes."""
-    ctx = screen.ctx
-    whole = screen.energised(switching.with_tie(tie, ())) - grid
-    if not whole or not (whole <= ctx.base_energised):
+    """The candidate through `tie` bringing back the most (protected) load that passes
+    (`grid`: the nodes `switching` energises)."""
+    ctx, topo = screen.ctx, screen.topology
+    whole = screen.fed(switching.with_tie(tie, ())) & ~grid
+    if not whole.any() or (whole & ~screen.base_energised).any():
         return None
-    options: list[tuple[tuple[ElementRef, ...], frozenset[int]]] = [((), whole)]
-    seen = {whole}
-    for s in sectionalisers(ctx.base_net, whole, ctx.namer):
-        part = screen.energised(switching.with_tie(tie, (s,))) - grid
-        if part and part not in seen and part < whole:
-            seen.add(part)
-            options.append(((s,), part))
+    options: list[tuple[tuple[ElementRef, ...], np.ndarray]] = [((), whole)]
+    seen = {whole.tobytes()}
+    size = int(whole.sum())
+    for index in screen.sections.inside_mask(whole, topo.pos):
+        s = ctx.namer("switch", index)
+        part = screen.fed(switching.with_tie(tie, (s,))) & ~grid
+        key = part.tobytes()
+        if key in seen or not part.any() or (part & ~whole).any() or int(part.sum()) >= size:
+            continue
+        seen.add(key)
+        options.append(((s,), part))
     scored = []
-    for opened, buses in options:
-        loads = ctx.loads_on(buses)
-        protected = [i for i in loads if i in ctx.protected]
-        total = ctx.peak_kw(loads)[0]
+    for (opened, buses), total, protected in zip(options, *_peaks(screen, options), strict=True):
         if total <= 0:
             continue
-        scored.append(Transfer(tie, opened, buses, ctx.peak_kw(protected)[0], total))
+        members = frozenset(topo.buses[buses].tolist())
+        scored.append(Transfer(tie, opened, members, protected, total))
     scored.sort(key=lambda t: (-t.protected_kw, -t.total_kw, len(t.opened)))
 
     def passes(candidate: Transfer) -> bool:
@@ -233,6 +297,43 @@ def _best_for_tie(
         return problems is not None and problems <= baseline
 
     return _largest_passing(scored, passes)
+
+
+def _peaks(
+    screen: Screen, options: list[tuple[tuple[ElementRef, ...], np.ndarray]]
+) -> tuple[list[float], list[float]]:
+    """`ctx.peak_kw(...)[0]` of each option's loads and of its protected loads, to the bit:
+    the first option (the whole island) holds every other's loads, so each sum is taken over
+    columns of the whole's design P (its values, in the same order, as `p_sums` makes them)."""
+    ctx = screen.ctx
+    _, node, protected, pos = screen.loads
+    held = [(node >= 0) & buses[np.maximum(node, 0)] for _, buses in options]
+    whole = held[0]
+    subsets: dict[bytes, int] = {}
+    columns: list[np.ndarray] = []
+    which: list[tuple[int, int]] = []
+    for mask in held:
+        pair = []
+        for chosen in (mask, mask & protected):
+            cols = np.flatnonzero(chosen[whole])
+            key = cols.tobytes()
+            if key not in subsets:
+                subsets[key] = len(columns)
+                columns.append(cols)
+            pair.append(subsets[key])
+        which.append((pair[0], pair[1]))
+    best: list[float | None] = [None] * len(columns)
+    at = pos[whole]
+    for first in range(0, len(ctx.demand.groups), ROWS_PER_BLOCK):
+        block = ctx.demand.p_block(at, first, first + ROWS_PER_BLOCK)
+        for k, cols in enumerate(columns):
+            if not len(cols):
+                continue
+            top = block[:, cols].sum(axis=1).max()  # NaN wins, as with argmax
+            held_top = best[k]
+            best[k] = top if held_top is None else np.maximum(held_top, top)
+    value = [0.0 if b is None or b <= 0 else float(b * 1000.0) for b in best]
+    return [value[t] for t, _ in which], [value[p] for _, p in which]
 
 
 def _largest_passing(ranked: list[Transfer], passes: Callable[[Transfer], bool]) -> Transfer | None:

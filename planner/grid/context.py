@@ -101,8 +101,32 @@ class StageContext:
         held = dict(zip(self.demand.times, self.demand.step_h, strict=True))
         return np.array([sum(held[t] for t in g.times) for g in self.demand.groups])
 
+    @functools.cached_property
+    def _load_lookup(self) -> np.ndarray | None:
+        """Position in `demand.loads` by load index (-1: none), or None when the indices are
+        not few distinct non-negative numbers (then `pd.Index.get_indexer` answers)."""
+        ids = np.asarray(self.demand.loads, dtype=np.int64)
+        if not len(ids) or ids.min() < 0 or ids.max() >= 4 * len(ids) + 1024:
+            return None
+        if len(np.unique(ids)) != len(ids):
+            return None
+        table = np.full(int(ids.max()) + 1, -1, dtype=int)
+        table[ids] = np.arange(len(ids))
+        return table
+
     def _positions(self, loads: list[int]) -> np.ndarray:
-        return np.asarray(self._load_index.get_indexer(loads), dtype=int)
+        """Positions of `loads` in `demand.loads` (-1 for one it does not hold), as
+        `pd.Index.get_indexer` gives them, by one array lookup."""
+        table = self._load_lookup
+        if table is None:
+            return np.asarray(self._load_index.get_indexer(loads), dtype=int)
+        wanted = np.asarray(loads, dtype=np.int64).reshape(-1)
+        inside = (wanted >= 0) & (wanted < len(table))
+        if inside.all():
+            return table[wanted]
+        out = np.full(len(wanted), -1, dtype=int)
+        out[inside] = table[wanted[inside]]
+        return out
 
     def load_kw(self, loads: list[int], group: StepGroup) -> tuple[float, float]:
         pos = self._positions(loads)
