@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from planner.core.switching import Switching
-from planner.decide.switchsets import Topology
 from planner.grid.context import StageContext
+from planner.grid.switch_topology import Topology
 from planner.inputs.demand import StepGroup
 
 __all__ = ["FlowBound"]
