@@ -81,8 +81,8 @@ def truck_islands(ctx: StageContext, switching: Switching) -> list[IslandInfo]:
         if p_kw <= 0 and q_kvar <= 0:
             continue
         load_kw: dict[int, float] = {}
-        for i in protected:
-            load_kw[ctx.load_bus[i]] = load_kw.get(ctx.load_bus[i], 0.0) + ctx.peak_kw([i])[0]
+        for i, kw in zip(protected, ctx.own_peaks_kw(protected), strict=True):
+            load_kw[ctx.load_bus[i]] = load_kw.get(ctx.load_bus[i], 0.0) + kw
         on_island = sorted(p.bus.index for p in case.connection_points if p.bus.index in buses)
         costs = point_costs(graph, buses, on_island, load_kw)
         points = tuple((b, case.bays_at(b), costs.get(b, 0.0)) for b in on_island)

@@ -15,7 +15,7 @@ from planner.core.refs import Namer
 from planner.grid.state import apply_works, stage_base_net
 from planner.grid.topology import Graph, build_graph, energised_buses
 from planner.inputs.case import Case, Stage
-from planner.inputs.demand import Demand, StepGroup, stage_demand
+from planner.inputs.demand import ROWS_PER_BLOCK, Demand, StepGroup, stage_demand
 
 __all__ = ["StageContext", "set_design_loads"]
 
@@ -142,6 +142,20 @@ class StageContext:
         if p[k] <= 0:
             return 0.0, 0.0
         return float(p[k] * 1000.0), float(self.demand.groups[k].q_mvar[pos].sum() * 1000.0)
+
+    def own_peaks_kw(self, loads: list[int]) -> list[float]:
+        """Each of `loads`' own largest design P over the stage's time steps (kW, 0 where it is
+        never positive): `peak_kw([i])[0]` of each, from one pass over the demand."""
+        return self._own_peaks_kw[self._positions(loads)].tolist()
+
+    @functools.cached_property
+    def _own_peaks_kw(self) -> np.ndarray:
+        every = np.arange(len(self.demand.loads))
+        peak = np.full(every.size, -np.inf)
+        for first in range(0, len(self.demand.groups), ROWS_PER_BLOCK):
+            block = self.demand.p_block(every, first, first + ROWS_PER_BLOCK)
+            peak = np.maximum(peak, block.max(axis=0, initial=-np.inf))
+        return np.where(peak > 0, peak * 1000.0, 0.0)
 
     def energy_kwh(self, loads: list[int]) -> float:
         """The design energy of `loads` over the stage: each check time's design P for as long
