@@ -62,7 +62,10 @@ MANY_STEPS = {
     "oberrhein, 50 steps": (pn.mv_oberrhein, 50, (0.3, 1.2), (0, 15, 16, 17, 31, 32, 49)),
     "case33bw heavy, 40 steps": (pn.case33bw, 40, (1.5, 2.6), (0, 16, 33, 39)),
     "cigre mv with der, 20 steps": (
-        lambda: pn.create_cigre_network_mv(with_der="pv_wind"), 20, (0.2, 1.5), (0, 16, 19)
+        lambda: pn.create_cigre_network_mv(with_der="pv_wind"),
+        20,
+        (0.2, 1.5),
+        (0, 16, 19),
     ),
 }
 
