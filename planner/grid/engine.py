@@ -267,14 +267,18 @@ class BatchModel:
         else:
             v, iterations = self._iterate(s_bus, start)
         pq = self.pq
-        mismatch = v[pq] * np.conj(self.y_pq_rows @ v) - s_bus[pq]
+        mismatch = np.conjugate(self.y_pq_rows @ v)  # in place from here: no temporaries
+        np.multiply(v[pq], mismatch, out=mismatch)
+        np.subtract(mismatch, s_bus[pq], out=mismatch)
         converged = np.abs(mismatch).max(axis=0, initial=0.0) < 1e-8
         if held:  # a PV bus in its limits holds its setpoint, one at a limit is at the one its
             error = vm_set - np.abs(v[self.pv_bus])  # voltage asks for (else pandapower's)
             wrong = ~free & (q_lim > 0) & (np.sign(q_pv) * error < -1e-4)
             converged &= ((np.abs(error) * free).max(axis=0, initial=0.0) < 1e-8) & ~wrong.any(0)
         slack = self._slack_power(v, s_bus) * self.base_mva  # (refs, T)
-        line_loading = self._currents_ka(v, self.line_y) / self.line_imax[:, None] * 100.0
+        line_loading = self._currents_ka(v, self.line_y)
+        line_loading /= self.line_imax[:, None]
+        line_loading *= 100.0
         hv, lv = self._currents_ka(v, self.trafo_y, both=True)
         trafo_loading = np.maximum(hv * self.trafo_scale_hv[:, None],
                                    lv * self.trafo_scale_lv[:, None])  # fmt: skip
@@ -300,9 +304,14 @@ class BatchModel:
         """The current (kA) of branches `rows` (`line_y` or `trafo_y`) at both ends: the larger
         of the two, or (`both`) each."""
         y_f, y_t, f_kv, t_kv = rows
-        i_f = np.abs(y_f @ v) * self.base_mva / SQRT3 / f_kv
-        i_t = np.abs(y_t @ v) * self.base_mva / SQRT3 / t_kv
-        return (i_f, i_t) if both else np.maximum(i_f, i_t)
+        ends = []
+        for y, kv in ((y_f, f_kv), (y_t, t_kv)):  # |Y v| * MVA / sqrt(3) / kV, in place
+            i_ka = np.abs(y @ v)
+            i_ka *= self.base_mva
+            i_ka /= SQRT3
+            i_ka /= kv
+            ends.append(i_ka)
+        return (ends[0], ends[1]) if both else np.maximum(ends[0], ends[1], out=ends[0])
 
     def _iterate(self, s_bus: np.ndarray, start: np.ndarray | None) -> tuple[np.ndarray, int]:
         """The bus voltages (n, T) at injections `s_bus` (n, T, pu) (`planner.grid.zbus`) from
