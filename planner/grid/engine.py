@@ -2,11 +2,13 @@
 
 pandapower builds the model (admittance matrices, bus and branch lookups, element models exactly
 as its `runpp` makes them: `planner.grid.model_build`, the steps of `runpp` before it solves).
-Then every time step is solved together by the implicit Z-bus method: with the slack voltages
-fixed, the PQ-bus voltages satisfy
+Then every time step is solved together by the implicit Z-bus method (`planner.grid.zbus`): with
+the slack voltages fixed, the PQ-bus voltages satisfy
 `V = Y_pp^-1 (conj(S(t) / V) - Y_ps V_s)`; `Y_pp` is factorised once and each iteration is one
-sparse solve with a right-hand side per time step. Distribution networks converge in a few
-dozen iterations to well below pandapower's tolerance.
+sparse solve with a right-hand side per time step. Distribution networks converge in six to
+nine iterations to well below pandapower's tolerance; a chunk of time steps without trucks or
+held voltages starts from the chunk before's last solution (the first from the voltages at no
+load), which saves one or two of them.
 
 Truck islands: the first online truck is the slack; the other online trucks inject their share
 (by rating) of the island total, which is updated inside the same iteration from the slack's
@@ -22,17 +24,22 @@ Newton-Raphson for them.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, fields
-from pathlib import Path
+from dataclasses import fields
 
 import numpy as np
 import pandapower as pp
-from pandapower.auxiliary import ppException
-from scipy.sparse import csc_matrix, csr_matrix
-from scipy.sparse.linalg import splu
+from scipy.sparse import csr_matrix
 
-from planner.grid.model_build import FactsDevices, internal_model
+from planner.grid.batch_result import BatchResult
+from planner.grid.model_build import (
+    SOLVER_FAILURES,
+    FactsDevices,
+    internal_model,
+    solver_failure,
+    start_voltage,
+)
 from planner.grid.voltage_control import reactive_correction, share_by_range
+from planner.grid.zbus import factorise, iterate
 
 __all__ = ["SOLVER_FAILURES", "BatchModel", "BatchResult", "Unsupported", "solver_failure",
            "start_voltage"]  # fmt: skip
@@ -45,73 +52,6 @@ SQRT3 = np.sqrt(3.0)
 
 class Unsupported(Exception):
     """The network state has something the batched engine does not model."""
-
-
-# what pandapower and the numerics raise on a state they cannot solve: LoadflowNotConverged and
-# its kin, a singular matrix, an overflow, and pandapower's way of refusing a network
-SOLVER_FAILURES: tuple[type[BaseException], ...] = (
-    ppException, np.linalg.LinAlgError, FloatingPointError, UserWarning
-)  # fmt: skip
-_PANDAPOWER = Path(pp.__file__).resolve().parent
-
-
-def start_voltage(net: pp.pandapowerNet) -> dict[str, float]:
-    """`runpp`'s flat-start voltage as pandapower works it out for `init="auto"` (the mean
-    setpoint of the in-service slack sources), from arrays instead of six DataFrame queries.
-    Empty (pandapower's own way) when a VSC holds the slack or nothing does."""
-    if "vsc" in net and len(net.vsc) and net.vsc.in_service.to_numpy(dtype=bool).any():
-        return {}
-    setpoints = [
-        net[table].vm_pu.to_numpy(dtype=float)[net[table].in_service.to_numpy(dtype=bool)]
-        for table in ("ext_grid", "gen")
-        if table in net and len(net[table])
-    ]
-    values = np.concatenate(setpoints) if setpoints else np.empty(0)
-    if not len(values):
-        return {}
-    return {"init_vm_pu": float(values.sum() / len(values))}
-
-
-def solver_failure(exc: BaseException) -> bool:
-    """Whether `exc` from a pandapower run is a finding about the network state (one of
-    `SOLVER_FAILURES`, or a ValueError/NotImplementedError pandapower raises itself on input
-    it cannot model) rather than a bug (TypeError, KeyError, IndexError, ...: re-raise it)."""
-    if isinstance(exc, SOLVER_FAILURES):
-        return True
-    if not isinstance(exc, ValueError | NotImplementedError) or exc.__traceback__ is None:
-        return False
-    tb = exc.__traceback__
-    while tb.tb_next is not None:
-        tb = tb.tb_next
-    return Path(tb.tb_frame.f_code.co_filename).resolve().is_relative_to(_PANDAPOWER)
-
-
-@dataclass(frozen=True)
-class BatchResult:
-    """Results per time step (rows) and element (columns, in the model's element order)."""
-
-    converged: np.ndarray  # (T,)
-    vm_pu: np.ndarray  # (T, buses)
-    line_loading_percent: np.ndarray  # (T, lines)
-    trafo_loading_percent: np.ndarray  # (T, trafos)
-    slack_p_mw: np.ndarray  # (T, slacks)
-    slack_q_mvar: np.ndarray
-    truck_p_mw: np.ndarray  # (T, trucks) for PQ trucks; the slack truck is in slack_p_mw
-    truck_q_mvar: np.ndarray
-    iterations: int
-    va_degree: np.ndarray | None = None  # (T, buses), as pandapower's res_bus.va_degree
-    pv_q_mvar: np.ndarray | None = None  # (T, PV generators): their reactive power
-
-    def outputs_kw(self, row: int, ids: list[str]) -> tuple[dict[str, float], dict[str, float]]:
-        """kW and kvar of the trucks `ids` online at time step `row`: the slack truck first,
-        then the model's PQ trucks in order."""
-        slack, *others = ids
-        p_kw = {slack: float(self.slack_p_mw[row, 0]) * 1000.0}
-        q_kvar = {slack: float(self.slack_q_mvar[row, 0]) * 1000.0}
-        for j, truck in enumerate(others):
-            p_kw[truck] = float(self.truck_p_mw[row, j]) * 1000.0
-            q_kvar[truck] = float(self.truck_q_mvar[row, j]) * 1000.0
-        return p_kw, q_kvar
 
 
 class BatchModel:
@@ -167,12 +107,15 @@ class BatchModel:
         self._dv_dq: np.ndarray | None = None
         ybus = csr_matrix(ppci["Ybus"])
         self.ybus = ybus
+        self.y_pq_rows, self.y_ref_rows = ybus[self.pq], ybus[self.ref]  # mismatch, slack power
         try:
-            self.y_pp = splu(csc_matrix(ybus[self.pq][:, self.pq]), permc_spec="MMD_ATA")
+            self.y_pp = factorise(self.y_pq_rows[:, self.pq])
         except RuntimeError as exc:  # SuperLU: "Factor is exactly singular"
             raise Unsupported(f"the admittance matrix cannot be factorised: {exc}") from exc
-        self.y_ps = ybus[self.pq][:, self.ref]
+        self.y_ps = self.y_pq_rows[:, self.ref]
         self.v0 = np.asarray(ppci["V"], dtype=complex)
+        self.rhs_s = self.y_ps @ self.v0[self.ref]  # the slack voltages' term, every time step
+        self._v_no_load: np.ndarray | None = None
         self.base_kv = ppci["bus"][:, 9].real  # BASE_KV
         # bus order of the results: the net's in-service, energised buses
         buses = net.bus.index.to_numpy()
@@ -215,15 +158,18 @@ class BatchModel:
         self.s_other = s_pq0 + s_load0 - s_truck0
         # branches
         branch_is = np.asarray(ppci.get("branch_is", np.ones(0, bool)), dtype=bool)
-        self.yf = csr_matrix(ppci["Yf"])
-        self.yt = csr_matrix(ppci["Yt"])
+        yf, yt = csr_matrix(ppci["Yf"]), csr_matrix(ppci["Yt"])
         br = ppci["branch"]
-        self.f_kv = self.base_kv[br[:, 0].real.astype(int)]
-        self.t_kv = self.base_kv[br[:, 1].real.astype(int)]
+        f_kv = self.base_kv[br[:, 0].real.astype(int)]
+        t_kv = self.base_kv[br[:, 1].real.astype(int)]
         internal_row = np.cumsum(branch_is) - 1 if len(branch_is) else np.zeros(0, int)
-        self.lines, self.line_rows, self.line_imax = self._branch(net, "line", branch_is,
-                                                                  internal_row)  # fmt: skip
-        self.trafos, self.trafo_rows, _ = self._branch(net, "trafo", branch_is, internal_row)
+        self.lines, line_rows, self.line_imax = self._branch(net, "line", branch_is, internal_row)
+        self.trafos, trafo_rows, _ = self._branch(net, "trafo", branch_is, internal_row)
+        # the rows of Yf, Yt and the end voltages (kV) of the lines, then of the transformers
+        self.line_y = (yf[line_rows], yt[line_rows], f_kv[line_rows, None], t_kv[line_rows, None])
+        self.trafo_y = (yf[trafo_rows], yt[trafo_rows], f_kv[trafo_rows, None],
+                        t_kv[trafo_rows, None])  # fmt: skip
+        self.trafo_scale_hv = self.trafo_scale_lv = np.zeros(0)
         if len(self.trafos):
             t = net.trafo.loc[self.trafos]
             self.trafo_scale_hv = t.vn_hv_kv.to_numpy() * SQRT3 / t.sn_mva.to_numpy() * 100 / (
@@ -262,7 +208,8 @@ class BatchModel:
         ways) and voltage setpoint in pu (one for all, or each generator's: generators at one
         bus hold the first one's); with no setpoint (None) they run at a fixed power factor,
         injecting that Mvar (signed) instead. Time steps are solved in chunks that keep the
-        sparse triangular solves in cache.
+        sparse triangular solves in cache, each chunk without trucks or held voltages starting
+        from the last solution of the chunk before (consecutive load states are close).
         """
         steps = p_mw.shape[0]
         n_trucks = len(self.truck_idx)
@@ -275,10 +222,12 @@ class BatchModel:
             pv_vm = np.zeros((len(self.pv_bus), 1))
             pv_vm[self.pv_of_gen[::-1], 0] = np.broadcast_to(vm, self.pv_of_gen.shape)[::-1]
         parts = []
+        start = None
         for a in range(0, max(steps, 1), CHUNK):
             cut = slice(a, a + CHUNK)
             pv_cut = (pv_p[cut], pv_q[cut], pv_vm)
-            parts.append(self._solve_chunk(p_mw[cut], q_mvar[cut], on[cut], shares, pv_cut))
+            part, start = self._solve_chunk(p_mw[cut], q_mvar[cut], on[cut], shares, pv_cut, start)
+            parts.append(part)
         rows = {f.name: [getattr(p, f.name) for p in parts] for f in fields(BatchResult)}
         return BatchResult(
             converged=np.concatenate(rows.pop("converged")),
@@ -293,31 +242,109 @@ class BatchModel:
         on: np.ndarray,
         shares: np.ndarray,
         pv: tuple[np.ndarray, np.ndarray, np.ndarray | None],
-    ) -> BatchResult:
+        start: np.ndarray | None,
+    ) -> tuple[BatchResult, np.ndarray | None]:
+        """One chunk of `solve`, and the PQ-bus voltages a next chunk may start from."""
         steps = p_mw.shape[0]
         loads = (p_mw + 1j * q_mvar) * self.load_on
         s_load = (self.load_matrix @ loads.T) / self.base_mva  # (n, T)
-        s_fixed = self.s_other[:, None] - s_load
-        n_trucks = len(self.truck_idx)
-        v = np.repeat(self.v0[:, None], steps, axis=1)
-        pq = self.pq
-        rhs_s = self.y_ps @ v[self.ref]
-        truck_s = np.zeros((n_trucks, steps), complex)
-        s_bus = s_fixed
+        s_bus = self.s_other[:, None] - s_load
         gen_p, gen_q, vm_set = pv
-        gens = self.pv_bus.size > 0
-        held = gens and vm_set is not None  # voltage-controlled, else at a fixed power factor
-        if gens:
+        held = self.pv_bus.size > 0 and vm_set is not None  # else at a fixed power factor
+        truck_s = np.zeros((len(self.truck_idx), steps), complex)
+        if self.pv_bus.size:
             to_bus = np.zeros((len(self.pv_bus), len(self.pv_of_gen)))
             to_bus[self.pv_of_gen, np.arange(len(self.pv_of_gen))] = 1.0
             p_pv = to_bus @ gen_p.T / self.base_mva  # (PV buses, T)
             q_lim = to_bus @ gen_q.T / self.base_mva
-            q_pv = np.zeros_like(p_pv) if held else q_lim
-            free = np.ones(q_pv.shape, bool)
+            if not held:  # at a fixed power factor: fixed injections
+                s_bus[self.pv_bus] += p_pv + 1j * q_lim
+        if held or len(self.truck_idx):
+            given = (p_pv, q_lim, vm_set) if held else (None, None, None)
+            v, s_bus, truck_s, q_pv, free, iterations = self._iterate_sharing(
+                s_bus, on, shares, *given
+            )
+        else:
+            v, iterations = self._iterate(s_bus, start)
+        pq = self.pq
+        mismatch = np.conjugate(self.y_pq_rows @ v)  # in place from here: no temporaries
+        np.multiply(v[pq], mismatch, out=mismatch)
+        np.subtract(mismatch, s_bus[pq], out=mismatch)
+        converged = np.abs(mismatch).max(axis=0, initial=0.0) < 1e-8
+        if held:  # a PV bus in its limits holds its setpoint, one at a limit is at the one its
+            error = vm_set - np.abs(v[self.pv_bus])  # voltage asks for (else pandapower's)
+            wrong = ~free & (q_lim > 0) & (np.sign(q_pv) * error < -1e-4)
+            converged &= ((np.abs(error) * free).max(axis=0, initial=0.0) < 1e-8) & ~wrong.any(0)
+        slack = self._slack_power(v, s_bus) * self.base_mva  # (refs, T)
+        line_loading = self._currents_ka(v, self.line_y)
+        line_loading /= self.line_imax[:, None]
+        line_loading *= 100.0
+        hv, lv = self._currents_ka(v, self.trafo_y, both=True)
+        trafo_loading = np.maximum(hv * self.trafo_scale_hv[:, None],
+                                   lv * self.trafo_scale_lv[:, None])  # fmt: skip
+        pv_q_mvar = share_by_range(q_pv * self.base_mva, self.pv_of_gen, gen_q) if held else gen_q
+        at_bus = v[self.bus_pos]
+        done = np.nonzero(converged)[0]
+        result = BatchResult(
+            converged=converged,
+            vm_pu=np.abs(at_bus).T,
+            line_loading_percent=line_loading.T,
+            trafo_loading_percent=trafo_loading.T,
+            slack_p_mw=slack.real.T,
+            slack_q_mvar=slack.imag.T,
+            truck_p_mw=(truck_s.real * self.base_mva).T,
+            truck_q_mvar=(truck_s.imag * self.base_mva).T,
+            iterations=iterations,
+            va_degree=np.angle(at_bus, deg=True).T,
+            pv_q_mvar=pv_q_mvar,
+        )
+        return result, v[pq, done[-1]] if len(done) else None
+
+    def _currents_ka(self, v: np.ndarray, rows: tuple, both: bool = False):
+        """The current (kA) of branches `rows` (`line_y` or `trafo_y`) at both ends: the larger
+        of the two, or (`both`) each."""
+        y_f, y_t, f_kv, t_kv = rows
+        ends = []
+        for y, kv in ((y_f, f_kv), (y_t, t_kv)):  # |Y v| * MVA / sqrt(3) / kV, in place
+            i_ka = np.abs(y @ v)
+            i_ka *= self.base_mva
+            i_ka /= SQRT3
+            i_ka /= kv
+            ends.append(i_ka)
+        return (ends[0], ends[1]) if both else np.maximum(ends[0], ends[1], out=ends[0])
+
+    def _iterate(self, s_bus: np.ndarray, start: np.ndarray | None) -> tuple[np.ndarray, int]:
+        """The bus voltages (n, T) at injections `s_bus` (n, T, pu) (`planner.grid.zbus`) from
+        `start` (PQ-bus voltages), else from the voltages at no load."""
+        if start is None:
+            if self._v_no_load is None:  # the phase shifts of the transformers included
+                self._v_no_load = self.y_pp.solve(-self.rhs_s)
+            start = self._v_no_load
+        x, iterations = iterate(self.y_pp, self.rhs_s, s_bus[self.pq], start, TOL_PU, MAX_ITER)
+        v = np.empty((self.n, x.shape[1]), complex)
+        v[:] = self.v0[:, None]
+        v[self.pq] = x
+        return v, iterations
+
+    def _iterate_sharing(self, s_fixed, on, shares, p_pv, q_lim, vm_set):
+        """`_iterate` with the PQ trucks' shares of the island load and the PV buses'
+        reactive power (`p_pv`, `q_lim` (PV buses, T) and `vm_set` when held) updated every
+        iteration; from the start voltage (held PV buses at their setpoints). Returns the
+        voltages, the injections with the trucks' and generators', the trucks' (trucks, T),
+        the PV buses' reactive power and which of them are inside their limits, iterations."""
+        steps = s_fixed.shape[1]
+        n_trucks = len(self.truck_idx)
+        v = np.repeat(self.v0[:, None], steps, axis=1)
+        pq = self.pq
+        rhs_s = self.rhs_s[:, None]
+        truck_s = np.zeros((n_trucks, steps), complex)
+        s_bus = s_fixed
+        held = vm_set is not None
+        q_pv, free = np.zeros((len(self.pv_bus), steps)), np.ones((len(self.pv_bus), steps), bool)
         if held:  # PV buses start at their setpoint
             v[self.pv_bus] = vm_set * np.exp(1j * np.angle(v[self.pv_bus]))
         v_pq = v[pq]
-        s_fixed_pq = s_fixed[pq]
+        s_pq = s_fixed[pq]
         iterations = 0
         while iterations < MAX_ITER:
             iterations += 1
@@ -329,12 +356,11 @@ class BatchModel:
                 truck_s = weight * (total / norm)[None, :]
                 s_bus = s_fixed + self.truck_matrix @ truck_s
                 s_pq = s_bus[pq]
-            else:
-                s_pq = s_fixed_pq
-            if gens:
-                s_pq = s_pq.copy()
-                s_pq[self.pv_rows] += p_pv + 1j * q_pv
-            new = self.y_pp.solve(np.conj(s_pq / v_pq) - rhs_s)
+            s_now = s_pq
+            if held:
+                s_now = s_pq.copy()
+                s_now[self.pv_rows] += p_pv + 1j * q_pv
+            new = self.y_pp.solve(np.conj(s_now / v_pq) - rhs_s)
             change = float(np.abs(new - v_pq).max(initial=0.0))
             v_pq = new
             if held:  # the reactive power that holds each PV bus, within its limits
@@ -342,43 +368,10 @@ class BatchModel:
             if change < TOL_PU:
                 break
         v[pq] = v_pq
-        if gens:  # the generators' injections at the solution found
+        if held:  # the generators' injections at the solution found
             s_bus = s_bus.copy()
             s_bus[self.pv_bus] += p_pv + 1j * q_pv
-        mismatch = v * np.conj(self.ybus @ v) - s_bus
-        converged = np.abs(mismatch[pq]).max(axis=0, initial=0.0) < 1e-8
-        if held:  # a PV bus in its limits holds its setpoint, one at a limit is at the one its
-            error = vm_set - np.abs(v[self.pv_bus])  # voltage asks for (else pandapower's)
-            wrong = ~free & (q_lim > 0) & (np.sign(q_pv) * error < -1e-4)
-            converged &= ((np.abs(error) * free).max(axis=0, initial=0.0) < 1e-8) & ~wrong.any(0)
-        slack = self._slack_power(v, s_bus) * self.base_mva  # (refs, T)
-        i_f = np.abs(self.yf @ v) * self.base_mva / SQRT3
-        i_t = np.abs(self.yt @ v) * self.base_mva / SQRT3
-        line_loading = np.zeros((steps, len(self.lines)))
-        if len(self.lines):
-            r = self.line_rows
-            i_ka = np.maximum(i_f[r] / self.f_kv[r, None], i_t[r] / self.t_kv[r, None])
-            line_loading = (i_ka / self.line_imax[:, None] * 100.0).T
-        trafo_loading = np.zeros((steps, len(self.trafos)))
-        if len(self.trafos):
-            r = self.trafo_rows
-            hv = i_f[r] / self.f_kv[r, None] * self.trafo_scale_hv[:, None]
-            lv = i_t[r] / self.t_kv[r, None] * self.trafo_scale_lv[:, None]
-            trafo_loading = np.maximum(hv, lv).T
-        pv_q_mvar = share_by_range(q_pv * self.base_mva, self.pv_of_gen, gen_q) if held else gen_q
-        return BatchResult(
-            converged=converged,
-            vm_pu=np.abs(v[self.bus_pos]).T,
-            line_loading_percent=line_loading,
-            trafo_loading_percent=trafo_loading,
-            slack_p_mw=slack.real.T,
-            slack_q_mvar=slack.imag.T,
-            truck_p_mw=(truck_s.real * self.base_mva).T,
-            truck_q_mvar=(truck_s.imag * self.base_mva).T,
-            iterations=iterations,
-            va_degree=np.angle(v[self.bus_pos], deg=True).T,
-            pv_q_mvar=pv_q_mvar,
-        )
+        return v, s_bus, truck_s, q_pv, free, iterations
 
     def _pv_q(self, error: np.ndarray, q: np.ndarray, q_lim: np.ndarray):
         """`reactive_correction` with this model's dV/dQ between its PV buses."""
@@ -390,6 +383,5 @@ class BatchModel:
 
     def _slack_power(self, v: np.ndarray, s_bus: np.ndarray) -> np.ndarray:
         """Power the slack sources inject: the bus's computed injection minus its other elements."""
-        ref = self.ref
-        s_calc = v[ref] * np.conj(self.ybus[ref] @ v)
-        return s_calc - s_bus[ref]
+        s_calc = v[self.ref] * np.conj(self.y_ref_rows @ v)
+        return s_calc - s_bus[self.ref]

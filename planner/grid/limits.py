@@ -270,16 +270,22 @@ class Findings:
         whens: list[str],
     ) -> None:  # fmt: skip
         """`check_result`'s rows of one block of a batch, into `scan`."""
-        if rows:
-            scan.feed(
-                model.bus_ids,
-                res.vm_pu[rows],
-                model.lines,
-                res.line_loading_percent[rows],
-                model.trafos,
-                res.trafo_loading_percent[rows],
-                whens,
-            )
+        if not rows:
+            return
+        every = len(rows) == len(res.converged) and np.array_equal(rows, np.arange(len(rows)))
+
+        def taken(values: np.ndarray) -> np.ndarray:  # all rows, as they are: no copy
+            return values if every else values[rows]
+
+        scan.feed(
+            model.bus_ids,
+            taken(res.vm_pu),
+            model.lines,
+            taken(res.line_loading_percent),
+            model.trafos,
+            taken(res.trafo_loading_percent),
+            whens,
+        )
 
     def sorted_violations(self) -> tuple[Violation, ...]:
         return tuple(

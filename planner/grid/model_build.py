@@ -13,21 +13,60 @@ The net's result tables are not written (they keep whatever they held); the net'
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandapower as pp
-from pandapower.auxiliary import _add_auxiliary_elements, _init_runpp_options
+from pandapower.auxiliary import _add_auxiliary_elements, _init_runpp_options, ppException
 from pandapower.pd2ppc import _pd2ppc
 from pandapower.pf.ppci_variables import _get_pf_variables_from_ppci
 from pandapower.pypower.makeYbus import makeYbus
 
-__all__ = ["FactsDevices", "internal_model"]
+__all__ = ["SOLVER_FAILURES", "FactsDevices", "internal_model", "solver_failure", "start_voltage"]
+
+# what pandapower and the numerics raise on a state they cannot solve: LoadflowNotConverged and
+# its kin, a singular matrix, an overflow, and pandapower's way of refusing a network
+SOLVER_FAILURES: tuple[type[BaseException], ...] = (
+    ppException, np.linalg.LinAlgError, FloatingPointError, UserWarning
+)  # fmt: skip
+_PANDAPOWER = Path(pp.__file__).resolve().parent
 
 
 class FactsDevices(NotImplementedError):
     """The state has FACTS devices (SVC, TCSC, SSC, VSC) in service: `runpp` solves them in
     its own Newton-Raphson, the admittance matrix alone does not hold them."""
+
+
+def start_voltage(net: pp.pandapowerNet) -> dict[str, float]:
+    """`runpp`'s flat-start voltage as pandapower works it out for `init="auto"` (the mean
+    setpoint of the in-service slack sources), from arrays instead of six DataFrame queries.
+    Empty (pandapower's own way) when a VSC holds the slack or nothing does."""
+    if "vsc" in net and len(net.vsc) and net.vsc.in_service.to_numpy(dtype=bool).any():
+        return {}
+    setpoints = [
+        net[table].vm_pu.to_numpy(dtype=float)[net[table].in_service.to_numpy(dtype=bool)]
+        for table in ("ext_grid", "gen")
+        if table in net and len(net[table])
+    ]
+    values = np.concatenate(setpoints) if setpoints else np.empty(0)
+    if not len(values):
+        return {}
+    return {"init_vm_pu": float(values.sum() / len(values))}
+
+
+def solver_failure(exc: BaseException) -> bool:
+    """Whether `exc` from a pandapower run is a finding about the network state (one of
+    `SOLVER_FAILURES`, or a ValueError/NotImplementedError pandapower raises itself on input
+    it cannot model) rather than a bug (TypeError, KeyError, IndexError, ...: re-raise it)."""
+    if isinstance(exc, SOLVER_FAILURES):
+        return True
+    if not isinstance(exc, ValueError | NotImplementedError) or exc.__traceback__ is None:
+        return False
+    tb = exc.__traceback__
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return Path(tb.tb_frame.f_code.co_filename).resolve().is_relative_to(_PANDAPOWER)
 
 
 _NO_LOOKUPS = ("bus", "bus_dc", "ext_grid", "gen", "branch", "branch_dc")

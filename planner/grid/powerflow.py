@@ -125,16 +125,19 @@ def results(net: pp.pandapowerNet, buses: set[int] | None) -> tuple[dict, dict, 
     vm = net.res_bus.vm_pu
     if buses is not None:
         vm = vm[vm.index.isin(list(buses))]
-    vm_d = {int(i): float(v) for i, v in vm.items() if np.isfinite(v)}
     line = net.res_line.loading_percent if len(net.line) else None
-    line_d = (
-        {int(i): float(v) for i, v in line.items() if np.isfinite(v)} if line is not None else {}
-    )
     trafo = net.res_trafo.loading_percent if len(net.trafo) else None
-    trafo_d = (
-        {int(i): float(v) for i, v in trafo.items() if np.isfinite(v)} if trafo is not None else {}
-    )
-    return vm_d, line_d, trafo_d
+    return _finite(vm), _finite(line), _finite(trafo)
+
+
+def _finite(values: pd.Series | None) -> dict[int, float]:
+    """The finite entries of a result column, by element index (Python ints and floats)."""
+    if values is None:
+        return {}
+    data = values.to_numpy(dtype=float)
+    keep = np.isfinite(data)
+    ids = values.index.to_numpy()[keep].astype(int)
+    return dict(zip(ids.tolist(), data[keep].tolist(), strict=True))
 
 
 def solve_grid(net: pp.pandapowerNet, energised: frozenset[int]) -> GridSolution:
@@ -283,7 +286,7 @@ def row_solution(model: BatchModel, res: BatchResult, row: int, ids: list[str]) 
     p_kw, q_kvar = res.outputs_kw(row, ids) if ids else ({}, {})
 
     def values(ids: np.ndarray, data: np.ndarray) -> dict[int, float]:
-        return {int(i): float(v) for i, v in zip(ids, data[row], strict=True)}
+        return dict(zip(ids.tolist(), data[row].tolist(), strict=True))  # Python ints, floats
 
     return IslandSolution(
         True,
