@@ -67,19 +67,19 @@ class EngineFlows:
         `bus` is neither, as pandapower's result columns are read)."""
         model, net = self.row.model, self.row.net
         if table == "line":
-            ids, rows, ends = model.lines, model.line_rows, ("from_bus", "to_bus")
+            ids, (yf, yt, _, _), ends = model.lines, model.line_y, ("from_bus", "to_bus")
         elif table == "trafo":
-            ids, rows, ends = model.trafos, model.trafo_rows, ("hv_bus", "lv_bus")
+            ids, (yf, yt, _, _), ends = model.trafos, model.trafo_y, ("hv_bus", "lv_bus")
         else:
             raise NotDerived(f"{table} is not a two-ended branch of the model")
         hit = np.flatnonzero(ids == index)
         if not len(hit):
             raise NotDerived(f"{table} {index} is not in the model (out of service, not energised)")
-        r = int(rows[hit[0]])
+        r = int(hit[0])  # its row of the table's own Yf and Yt rows
         first, second = (int(net[table].at[index, c]) for c in ends)
-        f, t = self._terminals(r, self._position(first), self._position(second))
+        f, t = self._terminals(yf, r, self._position(first), self._position(second))
         at_first = first == bus
-        y = model.yf if at_first else model.yt
+        y = yf if at_first else yt
         own = f if at_first else t
         current = sum((value * self._voltage(j) for j, value in _entries(y, r)), 0j)
         s = self._voltage(own) * current.conjugate() * model.base_mva
@@ -107,10 +107,10 @@ class EngineFlows:
         hit = np.flatnonzero(self.row.model.bus_ids == bus)
         return int(self.row.model.bus_pos[hit[0]]) if len(hit) else None
 
-    def _terminals(self, r: int, first: int | None, second: int | None) -> tuple[int, int]:
-        """Branch row `r`'s internal from and to buses, given its ends' buses (an end behind an
-        open switch is an auxiliary bus of pandapower's)."""
-        cols = {j for j, _ in _entries(self.row.model.yf, r)}
+    def _terminals(self, yf, r: int, first: int | None, second: int | None) -> tuple[int, int]:
+        """Row `r` of a table's `yf` rows: its internal from and to buses, given its ends' buses
+        (an end behind an open switch is an auxiliary bus of pandapower's)."""
+        cols = {j for j, _ in _entries(yf, r)}
         if first is not None and first == second:
             if cols == {first}:
                 return first, first
