@@ -56,12 +56,12 @@ class QuantityScan:
         rows = pick(values, axis=0)
         here = values[rows, np.arange(values.shape[1])]
         if self.worst is None:
-            self.worst, self.worst_when = here.copy(), [whens[int(r)] for r in rows]
+            self.worst, self.worst_when = here.copy(), [whens[r] for r in rows.tolist()]
         else:
             better = np.nonzero(here < self.worst if low else here > self.worst)[0]
             self.worst[better] = here[better]
-            for k in better.tolist():
-                self.worst_when[k] = whens[int(rows[k])]
+            for k, r in zip(better.tolist(), rows[better].tolist(), strict=True):
+                self.worst_when[k] = whens[r]
         past = here < limit - TOL if low else here > limit + TOL
         slack = WORSE_BY[self.table == "bus"]
         digits = 5 if self.table == "bus" else 2
