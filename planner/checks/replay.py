@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -25,9 +26,16 @@ from planner.grid.state import copy_net
 
 __all__ = ["Phases", "phase_key", "replay"]
 
-# a phase's outcome (its steps' entries, violations, interruptions, the trucks left on standby)
-# by (phase, first step number, steps, standby before it, days it repeats on)
-Phases = dict[tuple[Any, ...], tuple[list, list, list, set[str]]]
+
+@dataclass
+class Phases:
+    """What the replays of one check share. `outcomes`: each phase's outcome (its steps'
+    entries, violations, interruptions, the trucks left on standby) by `phase_key`. `models`:
+    the engine's models of each phase's network ("start": the network as the stage finds it;
+    "end": as it leaves it), by topology, kept across controls and orders."""
+
+    outcomes: dict[tuple[Any, ...], tuple[list, list, list, set[str]]] = field(default_factory=dict)
+    models: dict[str, Models] = field(default_factory=dict)
 
 
 def replay(
@@ -40,7 +48,7 @@ def replay(
     `memo` keeps each phase's outcome by its steps: replays of one `check` that share a phase
     (alternative orders of the other phase) take it from there instead of solving it again; a
     phase's outcome depends only on the check, its own steps and where they are numbered from."""
-    memo = {} if memo is None else memo
+    memo = Phases() if memo is None else memo
     windows = ctx.stage.windows
     start, end = sequence_window(ctx)
     latest = start - timedelta(minutes=ctx.case.switching.step_minutes)
@@ -71,7 +79,7 @@ def replay(
         moved = [dataclasses.replace(s, time=s.time + shift) for s in after]
         _phase(
             last,
-            {},
+            Phases(),
             len(before) + 1,
             moved,
             stage_state(ctx, check, final),
@@ -98,8 +106,8 @@ def _phase(r: StepReplay, memo: Phases, *phase: Any) -> None:
     the crew is told is what is checked. See `planner.checks.paralleled`."""
     out, standby = r.out, set(r.standby)
     key = phase_key(r, phase)
-    if key in memo:
-        steps_kept, violations, interruptions, r.standby = copy.deepcopy(memo[key])
+    if key in memo.outcomes:
+        steps_kept, violations, interruptions, r.standby = copy.deepcopy(memo.outcomes[key])
         out.steps += steps_kept
         out.violations += violations
         out.interruptions += interruptions
@@ -107,7 +115,9 @@ def _phase(r: StepReplay, memo: Phases, *phase: Any) -> None:
     claimed = list(dict.fromkeys(s.control for s in phase[1] if s.control))  # a plan's own
     marks = (len(out.steps), len(out.violations), len(out.interruptions))
     kept: tuple | None = None
-    r.models = Models(list(r.by_id.values()))  # the phase's network: models anew
+    # the phase's network, whichever order or control: its models kept across replays (a
+    # model is the topology's; the network's parameters are the phase's own, the same each time)
+    r.models = memo.models.setdefault(phase[-1], Models(list(r.by_id.values())))
     for control in claimed[:1] or CONTROLS:
         r.standby = set(standby)
         del out.steps[marks[0] :], out.violations[marks[1] :], out.interruptions[marks[2] :]
@@ -134,4 +144,4 @@ def _phase(r: StepReplay, memo: Phases, *phase: Any) -> None:
                    f"paralleled trucks ({', '.join(claimed)}); one phase runs in one")  # fmt: skip
         out.violations.append(Violation("sequence", message, phase[-1]))
     kept_now = (out.steps[marks[0] :], out.violations[marks[1] :], out.interruptions[marks[2] :])
-    memo[key] = copy.deepcopy((*kept_now, set(r.standby)))
+    memo.outcomes[key] = copy.deepcopy((*kept_now, set(r.standby)))

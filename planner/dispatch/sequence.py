@@ -196,7 +196,7 @@ def switching_sequence(ctx: StageContext, check: StageCheck) -> SequenceCheck:
         for order in ("rejoin", "rejoin_supported", "ties_first", "islands_first")
     ]
     start, end = starts[0], ends[0]
-    memo: Phases = {}  # the phase an option leaves as it was is not solved again
+    memo = Phases()  # a phase an option leaves as it was is not solved again
     best = replay(ctx, check, _timed(ctx, start, end), memo)
     for phase, options in ((True, starts[1:]), (False, ends[1:])):
         for option in options:

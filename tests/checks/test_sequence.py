@@ -183,6 +183,7 @@ def test_alternative_orders_replay_only_the_phase_they_change(monkeypatch, tmp_p
     trial whole, in fewer phase replays."""
     import planner
     from planner.checks import replay as replay_module
+    from planner.checks import step_state
     from planner.decide.planning import plan_stage
     from planner.dispatch import sequence
     from planner.grid.context import StageContext
@@ -199,14 +200,23 @@ def test_alternative_orders_replay_only_the_phase_they_change(monkeypatch, tmp_p
     real_phase, real_replay = replay_module._phase, replay_module.replay
 
     def counted(r, memo, *phase):  # type: ignore[no-untyped-def]
-        if replay_module.phase_key(r, phase) not in memo:
+        if replay_module.phase_key(r, phase) not in memo.outcomes:
             phases.append(phase[-1])
         return real_phase(r, memo, *phase)
 
+    built: list[int] = []
+    real_model = step_state.BatchModel
+
+    def model(*args, **kwargs):  # type: ignore[no-untyped-def]
+        built.append(1)
+        return real_model(*args, **kwargs)
+
     monkeypatch.setattr(replay_module, "_phase", counted)
+    monkeypatch.setattr(step_state, "BatchModel", model)
     shared = sequence.switching_sequence(ctx, check)
-    solved_shared = list(phases)
+    solved_shared, built_shared = list(phases), len(built)
     phases.clear()
+    built.clear()
     monkeypatch.setattr(sequence, "replay", lambda c, k, steps, memo=None: real_replay(c, k, steps))
     whole = sequence.switching_sequence(ctx, check)
     assert shared.steps == whole.steps
@@ -216,6 +226,9 @@ def test_alternative_orders_replay_only_the_phase_they_change(monkeypatch, tmp_p
     # the second end order is tried: whole, both phases again; shared, the end phase alone
     assert phases == ["start", "end", "start", "end"]
     assert solved_shared == ["start", "end", "end"]
+    # and the second end order's topologies the first reached take the first's models: 6
+    # models built where replaying every order whole builds 10
+    assert (built_shared, len(built)) == (6, 10)
 
 
 def test_a_phase_failing_only_where_no_truck_is_paralleled_is_replayed_in_one_control(
