@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from planner.checks.findings import StageCheck
@@ -36,6 +36,11 @@ class Phases:
 
     outcomes: dict[tuple[Any, ...], tuple[list, list, list, set[str]]] = field(default_factory=dict)
     models: dict[str, Models] = field(default_factory=dict)
+    # the normal state's limits broken at each load (`StepReplay.broken_normally`) and its model
+    normal: dict[tuple[datetime, ...], dict[tuple[str, str], float | None]] = field(
+        default_factory=dict
+    )
+    normal_models: Models = field(default_factory=lambda: Models([]))
 
 
 def replay(
@@ -57,6 +62,7 @@ def replay(
     opens = tuple(w[0] - start for w in windows[1:])
     closes = tuple(w[1] - end for w in windows[1:-1])  # the last day's return: below
     r = StepReplay(ctx, check, opens)
+    r.normal, r.normal_models = memo.normal, memo.normal_models
     for number, step, text in inside_window(ctx, steps):
         r.problem(number, step, text)
     everyone = {t.id: t for t in check.setup.trucks}

@@ -57,7 +57,7 @@ class StepReplay:
         self.island_of = {tid: isl for isl in check.islands for tid in isl.trucks}
         self.out = SequenceCheck()
         self.groups: dict[datetime, StepGroup] = {}
-        self.normal: dict[int, dict[tuple[str, str], float | None]] = {}
+        self.normal: dict[tuple[datetime, ...], dict[tuple[str, str], float | None]] = {}
         self.peak = ctx.demand.peak
         self.carrying: set[str] = set()  # the trucks that carry the islands in this phase
         self.standby: set[str] = set()  # placed, on site, breaker open
@@ -99,7 +99,7 @@ class StepReplay:
     def broken_normally(self, group: StepGroup) -> dict[tuple[str, str], float | None]:
         """Limits already broken in the network's normal state at `group`'s load, with how far:
         a step that breaks them no further is not their cause (one that breaks them further is)."""
-        key = id(group)
+        key = group.times  # the design load is the times'
         if key not in self.normal:
             state = solve_states(
                 self.ctx, self.ctx.base_net, {}, [{}], [group], [""], self.normal_models
