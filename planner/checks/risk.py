@@ -125,7 +125,9 @@ def stage_risk(ctx: StageContext, check: StageCheck, stream: int) -> StageRisk:
     """Solve the set-up of `check` in every scenario of the stage (`stream`: its position in
     the case), in batches of at most `MAX_VALUES` load values."""
     case = ctx.case
+    own = ctx
     ctx = _Context(**{f.name: getattr(ctx, f.name) for f in dataclasses.fields(ctx)})
+    ctx.__dict__["memo"] = own.memo  # the same fields: what was solved from them holds
     feeder_of = feeders(ctx.base_net)
     factors = design_factors(case, ctx.base_net)
     draws = scenario_factors(case.loads, feeder_of, stream)

@@ -35,6 +35,9 @@ from planner.inputs.case import Reserve
 __all__ = ["HourResult", "StageCheck", "StageSetup", "check_once", "check_stage"]
 
 
+KEPT_CHECKS = 8  # set-ups `check_once` keeps per stage (a stage's rounds verify a few each)
+
+
 def check_once(
     ctx: StageContext, setup: StageSetup, progress: Callable[[int], None] | None = None
 ) -> StageCheck:
@@ -42,8 +45,13 @@ def check_once(
     context: planning that comes back to a set-up it verified (a later round of the screening,
     more hours joined, that chooses the same switch set and trucks) takes the check made."""
     checks = ctx.memo.setdefault("stage_checks", {})
-    if setup not in checks:
-        checks[setup] = check_stage(ctx, setup, progress=progress)
+    if setup in checks:
+        if progress:  # the hours it covers, at once
+            progress(len(ctx.demand.times))
+        return checks[setup]
+    while len(checks) >= KEPT_CHECKS:  # each holds its islands' networks: the latest only
+        del checks[next(iter(checks))]
+    checks[setup] = check_stage(ctx, setup, progress=progress)
     return checks[setup]
 
 

@@ -146,7 +146,9 @@ class StageContext:
     def own_peaks_kw(self, loads: list[int]) -> list[float]:
         """Each of `loads`' own largest design P over the stage's time steps (kW, 0 where it is
         never positive): `peak_kw([i])[0]` of each, from one pass over the demand."""
-        return self._own_peaks_kw[self._positions(loads)].tolist()
+        pos = self._positions(loads)
+        assert (pos >= 0).all(), "a load the stage's demand does not hold"
+        return self._own_peaks_kw[pos].tolist()
 
     @functools.cached_property
     def _own_peaks_kw(self) -> np.ndarray:

@@ -8,9 +8,11 @@ module's `FORMAT` (its name is their hash), and lives under `$XDG_CACHE_HOME/pla
 (a temporary file renamed into place) and never trusted: it is read by the allow-list check that
 every pandapower JSON network passes (`safe_json`, never pickle) and used only when it is the
 user's own file, its header names the same code and versions, and the network read back has the
-fingerprint (`network_sha256`) the freshly built one had. Anything else (a missing, corrupt,
+fingerprint (`network_sha256`) its header records from the build that wrote it (a check that
+the file is whole and unedited, not a second build). Anything else (a missing, corrupt,
 truncated, foreign or edited file, or one that cannot be written) means a fresh load: the cache
-can only save time.
+can only save time. A file the planner did not write (not a regular file of the user's own,
+named by and headed with its key) is never overwritten.
 
 pandapower's own `to_json` writes numbers with 15 significant digits (0.47100000000000003
 comes back as 0.471), so tables are written here with Python's exact float text instead, in
@@ -26,6 +28,7 @@ import json
 import logging
 import math
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -41,7 +44,7 @@ log = logging.getLogger(__name__)
 FORMAT = 1  # raised whenever what is written changes
 
 # the largest cache file read back (the 10,458-bus grid with its profiles takes 26 MB)
-MAX_CACHE_BYTES = 512 * 2**20
+MAX_CACHE_BYTES = 128 * 2**20
 
 Loader = Callable[[str], Any]  # code -> pandapowerNet
 Fingerprint = Callable[[Any], str]  # net -> sha256
@@ -73,8 +76,13 @@ def cache_path(code: str) -> Path | None:
     folder = cache_dir()
     if folder is None:
         return None
-    digest = hashlib.sha256(json.dumps(_key(code), sort_keys=True).encode()).hexdigest()
-    return folder / f"{digest[:40]}.json"
+    return folder / _file_name(_key(code))
+
+
+def _file_name(key: dict[str, Any]) -> str:
+    """A cache file's name: its key's hash."""
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+    return f"{digest[:40]}.json"
 
 
 def cached_simbench(code: str, load: Loader, fingerprint: Fingerprint) -> tuple[Any, str]:
@@ -94,16 +102,31 @@ def cached_simbench(code: str, load: Loader, fingerprint: Fingerprint) -> tuple[
 
 def _ours_or_none(path: Path) -> bool:
     """Whether `path` may be (re)written: there is no file there, or it is a cache file the
-    planner wrote (its first line the header `file_text` writes). Anything else is left alone."""
+    planner wrote: a regular file (not a link) of the user's own, its first line the header
+    `file_text` writes, with exactly its keys, and named by that key. Anything else is left
+    alone."""
     try:
-        if not path.exists():
-            return True
+        info = path.lstat()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    if not stat.S_ISREG(info.st_mode) or (hasattr(os, "getuid") and info.st_uid != os.getuid()):
+        return False
+    try:
         with path.open("rb") as handle:
-            head = handle.readline(4096)
-        header = json.loads(head)
-        return isinstance(header, dict) and isinstance(header.get("key"), dict)
+            header = json.loads(handle.readline(4096))
     except (OSError, ValueError):
         return False
+    if not isinstance(header, dict) or set(header) != {"key", "sha256"}:
+        return False
+    key = header["key"]
+    return (
+        isinstance(key, dict)
+        and set(key) == {"format", "code", "simbench", "pandapower"}
+        and all(isinstance(value, str | int) for value in key.values())
+        and path.name == _file_name(key)
+    )
 
 
 def _read(path: Path, code: str, fingerprint: Fingerprint) -> tuple[Any, str] | None:
@@ -114,14 +137,18 @@ def _read(path: Path, code: str, fingerprint: Fingerprint) -> tuple[Any, str] | 
     try:
         if not path.is_file():
             return None
-        stat = path.stat()
-        if stat.st_size > MAX_CACHE_BYTES:
+        with path.open("rb") as handle:
+            info = os.fstat(handle.fileno())
+            if info.st_size > MAX_CACHE_BYTES:
+                return None
+            if hasattr(os, "getuid") and info.st_uid != os.getuid():
+                log.info("SimBench cache %s belongs to another user: not used", path)
+                return None
+            data = handle.read(MAX_CACHE_BYTES + 1)  # whatever it grew to since
+        if len(data) > MAX_CACHE_BYTES:
             return None
-        if hasattr(os, "getuid") and stat.st_uid != os.getuid():
-            log.info("SimBench cache %s belongs to another user: not used", path)
-            return None
-        text = path.read_text(encoding="utf-8")
-        head, _, body = text.partition("\n")
+        head, _, body = data.decode("utf-8").partition("\n")
+        del data
         header = json.loads(head)
         if not isinstance(header, dict) or header.get("key") != _key(code):
             log.info("SimBench cache %s is for another code or version: not used", path)

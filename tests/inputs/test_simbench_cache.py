@@ -167,16 +167,23 @@ def _no_header(text: str) -> str:
     return text.partition("\n")[2]
 
 
+def _someone_elses_header(text: str) -> str:
+    """A file of the user's that merely starts with a JSON object with a `key`."""
+    return '{"key": {}}\nmy notes, not a cache\n'
+
+
 # how a cache file is spoiled, and whether it is still the planner's (its header there): the
 # planner replaces its own broken file, and leaves alone a file it did not write
 BROKEN = {
     "garbage": (_garbage, False),
     "truncated": (_truncated, True),
-    "another code": (_other_code, True),
-    "another simbench version": (_other_version, True),
+    # a header whose key is not the one the file is named by: not a file the planner wrote
+    "another code": (_other_code, False),
+    "another simbench version": (_other_version, False),
     "a changed value": (_changed_value, True),
     "an object in a table cell": (_object_in_a_cell, True),
     "no header": (_no_header, False),
+    "someone else's header": (_someone_elses_header, False),
 }
 
 
