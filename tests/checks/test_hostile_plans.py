@@ -479,11 +479,16 @@ def test_solver_failures_and_bugs_are_told_apart() -> None:
 
 
 def test_a_bug_in_a_load_flow_is_exit_3_not_a_violation(good, tmp_path, cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    def broken(net: Any, **_: Any) -> None:
+    def broken(*_: Any, **__: Any) -> None:
         raise TypeError("'<' not supported between instances of 'str' and 'bool'")
 
+    from planner.grid.engine import BatchModel
+
     (tmp_path / "plan.json").write_text(json.dumps(good))
+    # both load flows: pandapower's and the batched engine's (which now gives every state of
+    # this plan, openings' flows included: no pandapower run is left to break)
     monkeypatch.setattr(powerflow.pp, "runpp", broken)
+    monkeypatch.setattr(BatchModel, "solve", broken)
     result = cli("validate", CASE, tmp_path / "plan.json")
     assert result.exit_code == 3, result.output
     assert "internal error: TypeError: '<' not supported" in result.output
