@@ -53,6 +53,10 @@ class FlowBound:
         self.topo = topo
         n = len(topo.buses)
         self.p = np.zeros((len(groups), n))
+        self.other = np.zeros(n, dtype=bool)
+        self.cap = np.full((len(topo.element), 2), np.inf)
+        if len(topo.element) > MAX_BRANCHES:
+            return  # no bound (`must_fail`): nothing to work out
         load = net.load
         on = load.in_service.to_numpy(dtype=bool)
         bus_pos = topo.pos[load.bus.to_numpy(dtype=int)]
@@ -60,7 +64,6 @@ class FlowBound:
         rows = pd.Index(ctx.demand.loads).get_indexer(load.index)
         for k, group in enumerate(groups):
             np.add.at(self.p[k], bus_pos[keep], group.p_mw[rows][keep])
-        self.other = np.zeros(n, dtype=bool)
         for table in OTHERS:
             if table in net and len(net[table]) and "bus" in net[table].columns:
                 df = net[table]
@@ -75,7 +78,6 @@ class FlowBound:
         vn = net.bus.vn_kv
         vmax = limits.vm_max_pu
         # per edge and end (0: first bus, 1: second): the MW that breaks its loading limit
-        self.cap = np.full((len(topo.element), 2), np.inf)
         for e, (table, idx) in enumerate(topo.element):
             if table == "line":
                 row = net.line.loc[idx]

@@ -24,7 +24,7 @@ from planner.decide.fleet import FleetState
 from planner.decide.lv_slots import island_ids, lv_slots, with_lv_opens, without_failing_lv
 from planner.decide.mix_needs import LvSlot
 from planner.decide.search import search_note, stage_search
-from planner.decide.transfer import candidate_ties, find_transfers
+from planner.decide.transfer import SCREEN_MODELS, candidate_ties, find_transfers
 from planner.grid.context import StageContext
 from planner.grid.state import with_switching
 from planner.grid.topology import build_graph, energised_buses, islands_of
@@ -159,18 +159,21 @@ def plan_stage(
     need: a truck placed there can stay for it, so they are preferred among equals.
     """
     extra_groups: tuple[StepGroup, ...] = ()
-    for _ in range(MAX_ROUNDS):
-        plan, check = _plan_with_screening(ctx, extra_groups, fleet, progress, follow)
-        grid_times = _grid_times(check)
-        more = tuple(
-            g
-            for g in ctx.demand.groups
-            if g.times[0].isoformat() in grid_times and all(g is not h for h in extra_groups)
-        )
-        if (not plan.switching.close and not plan.switching.in_service) or not more:
-            return plan, check
-        extra_groups += more
-    return plan, check
+    try:
+        for _ in range(MAX_ROUNDS):
+            plan, check = _plan_with_screening(ctx, extra_groups, fleet, progress, follow)
+            grid_times = _grid_times(check)
+            more = tuple(
+                g
+                for g in ctx.demand.groups
+                if g.times[0].isoformat() in grid_times and all(g is not h for h in extra_groups)
+            )
+            if (not plan.switching.close and not plan.switching.in_service) or not more:
+                return plan, check
+            extra_groups += more
+        return plan, check
+    finally:
+        ctx.memo.pop(SCREEN_MODELS, None)  # the screens' models: megabytes each
 
 
 def _grid_times(check: StageCheck) -> set[str]:

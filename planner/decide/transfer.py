@@ -42,6 +42,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 FIRST_TRIED = 6  # largest candidates tried one by one before the binary search
+# a stage's memo: each screened switching's limits broken at each screening hour, and the model
+# of the latest `KEPT_MODELS` switchings screened (a few MB each at 10,000 buses)
+SCREENS, SCREEN_MODELS = "transfer_screens", "transfer_screen_models"
+KEPT_MODELS = 64
 
 
 @dataclass(frozen=True)
@@ -101,8 +105,13 @@ class Screen:
     def __init__(self, ctx: StageContext, groups: list[StepGroup]) -> None:
         self.ctx = ctx
         self.groups = groups
-        self.net = copy.deepcopy(ctx.works_net)
         self.load_flows = 0
+
+    @functools.cached_property
+    def net(self) -> pp.pandapowerNet:
+        """The scratch copy (made when first needed: a screen answered from the stage's memo
+        needs none)."""
+        return copy.deepcopy(self.ctx.works_net)
 
     @functools.cached_property
     def topology(self) -> Topology:
@@ -173,32 +182,64 @@ class Screen:
         return ids, node, protected, ctx._positions(ids.tolist())
 
     def problems(self, switching: Switching) -> set[tuple[str, int]] | None:
-        """Grid elements outside their limits at the screening hours (None: no solution)."""
-        limits = self.ctx.case.limits
-        with switched(self.net, switching) as net:
-            set_design_loads(net, self.ctx, self.groups[0])
-            self.load_flows += len(self.groups)
-            try:
-                model = BatchModel(net)  # a scratch copy already: its results may change
-            except Unsupported:
-                return self._problems_per_step(net, energised_buses(build_graph(net)))
-            pos = pd.Index(self.ctx.demand.loads).get_indexer(net.load.index)
-            res = model.solve(
-                np.array([g.p_mw[pos] for g in self.groups]),
-                np.array([g.q_mvar[pos] for g in self.groups]),
-            )
-        if not res.converged.all():
-            return None
-        branches = {
-            "line": (model.lines, res.line_loading_percent),
-            "trafo": (model.trafos, res.trafo_loading_percent),
-        }
-        return breached(self.ctx.base_net, limits, np.asarray(model.bus_ids), res.vm_pu, branches)
+        """Grid elements outside their limits at the screening hours (None: no solution).
 
-    def _problems_per_step(self, net, grid) -> set[tuple[str, int]] | None:
+        Each hour's answer is kept in the stage's memo, with the model of the switching (its
+        admittance matrix does not depend on the load; it is built at the stage's first
+        screening hour, as any screen of the stage builds it): a second screening of the stage
+        (`plan_stage` adds hours to it) solves only the hours it adds."""
+        answers = self.ctx.memo.setdefault(SCREENS, {})
+        keys = [(switching, g.times[0].isoformat()) for g in self.groups]
+        missing = [(g, key) for g, key in zip(self.groups, keys, strict=True) if key not in answers]
+        self.load_flows += len(self.groups)
+        if missing:
+            found = self._solve(switching, [g for g, _ in missing])
+            answers.update(zip((key for _, key in missing), found, strict=True))
+        seen = [answers[key] for key in keys]
+        return None if any(p is None for p in seen) else set().union(*seen)
+
+    def _solve(
+        self, switching: Switching, groups: list[StepGroup]
+    ) -> list[set[tuple[str, int]] | None]:
+        """Each of `groups`' limits broken with `switching` (None: no solution)."""
+        limits = self.ctx.case.limits
+        models = self.ctx.memo.setdefault(SCREEN_MODELS, {})
+        key = (switching, self.groups[0].times[0].isoformat())  # the hour its loads are at
+        model = models.get(key)
+        if model is None:
+            with switched(self.net, switching) as net:
+                set_design_loads(net, self.ctx, self.groups[0])
+                try:
+                    model = BatchModel(net)  # a scratch copy already: its results may change
+                except Unsupported:
+                    grid = energised_buses(build_graph(net))
+                    return [self._problems_per_step(net, grid, [g]) for g in groups]
+            while len(models) >= KEPT_MODELS:
+                del models[next(iter(models))]
+            models[key] = model
+        pos = pd.Index(self.ctx.demand.loads).get_indexer(self.ctx.works_net.load.index)
+        res = model.solve(
+            np.array([g.p_mw[pos] for g in groups]), np.array([g.q_mvar[pos] for g in groups])
+        )
+        bus_ids = np.asarray(model.bus_ids)
+        found: list[set[tuple[str, int]] | None] = []
+        for k in range(len(groups)):
+            at = slice(k, k + 1)
+            branches = {
+                "line": (model.lines, res.line_loading_percent[at]),
+                "trafo": (model.trafos, res.trafo_loading_percent[at]),
+            }
+            found.append(
+                breached(self.ctx.base_net, limits, bus_ids, res.vm_pu[at], branches)
+                if res.converged[k]
+                else None
+            )
+        return found
+
+    def _problems_per_step(self, net, grid, groups) -> set[tuple[str, int]] | None:
         limits = self.ctx.case.limits
         found: set[tuple[str, int]] = set()
-        for group in self.groups:
+        for group in groups:
             set_design_loads(net, self.ctx, group)
             sol = solve_grid(net, grid)
             if not sol.converged:

@@ -228,6 +228,8 @@ class BatchModel:
             pv_cut = (pv_p[cut], pv_q[cut], pv_vm)
             part, start = self._solve_chunk(p_mw[cut], q_mvar[cut], on[cut], shares, pv_cut, start)
             parts.append(part)
+        if len(parts) == 1:  # one chunk (a switching step's few loads): as it is, not copied
+            return parts[0]
         rows = {f.name: [getattr(p, f.name) for p in parts] for f in fields(BatchResult)}
         return BatchResult(
             converged=np.concatenate(rows.pop("converged")),

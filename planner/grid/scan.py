@@ -50,11 +50,15 @@ class QuantityScan:
         """Rows `values` (rows, elements) at `whens`, after every row fed before."""
         low, limit = self.low, self.limit
         pick = np.argmin if low else np.argmax
-        t, j = (int(x) for x in np.unravel_index(pick(values), values.shape))
+        if values.shape[0] == 1:  # one row (a switching step's): its values are the worst
+            t, j = 0, int(pick(values[0]))
+            rows, here = np.zeros(values.shape[1], dtype=np.intp), values[0]
+        else:
+            t, j = (int(x) for x in np.unravel_index(pick(values), values.shape))
+            rows = pick(values, axis=0)
+            here = values[rows, np.arange(values.shape[1])]
         ref = f.ref(self.table, int(self.ids[j]))
         f._extreme(self.extreme, float(values[t, j]), ref, whens[t], low=low)
-        rows = pick(values, axis=0)
-        here = values[rows, np.arange(values.shape[1])]
         if self.worst is None:
             self.worst, self.worst_when = here.copy(), [whens[r] for r in rows.tolist()]
         else:
@@ -63,6 +67,12 @@ class QuantityScan:
             for k, r in zip(better.tolist(), rows[better].tolist(), strict=True):
                 self.worst_when[k] = whens[r]
         past = here < limit - TOL if low else here > limit + TOL
+        if f.breaches is None and not f.exempt:  # every breach counts: its worst is `here`'s
+            for k, r in zip(np.flatnonzero(past).tolist(), rows[past].tolist(), strict=True):
+                value, old = float(here[k]), self.counted.get(k)
+                if old is None or (value < old[0] if low else value > old[0]):
+                    self.counted[k] = (value, whens[r])
+            return
         slack = WORSE_BY[self.table == "bus"]
         digits = 5 if self.table == "bus" else 2
         for k in np.nonzero(past)[0].tolist():
