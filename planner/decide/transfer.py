@@ -42,9 +42,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 FIRST_TRIED = 6  # largest candidates tried one by one before the binary search
-# a stage's memo: each screened switching's limits broken at each screening hour, and the model
-# of the latest `KEPT_MODELS` switchings screened (a few MB each at 10,000 buses)
-SCREENS, SCREEN_MODELS = "transfer_screens", "transfer_screen_models"
+# in a stage's memo: each switching's limits broken at each screening hour; the models of the
+SCREENS, SCREEN_MODELS = "transfer_screens", "transfer_screen_models"  # latest 64 (MBs each)
 KEPT_MODELS = 64
 
 
