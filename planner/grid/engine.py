@@ -248,8 +248,10 @@ class BatchModel:
     ) -> tuple[BatchResult, np.ndarray | None]:
         """One chunk of `solve`, and the PQ-bus voltages a next chunk may start from."""
         steps = p_mw.shape[0]
-        loads = (p_mw + 1j * q_mvar) * self.load_on
-        s_load = (self.load_matrix @ loads.T) / self.base_mva  # (n, T)
+        loads = np.empty((p_mw.shape[1], steps), complex)  # (loads, T): no transposed copies
+        loads.real, loads.imag = p_mw.T, q_mvar.T
+        loads *= self.load_on[:, None]
+        s_load = (self.load_matrix @ loads) / self.base_mva  # (n, T)
         s_bus = self.s_other[:, None] - s_load
         gen_p, gen_q, vm_set = pv
         held = self.pv_bus.size > 0 and vm_set is not None  # else at a fixed power factor

@@ -60,7 +60,9 @@ class QuantityScan:
         ref = f.ref(self.table, int(self.ids[j]))
         f._extreme(self.extreme, float(values[t, j]), ref, whens[t], low=low)
         if self.worst is None:
-            self.worst, self.worst_when = here.copy(), [whens[r] for r in rows.tolist()]
+            self.worst = here.copy()
+            one = len(whens) == 1
+            self.worst_when = [whens[0]] * len(here) if one else [whens[r] for r in rows.tolist()]
         else:
             better = np.nonzero(here < self.worst if low else here > self.worst)[0]
             self.worst[better] = here[better]
