@@ -15,7 +15,15 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-__all__ = ["Graph", "build_graph", "components", "cyclomatic", "energised_buses", "islands_of"]
+__all__ = [
+    "Graph",
+    "Toggled",
+    "build_graph",
+    "components",
+    "cyclomatic",
+    "energised_buses",
+    "islands_of",
+]
 
 
 @dataclass(frozen=True)
@@ -143,6 +151,66 @@ def components(n: int, edges: np.ndarray) -> np.ndarray:
             if (jumped == parent).all():
                 break
             parent = jumped
+
+
+class Toggled:
+    """`components` of graphs that differ from one reference graph by a few edges. A spanning
+    forest of the reference is rooted once, each subtree a range of its depth-first order:
+    a graph's dropped forest edges split subtrees off by ranges, and its few other edges
+    (the reference's outside the forest, and new ones) join the pieces after. A graph too far
+    from the reference takes `components` itself."""
+
+    def __init__(self, n: int, edges: np.ndarray, on: np.ndarray, limit: int = 16) -> None:
+        self.n, self.edges, self.limit = n, edges, limit
+        self.nodes = np.arange(n)
+        near: list[list[tuple[int, int]]] = [[] for _ in range(n)]
+        for e in np.flatnonzero(on).tolist():
+            a, b = int(edges[e, 0]), int(edges[e, 1])
+            near[a].append((b, e))
+            near[b].append((a, e))
+        self.tree = np.zeros(len(edges), dtype=bool)
+        self.child = np.full(len(edges), -1)  # the far end of each forest edge from its root
+        self.tin = np.full(n, -1)
+        self.tout = np.zeros(n, dtype=int)
+        self.owner = np.zeros(n, dtype=int)  # each depth-first position's tree root
+        order = 0
+        for root in range(n):
+            if self.tin[root] >= 0:
+                continue
+            self.tin[root] = order
+            self.owner[order] = root
+            order += 1
+            stack = [(root, iter(near[root]))]
+            while stack:
+                node, rest = stack[-1]
+                for other, e in rest:
+                    if self.tin[other] < 0:
+                        self.tree[e], self.child[e] = True, other
+                        self.tin[other] = order
+                        self.owner[order] = root
+                        order += 1
+                        stack.append((other, iter(near[other])))
+                        break
+                else:
+                    self.tout[node] = order
+                    stack.pop()
+
+    def labels(self, on: np.ndarray) -> np.ndarray:
+        """Each node's smallest node of its component over the edges `on`."""
+        dropped = np.flatnonzero(self.tree & ~on)
+        other = np.flatnonzero(on & ~self.tree)
+        if len(dropped) > self.limit or len(other) > self.limit:
+            return components(self.n, self.edges[on])
+        owner = self.owner.copy()
+        tops = self.child[dropped]
+        for top in tops[np.argsort(self.tin[tops])].tolist():  # outer subtrees first
+            owner[self.tin[top] : self.tout[top]] = top
+        piece = owner[self.tin]
+        if len(other):
+            piece = components(self.n, piece[self.edges[other]])[piece]
+        smallest = np.full(self.n, self.n)
+        np.minimum.at(smallest, piece, self.nodes)
+        return smallest[piece]
 
 
 def energised_buses(graph: Graph) -> frozenset[int]:

@@ -248,7 +248,7 @@ def _ref_enumerate(ctx: StageContext, ties: list[ElementRef], limit: int, max_se
     topo = Topology(ctx.works_net)
     switches = [topo.switch_pos[r.index] for r in (*closes, *opens) if r.table == "switch"]
     lines = [topo.line_pos[r.index] for r in closes if r.table != "switch"]
-    reduced = switchsets._Reduced(topo, Topology(ctx.base_net), switches, lines)
+    reduced = switchsets._Reduced(topo, ctx.base_graph, switches, lines)
     start_fed = _ref_judge(reduced, topo.closed, topo.line_on)[2]
     cut = np.zeros(len(topo.buses), dtype=bool)
     cut[[topo.pos[b] for b in ctx.cut_off if topo.pos[b] >= 0]] = True
