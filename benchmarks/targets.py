@@ -21,7 +21,8 @@ Rows (each a ratio measured side by side in one run, so that it survives a loade
   imports the library and pandapower), without a target.
 - `memory` (`--memory`, slow): the peak memory (`ru_maxrss` of a child) of planning one stage of
   `cases/simbench_mvlv_large.toml` given a year-long (8,760-hour) window, or the planner's own
-  refusal with its estimate where it refuses the case up front.
+  refusal with its estimate where it refuses the case up front: once hourly on the residential
+  shape, once on SimBench's quarter hours (35,040 load states; about a quarter of an hour).
 
 Run: `.venv/bin/python benchmarks/targets.py [--engine] [--startup] [--plan] [--memory]
 [--large] [--all] [--clock wall|cpu] [--lightsim-python /tmp/bench16/venv/bin/python]`; with no
