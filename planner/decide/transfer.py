@@ -42,8 +42,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 FIRST_TRIED = 6  # largest candidates tried one by one before the binary search
-# in a stage's memo: each switching's limits broken at each screening hour; the models of the
-SCREENS, SCREEN_MODELS = "transfer_screens", "transfer_screen_models"  # latest 64 (MBs each)
+# memo keys: each switching's limits broken at its screening hours; the latest 64 models (MBs)
+SCREENS, SCREEN_MODELS = "transfer_screens", "transfer_screen_models"
 KEPT_MODELS = 64
 
 
@@ -183,19 +183,19 @@ class Screen:
     def problems(self, switching: Switching) -> set[tuple[str, int]] | None:
         """Grid elements outside their limits at the screening hours (None: no solution).
 
-        Each hour's answer is kept in the stage's memo, with the model of the switching (its
-        admittance matrix does not depend on the load; it is built at the stage's first
-        screening hour, as any screen of the stage builds it): a second screening of the stage
-        (`plan_stage` adds hours to it) solves only the hours it adds."""
+        The answer is kept in the stage's memo by the switching and the hours, with the model of
+        the switching (its admittance matrix does not depend on the load; it is built at the
+        stage's first screening hour, as any screen of the stage builds it): a second screening
+        of the stage (`plan_stage` adds hours to it) builds no model again. The hours are solved
+        together, as always: its last bits depend on the batch (iterated until all converge)."""
         answers = self.ctx.memo.setdefault(SCREENS, {})
-        keys = [(switching, g.times[0].isoformat()) for g in self.groups]
-        missing = [(g, key) for g, key in zip(self.groups, keys, strict=True) if key not in answers]
+        key = (switching, tuple(g.times[0].isoformat() for g in self.groups))
         self.load_flows += len(self.groups)
-        if missing:
-            found = self._solve(switching, [g for g, _ in missing])
-            answers.update(zip((key for _, key in missing), found, strict=True))
-        seen = [answers[key] for key in keys]
-        return None if any(p is None for p in seen) else set().union(*seen)
+        if key not in answers:
+            found = [p for p in self._solve(switching, self.groups) if p is not None]
+            answers[key] = set().union(*found) if len(found) == len(self.groups) else None
+        answer = answers[key]
+        return None if answer is None else set(answer)
 
     def _solve(
         self, switching: Switching, groups: list[StepGroup]
