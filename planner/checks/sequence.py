@@ -18,7 +18,8 @@ from typing import Any
 from planner.checks.findings import StageCheck
 from planner.checks.paralleled import Paralleled, Power, match_voltage, on_grid
 from planner.checks.phase_states import differences, works_stay_out
-from planner.checks.step_state import Models, SolvedState, solve_states
+from planner.checks.step_memo import Normal, Repeats, broken_normally, step_states
+from planner.checks.step_state import Models, SolvedState
 from planner.checks.steps import (
     ACTIONS,
     BREAK_TOL_KVA,
@@ -57,7 +58,8 @@ class StepReplay:
         self.island_of = {tid: isl for isl in check.islands for tid in isl.trucks}
         self.out = SequenceCheck()
         self.groups: dict[datetime, StepGroup] = {}
-        self.normal: dict[tuple[datetime, ...], dict[tuple[str, str], float | None]] = {}
+        self.normal: Normal = {}  # `broken_normally`'s, and `step_states`' of the phase
+        self.repeats: Repeats = {}
         self.peak = ctx.demand.peak
         self.carrying: set[str] = set()  # the trucks that carry the islands in this phase
         self.standby: set[str] = set()  # placed, on site, breaker open
@@ -96,19 +98,6 @@ class StepReplay:
             out[tid] = (load_kw * share, load_kvar * share)
         return out
 
-    def broken_normally(self, group: StepGroup) -> dict[tuple[str, str], float | None]:
-        """Limits already broken in the network's normal state at `group`'s load, with how far:
-        a step that breaks them no further is not their cause (one that breaks them further is)."""
-        key = group.times  # the design load is the times'
-        if key not in self.normal:
-            state = solve_states(
-                self.ctx, self.ctx.base_net, {}, [{}], [group], [""], self.normal_models
-            )[0]
-            self.normal[key] = {
-                (v.kind, v.element): v.value for v in state.findings.violations.values()
-            }
-        return self.normal[key]
-
     # -- one step -----------------------------------------------------------------------------
     def solve(self, net, trucks, when: datetime) -> tuple[SolvedState, dict[str, Any], list[str]]:
         """The state after a step at its own time and at the stage's worst time."""
@@ -123,12 +112,12 @@ class StepReplay:
         groups = [self.group_at(t) for t in times]
         outputs = [self.output(trucks, group) for group in groups]
         whens = [t.isoformat() for t in times]
-        states = solve_states(
-            self.ctx, net, trucks, outputs, groups, whens, self.models, self.control
+        states = step_states(
+            self.ctx, self.repeats, net, trucks, outputs, groups, whens, self.models, self.control
         )
         for t, group, state in zip(times, groups, states, strict=True):
             first = first or state
-            normal = self.broken_normally(group)
+            normal = broken_normally(self.ctx, self.normal, self.normal_models, group)
             if not state.converged:
                 problems.append(f"load flow did not converge at {t.isoformat()}")
             for v in state.findings.sorted_violations():

@@ -14,7 +14,7 @@ import numpy as np
 from scipy.sparse import csc_matrix, csr_matrix
 from scipy.sparse.linalg import SuperLU, splu
 
-__all__ = ["factorise", "iterate"]
+__all__ = ["factorise", "iterate", "solved"]
 
 
 def factorise(y_pp: csr_matrix) -> SuperLU:
@@ -35,17 +35,21 @@ def iterate(
     max_iter: int,
 ) -> tuple[np.ndarray, int]:  # fmt: skip
     """The PQ-bus voltages (PQ buses, T) at the injections `s_pq` (PQ buses, T; pu), `rhs_s`
-    the slack voltages' term `Y_ps V_s`, from `start` (PQ buses,): iterated until no voltage
-    changes by `tol` (at most `max_iter` times); and the iterations made. The work is done in
-    buffers kept across iterations: a chunk of a 10,000-bus grid allocated afresh each time
-    costs as much as the arithmetic on it."""
+    the slack voltages' term `Y_ps V_s`, from `start` (PQ buses,; or each time step's, (PQ
+    buses, T)): iterated until no voltage is further than about `tol` from the solution (at most
+    `max_iter` times); and the iterations made. The error left after an iteration is its change
+    times `r / (1 - r)`, `r` the rate the changes shrink at (the last change over the one
+    before); where that rate is under a half, a change up to `tol (1 - r) / r` is small enough
+    (one iteration fewer in distribution grids), else (slow, or the first iteration) the change
+    must be under `tol` itself. The work is done in buffers kept across iterations: a chunk of
+    a 10,000-bus grid allocated afresh each time costs as much as the arithmetic on it."""
     s_conj = np.asfortranarray(np.conj(s_pq))
     x = np.empty(s_conj.shape, complex, order="F")
-    x[:] = start[:, None]
+    x[:] = start if start.ndim == 2 else start[:, None]
     work = np.empty_like(x)
     slack_rows = np.nonzero(rhs_s)[0]  # the buses next to a slack: few
     rhs_rows = rhs_s[slack_rows, None]
-    iterations = 0
+    iterations, last = 0, 0.0
     while iterations < max_iter:
         iterations += 1
         np.divide(s_conj, np.conjugate(x, out=work), out=work)  # conj(S / V)
@@ -53,16 +57,33 @@ def iterate(
         new = y_pp.solve(work)
         np.subtract(new, x, out=work)
         x = new
-        if _below(work, tol):
+        step = _largest_part(work)
+        rate, last = (step / last if last else 1.0), step
+        if _below(work, tol * (1.0 - rate) / rate if 0.0 < rate < 0.5 else tol, step):
             break
     return x, iterations
 
 
-def _below(change: np.ndarray, tol: float) -> bool:
-    """Whether every entry of `change` (complex, Fortran order) is below `tol` in magnitude:
-    decided from its real and imaginary parts where they settle it (no magnitudes taken)."""
+def _largest_part(change: np.ndarray) -> float:
+    """The largest real or imaginary part of `change` (complex, Fortran order) in magnitude."""
     parts = change.T.view(float)
-    largest = max(float(parts.max(initial=0.0)), -float(parts.min(initial=0.0)))
+    return max(float(parts.max(initial=0.0)), -float(parts.min(initial=0.0)))
+
+
+def _below(change: np.ndarray, tol: float, largest: float | None = None) -> bool:
+    """Whether every entry of `change` (complex, Fortran order) is below `tol` in magnitude:
+    decided from its real and imaginary parts (their `largest`) where they settle it (no
+    magnitudes taken)."""
+    largest = _largest_part(change) if largest is None else largest
     if largest >= tol or largest * np.sqrt(2.0) < tol:
         return largest < tol
     return float(np.abs(change).max()) < tol
+
+
+def solved(y_rows: csr_matrix, v: np.ndarray, rows: np.ndarray, s: np.ndarray, tol: float):
+    """Which time steps of `v` (n, T) meet the injections `s` (n, T, pu) at the buses `rows`
+    (`y_rows` their rows of the admittance matrix): power mismatch under `tol` at every one."""
+    mismatch = np.conjugate(y_rows @ v)  # in place from here: no temporaries
+    np.multiply(v[rows], mismatch, out=mismatch)
+    np.subtract(mismatch, s[rows], out=mismatch)
+    return np.abs(mismatch).max(axis=0, initial=0.0) < tol

@@ -109,14 +109,13 @@ def _simbench_factors(net: pp.pandapowerNet, times: list[datetime]) -> Factors:
     network has it, `*_qload` for Q (else, value by value, the load's P factor)."""
     table = net.profiles["load"]
     rows = simbench_rows(times, len(table))
-    profiles = net.load["profile"].astype(str).tolist()
+    # a few profiles shared by thousands of loads: each worked out once, then spread to the loads
+    profiles, of_load = np.unique(net.load["profile"].astype(str).to_numpy(), return_inverse=True)
     p_names = [f"{p}_pload" for p in profiles]
     p_unique = sorted(set(p_names))
-    # a few profiles shared by thousands of loads: sample the rows, then spread to the loads
     p = table.iloc[rows].reindex(columns=p_unique).to_numpy(dtype=float)
     p[np.isnan(p)] = 1.0
     p_of = {name: k for k, name in enumerate(p_unique)}
-    p_col = np.array([p_of[name] for name in p_names], dtype=int)
     # Q falls back to the load's own P factor where missing: a column per (Q, P) profile pair
     pairs = [(f"{prof}_qload", p_of[pn]) for prof, pn in zip(profiles, p_names, strict=True)]
     q_unique = sorted(set(pairs))
@@ -128,5 +127,6 @@ def _simbench_factors(net: pp.pandapowerNet, times: list[datetime]) -> Factors:
         column = sampled[:, q_at[qn]]
         q[:, k] = np.where(np.isnan(column), p[:, pk], column)
     q_of = {pair: k for k, pair in enumerate(q_unique)}
-    q_col = np.array([q_of[pair] for pair in pairs], dtype=int)
+    p_col = np.array([p_of[name] for name in p_names], dtype=int)[of_load]
+    q_col = np.array([q_of[pair] for pair in pairs], dtype=int)[of_load]
     return Factors(p, q, p_col, q_col)
