@@ -18,7 +18,6 @@ from planner.checks.findings import StageCheck
 from planner.checks.paralleled import CONTROLS
 from planner.checks.phase_states import after_stage, stage_state
 from planner.checks.sequence import SequenceCheck, Step, StepReplay
-from planner.checks.step_memo import Repeats
 from planner.checks.step_state import Models
 from planner.checks.steps import inside_window, online_at_end, sequence_window
 from planner.core.plan import Violation
@@ -42,7 +41,6 @@ class Phases:
         default_factory=dict
     )
     normal_models: Models = field(default_factory=lambda: Models([]))
-    repeats: dict[str, Repeats] = field(default_factory=dict)  # each phase's (`step_states`)
 
 
 def replay(
@@ -126,7 +124,6 @@ def _phase(r: StepReplay, memo: Phases, *phase: Any) -> None:
     # the phase's network, whichever order or control: its models kept across replays (a
     # model is the topology's; the network's parameters are the phase's own, the same each time)
     r.models = memo.models.setdefault(phase[-1], Models(list(r.by_id.values())))
-    r.repeats = memo.repeats.setdefault(phase[-1], {})
     for control in claimed[:1] or CONTROLS:
         r.standby = set(standby)
         del out.steps[marks[0] :], out.violations[marks[1] :], out.interruptions[marks[2] :]

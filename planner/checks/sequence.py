@@ -18,8 +18,8 @@ from typing import Any
 from planner.checks.findings import StageCheck
 from planner.checks.paralleled import Paralleled, Power, match_voltage, on_grid
 from planner.checks.phase_states import differences, works_stay_out
-from planner.checks.step_memo import Normal, Repeats, broken_normally, step_states
-from planner.checks.step_state import Models, SolvedState
+from planner.checks.step_memo import Normal, broken_normally
+from planner.checks.step_state import Models, SolvedState, solve_states
 from planner.checks.steps import (
     ACTIONS,
     BREAK_TOL_KVA,
@@ -58,8 +58,7 @@ class StepReplay:
         self.island_of = {tid: isl for isl in check.islands for tid in isl.trucks}
         self.out = SequenceCheck()
         self.groups: dict[datetime, StepGroup] = {}
-        self.normal: Normal = {}  # `broken_normally`'s, and `step_states`' of the phase
-        self.repeats: Repeats = {}
+        self.normal: Normal = {}  # `broken_normally`'s
         self.peak = ctx.demand.peak
         self.carrying: set[str] = set()  # the trucks that carry the islands in this phase
         self.standby: set[str] = set()  # placed, on site, breaker open
@@ -112,8 +111,8 @@ class StepReplay:
         groups = [self.group_at(t) for t in times]
         outputs = [self.output(trucks, group) for group in groups]
         whens = [t.isoformat() for t in times]
-        states = step_states(
-            self.ctx, self.repeats, net, trucks, outputs, groups, whens, self.models, self.control
+        states = solve_states(
+            self.ctx, net, trucks, outputs, groups, whens, self.models, self.control
         )
         for t, group, state in zip(times, groups, states, strict=True):
             first = first or state

@@ -1,21 +1,17 @@
-"""What the replays of a stage's switching solve once and look up after: the normal state's
-broken limits at each load, and each phase's step states, which other orders and controls of
-the phase reach again (about two thirds of the steps replayed in a large network's stage)."""
+"""What the replays of a stage's switching look up rather than solve: the normal state's broken
+limits at each load the stage's normal-state scan solved already."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from planner.checks.paralleled import Paralleled, Power, on_grid
-from planner.checks.step_state import Models, SolvedState, solve_states, topology_key
+from planner.checks.step_state import Models, solve_states
 from planner.grid.context import StageContext
-from planner.grid.powerflow import TruckAt, setpoint_pu
 from planner.inputs.demand import StepGroup
 
-__all__ = ["Normal", "Repeats", "broken_normally", "step_states"]
+__all__ = ["Normal", "broken_normally"]
 
 Normal = dict[tuple[datetime, ...], dict[tuple[str, str], float | None]]
-Repeats = dict[tuple, list[SolvedState]]
 
 
 def broken_normally(
@@ -39,39 +35,10 @@ def broken_normally(
 def _scanned(ctx: StageContext, group: StepGroup) -> bool:
     """Whether the normal-state scan of the stage's check (`normal_exemptions`) solved the
     network at `group`'s load: one of the stage's load states, which are the normal state's
-    too (no `daily` windows)."""
-    demand = ctx.demand
+    too (no `daily` windows). Not where the network has generators of its own: the scan
+    solves them without their reactive limits where pandapower solves it (`solve_grid`), a
+    step's normal state with them (`paralleled_run`)."""
+    demand, gen = ctx.demand, ctx.base_net.gen
+    if len(gen) and gen.in_service.to_numpy(bool).any():
+        return False
     return demand.normal_groups is demand.groups and any(g is group for g in demand.groups)
-
-
-def step_states(
-    ctx: StageContext,
-    repeats: Repeats,
-    net,
-    trucks: dict[str, TruckAt],
-    outputs: list[dict[str, Power]],
-    groups: list[StepGroup],
-    whens: list[str],
-    models: Models,
-    control: Paralleled,
-) -> list[SolvedState]:
-    """`solve_states` of a step, or the states of an earlier step of the phase's network (kept
-    in `repeats`, of another order or control replayed) with the same switching, service,
-    trucks, outputs and times: where no truck ran paralleled with the grid (`on_grid`), whatever
-    the control; else where the control was the same and holds no state ("setpoint",
-    "power_factor"; "voltage" holds what each truck synchronised at)."""
-    key = (
-        topology_key(net), net.load.in_service.to_numpy(bool).tobytes(), tuple(trucks.items()),
-        tuple(tuple(out.items()) for out in outputs), tuple(whens),
-    )  # fmt: skip
-    kept = repeats.get((key, None)) or repeats.get((key, control.control))
-    if kept is not None:
-        if (key, None) in repeats:  # nothing paralleled: the control forgets, as in a solve
-            control.held([], setpoint_pu(ctx.case.fleet, []))
-        return kept
-    states = solve_states(ctx, net, trucks, outputs, groups, whens, models, control)
-    if not any(on_grid(state, trucks) for state in states):
-        repeats[(key, None)] = states
-    elif control.control != "voltage":
-        repeats[(key, control.control)] = states
-    return states

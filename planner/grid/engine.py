@@ -329,8 +329,10 @@ class BatchModel:
         v[:] = self.v0[:, None]
         v[self.pq] = x
         converged = solved(self.y_pq_rows, v, self.pq, s_bus, MISMATCH_PU)
-        if not converged.all():
-            todo = np.ix_(self.pq, ~converged)
+        # on alone: those not converged, not diverged and not out of iterations already
+        todo_steps = ~converged & np.isfinite(x).all(axis=0) & (iterations < MAX_ITER)
+        if todo_steps.any():
+            todo = np.ix_(self.pq, todo_steps)
             x, more = iterate(self.y_pp, self.rhs_s, s_bus[todo], v[todo], TOL_PU / 100, MAX_ITER)
             v[todo] = x
             iterations += more

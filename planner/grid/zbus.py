@@ -16,6 +16,8 @@ from scipy.sparse.linalg import SuperLU, splu
 
 __all__ = ["factorise", "iterate", "solved"]
 
+SLACK = 20.0  # the largest change that may stop the iteration, in tolerances
+
 
 def factorise(y_pp: csr_matrix) -> SuperLU:
     """The LU factors of `Y_pp`: a fill-reducing order of the symmetric pattern (an admittance
@@ -38,18 +40,21 @@ def iterate(
     the slack voltages' term `Y_ps V_s`, from `start` (PQ buses,; or each time step's, (PQ
     buses, T)): iterated until no voltage is further than about `tol` from the solution (at most
     `max_iter` times); and the iterations made. The error left after an iteration is its change
-    times `r / (1 - r)`, `r` the rate the changes shrink at (the last change over the one
-    before); where that rate is under a half, a change up to `tol (1 - r) / r` is small enough
-    (one iteration fewer in distribution grids), else (slow, or the first iteration) the change
-    must be under `tol` itself. The work is done in buffers kept across iterations: a chunk of
-    a 10,000-bus grid allocated afresh each time costs as much as the arithmetic on it."""
+    times `r / (1 - r)`, `r` the rate the changes shrink at; where that rate is under a half, a
+    change up to `tol (1 - r) / r` is small enough (one iteration fewer in distribution grids),
+    else (slow, or before the third iteration) the change must be under `tol` itself. The rate
+    is the larger of the last two ratios of changes, and a change over `SLACK` times `tol`
+    never stops it: a rate seen too low (a transient, or time steps converging at different
+    speeds) leaves at most that many tolerances. The work is done in buffers kept across
+    iterations: a chunk of a 10,000-bus grid allocated afresh each time costs as much as the
+    arithmetic on it."""
     s_conj = np.asfortranarray(np.conj(s_pq))
     x = np.empty(s_conj.shape, complex, order="F")
     x[:] = start if start.ndim == 2 else start[:, None]
     work = np.empty_like(x)
     slack_rows = np.nonzero(rhs_s)[0]  # the buses next to a slack: few
     rhs_rows = rhs_s[slack_rows, None]
-    iterations, last = 0, 0.0
+    iterations, last, ratio = 0, 0.0, 1.0
     while iterations < max_iter:
         iterations += 1
         np.divide(s_conj, np.conjugate(x, out=work), out=work)  # conj(S / V)
@@ -58,8 +63,10 @@ def iterate(
         np.subtract(new, x, out=work)
         x = new
         step = _largest_part(work)
-        rate, last = (step / last if last else 1.0), step
-        if _below(work, tol * (1.0 - rate) / rate if 0.0 < rate < 0.5 else tol, step):
+        # the larger of the last two rates: a transient (or a fast column's) ratio never alone
+        before, ratio = ratio, (step / last if last else 1.0)
+        rate, last = max(ratio, before), step
+        if _below(work, tol * min((1.0 - rate) / rate, SLACK) if 0.0 < rate < 0.5 else tol, step):
             break
     return x, iterations
 
