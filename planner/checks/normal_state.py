@@ -18,8 +18,9 @@ from planner.grid.context import StageContext
 from planner.grid.limits import Exemptions, Findings
 from planner.grid.state import copy_net
 
-__all__ = ["NormalFinding", "normal_exemptions", "normal_state_findings"]
+__all__ = ["EXEMPTIONS", "NormalFinding", "normal_exemptions", "normal_state_findings"]
 
+EXEMPTIONS = "normal_exemptions"  # their key in the stage's memo, once scanned
 _UNIT = {"vm_min": "pu", "vm_max": "pu", "line_loading": "%", "trafo_loading": "%"}
 
 
@@ -98,11 +99,11 @@ def normal_exemptions(ctx: StageContext) -> Exemptions:
     finds it, every load state solved at once), with each check time it breaks them at and its
     value then: what a `Findings(..., exempt=...)` does not count against a state that breaks
     them only then and no further."""
-    found = ctx.memo.get("normal_exemptions")
+    found = ctx.memo.get(EXEMPTIONS)
     if found is None:
         breaches = _normal_scan(ctx).breaches or {}
         found = {key: times for key, times in breaches.items() if key[0] in _UNIT}
-        ctx.memo["normal_exemptions"] = found
+        ctx.memo[EXEMPTIONS] = found
     return dict(found)
 
 

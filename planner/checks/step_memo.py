@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from planner.checks.normal_state import EXEMPTIONS
 from planner.checks.step_state import Models, solve_states
 from planner.grid.context import StageContext
 from planner.inputs.demand import StepGroup
@@ -22,7 +23,7 @@ def broken_normally(
     further is). Taken from the stage check's normal-state scan where it solved that load,
     else solved on the normal state's model (`models`)."""
     key = group.times  # the design load is the times'
-    scanned = ctx.memo.get("normal_exemptions")
+    scanned = ctx.memo.get(EXEMPTIONS)
     if key not in normal and scanned is not None and _scanned(ctx, group):
         when = group.times[0].isoformat()
         normal[key] = {k: at[when] for k, at in scanned.items() if when in at}

@@ -315,11 +315,13 @@ class BatchModel:
             ends.append(i_ka)
         return (ends[0], ends[1]) if both else np.maximum(ends[0], ends[1], out=ends[0])
 
-    def _iterate(self, s_bus: np.ndarray, start: np.ndarray | None):
+    def _iterate(
+        self, s_bus: np.ndarray, start: np.ndarray | None
+    ) -> tuple[np.ndarray, int, np.ndarray]:
         """The bus voltages (n, T) at injections `s_bus` (n, T, pu) (`planner.grid.zbus`) from
-        `start` (PQ-bus voltages), else from the voltages at no load; the iterations made and
-        which time steps converged (`zbus.solved`): those not yet iterate on alone, a hundred times
-        closer, from where they are."""
+        `start` (PQ-bus voltages), else the no-load voltages; the iterations and which time steps
+        converged (`zbus.solved`): the rest, unless diverged or out of iterations, iterate on
+        alone, a hundred times closer, from where they are."""
         if start is None:
             if self._v_no_load is None:  # the phase shifts of the transformers included
                 self._v_no_load = self.y_pp.solve(-self.rhs_s)
@@ -329,13 +331,11 @@ class BatchModel:
         v[:] = self.v0[:, None]
         v[self.pq] = x
         converged = solved(self.y_pq_rows, v, self.pq, s_bus, MISMATCH_PU)
-        # on alone: those not converged, not diverged and not out of iterations already
         todo_steps = ~converged & np.isfinite(x).all(axis=0) & (iterations < MAX_ITER)
         if todo_steps.any():
             todo = np.ix_(self.pq, todo_steps)
             x, more = iterate(self.y_pp, self.rhs_s, s_bus[todo], v[todo], TOL_PU / 100, MAX_ITER)
-            v[todo] = x
-            iterations += more
+            v[todo], iterations = x, iterations + more
             converged = solved(self.y_pq_rows, v, self.pq, s_bus, MISMATCH_PU)
         return v, iterations, converged
 
