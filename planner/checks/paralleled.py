@@ -35,7 +35,7 @@ from planner.grid.state import copy_net
 from planner.inputs.demand import StepGroup
 
 if TYPE_CHECKING:
-    from planner.checks.step_state import SolvedState
+    from planner.checks.solved_state import SolvedState
 
 __all__ = [
     "CONTROLS",

@@ -18,7 +18,7 @@ from planner.checks.findings import StageCheck
 from planner.checks.paralleled import CONTROLS
 from planner.checks.phase_states import after_stage, stage_state
 from planner.checks.sequence import SequenceCheck, Step, StepReplay
-from planner.checks.step_state import Models
+from planner.checks.step_models import Models
 from planner.checks.steps import inside_window, online_at_end, sequence_window
 from planner.core.plan import Violation
 from planner.grid.context import StageContext
@@ -31,8 +31,8 @@ __all__ = ["Phases", "phase_key", "replay"]
 class Phases:
     """What the replays of one check share. `outcomes`: each phase's outcome (its steps'
     entries, violations, interruptions, the trucks left on standby) by `phase_key`. `models`:
-    the engine's models of each phase's network ("start": the network as the stage finds it;
-    "end": as it leaves it), by topology, kept across controls and orders."""
+    the engine's models and the states solved of each phase's network, kept across controls
+    and orders, by whose parameters it has (`_parameters`)."""
 
     outcomes: dict[tuple[Any, ...], tuple[list, list, list, set[str]]] = field(default_factory=dict)
     models: dict[str, Models] = field(default_factory=dict)
@@ -104,6 +104,16 @@ def phase_key(r: StepReplay, phase: tuple[Any, ...]) -> tuple[Any, ...]:
     return (phase[-1], phase[0], tuple(phase[1]), frozenset(r.standby), r.days)
 
 
+def _parameters(ctx: StageContext, what: str) -> str:
+    """Whose parameters the network of phase `what` has: the network's as the stage finds it
+    ("start"), which the end phase's shares but where its `[stages.after]` changes more than
+    switch positions and service states ("end"; with `daily` windows it ends on the network as
+    the stage found it). Phases with the same parameters share their models and states."""
+    changed = {column for _, fields in ctx.stage.after for column, _ in fields}
+    own = bool(changed - {"closed", "in_service"}) and len(ctx.stage.windows) == 1
+    return "end" if what == "end" and own else "start"
+
+
 def _phase(r: StepReplay, memo: Phases, *phase: Any) -> None:
     """`r.phase` with the paralleled trucks in each control of `CONTROLS` in turn, until every
     step holds or no truck was paralleled; the one with fewest problems stands (the first
@@ -121,9 +131,9 @@ def _phase(r: StepReplay, memo: Phases, *phase: Any) -> None:
     claimed = list(dict.fromkeys(s.control for s in phase[1] if s.control))  # a plan's own
     marks = (len(out.steps), len(out.violations), len(out.interruptions))
     kept: tuple | None = None
-    # the phase's network, whichever order or control: its models kept across replays (a
-    # model is the topology's; the network's parameters are the phase's own, the same each time)
-    r.models = memo.models.setdefault(phase[-1], Models(list(r.by_id.values())))
+    # the phase's network, whichever order or control: its models and states kept across
+    # replays (a model is the topology's; the network's parameters the same each time)
+    r.models = memo.models.setdefault(_parameters(r.ctx, phase[-1]), Models(list(r.by_id.values())))
     for control in claimed[:1] or CONTROLS:
         r.standby = set(standby)
         del out.steps[marks[0] :], out.violations[marks[1] :], out.interruptions[marks[2] :]

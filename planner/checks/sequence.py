@@ -18,8 +18,10 @@ from typing import Any
 from planner.checks.findings import StageCheck
 from planner.checks.paralleled import Paralleled, Power, match_voltage, on_grid
 from planner.checks.phase_states import differences, works_stay_out
+from planner.checks.solved_state import SolvedState
 from planner.checks.step_memo import Normal, broken_normally
-from planner.checks.step_state import Models, SolvedState, solve_states
+from planner.checks.step_models import Models
+from planner.checks.step_state import solve_states
 from planner.checks.steps import (
     ACTIONS,
     BREAK_TOL_KVA,

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from planner.checks.normal_state import EXEMPTIONS
-from planner.checks.step_state import Models, solve_states
+from planner.checks.step_models import Models
+from planner.checks.step_state import solve_states
 from planner.grid.context import StageContext
 from planner.inputs.demand import StepGroup
 

@@ -13,19 +13,17 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandapower as pp
-import pandas as pd
 
 from planner.checks.paralleled import Paralleled, paralleled_run, ramped
 from planner.checks.solve import loads_array
-from planner.core.refs import ElementRef, ref_for
-from planner.grid.branch_flow import EngineFlows, EngineRow, NotDerived
+from planner.checks.solved_state import SolvedState
+from planner.checks.step_models import Models, state_key, topology_key
+from planner.core.refs import ref_for
+from planner.grid.branch_flow import EngineRow
 from planner.grid.context import StageContext, set_design_loads
-from planner.grid.devices import across_kva
 from planner.grid.engine import BatchModel, BatchResult, Unsupported
 from planner.grid.limits import TOL, Findings
 from planner.grid.powerflow import (
@@ -46,66 +44,6 @@ from planner.inputs.case import SgenMode
 from planner.inputs.demand import StepGroup
 
 __all__ = ["Models", "SolvedState", "solve_state", "solve_states", "topology_key"]
-
-Solve = Callable[[], tuple[pp.pandapowerNet, bool]]  # a part's network, solved, and if it solved
-
-
-@dataclass
-class SolvedState:
-    """What a state's load flows found: limits, voltages and angles per bus with the source that
-    feeds it ("grid", or "island@<lowest bus>"), unfed protected loads, the solved networks."""
-
-    findings: Findings
-    converged: bool
-    vm: dict[int, float] = field(default_factory=dict)
-    va: dict[int, float] = field(default_factory=dict)
-    source: dict[int, str] = field(default_factory=dict)
-    unfed: frozenset[int] = frozenset()
-    # each part's network; None for a part the batched engine solved until `net_of` builds it
-    nets: list[tuple[frozenset[int], pp.pandapowerNet | None]] = field(default_factory=list)
-    truck_kw: dict[str, float] = field(default_factory=dict)
-    # parts the engine solved, built and solved by pandapower when their flows are needed
-    unsolved: dict[frozenset[int], Solve] = field(default_factory=dict)
-    # the engine's solution of such a part, from which most flows are read without pandapower
-    rows: dict[frozenset[int], EngineRow] = field(default_factory=dict)
-
-    def net_of(self, bus: int) -> pp.pandapowerNet | None:
-        """The network holding `bus` (the grid's or an island's) with pandapower's results; a
-        part the engine solved is built and solved by pandapower here, once, when its flows are
-        needed (the engine's voltages and angles agree with pandapower's to 1e-6 pu)."""
-        for k, (buses, net) in enumerate(self.nets):
-            if bus in buses:
-                solve = self.unsolved.pop(buses, None)
-                if solve is not None:
-                    net, solved = solve()
-                    self.nets[k] = (buses, net)
-                    if solved:  # angles not known yet: pandapower's
-                        for b in buses:
-                            if b not in self.va and b in net.res_bus.index:
-                                self.va[b] = float(net.res_bus.at[b, "va_degree"])
-                return net
-        return None
-
-    def across_kva(self, bus: int, ref: ElementRef) -> tuple[float, float] | None:
-        """`across_kva` of `ref` in the part holding `bus`: read from the engine's solution
-        where that tells it, else from pandapower's run of the part; (0, 0) where no part
-        holds `bus` (it is not energised)."""
-        for buses, net in self.nets:
-            if bus in buses:
-                row = self.rows.get(buses)
-                if net is None and row is not None:
-                    try:
-                        return across_kva(row.net, ref, EngineFlows(row))
-                    except NotDerived:
-                        pass
-                net = self.net_of(bus)
-                return across_kva(net, ref) if net is not None else (0.0, 0.0)
-        return 0.0, 0.0
-
-    def angle(self, bus: int) -> float:
-        if bus not in self.va:
-            self.net_of(bus)
-        return self.va.get(bus, math.nan)
 
 
 def _record(state: SolvedState, net: pp.pandapowerNet, buses: frozenset[int], source: str) -> None:
@@ -130,39 +68,6 @@ def _record_row(
     state.vm.update(zip(ids, res.vm_pu[row, keep].tolist(), strict=True))
     state.va.update(zip(ids, res.va_degree[row, keep].tolist(), strict=True))
     state.source.update(dict.fromkeys(ids, source))
-
-
-@dataclass
-class Models:
-    """Models of the batched engine kept across the steps of one switching phase, by topology:
-    a step that only connects trucks or loads reuses the model of the step before. `trucks` are
-    every truck the phase may connect (a truck not connected is a generator at zero output)."""
-
-    trucks: list[TruckAt]
-    built: dict[tuple, BatchModel | None] = field(default_factory=dict)
-
-
-def topology_key(net: pp.pandapowerNet) -> tuple:
-    """What a model of the batched engine depends on besides its loads: every switch position
-    and element service state (loads' excepted: a load out of service is one at zero)."""
-    key: list[object] = [net.ext_grid.vm_pu.to_numpy().tobytes()]
-    for name, table in net.items():
-        if isinstance(table, pd.DataFrame) and len(table) and name != "load":
-            column = "closed" if name == "switch" else "in_service"
-            if column in table.columns and not name.startswith("res_"):
-                key.append(
-                    (name, table.index.to_numpy().tobytes(), table[column].to_numpy(bool).tobytes())
-                )
-    return tuple(key)
-
-
-def _model(models: Models | None, key: tuple, build: Callable[[], BatchModel | None]):
-    """The model for `key`: kept from an earlier step, else built (and kept)."""
-    if models is None:
-        return build()
-    if key not in models.built:
-        models.built[key] = build()
-    return models.built[key]
 
 
 def _all_loads_on(net: pp.pandapowerNet) -> pp.pandapowerNet:
@@ -207,24 +112,33 @@ def solve_states(
     time): the topology is worked out once, and each part is one model of the batched engine
     (kept in `models` for later steps) solved at every load; pandapower where the engine does
     not apply or converge. Paralleled trucks run as `control` says (at the fleet's setpoint
-    without it)."""
+    without it). States `models` kept from an earlier step are looked up, not solved again."""
     net = copy_net(base, "gen")  # the step's own tables: `base` is never changed
     set_design_loads(net, ctx, groups[0])
     graph = build_graph(net)
     grid = energised_buses(graph)
+    paralleled = [t for t in trucks.values() if t.bus in grid]
+    held = (control or Paralleled()).held(paralleled, setpoint_pu(ctx.case.fleet, paralleled))
+    models = models or Models(list(trucks.values()))  # the trucks that may be paralleled
+    topology = topology_key(net)
+    loose, strict = (
+        state_key(net, topology, trucks, outputs, groups, whens, paralleled, held, pandapower)
+        for pandapower in (False, True)
+    )
+    kept = models.kept(loose) or models.kept(strict)
+    if kept is not None:
+        return [one.on(net, held) for one in kept]
     states = [
         SolvedState(Findings(ctx.base_net, ctx.case.limits, namer=ctx.namer), True) for _ in groups
     ]
-    paralleled = [t for t in trucks.values() if t.bus in grid]
-    held = (control or Paralleled()).held(paralleled, setpoint_pu(ctx.case.fleet, paralleled))
-    may = models.trucks if models else list(trucks.values())  # trucks that may be paralleled
-    model = _model(models, ("grid", topology_key(net)), lambda: _grid_model(net, grid, may))
+    model = models.model(("grid", topology), lambda: _grid_model(net, grid, models.trucks))
     todo = list(range(len(groups)))
     if model is not None:
         todo = _grid_on_engine(model, net, ctx, grid, trucks, outputs, held, groups, whens, states)
     for k in todo:
-        one, solved = paralleled_run(ctx, net, groups[k], paralleled, outputs[k], held)
-        _grid_on_pandapower(one, solved, grid, trucks, paralleled, whens[k], states[k])
+        again = functools.partial(_grid_run, ctx, groups[k], paralleled, outputs[k])
+        states[k].again[grid] = again
+        _grid_on_pandapower(*again(net, held), grid, trucks, paralleled, whens[k], states[k])
     live = set(grid)
     for buses in islands_of(graph, set(ctx.base_energised) - grid):
         carried = [t for t in trucks.values() if t.bus in buses]
@@ -234,6 +148,7 @@ def solve_states(
     unfed = _unfed(ctx, net, live)
     for state in states:
         state.unfed = unfed
+    models.keep(strict if todo else loose, [state.kept() for state in states])
     return states
 
 
@@ -309,10 +224,14 @@ def _grid_on_engine(model, net, ctx, grid, trucks, outputs, held, groups, whens,
             state.truck_kw[truck.id] = p_kw
         state.nets.append((grid, None))  # pandapower solves it if its flows are not derived
         state.rows[grid] = EngineRow.of(net, model, res, k, p, q)
-        state.unsolved[grid] = functools.partial(
-            paralleled_run, ctx, net, groups[k], paralleled, outputs[k], held
-        )
+        again = functools.partial(_grid_run, ctx, groups[k], paralleled, outputs[k])
+        state.again[grid], state.unsolved[grid] = again, functools.partial(again, net, held)
     return todo
+
+
+def _grid_run(ctx, group, paralleled, output, net, held) -> tuple[pp.pandapowerNet, bool]:
+    """`paralleled_run` of a step's network `net`; see `Again`."""
+    return paralleled_run(ctx, net, group, paralleled, output, held)
 
 
 def _grid_on_pandapower(net, solved, grid, trucks, paralleled, when, state) -> None:
@@ -345,7 +264,7 @@ def _island(ctx, net, buses, carried, groups, whens, states: list[SolvedState], 
         model = None
     else:
         key = ("island", buses, tuple(t.id for t in carried), topology_key(sub))
-        model = _model(models, key, lambda: island_model(_all_loads_on(sub), carried))
+        model = models.model(key, lambda: island_model(_all_loads_on(sub), carried))
         p, q = _loads(sub, ctx, groups)
         sols = solve_island_batch(sub, carried, p, q, model)
     name = ref_for(ctx.base_net, "bus", min(buses)).text
@@ -379,6 +298,7 @@ def _island(ctx, net, buses, carried, groups, whens, states: list[SolvedState], 
         state.unsolved[buses] = functools.partial(
             _island_run, ctx, sub, one, groups[k], keep, carried
         )
+        state.again[buses] = functools.partial(_island_again, ctx, buses, carried, groups[k], keep)
 
 
 def _island_at(ctx, sub, group: StepGroup, keep: bool) -> pp.pandapowerNet:
@@ -389,6 +309,13 @@ def _island_at(ctx, sub, group: StepGroup, keep: bool) -> pp.pandapowerNet:
         served = one.load.in_service.astype(bool)
         curtail_kept_sgen(one, float((one.load.p_mw * one.load.scaling)[served].sum()))
     return one
+
+
+def _island_again(ctx, buses, carried, group, keep, net, _held) -> tuple[pp.pandapowerNet, bool]:
+    """`_island_run` of the island `buses` of a step's network `net` (on its own trucks at
+    the fleet's setpoint, whatever the control); see `Again`."""
+    sub = prepare_island(net, buses, carried, setpoint_pu(ctx.case.fleet, carried), keep, set())
+    return _island_run(ctx, sub, None, group, keep, carried)
 
 
 def _island_run(ctx, sub, one, group, keep, carried) -> tuple[pp.pandapowerNet, bool]:

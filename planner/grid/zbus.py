@@ -34,20 +34,22 @@ def factorise(y_pp: csr_matrix) -> SuperLU:
 
 def iterate(
     y_pp: SuperLU, rhs_s: np.ndarray, s_pq: np.ndarray, start: np.ndarray, tol: float,
-    max_iter: int,
-) -> tuple[np.ndarray, int]:  # fmt: skip
+    max_iter: int, mismatch: float,
+) -> tuple[np.ndarray, int, np.ndarray]:  # fmt: skip
     """The PQ-bus voltages (PQ buses, T) at the injections `s_pq` (PQ buses, T; pu), `rhs_s`
     the slack voltages' term `Y_ps V_s`, from `start` (PQ buses,; or each time step's, (PQ
-    buses, T)): iterated until no voltage is further than about `tol` from the solution (at most
-    `max_iter` times); and the iterations made. The error left after an iteration is its change
-    times `r / (1 - r)`, `r` the rate the changes shrink at; where that rate is under a half, a
-    change up to `tol (1 - r) / r` is small enough (one iteration fewer in distribution grids),
-    else (slow, or before the third iteration) the change must be under `tol` itself. The rate
-    is the larger of the last two ratios of changes, and a change over `SLACK` times `tol`
-    never stops it: a rate seen too low (a transient, or time steps converging at different
-    speeds) leaves at most that many tolerances. The work is done in buffers kept across
-    iterations: a chunk of a 10,000-bus grid allocated afresh each time costs as much as the
-    arithmetic on it."""
+    buses, T)): iterated until no voltage is further than about `tol` from the solution and the
+    power mismatch at every bus is under `mismatch` (at most `max_iter` times); the iterations
+    made, and which time steps' mismatch is under `mismatch` at the end (`_mismatch_met`).
+
+    The error left after an iteration is its change times `r / (1 - r)`, `r` the rate the
+    changes shrink at; where that rate is under a half, a change up to `tol (1 - r) / r` is
+    small enough, else (slow, or before the third iteration) the change must be under `tol`
+    itself. The rate is the larger of the last two ratios of changes, and a change over
+    `SLACK` times `tol` never stops it: a rate seen too low (a transient, or time steps
+    converging at different speeds) leaves at most that many tolerances. The work is done in
+    buffers kept across iterations: a chunk of a 10,000-bus grid allocated afresh each time
+    costs as much as the arithmetic on it."""
     s_conj = np.asfortranarray(np.conj(s_pq))
     x = np.empty(s_conj.shape, complex, order="F")
     x[:] = start if start.ndim == 2 else start[:, None]
@@ -55,20 +57,33 @@ def iterate(
     slack_rows = np.nonzero(rhs_s)[0]  # the buses next to a slack: few
     rhs_rows = rhs_s[slack_rows, None]
     iterations, last, ratio = 0, 0.0, 1.0
+    met = np.zeros(s_pq.shape[1], dtype=np.bool_)  # max_iter 0: none
     while iterations < max_iter:
         iterations += 1
         np.divide(s_conj, np.conjugate(x, out=work), out=work)  # conj(S / V)
         work[slack_rows] -= rhs_rows
         new = y_pp.solve(work)
         np.subtract(new, x, out=work)
-        x = new
+        old, x = x, new
         step = _largest_part(work)
         # the larger of the last two rates: a transient (or a fast column's) ratio never alone
         before, ratio = ratio, (step / last if last else 1.0)
         rate, last = max(ratio, before), step
-        if _below(work, tol * min((1.0 - rate) / rate, SLACK) if 0.0 < rate < 0.5 else tol, step):
-            break
-    return x, iterations
+        small = tol * min((1.0 - rate) / rate, SLACK) if 0.0 < rate < 0.5 else tol
+        if _below(work, small, step) or iterations == max_iter:
+            met = _mismatch_met(s_pq, work, old, mismatch)
+            if met.all():
+                break
+    return x, iterations, met
+
+
+def _mismatch_met(s: np.ndarray, change: np.ndarray, before: np.ndarray, tol: float):
+    """Which time steps' power mismatch is under `tol` at every bus, from the last iteration's
+    `change` of the voltages it started from (`before`): an iteration meets the currents
+    `conj(S / before)` exactly, so the power at its voltages is `S (before + change) / before`
+    and the mismatch `S change / before` (what `solved` computes from the admittance matrix)."""
+    found = np.abs(s * change / before)
+    return found.max(axis=0, initial=0.0) < tol
 
 
 def _largest_part(change: np.ndarray) -> float:

@@ -129,8 +129,9 @@ def test_the_sequence_on_the_engine_matches_pandapower(monkeypatch) -> None:  # 
 
 def test_a_phase_builds_one_model_per_topology(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Steps that only connect or disconnect trucks reuse the model of the step before, and the
-    normal state is one model at every step's load: the far end's nine states, each at two
-    loads, take five grid models, not eighteen plus one per normal state."""
+    normal state is one model at every step's load, and the end phase (its network has the
+    start's parameters) shares the start's: the far end's nine states, each at two loads, take
+    three grid models, not eighteen plus one per normal state."""
     from planner.checks import step_state
 
     built: list[list[int]] = []
@@ -144,9 +145,9 @@ def test_a_phase_builds_one_model_per_topology(monkeypatch) -> None:  # type: ig
     result = _replayed(str(SAFETY / "far_end.toml"))
     assert all(step["holds"] for step in result.steps)
     # start phase: the grid with the trucks' bus 5 held (before and after each truck connects),
-    # the normal state, the grid with the island cut off; end phase: the grid beside the island,
-    # the grid re-joined with the trucks paralleled until the last disconnects
-    assert built == [[5], [], [], [], [5]]
+    # the normal state, the grid with the island cut off; the end phase's grid beside the island
+    # and re-joined with the trucks paralleled until the last disconnects are the start's
+    assert built == [[5], [], []]
 
 
 def test_validate_replays_the_control_a_plan_names(far_end, cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -227,9 +228,9 @@ def test_alternative_orders_replay_only_the_phase_they_change(monkeypatch, tmp_p
     assert phases == ["start", "end", "start", "end"]
     assert solved_shared == ["start", "end", "end"]
     # and the second end order's topologies the first reached take the first's models, the
-    # normal state's one model serves every replay: 5 models built where replaying every
-    # order whole builds 10
-    assert (built_shared, len(built)) == (5, 10)
+    # end phase the start's (the same parameters), the normal state's one model serves every
+    # replay: 3 models built where replaying every order whole builds 6
+    assert (built_shared, len(built)) == (3, 6)
 
 
 def test_a_phase_failing_only_where_no_truck_is_paralleled_is_replayed_in_one_control(
