@@ -40,7 +40,7 @@ class Phases:
     normal: dict[tuple[datetime, ...], dict[tuple[str, str], float | None]] = field(
         default_factory=dict
     )
-    normal_models: Models = field(default_factory=lambda: Models([]))
+    normal_models: Models = field(default_factory=lambda: Models([], capacity=0))
 
 
 def replay(

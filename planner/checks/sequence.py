@@ -66,7 +66,7 @@ class StepReplay:
         self.standby: set[str] = set()  # placed, on site, breaker open
         self.models = Models(list(self.by_id.values()))
         self.control, self.join_shift = Paralleled(), 0.0  # paralleled trucks' control, phase
-        self.normal_models = Models([])  # the normal state's one model, at every load
+        self.normal_models = Models([], capacity=0)  # the normal state's one model
         # whether a step of the last phase replayed had problems with a truck paralleled with
         # the grid before or after it: only those can differ with the trucks' control
         self.dependent = False

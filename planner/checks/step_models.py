@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["KEPT_STATES", "Models", "state_key", "topology_key"]
 
 # states kept per phase network, the oldest steps' dropped first: each holds its voltages,
-# angles and sources by bus, about 2.3 MB at 10,458 buses (150 MB in all)
+# angles and sources by bus, about 2.3 MB at 10,458 buses (150 MB a phase network)
 KEPT_STATES = 64
 
 
@@ -36,11 +36,13 @@ class Models:
     """Models of the batched engine kept across the steps of one switching phase, by topology:
     a step that only connects trucks or loads reuses the model of the step before. `trucks` are
     every truck the phase may connect (a truck not connected is a generator at zero output).
-    `states`: the states its steps solved, by `state_key`."""
+    `states`: the states its steps solved, by `state_key`, `capacity` of them at most (none
+    where the caller keeps what it needs of them itself)."""
 
     trucks: list[TruckAt]
     built: dict[tuple, BatchModel | None] = field(default_factory=dict)
     states: dict[tuple, list[KeptState]] = field(default_factory=dict)
+    capacity: int = KEPT_STATES
 
     def model(self, key: tuple, build: Callable[[], BatchModel | None]) -> BatchModel | None:
         """The model for `key`: kept from an earlier step, else built (and kept)."""
@@ -52,8 +54,11 @@ class Models:
         return self.states.get(key)
 
     def keep(self, key: tuple, states: list[KeptState]) -> None:
-        """Keep a step's `states` (one per load it was solved at), within `KEPT_STATES` in all."""
-        while self.states and sum(map(len, self.states.values())) + len(states) > KEPT_STATES:
+        """Keep a step's `states` (one per load it was solved at), the oldest step's dropped
+        for them where more than `capacity` would be kept; not at all where they alone are."""
+        if len(states) > self.capacity:
+            return
+        while sum(map(len, self.states.values())) + len(states) > self.capacity:
             del self.states[next(iter(self.states))]
         self.states[key] = states
 

@@ -119,7 +119,7 @@ def solve_states(
     grid = energised_buses(graph)
     paralleled = [t for t in trucks.values() if t.bus in grid]
     held = (control or Paralleled()).held(paralleled, setpoint_pu(ctx.case.fleet, paralleled))
-    models = models or Models(list(trucks.values()))  # the trucks that may be paralleled
+    models = models or Models(list(trucks.values()), capacity=0)  # trucks that may parallel
     topology = topology_key(net)
     loose, strict = (
         state_key(net, topology, trucks, outputs, groups, whens, paralleled, held, pandapower)

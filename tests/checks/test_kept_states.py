@@ -196,3 +196,58 @@ def test_states_reached_again_are_looked_up_and_the_sequence_is_the_same(
         assert [v.message for v in looked_up.violations] == [v.message for v in other.violations]
         assert looked_up.interruptions == other.interruptions
     assert (with_lookups, len(solved)) == (fewer, every)
+
+
+def test_at_most_so_many_states_are_kept_the_oldest_step_s_dropped_first() -> None:
+    models = Models([], capacity=5)
+    for key, count in (("a", 2), ("b", 2), ("c", 1)):
+        models.keep((key,), [object()] * count)  # type: ignore[list-item]
+    assert list(models.states) == [("a",), ("b",), ("c",)]
+    models.keep(("d",), [object()] * 2)  # type: ignore[list-item]
+    assert list(models.states) == [("b",), ("c",), ("d",)]
+    models.keep(("e",), [object()] * 6)  # type: ignore[list-item]  # more than all: not kept
+    assert list(models.states) == [("b",), ("c",), ("d",)]
+    assert Models([]).capacity == 64
+    nothing = Models([], capacity=0)
+    nothing.keep(("a",), [object()])  # type: ignore[list-item]
+    assert not nothing.states
+
+
+@pytest.mark.parametrize(("path", "stage"), CASES_STAGES)
+def test_a_state_pandapower_solved_is_looked_up_in_its_own_control_only(
+    path, stage: int, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Where the engine does not apply and pandapower solves the grid, at a power factor (no
+    reactive limits) is apart from the other controls; looked up in the same one, the state
+    answers as one solved afresh."""
+    from planner.checks import step_state
+
+    monkeypatch.setattr(step_state, "_grid_model", lambda net, grid, trucks: None)
+    ctx, net, trucks, loads = _step(path, stage)
+    models = Models(list(trucks.values()))
+    free = {}  # no truck connected: nothing paralleled
+
+    def solve(control: str, with_models: Models):  # type: ignore[no-untyped-def]
+        _, groups, whens = loads
+        return solve_states(ctx, net, free, [{} for _ in groups], groups, whens, with_models,
+                            Paralleled(control))  # fmt: skip
+
+    solve("setpoint", models)
+    assert len(models.states) == 1
+    solve("power_factor", models)
+    assert len(models.states) == 2  # apart
+    looked_up = solve("voltage", models)  # held alike ({}): the setpoint's
+    assert len(models.states) == 2
+    fresh = solve("voltage", Models(list(trucks.values())))
+    for again, other in zip(looked_up, fresh, strict=True):
+        assert (again.vm, again.va, again.source, again.unfed) == (
+            other.vm, other.va, other.source, other.unfed
+        )  # fmt: skip
+        assert [v.message for v in again.findings.sorted_violations()] == [
+            v.message for v in other.findings.sorted_violations()
+        ]
+        assert all(part is None for _, part in again.nets)  # solved again on demand
+        for buses, _ in other.nets:
+            mine, theirs = again.net_of(min(buses)), other.net_of(min(buses))
+            assert mine is not None and theirs is not None
+            assert mine.res_bus.vm_pu.equals(theirs.res_bus.vm_pu)
