@@ -4,7 +4,7 @@ engine's models, by topology, and the states solved, by everything that decides 
 A phase's network keeps its parameters through every order and control it is replayed in; its
 steps change only switch positions, service states, the trucks connected and their outputs and
 control, and the load. A state another order or control reaches again is the same state: it is
-looked up (`Models.kept`), and `planner.checks.step_state.KeptState.on` ties the parts solved
+looked up (`Models.kept`), and `planner.checks.solved_state.KeptState.on` ties the parts solved
 only on demand to the new step's network. Results are kept, never networks.
 """
 
