@@ -22,7 +22,7 @@ from planner.grid.powerflow import TruckAt
 from planner.inputs.demand import StepGroup
 
 if TYPE_CHECKING:
-    from planner.checks.solved_state import KeptState
+    from planner.checks.solved_state import KeptState, SolvedState
 
 __all__ = ["KEPT_STATES", "Models", "state_key", "topology_key"]
 
@@ -53,14 +53,15 @@ class Models:
     def kept(self, key: tuple) -> list[KeptState] | None:
         return self.states.get(key)
 
-    def keep(self, key: tuple, states: list[KeptState]) -> None:
-        """Keep a step's `states` (one per load it was solved at), the oldest step's dropped
-        for them where more than `capacity` would be kept; not at all where they alone are."""
+    def keep(self, key: tuple, states: list[SolvedState]) -> None:
+        """Keep a step's `states` (one per load it was solved at; their results, `kept`), the
+        oldest step's dropped for them where more than `capacity` would be kept; not at all
+        where they alone are (nothing copied then)."""
         if len(states) > self.capacity:
             return
         while sum(map(len, self.states.values())) + len(states) > self.capacity:
             del self.states[next(iter(self.states))]
-        self.states[key] = states
+        self.states[key] = [state.kept() for state in states]
 
 
 def topology_key(net: pp.pandapowerNet) -> tuple:

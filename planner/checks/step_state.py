@@ -148,7 +148,7 @@ def solve_states(
     unfed = _unfed(ctx, net, live)
     for state in states:
         state.unfed = unfed
-    models.keep(strict if todo else loose, [state.kept() for state in states])
+    models.keep(strict if todo else loose, states)
     return states
 
 

@@ -198,18 +198,25 @@ def test_states_reached_again_are_looked_up_and_the_sequence_is_the_same(
     assert (with_lookups, len(solved)) == (fewer, every)
 
 
+class _Solved:
+    """A solved state as `Models.keep` sees it: something to keep the results of."""
+
+    def kept(self) -> object:
+        return object()
+
+
 def test_at_most_so_many_states_are_kept_the_oldest_step_s_dropped_first() -> None:
     models = Models([], capacity=5)
     for key, count in (("a", 2), ("b", 2), ("c", 1)):
-        models.keep((key,), [object()] * count)  # type: ignore[list-item]
+        models.keep((key,), [_Solved()] * count)  # type: ignore[list-item]
     assert list(models.states) == [("a",), ("b",), ("c",)]
-    models.keep(("d",), [object()] * 2)  # type: ignore[list-item]
+    models.keep(("d",), [_Solved()] * 2)  # type: ignore[list-item]
     assert list(models.states) == [("b",), ("c",), ("d",)]
-    models.keep(("e",), [object()] * 6)  # type: ignore[list-item]  # more than all: not kept
+    models.keep(("e",), [_Solved()] * 6)  # type: ignore[list-item]  # more than all: not kept
     assert list(models.states) == [("b",), ("c",), ("d",)]
     assert Models([]).capacity == 64
     nothing = Models([], capacity=0)
-    nothing.keep(("a",), [object()])  # type: ignore[list-item]
+    nothing.keep(("a",), [_Solved()])  # type: ignore[list-item]
     assert not nothing.states
 
 
