@@ -54,9 +54,9 @@ class QuantityScan:
             t, j = 0, int(pick(values[0]))
             rows, here = np.zeros(values.shape[1], dtype=np.intp), values[0]
         else:
-            t, j = (int(x) for x in np.unravel_index(pick(values), values.shape))
             rows = pick(values, axis=0)
             here = values[rows, np.arange(values.shape[1])]
+            t, j = _first_of_worst(here, rows, int(pick(here)))
         ref = f.ref(self.table, int(self.ids[j]))
         f._extreme(self.extreme, float(values[t, j]), ref, whens[t], low=low)
         if self.worst is None:
@@ -129,6 +129,17 @@ class QuantityScan:
             message = _message(self.table, where, ref, value, own, low)
             violation = Violation(self.kind, message, ref, round(value, digits), own, island, when)
             f.add(violation, higher_is_worse=not low)
+
+
+def _first_of_worst(here: np.ndarray, rows: np.ndarray, j: int) -> tuple[int, int]:
+    """The row and column `pick(values)` finds over the whole block (the first in row order
+    of the worst value, NaN first of all), from each column's worst `here`, the first row it
+    is found at `rows` and the column `j` that `pick(here)` finds: no second pass over the
+    block."""
+    worst = here[j]
+    tied = np.flatnonzero(np.isnan(here) if np.isnan(worst) else here == worst)
+    t = int(rows[tied].min())
+    return t, int(tied[rows[tied] == t][0])
 
 
 def _message(table: str, where: str, ref: str, value: float, own: float, low: bool) -> str:

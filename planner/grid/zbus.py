@@ -81,9 +81,11 @@ def _mismatch_met(s: np.ndarray, change: np.ndarray, before: np.ndarray, tol: fl
     """Which time steps' power mismatch is under `tol` at every bus, from the last iteration's
     `change` of the voltages it started from (`before`): an iteration meets the currents
     `conj(S / before)` exactly, so the power at its voltages is `S (before + change) / before`
-    and the mismatch `S change / before` (what `solved` computes from the admittance matrix)."""
-    found = np.abs(s * change / before)
-    return found.max(axis=0, initial=0.0) < tol
+    and the mismatch `S change / before` (what `solved` computes from the admittance matrix).
+    Worked out in `change`'s own memory (the iteration overwrites it next): no temporaries."""
+    np.multiply(change, s, out=change)
+    np.divide(change, before, out=change)
+    return np.abs(change).max(axis=0, initial=0.0) < tol
 
 
 def _largest_part(change: np.ndarray) -> float:

@@ -14,6 +14,7 @@ from datetime import datetime
 
 import numpy as np
 import pandapower as pp
+import pandas as pd
 
 from planner.inputs.case import Case
 from planner.inputs.profiles import BUILTIN, shape_factors, simbench_rows
@@ -104,13 +105,23 @@ def profile_factors(case: Case, net: pp.pandapowerNet, times: list[datetime]) ->
     return Factors(columns, columns, col, col)
 
 
+def _sorted_codes(values: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """`np.unique(values, return_inverse=True)` of strings, by hashing (a sort of thousands of
+    strings per call costs as much as the rest of a step's load states)."""
+    codes, found = pd.factorize(values)
+    order = sorted(range(len(found)), key=lambda k: found[k])
+    rank = np.empty(len(found), dtype=np.intp)
+    rank[order] = np.arange(len(found))
+    return [str(found[k]) for k in order], rank[codes]
+
+
 def _simbench_factors(net: pp.pandapowerNet, times: list[datetime]) -> Factors:
     """SimBench load profiles (quarter hours of 2016) at `times`: `*_pload` for P and, where the
     network has it, `*_qload` for Q (else, value by value, the load's P factor)."""
     table = net.profiles["load"]
     rows = simbench_rows(times, len(table))
     # a few profiles shared by thousands of loads: each worked out once, then spread to the loads
-    profiles, of_load = np.unique(net.load["profile"].astype(str).to_numpy(), return_inverse=True)
+    profiles, of_load = _sorted_codes(net.load["profile"].astype(str).to_numpy())
     p_names = [f"{p}_pload" for p in profiles]
     p_unique = sorted(set(p_names))
     p = table.iloc[rows].reindex(columns=p_unique).to_numpy(dtype=float)
