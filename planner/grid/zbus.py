@@ -83,7 +83,7 @@ def _mismatch_met(s: np.ndarray, change: np.ndarray, before: np.ndarray, tol: fl
     `conj(S / before)` exactly, so the power at its voltages is `S (before + change) / before`
     and the mismatch `S change / before` (what `solved` computes from the admittance matrix).
     Worked out in `change`'s own memory (the iteration overwrites it next): no temporaries."""
-    np.multiply(change, s, out=change)
+    np.multiply(s, change, out=change)  # in this order: a product's last bit depends on it
     np.divide(change, before, out=change)
     return np.abs(change).max(axis=0, initial=0.0) < tol
 

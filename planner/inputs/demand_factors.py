@@ -14,7 +14,6 @@ from datetime import datetime
 
 import numpy as np
 import pandapower as pp
-import pandas as pd
 
 from planner.inputs.case import Case
 from planner.inputs.profiles import BUILTIN, shape_factors, simbench_rows
@@ -107,12 +106,14 @@ def profile_factors(case: Case, net: pp.pandapowerNet, times: list[datetime]) ->
 
 def _sorted_codes(values: np.ndarray) -> tuple[list[str], np.ndarray]:
     """`np.unique(values, return_inverse=True)` of strings, by hashing (a sort of thousands of
-    strings per call costs as much as the rest of a step's load states)."""
-    codes, found = pd.factorize(values)
-    order = sorted(range(len(found)), key=lambda k: found[k])
-    rank = np.empty(len(found), dtype=np.intp)
-    rank[order] = np.arange(len(found))
-    return [str(found[k]) for k in order], rank[codes]
+    strings per call costs as much as the rest of a step's load states); every character
+    counts, as in numpy's comparison (pandas' own hashing stops at a NUL)."""
+    names = values.tolist()
+    found = list(dict.fromkeys(names))
+    order = sorted(range(len(found)), key=found.__getitem__)
+    rank = {found[k]: r for r, k in enumerate(order)}
+    codes = np.fromiter(map(rank.__getitem__, names), dtype=np.intp, count=len(names))
+    return [str(found[k]) for k in order], codes
 
 
 def _simbench_factors(net: pp.pandapowerNet, times: list[datetime]) -> Factors:

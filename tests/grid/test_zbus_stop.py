@@ -12,7 +12,7 @@ import numpy as np
 import pandapower.networks as pn
 import pytest
 
-from planner.grid import engine
+from planner.grid import engine, zbus
 from planner.grid.engine import BatchModel
 from planner.grid.zbus import iterate, solved
 from tests.grid.test_engine16 import _agrees, _levels, _runpp
@@ -129,3 +129,27 @@ def test_branches_of_next_to_no_impedance_take_pandapower_s_mismatch() -> None:
         res.converged.tolist() == (met & solved(model.y_pq_rows, v, model.pq, s_bus, 1e-8)).tolist()
     )
     assert met.all() and not res.converged.any()  # the matrix's rounding alone fails them
+
+
+def test_mismatch_at_the_stop_is_the_old_expression_to_the_last_bit():
+    """`_mismatch_met` works in the change's own buffer: what it leaves there must be
+    `s * change / before` to the last bit (a product's last bit depends on its operands' order
+    where the multiply is fused: the first pair is one a reviewer found), and a tolerance just
+    at or just above each column's largest magnitude gives the old flags."""
+    rng = np.random.default_rng(47)
+    shape = (400, 8)
+    s = rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+    change = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) * 1e-7
+    s[0, 0] = 0.36159505490948474 - 0.7659424697490602j
+    change[0, 0] = -4.895660361531874e-08 - 1.696175286153546e-07j
+    before = 1.0 + 0.05 * (rng.standard_normal(shape) + 1j * rng.standard_normal(shape))
+    old = s * change / before
+    buffer = np.asfortranarray(change.copy())
+    zbus._mismatch_met(s, buffer, before, 1.0)
+    bits = [np.ascontiguousarray(a).view(np.uint64) for a in (buffer, old)]
+    assert np.array_equal(*bits)
+    worst = np.abs(old).max(axis=0)
+    for column in range(shape[1]):
+        for tol, met in ((worst[column], False), (np.nextafter(worst[column], np.inf), True)):
+            flags = zbus._mismatch_met(s, np.asfortranarray(change.copy()), before, tol)
+            assert bool(flags[column]) is met

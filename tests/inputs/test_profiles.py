@@ -66,3 +66,23 @@ def test_csv_profile_factors() -> None:
     assert sorted(totals) == [0.8, 0.9, 1.0]
     assert ctx.demand.peak_factor == pytest.approx(1.0)
     assert np.allclose(ctx.demand.peak.p_mw, case.network.net.load.p_mw * 1.1)
+
+
+def test_profile_names_are_coded_as_numpy_sorts_them():
+    """`_simbench_factors` groups loads by profile name by hashing: the names and codes must be
+    `np.unique`'s, every character counting (NULs inside a name, lone surrogates, accents),
+    for numpy's strings and pandas' objects alike."""
+    from planner.inputs.demand_factors import _sorted_codes
+
+    rng = np.random.default_rng(47)
+    alphabet = ["a", "b", "H0", "-", "é", "\x00", "\x01", "\ud800", "\U0010ffff", " "]
+    cases = [np.array([], dtype=str), np.array(["a", "a\x00b"]), np.array(["a\x00b", "a", "a\x01"])]
+    for _ in range(300):
+        names = ["".join(rng.choice(alphabet, size=rng.integers(0, 4))) for _ in range(20)]
+        cases.append(np.array(names))
+        cases.append(np.array(names, dtype=object))  # as pandas' `astype(str)` gives them
+    for values in cases:
+        expected, inverse = np.unique(values, return_inverse=True)
+        names, codes = _sorted_codes(values)
+        assert names == [str(v) for v in expected], values
+        assert codes.tolist() == inverse.ravel().tolist(), values
