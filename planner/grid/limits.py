@@ -61,10 +61,16 @@ def _band(
 ) -> tuple[np.ndarray, np.ndarray]:
     low = np.full(len(buses), float(limits.vm_min_pu))
     high = np.full(len(buses), float(limits.vm_max_pu))
+    if not own or not len(buses):
+        return low, high
+    # each column's values at `buses` (`reindex`: NaN where a bus has none), positions looked
+    # up once for both: both columns are the bus table's
+    at = next(iter(own.values())).index.get_indexer(buses)
     for column, band, tighter in (("min_vm_pu", low, np.fmax), ("max_vm_pu", high, np.fmin)):
         given = own.get(column)
-        if given is not None and len(buses):
-            band[:] = tighter(band, given.reindex(buses).to_numpy(dtype=float))  # NaN: none
+        if given is not None:
+            values = np.append(given.to_numpy(dtype=float), np.nan)  # position -1: NaN, none
+            band[:] = tighter(band, values[at])
     return low, high
 
 

@@ -125,3 +125,26 @@ def test_limits_broken_in_the_normal_state_are_not_counted_against_a_state() -> 
     assert [(v.kind, v.element, v.value) for v in other.violations.values()] == [
         ("line_loading", "line:#0", 150.0)
     ]
+
+
+def test_a_bus_band_looks_each_bus_up_as_reindexing_does() -> None:
+    """`_band` looks the buses' positions up once for both columns: the band must be what
+    reindexing each column gives, a bus the table lacks or a text value taking the case's."""
+    from planner.grid.limits import _band, own_voltage_limits
+
+    rng = np.random.default_rng(47)
+    limits = Limits(vm_min_pu=0.93, vm_max_pu=1.07)
+    for _ in range(50):
+        net = pn.case33bw()
+        net.bus.index = rng.permutation(1000)[: len(net.bus)]  # ids neither dense nor sorted
+        net.bus["min_vm_pu"] = rng.choice([0.9, 0.95, np.nan], size=len(net.bus))
+        net.bus["max_vm_pu"] = rng.choice([1.1, 1.05, np.nan], size=len(net.bus)).astype(object)
+        net.bus.iloc[0, net.bus.columns.get_loc("max_vm_pu")] = "1.0 pu"  # text: not a limit
+        own = own_voltage_limits(net)
+        buses = rng.choice(np.append(net.bus.index.to_numpy(), [1001, 1002]), size=40)
+        low, high = _band(own, limits, buses)
+        expected_low = np.fmax(0.93, own["min_vm_pu"].reindex(buses).to_numpy(dtype=float))
+        expected_high = np.fmin(1.07, own["max_vm_pu"].reindex(buses).to_numpy(dtype=float))
+        assert low.tolist() == expected_low.tolist()
+        assert high.tolist() == expected_high.tolist()
+    assert _band({}, limits, np.array([3]))[0].tolist() == [0.93]
