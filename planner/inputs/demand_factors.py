@@ -109,11 +109,10 @@ def _sorted_codes(values: np.ndarray) -> tuple[list[str], np.ndarray]:
     strings per call costs as much as the rest of a step's load states); every character
     counts, as in numpy's comparison (pandas' own hashing stops at a NUL)."""
     names = values.tolist()
-    found = list(dict.fromkeys(names))
-    order = sorted(range(len(found)), key=found.__getitem__)
-    rank = {found[k]: r for r, k in enumerate(order)}
+    found = sorted(dict.fromkeys(names))
+    rank = {name: r for r, name in enumerate(found)}
     codes = np.fromiter(map(rank.__getitem__, names), dtype=np.intp, count=len(names))
-    return [str(found[k]) for k in order], codes
+    return [str(name) for name in found], codes
 
 
 def _simbench_factors(net: pp.pandapowerNet, times: list[datetime]) -> Factors:
