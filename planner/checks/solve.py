@@ -87,9 +87,10 @@ def solve_grid_states(
             findings.load_flows += len(block)
             ok = np.nonzero(res.converged)[0].tolist()
             findings.feed_result(scan, model, res, ok, [whens[block[r]] for r in ok])
+            low = res.vm_pu.min(axis=1, initial=math.inf).tolist()
+            high = res.vm_pu.max(axis=1, initial=-math.inf).tolist()
             for r in ok:
-                vm = res.vm_pu[r]
-                out[block[r]] = (float(vm.min(initial=math.inf)), float(vm.max(initial=-math.inf)))
+                out[block[r]] = (low[r], high[r])
             failed += [k for r, k in enumerate(block) if not res.converged[r]]
         scan.finish()
         todo = failed

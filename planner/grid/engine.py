@@ -29,15 +29,18 @@ from dataclasses import fields
 import numpy as np
 import pandapower as pp
 from scipy.sparse import csr_matrix
+from scipy.sparse.linalg import SuperLU
 
 from planner.grid.batch_result import BatchResult
 from planner.grid.model_build import (
     SOLVER_FAILURES,
     FactsDevices,
+    branch_rows,
     internal_model,
     solver_failure,
     start_voltage,
 )
+from planner.grid.sweeps import Sweeps
 from planner.grid.voltage_control import reactive_correction, share_by_range
 from planner.grid.zbus import factorise, iterate, solved
 
@@ -48,6 +51,7 @@ TOL_PU = 1e-10
 MISMATCH_PU = 1e-8  # pandapower's `tolerance_mva`: its Newton-Raphson's limit of the pu mismatch
 MAX_ITER = 200
 CHUNK = 16  # time steps solved together: keeps the triangular solves in cache
+SWEEP_WIDTH = 40  # rows per level of the factors from which full chunks solve by levels: faster
 SQRT3 = np.sqrt(3.0)
 
 
@@ -117,6 +121,7 @@ class BatchModel:
         self.v0 = np.asarray(ppci["V"], dtype=complex)
         self.rhs_s = self.y_ps @ self.v0[self.ref]  # the slack voltages' term, every time step
         self._v_no_load: np.ndarray | None = None
+        self._sweeps: Sweeps | SuperLU | None = None  # `_solver`'s, once asked for
         self._stiff: bool | None = None  # `_iterate`'s
         self.base_kv = ppci["bus"][:, 9].real  # BASE_KV
         # bus order of the results: the net's in-service, energised buses
@@ -165,8 +170,8 @@ class BatchModel:
         f_kv = self.base_kv[br[:, 0].real.astype(int)]
         t_kv = self.base_kv[br[:, 1].real.astype(int)]
         internal_row = np.cumsum(branch_is) - 1 if len(branch_is) else np.zeros(0, int)
-        self.lines, line_rows, self.line_imax = self._branch(net, "line", branch_is, internal_row)
-        self.trafos, trafo_rows, _ = self._branch(net, "trafo", branch_is, internal_row)
+        self.lines, line_rows, self.line_imax = branch_rows(net, "line", branch_is, internal_row)
+        self.trafos, trafo_rows, _ = branch_rows(net, "trafo", branch_is, internal_row)
         # the rows of Yf, Yt and the end voltages (kV) of the lines, then of the transformers
         self.line_y = (yf[line_rows], yt[line_rows], f_kv[line_rows, None], t_kv[line_rows, None])
         self.trafo_y = (yf[trafo_rows], yt[trafo_rows], f_kv[trafo_rows, None],
@@ -178,21 +183,6 @@ class BatchModel:
                 t.parallel.to_numpy() * t.df.to_numpy())  # fmt: skip
             self.trafo_scale_lv = t.vn_lv_kv.to_numpy() * SQRT3 / t.sn_mva.to_numpy() * 100 / (
                 t.parallel.to_numpy() * t.df.to_numpy())  # fmt: skip
-
-    def _branch(self, net, table, branch_is, internal_row):
-        lookups = net._pd2ppc_lookups["branch"]
-        if table not in lookups or not len(net[table]):
-            return np.zeros(0, int), np.zeros(0, int), np.zeros(0)
-        f, t = lookups[table]
-        rows = np.arange(f, t)
-        alive = branch_is[rows] if len(branch_is) else np.ones(len(rows), bool)
-        ids = net[table].index.to_numpy()[alive]  # in service with both ends energised
-        internal = internal_row[rows[alive]]
-        imax = np.zeros(0)
-        if table == "line":
-            d = net.line.loc[ids]
-            imax = (d.max_i_ka * d.df * d.parallel).to_numpy()
-        return ids, internal, imax
 
     def solve(
         self,
@@ -326,8 +316,9 @@ class BatchModel:
             if self._v_no_load is None:  # the phase shifts of the transformers included
                 self._v_no_load = self.y_pp.solve(-self.rhs_s)
             start = self._v_no_load
+        solver = self._solver(s_bus.shape[1])
         x, iterations, converged = iterate(
-            self.y_pp, self.rhs_s, s_bus[self.pq], start, TOL_PU, MAX_ITER, MISMATCH_PU
+            solver, self.rhs_s, s_bus[self.pq], start, TOL_PU, MAX_ITER, MISMATCH_PU
         )
         v = np.empty((self.n, x.shape[1]), complex)
         v[:] = self.v0[:, None]
@@ -338,6 +329,15 @@ class BatchModel:
         if self._stiff:  # branches of next to no impedance: the mismatch pandapower computes
             converged &= solved(self.y_pq_rows, v, self.pq, s_bus, MISMATCH_PU)
         return v, iterations, converged
+
+    def _solver(self, steps: int) -> SuperLU | Sweeps:
+        """What `_iterate` solves `steps` time steps with: by levels (`Sweeps`) a full chunk of a
+        wide grid, where they repay their building (10 ms at 10,000 buses), else SuperLU."""
+        if steps < CHUNK:
+            return self.y_pp
+        if self._sweeps is None:
+            self._sweeps = Sweeps.of(self.y_pp, wide=SWEEP_WIDTH) or self.y_pp
+        return self._sweeps
 
     def _iterate_sharing(self, s_fixed, on, shares, p_pv, q_lim, vm_set):
         """`_iterate` with the PQ trucks' shares of the island load and the PV buses'

@@ -23,7 +23,14 @@ from pandapower.pd2ppc import _pd2ppc
 from pandapower.pf.ppci_variables import _get_pf_variables_from_ppci
 from pandapower.pypower.makeYbus import makeYbus
 
-__all__ = ["SOLVER_FAILURES", "FactsDevices", "internal_model", "solver_failure", "start_voltage"]
+__all__ = [
+    "SOLVER_FAILURES",
+    "FactsDevices",
+    "branch_rows",
+    "internal_model",
+    "solver_failure",
+    "start_voltage",
+]
 
 # what pandapower and the numerics raise on a state they cannot solve: LoadflowNotConverged and
 # its kin, a singular matrix, an overflow, and pandapower's way of refusing a network
@@ -126,3 +133,24 @@ def internal_model(net: pp.pandapowerNet, **start: float) -> dict[str, Any]:
         "pq": pq,
         "branch_is": ppci["internal"]["branch_is"],
     }
+
+
+def branch_rows(
+    net: pp.pandapowerNet, table: str, branch_is: np.ndarray, internal_row: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ids of `table`'s ("line" or "trafo") branches in service with both ends energised
+    (`branch_is` of the model `internal_model` built), their rows of the internal branch table
+    (`internal_row` of each of pandapower's rows) and, for lines, their current limits (kA)."""
+    lookups = net._pd2ppc_lookups["branch"]
+    if table not in lookups or not len(net[table]):
+        return np.zeros(0, int), np.zeros(0, int), np.zeros(0)
+    f, t = lookups[table]
+    rows = np.arange(f, t)
+    alive = branch_is[rows] if len(branch_is) else np.ones(len(rows), bool)
+    ids = net[table].index.to_numpy()[alive]  # in service with both ends energised
+    internal = internal_row[rows[alive]]
+    imax = np.zeros(0)
+    if table == "line":
+        d = net.line.loc[ids]
+        imax = (d.max_i_ka * d.df * d.parallel).to_numpy()
+    return ids, internal, imax

@@ -5,14 +5,19 @@ With the slack voltages fixed, the PQ-bus voltages of every time step satisfy
 one sparse solve with a right-hand side per time step (`iterate`). Its error shrinks by the
 ratio of the voltage drops to the voltage each iteration (a few hundredths in distribution
 grids), so the start decides the count: the voltages at no load (the transformers' phase shifts
-in them) or a neighbouring time step's solution.
+in them) or a neighbouring time step's solution. A large grid's full chunks solve with the
+factors a level at a time (`planner.grid.sweeps`), in the sweeps' own bus order throughout.
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 from scipy.sparse import csc_matrix, csr_matrix
 from scipy.sparse.linalg import SuperLU, splu
+
+from planner.grid.sweeps import Sweeps
 
 __all__ = ["factorise", "iterate", "solved"]
 
@@ -33,14 +38,16 @@ def factorise(y_pp: csr_matrix) -> SuperLU:
 
 
 def iterate(
-    y_pp: SuperLU, rhs_s: np.ndarray, s_pq: np.ndarray, start: np.ndarray, tol: float,
+    y_pp: SuperLU | Sweeps, rhs_s: np.ndarray, s_pq: np.ndarray, start: np.ndarray, tol: float,
     max_iter: int, mismatch: float,
 ) -> tuple[np.ndarray, int, np.ndarray]:  # fmt: skip
     """The PQ-bus voltages (PQ buses, T) at the injections `s_pq` (PQ buses, T; pu), `rhs_s`
     the slack voltages' term `Y_ps V_s`, from `start` (PQ buses,; or each time step's, (PQ
-    buses, T)): iterated until no voltage is further than about `tol` from the solution and the
-    power mismatch at every bus is under `mismatch` (at most `max_iter` times); the iterations
-    made, and which time steps' mismatch is under `mismatch` at the end (`_mismatch_met`).
+    buses, T)), solved with `y_pp`, SuperLU's factors of `Y_pp` or their `Sweeps` (then in the
+    sweeps' bus order and C order inside, in the order given outside): iterated until no
+    voltage is further than about `tol` from the solution and the power mismatch at every bus
+    is under `mismatch` (at most `max_iter` times); the iterations made, and which time steps'
+    mismatch is under `mismatch` at the end (`_mismatch_met`).
 
     The error left after an iteration is its change times `r / (1 - r)`, `r` the rate the
     changes shrink at; where that rate is under a half, a change up to `tol (1 - r) / r` is
@@ -50,10 +57,15 @@ def iterate(
     converging at different speeds) leaves at most that many tolerances. The work is done in
     buffers kept across iterations: a chunk of a 10,000-bus grid allocated afresh each time
     costs as much as the arithmetic on it."""
-    s_conj = np.asfortranarray(np.conj(s_pq))
-    x = np.empty(s_conj.shape, complex, order="F")
+    rows = y_pp.rows if isinstance(y_pp, Sweeps) else None
+    if rows is not None:  # in the sweeps' own bus order, C order, and back at the end
+        s_pq, rhs_s, start = s_pq[rows], rhs_s[rows], start[rows]
+    order: Literal["C", "F"] = "F" if rows is None else "C"
+    s_conj = np.asarray(np.conj(s_pq), order=order)
+    x = np.empty(s_conj.shape, complex, order=order)
     x[:] = start if start.ndim == 2 else start[:, None]
     work = np.empty_like(x)
+    spare = np.empty_like(x) if rows is not None else None  # the change, where solved in place
     slack_rows = np.nonzero(rhs_s)[0]  # the buses next to a slack: few
     rhs_rows = rhs_s[slack_rows, None]
     iterations, last, ratio = 0, 0.0, 1.0
@@ -63,17 +75,23 @@ def iterate(
         np.divide(s_conj, np.conjugate(x, out=work), out=work)  # conj(S / V)
         work[slack_rows] -= rhs_rows
         new = y_pp.solve(work)
-        np.subtract(new, x, out=work)
+        change = work if spare is None else spare
+        np.subtract(new, x, out=change)
         old, x = x, new
-        step = _largest_part(work)
+        if spare is not None:  # the voltages before are free after this iteration
+            work = old
+        step = _largest_part(change)
         # the larger of the last two rates: a transient (or a fast column's) ratio never alone
         before, ratio = ratio, (step / last if last else 1.0)
         rate, last = max(ratio, before), step
         small = tol * min((1.0 - rate) / rate, SLACK) if 0.0 < rate < 0.5 else tol
-        if _below(work, small, step) or iterations == max_iter:
-            met = _mismatch_met(s_pq, work, old, mismatch)
+        if _below(change, small, step) or iterations == max_iter:
+            met = _mismatch_met(s_pq, change, old, mismatch)
             if met.all():
                 break
+    if rows is not None:
+        x, moved = np.empty_like(x), x
+        x[rows] = moved
     return x, iterations, met
 
 
@@ -89,13 +107,14 @@ def _mismatch_met(s: np.ndarray, change: np.ndarray, before: np.ndarray, tol: fl
 
 
 def _largest_part(change: np.ndarray) -> float:
-    """The largest real or imaginary part of `change` (complex, Fortran order) in magnitude."""
-    parts = change.T.view(float)
+    """The largest real or imaginary part of `change` (complex, Fortran or C order) in
+    magnitude."""
+    parts = change.T.view(float) if change.flags.f_contiguous else change.view(float)
     return max(float(parts.max(initial=0.0)), -float(parts.min(initial=0.0)))
 
 
 def _below(change: np.ndarray, tol: float, largest: float | None = None) -> bool:
-    """Whether every entry of `change` (complex, Fortran order) is below `tol` in magnitude:
+    """Whether every entry of `change` (complex, Fortran or C order) is below `tol` in magnitude:
     decided from its real and imaginary parts (their `largest`) where they settle it (no
     magnitudes taken)."""
     largest = _largest_part(change) if largest is None else largest
