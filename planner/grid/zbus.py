@@ -5,8 +5,8 @@ With the slack voltages fixed, the PQ-bus voltages of every time step satisfy
 one sparse solve with a right-hand side per time step (`iterate`). Its error shrinks by the
 ratio of the voltage drops to the voltage each iteration (a few hundredths in distribution
 grids), so the start decides the count: the voltages at no load (the transformers' phase shifts
-in them) or a neighbouring time step's solution. A large grid's full chunks solve with the
-factors a level at a time (`planner.grid.sweeps`), in the sweeps' own bus order throughout.
+in them) or a neighbouring time step's solution. Full chunks of a grid whose factors have wide
+levels solve them a level at a time (`planner.grid.sweeps`), in the sweeps' own bus order.
 """
 
 from __future__ import annotations
