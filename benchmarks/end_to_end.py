@@ -1,10 +1,12 @@
 """Benchmark: `plan_case` end to end as a multiple of one plain pandapower `runpp`.
 
 Measured side by side in one process, so that the ratio survives a loaded machine: the case's
-network solved by a plain `pandapower.runpp` (the yardstick; the median of `--runs` runs, taken
-before and after each plan), then `planner.plan_case` of the case (the median of `--plans`
-runs). Printed per case: the yardstick's milliseconds and what pandapower used for it (numba,
-lightsim2grid), the plan's seconds, the ratio (the plan in "runpp equivalents"), and how many
+network solved by a plain `pandapower.runpp` (the yardstick: `--runs` runs before the first
+plan and after each), and `planner.plan_case` of the case (`--plans` runs), each plan's ratio
+against the yardstick runs just before and after it. Printed per case: the yardstick's
+milliseconds (the median of all its runs) and what pandapower used for it (numba,
+lightsim2grid), the plan's seconds (the median), the ratio (the plan in "runpp equivalents":
+the median of the plans' ratios, with their range when there are several), and how many
 pandapower `runpp` and short-circuit (`calc_sc`) runs and deep copies of whole networks the plan
 made (counted in the last of its runs). Each plan starts with an empty short-circuit memo
 (`planner.grid.faults.fault_memo`), as in a fresh process.
@@ -91,10 +93,14 @@ def _counting() -> Iterator[dict[str, int]]:
 
 
 def measure(path: str, plans: int, runs: int) -> dict[str, float]:
-    """The yardstick and the plan of one case, side by side."""
+    """The yardstick and the plan of one case, side by side: `runs` yardstick runs, then each
+    plan followed by `runs` more. Each plan's ratio is taken against the yardstick runs just
+    before and just after it (the machine's speed drifts over minutes: a plan of the large case
+    takes one), and the ratio reported is the median of the plans' (`ratio_low`, `ratio_high`:
+    their range)."""
     case = planner.load_case(ROOT / path)
     net = case.network.net
-    yard = _yardstick(net, runs)
+    groups = [_yardstick(net, runs)]
     plan_s: list[float] = []
     calls: dict[str, int] = {}
     for _ in range(plans):
@@ -104,18 +110,26 @@ def measure(path: str, plans: int, runs: int) -> dict[str, float]:
             planner.plan_case(case)
             plan_s.append(clock() - start)
         calls = counted
-        yard += _yardstick(net, runs)
-    runpp_s = statistics.median(yard)
-    plan = statistics.median(plan_s)
+        groups.append(_yardstick(net, runs))
+    ratios = [plan / statistics.median(groups[k] + groups[k + 1]) for k, plan in enumerate(plan_s)]
     return {
         "buses": float(len(net.bus)),
-        "runpp_ms": runpp_s * 1000.0,
-        "plan_s": plan,
-        "ratio": plan / runpp_s,
+        "runpp_ms": statistics.median([t for group in groups for t in group]) * 1000.0,
+        "plan_s": statistics.median(plan_s),
+        "ratio": statistics.median(ratios),
+        "ratio_low": min(ratios),
+        "ratio_high": max(ratios),
         "runpp_calls": float(calls["runpp"]),
         "calc_sc_calls": float(calls["calc_sc"]),
         "deepcopies": float(calls["deepcopy"]),
     }
+
+
+def ratio_text(m: dict[str, float]) -> str:
+    """The ratio of `measure`'s result, with the plans' range where they differ."""
+    if round(m["ratio_low"]) == round(m["ratio_high"]):
+        return f"{m['ratio']:.0f}"
+    return f"{m['ratio']:.0f} ({m['ratio_low']:.0f}-{m['ratio_high']:.0f})"
 
 
 def _solver() -> str:
@@ -158,7 +172,7 @@ def main() -> int:
         m = measure(path, args.plans, args.runs)
         print(
             f"| {path} | {m['buses']:,.0f} | {m['runpp_ms']:.1f} | {m['plan_s']:.2f} "
-            f"| {m['ratio']:.0f} | {m['runpp_calls']:.0f} | {m['calc_sc_calls']:.0f} "
+            f"| {ratio_text(m)} | {m['runpp_calls']:.0f} | {m['calc_sc_calls']:.0f} "
             f"| {m['deepcopies']:.0f} |"
         )
     return 0

@@ -345,13 +345,16 @@ def startup_rows(starts: int, runs: int) -> list[Row]:
 
 
 def plan_rows(cases: list[str], plans: int, runs: int) -> Iterator[Row]:
-    """One row per case, each as soon as it is measured; the large case is planned once (each
-    plan takes minutes), the others `plans` times (the median: the first plan of a process also
-    pays for the modules it imports on first use)."""
+    """One row per case, each as soon as it is measured: `plans` plans of each (the first plan
+    of a process also pays for the modules it imports on first use), each against the yardstick
+    runs around it; the median ratio, and the plans' range (`end_to_end.measure`)."""
     for path in cases:
-        m = end_to_end.measure(path, 1 if path == end_to_end.LARGE else plans, runs)
+        m = end_to_end.measure(path, plans, runs)
         target = PLAN_TARGETS.get(path)
-        now = f"{m['ratio']:.0f} runpp ({m['plan_s']:.1f} s, runpp {m['runpp_ms']:.0f} ms)"
+        now = (
+            f"{end_to_end.ratio_text(m)} runpp ({m['plan_s']:.1f} s, runpp {m['runpp_ms']:.0f} ms"
+            f"{'' if plans == 1 else f'; median of {plans} plans'})"
+        )
         yield Row(
             f"`plan_case` {path} ({m['buses']:,.0f} buses)",
             now,

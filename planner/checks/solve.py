@@ -22,7 +22,7 @@ from planner.grid.engine import CHUNK, BatchModel, Unsupported
 from planner.grid.limits import TOL, Findings
 from planner.grid.powerflow import island_model, solve_grid, solve_island
 from planner.grid.state import copy_net
-from planner.inputs.demand import StepGroup
+from planner.inputs.demand import StepGroup, design_rows
 
 __all__ = [
     "ROWS",
@@ -55,9 +55,7 @@ ROWS = 16 * CHUNK
 def loads_array(net: pp.pandapowerNet, ctx: StageContext, groups: list[StepGroup]):
     """Design P and Q (MW, Mvar) of `net`'s loads at each load state, one row per state."""
     pos = pd.Index(ctx.demand.loads).get_indexer(net.load.index)
-    p = np.array([g.p_mw[pos] for g in groups]).reshape(len(groups), len(pos))
-    q = np.array([g.q_mvar[pos] for g in groups]).reshape(len(groups), len(pos))
-    return p, q
+    return design_rows(groups, pos), design_rows(groups, pos, q=True)
 
 
 def blocks(items: list[int], size: int | None = None) -> list[list[int]]:
@@ -83,7 +81,7 @@ def solve_grid_states(
         failed: list[int] = []
         for block in blocks(todo, rows):
             p, q = loads_array(net, ctx, [groups[k] for k in block])
-            res = model.solve(p, q)
+            res = model.solve(p, q, angles=False)
             findings.load_flows += len(block)
             ok = np.nonzero(res.converged)[0].tolist()
             findings.feed_result(scan, model, res, ok, [whens[block[r]] for r in ok])

@@ -28,7 +28,7 @@ from planner.grid.powerflow import solve_grid
 from planner.grid.state import switched
 from planner.grid.switch_topology import Contraction, Sectionalisers, Topology, works_topology
 from planner.grid.topology import build_graph, energised_buses
-from planner.inputs.demand import ROWS_PER_BLOCK, StepGroup
+from planner.inputs.demand import ROWS_PER_BLOCK, StepGroup, design_rows
 
 __all__ = [
     "Screen",
@@ -217,9 +217,7 @@ class Screen:
                 del models[next(iter(models))]
             models[key] = model
         pos = pd.Index(self.ctx.demand.loads).get_indexer(self.ctx.works_net.load.index)
-        res = model.solve(
-            np.array([g.p_mw[pos] for g in groups]), np.array([g.q_mvar[pos] for g in groups])
-        )
+        res = model.solve(design_rows(groups, pos), design_rows(groups, pos, q=True), angles=False)
         bus_ids = np.asarray(model.bus_ids)
         found: list[set[tuple[str, int]] | None] = []
         for k in range(len(groups)):

@@ -3,7 +3,8 @@ and element, the voltages, branch loadings and source outputs of a batch of load
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 
@@ -25,6 +26,21 @@ class BatchResult:
     iterations: int
     va_degree: np.ndarray | None = None  # (T, buses), as pandapower's res_bus.va_degree
     pv_q_mvar: np.ndarray | None = None  # (T, PV generators): their reactive power
+
+    @classmethod
+    def stacked(cls, parts: list[BatchResult]) -> BatchResult:
+        """The results of consecutive chunks of time steps as one (one chunk as it is, not
+        copied); a field no part has (None) stays None."""
+        if len(parts) == 1:
+            return parts[0]
+        rows = {f.name: [getattr(p, f.name) for p in parts] for f in fields(cls)}
+        stacked: dict[str, Any] = {
+            "converged": np.concatenate(rows.pop("converged")),
+            "iterations": max(rows.pop("iterations")),
+        }
+        for name, values in rows.items():  # (T, elements) each
+            stacked[name] = None if values[0] is None else np.vstack(values)
+        return cls(**stacked)
 
     def outputs_kw(self, row: int, ids: list[str]) -> tuple[dict[str, float], dict[str, float]]:
         """kW and kvar of the trucks `ids` online at time step `row`: the slack truck first,

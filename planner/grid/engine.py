@@ -24,7 +24,6 @@ steps that do not converge are reported (pandapower's Newton-Raphson solves them
 from __future__ import annotations
 
 import warnings
-from dataclasses import fields
 
 import numpy as np
 import pandapower as pp
@@ -191,6 +190,7 @@ class BatchModel:
         online: np.ndarray | None = None,
         shares: np.ndarray | None = None,
         pv: tuple[np.ndarray, np.ndarray, float | np.ndarray | None] | None = None,
+        angles: bool = True,
     ) -> BatchResult:
         """Solve T load states: `p_mw`, `q_mvar` are (T, loads) in the net's load order.
 
@@ -201,7 +201,8 @@ class BatchModel:
         bus hold the first one's); with no setpoint (None) they run at a fixed power factor,
         injecting that Mvar (signed) instead. Time steps are solved in chunks that keep the
         sparse triangular solves in cache, each chunk without trucks or held voltages starting
-        from the last solution of the chunk before (consecutive load states are close).
+        from the last solution of the chunk before (consecutive load states are close). Without
+        `angles` the result has no `va_degree` (scans that read magnitudes only).
         """
         steps = p_mw.shape[0]
         n_trucks = len(self.truck_idx)
@@ -218,16 +219,11 @@ class BatchModel:
         for a in range(0, max(steps, 1), CHUNK):
             cut = slice(a, a + CHUNK)
             pv_cut = (pv_p[cut], pv_q[cut], pv_vm)
-            part, start = self._solve_chunk(p_mw[cut], q_mvar[cut], on[cut], shares, pv_cut, start)
+            part, start = self._solve_chunk(
+                p_mw[cut], q_mvar[cut], on[cut], shares, pv_cut, start, angles
+            )
             parts.append(part)
-        if len(parts) == 1:  # one chunk (a switching step's few loads): as it is, not copied
-            return parts[0]
-        rows = {f.name: [getattr(p, f.name) for p in parts] for f in fields(BatchResult)}
-        return BatchResult(
-            converged=np.concatenate(rows.pop("converged")),
-            iterations=max(rows.pop("iterations")),
-            **{name: np.vstack(values) for name, values in rows.items()},
-        )
+        return BatchResult.stacked(parts)
 
     def _solve_chunk(
         self,
@@ -237,6 +233,7 @@ class BatchModel:
         shares: np.ndarray,
         pv: tuple[np.ndarray, np.ndarray, np.ndarray | None],
         start: np.ndarray | None,
+        angles: bool = True,
     ) -> tuple[BatchResult, np.ndarray | None]:
         """One chunk of `solve`, and the PQ-bus voltages a next chunk may start from."""
         steps = p_mw.shape[0]
@@ -287,7 +284,7 @@ class BatchModel:
             truck_p_mw=(truck_s.real * self.base_mva).T,
             truck_q_mvar=(truck_s.imag * self.base_mva).T,
             iterations=iterations,
-            va_degree=np.angle(at_bus, deg=True).T,
+            va_degree=np.angle(at_bus, deg=True).T if angles else None,
             pv_q_mvar=pv_q_mvar,
         )
         return result, v[self.pq, done[-1]] if len(done) else None

@@ -38,7 +38,7 @@ class Sweeps:
     def __init__(self, rows: np.ndarray, forward: list[_Block], backward: list[_Block],
                  inverse_diagonal: np.ndarray) -> None:  # fmt: skip
         self.rows = rows  # sweep position -> row of the factorised matrix
-        self.forward = forward  # per level, lowest first: minus L's entries below the diagonal
+        self.forward = forward  # per level taking rows, lowest first: minus L's entries below it
         self.backward = backward  # per level, highest first: minus U's right of it, by U's pivot
         self.inverse_diagonal = inverse_diagonal  # (n, 1): one over U's diagonal
         self.shape = (len(rows), len(rows))
@@ -88,8 +88,11 @@ class Sweeps:
         for a, c, indptr, indices, data in self.forward:  # rows a:c take the rows before a
             _add_product(c - a, a, steps, indptr, indices, data, b[:a], b[a:c])
         n = b.shape[0]
+        # every row scaled once: a level's product reads rows after it (final already) and
+        # adds to its own rows only, so this equals scaling each level before its product (to
+        # the bit where each row is one inner loop of T >= 2 steps: the engine's chunks)
+        b *= self.inverse_diagonal
         for a, c, indptr, indices, data in self.backward:  # ... the rows after c
-            b[a:c] *= self.inverse_diagonal[a:c]
             if len(data):
                 _add_product(c - a, n - c, steps, indptr, indices, data, b[c:], b[a:c])
         return b

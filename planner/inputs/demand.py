@@ -30,6 +30,7 @@ __all__ = [
     "check_times",
     "count_check_times",
     "design_matrix",
+    "design_rows",
     "memory_problems",
     "stage_bytes",
     "stage_demand",
@@ -140,14 +141,7 @@ class Demand:
 
     def block_of(self, rows: Sequence[int], pos: np.ndarray, q: bool = False) -> np.ndarray:
         """(len(rows), len(pos)): the design P (or Q) of the groups `rows` at the loads `pos`."""
-        groups = [self.groups[k] for k in rows]
-        basis = self.basis
-        pos = np.asarray(pos, dtype=int)
-        if basis is None:
-            return np.array([(g.q_mvar if q else g.p_mw)[pos] for g in groups]).reshape(
-                len(groups), len(pos)
-            )
-        return basis.block([g._row for g in groups], pos, q)
+        return design_rows([self.groups[k] for k in rows], pos, q)
 
     def p_sums(self, pos: np.ndarray) -> np.ndarray:
         """(groups,) total design P of the loads at `pos`: `p_matrix[:, pos].sum(axis=1)`,
@@ -157,6 +151,20 @@ class Demand:
             for a in range(0, len(self.groups), ROWS_PER_BLOCK)
         ]
         return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def design_rows(groups: Sequence[StepGroup], pos: np.ndarray, q: bool = False) -> np.ndarray:
+    """(len(groups), len(pos)): the design P (or Q) of `groups` at the loads `pos`, each row
+    `group.p_mw[pos]` to the bit; made from the groups' profile factors where they share them
+    (no full row per group), then in `Basis.block`'s memory order (Fortran's: a sum along a row
+    may differ from the row's own sum in the last bit)."""
+    pos = np.asarray(pos, dtype=int)
+    basis = groups[0]._basis if groups else None
+    if basis is None or any(g._basis is not basis for g in groups):
+        return np.array([(g.q_mvar if q else g.p_mw)[pos] for g in groups]).reshape(
+            len(groups), len(pos)
+        )
+    return basis.block([g._row for g in groups], pos, q)
 
 
 class DemandMatrix:

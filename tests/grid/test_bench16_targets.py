@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import statistics
 import sys
 import tomllib
 from datetime import timedelta
@@ -158,3 +159,50 @@ def test_memory_child_reports_the_planners_refusal(
     assert message.startswith(f"stage {stage['name']!r} needs about ")
     assert "for 8,760 time steps x " in message
     assert message.endswith("the limit is 10.0 MB: split the stage into shorter stages")
+
+
+class _Drifting:
+    """A machine that slows down between plans: each plan's seconds and the yardstick runs
+    around it, on a fake clock."""
+
+    def __init__(self, plans_s: list[float], yards_s: list[list[float]]) -> None:
+        self.now, self.plans_s, self.yards_s = 0.0, list(plans_s), list(yards_s)
+
+    def clock(self) -> float:
+        return self.now
+
+    def plan_case(self, case: object) -> None:
+        self.now += self.plans_s.pop(0)
+
+    def yardstick(self, net: object, runs: int) -> list[float]:
+        return self.yards_s.pop(0)
+
+
+@pytest.mark.parametrize(
+    ("plans_s", "yards_s", "ratio", "low", "high", "text"),
+    [
+        # the machine twice as slow for the second plan: each plan 100 runpp of its own time
+        ([10.0, 20.0], [[0.1, 0.1], [0.1, 0.2, 0.2], [0.2, 0.2]], 100.0, 100.0, 100.0, "100"),
+        # three plans against the runs around each: 50 / 0.5, 60 / 0.4, 40 / 0.4
+        ([50.0, 60.0, 40.0], [[0.5], [0.5], [0.3], [0.5]], 100.0, 100.0, 150.0, "100 (100-150)"),
+    ],
+)
+def test_each_plan_is_measured_against_the_yardstick_runs_around_it(
+    monkeypatch: pytest.MonkeyPatch,
+    plans_s: list[float],
+    yards_s: list[list[float]],
+    ratio: float,
+    low: float,
+    high: float,
+    text: str,
+) -> None:
+    end_to_end = sys.modules["end_to_end"]
+    machine = _Drifting(plans_s, yards_s)
+    monkeypatch.setattr(end_to_end, "clock", machine.clock)
+    monkeypatch.setattr(end_to_end, "_yardstick", machine.yardstick)
+    monkeypatch.setattr(end_to_end.planner, "plan_case", machine.plan_case)
+    m = end_to_end.measure(str(CASES / "dashiqiao.toml"), len(plans_s), 1)
+    assert (m["ratio"], m["ratio_low"], m["ratio_high"]) == pytest.approx((ratio, low, high))
+    assert end_to_end.ratio_text(m) == text
+    assert m["plan_s"] == pytest.approx(statistics.median(plans_s))
+    assert not machine.plans_s and not machine.yards_s  # a yardstick group before and after each

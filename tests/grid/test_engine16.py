@@ -6,6 +6,7 @@ factorisation). Voltages to 1e-6 pu, loadings to 1e-3 percentage points, flows t
 from __future__ import annotations
 
 import copy
+from dataclasses import fields
 
 import numpy as np
 import pandapower as pp
@@ -14,6 +15,7 @@ import pytest
 from scipy.sparse import csr_matrix
 from scipy.sparse.linalg import spsolve
 
+from planner.grid.batch_result import BatchResult
 from planner.grid.engine import CHUNK, BatchModel
 from planner.grid.powerflow import TruckAt, prepare_island, results, row_solution, solve_island
 from planner.grid.zbus import _below, factorise
@@ -81,6 +83,24 @@ def test_many_steps_match_runpp(name: str) -> None:
     assert res.converged.all()
     for k in compared:
         _agrees(model, res, k, _runpp(net, p[k], q[k]))
+
+
+@pytest.mark.parametrize("name", sorted(MANY_STEPS))
+def test_without_angles_the_rest_is_the_same(name: str) -> None:
+    """`solve(..., angles=False)` (the scans) leaves `va_degree` out, every other field the same
+    to the bit, over several chunks."""
+    make, steps, (low, high), _ = MANY_STEPS[name]
+    net = make()
+    p, q = _levels(net, steps, seed=steps, low=low, high=high)
+    model = BatchModel(copy.deepcopy(net))
+    full, bare = model.solve(p, q), model.solve(p, q, angles=False)
+    assert full.va_degree is not None and full.va_degree.shape == full.vm_pu.shape
+    assert bare.va_degree is None and bare.iterations == full.iterations
+    for f in fields(BatchResult):
+        if f.name not in ("va_degree", "iterations"):
+            assert np.array_equal(getattr(bare, f.name), getattr(full, f.name)), f.name
+    alone = model.solve(p[:1], q[:1], angles=False)  # one chunk: as it is, not stacked
+    assert alone.va_degree is None and alone.vm_pu.shape == (1, full.vm_pu.shape[1])
 
 
 @pytest.mark.parametrize("name", sorted(MANY_STEPS))

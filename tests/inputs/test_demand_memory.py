@@ -16,7 +16,14 @@ import planner
 from planner.grid.context import StageContext
 from planner.inputs import demand
 from planner.inputs.case import Loads, Stage
-from planner.inputs.demand import check_times, design_matrix, memory_problems, stage_bytes
+from planner.inputs.demand import (
+    StepGroup,
+    check_times,
+    design_matrix,
+    design_rows,
+    memory_problems,
+    stage_bytes,
+)
 from tests.conftest import CASES, DATA
 
 # builtin shapes by category, daily windows (the normal state's own groups), flat, a CSV
@@ -67,6 +74,17 @@ def test_demand_groups_hold_the_full_matrix_values(path: Path) -> None:
         assert d.p_matrix[:, pos].tobytes() == full[:, pos].tobytes()
         assert d.p_sums(pos).tobytes() == full[:, pos].sum(axis=1).tobytes()
         assert d.peak is max(d.groups, key=lambda g: float(g.p_mw.sum()))
+        # any groups (a subset, reversed, the normal state's) at any loads, as each group's row
+        rows = np.arange(len(d.loads))[::-2]
+        for picked in (list(d.groups), list(d.groups)[::-3], list(d.normal_groups)[:5], []):
+            for q, of in ((False, "p_mw"), (True, "q_mvar")):
+                want = np.array([getattr(g, of)[rows] for g in picked]).reshape(-1, len(rows))
+                assert design_rows(picked, rows, q).tobytes(order="C") == want.tobytes()
+        mixed = [StepGroup(g.times, g.p_mw.copy(), g.q_mvar.copy()) for g in d.groups[:2]]
+        assert (
+            design_rows([*mixed, *d.groups[2:4]], rows).tobytes(order="C")
+            == np.array([g.p_mw[rows] for g in [*mixed, *d.groups[2:4]]]).tobytes()
+        )
 
 
 START = datetime(2016, 1, 1, tzinfo=UTC)
