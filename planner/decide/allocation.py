@@ -76,16 +76,14 @@ def trucks_needed(
 def island_matrix(graph: Graph, buses: frozenset[int]) -> tuple[list[int], Any]:
     """The island's buses (sorted) and its edges weighted by series impedance (ohm)."""
     order = sorted(buses)
-    pos = {b: i for i, b in enumerate(order)}
-    rows, cols, weights = [], [], []
-    for (a, b), ohm in zip(graph.edges, graph.edge_ohm, strict=True):
-        ba, bb = int(graph.buses[a]), int(graph.buses[b])
-        if ba in pos and bb in pos:
-            rows.append(pos[ba])
-            cols.append(pos[bb])
-            weights.append(float(ohm) + 1e-9)  # a switch (0 ohm) still joins its buses
     n = len(order)
-    return order, coo_matrix((weights, (rows, cols)), shape=(n, n)).tocsr()
+    members = np.asarray(order, dtype=np.int64)
+    ends = graph.buses[graph.edges].astype(np.int64).reshape(-1, 2)  # each edge's two buses
+    at = np.searchsorted(members, ends)  # their positions in `order`, where they are in it
+    inside = (at < n) & (members[np.minimum(at, max(n - 1, 0))] == ends) if n else at < 0
+    keep = inside.all(axis=1)  # edges with both ends on the island, in the graph's order
+    weights = np.asarray(graph.edge_ohm, dtype=float)[keep] + 1e-9  # a switch still joins
+    return order, coo_matrix((weights, (at[keep, 0], at[keep, 1])), shape=(n, n)).tocsr()
 
 
 def point_costs(

@@ -9,11 +9,13 @@ import json
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import pytest
 
 import planner
-from planner.decide.allocation import shortfalls
+from planner.decide.allocation import island_matrix, shortfalls
 from planner.decide.mix_needs import LvSlot
+from planner.grid.topology import Graph
 from planner.inputs.case import Fleet, Reserve, TruckType
 from tests.conftest import DATA
 
@@ -157,3 +159,41 @@ def test_the_plan_of_the_lv_truck_case_with_two_mv_trucks_names_the_shortfall(tm
             "island": "I1",
         }
     ]
+
+
+def _graph() -> Graph:
+    """Buses 5, 2, 9, 7, 4 (node numbers 0-4): 5-2 (3 ohm), 2-9 a switch (0 ohm: kept at 1e-9),
+    9-7 and 7-9 (2 and 6 ohm), 7-4 (1 ohm)."""
+    return Graph(
+        buses=np.array([5, 2, 9, 7, 4]),
+        edges=np.array([[0, 1], [1, 2], [2, 3], [3, 2], [3, 4]]),
+        edge_ohm=np.array([3.0, 0.0, 2.0, 6.0, 1.0]),
+        sources=frozenset({5}),
+    )
+
+
+@pytest.mark.parametrize(
+    ("island", "order", "entries"),
+    [
+        # sorted bus order; an edge with one end off the island is left out
+        ({2, 9, 7}, [2, 7, 9], {(0, 2): 1e-9, (2, 1): 2.0 + 1e-9, (1, 2): 6.0 + 1e-9}),
+        (
+            {5, 2, 9, 7, 4},
+            [2, 4, 5, 7, 9],
+            {(2, 0): 3 + 1e-9, (0, 4): 1e-9, (4, 3): 2 + 1e-9, (3, 4): 6 + 1e-9, (3, 1): 1 + 1e-9},
+        ),
+        ({4}, [4], {}),
+        ({5, 4}, [4, 5], {}),  # no edge between them
+        ({3, 8}, [3, 8], {}),  # buses the graph does not hold
+        (set(), [], {}),
+    ],
+)
+def test_an_islands_matrix_holds_its_own_edges_by_impedance(
+    island: set[int], order: list[int], entries: dict[tuple[int, int], float]
+) -> None:
+    got_order, matrix = island_matrix(_graph(), frozenset(island))
+    assert got_order == order
+    assert matrix.shape == (len(order), len(order))
+    assert matrix.nnz == len(entries)
+    for (i, j), ohm in entries.items():
+        assert matrix[i, j] == pytest.approx(ohm, rel=1e-12, abs=1e-15)
