@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 FIRST_TRIED = 6  # largest candidates tried one by one before the binary search
 # memo keys: each switching's limits broken at its screening hours; the latest 64 models (MBs)
 SCREENS, SCREEN_MODELS = "transfer_screens", "transfer_screen_models"
+SCREENING_GROUPS = "transfer_screening_groups"  # and the load states they are screened at
 KEPT_MODELS = 64
 
 
@@ -84,13 +85,14 @@ def sectionalisers(
 
 
 def screening_groups(ctx: StageContext) -> list[StepGroup]:
+    """The load states a screen solves (once per stage): the peaks of total and cut-off load."""
     groups = list(ctx.demand.groups)
-    if len(groups) <= 4:
-        return groups
-    by_total = max(groups, key=lambda g: float(g.p_mw.sum()))
-    pos = ctx._positions(ctx.loads_on(ctx.cut_off))  # as `load_kw` of the cut-off loads
-    by_cut = max(groups, key=lambda g: float(g.p_mw[pos].sum() * 1000.0))
-    return [by_total] if by_total is by_cut else [by_total, by_cut]
+    if len(groups) > 4 and SCREENING_GROUPS not in ctx.memo:
+        pos = ctx._positions(ctx.loads_on(ctx.cut_off))  # as `load_kw` of the cut-off loads
+        by_cut = max(groups, key=lambda g: float(g.p_mw[pos].sum() * 1000.0))
+        peak = ctx.demand.peak  # the first group of the largest total, as `by_cut` is found
+        ctx.memo[SCREENING_GROUPS] = [peak] if peak is by_cut else [peak, by_cut]
+    return groups if len(groups) <= 4 else list(ctx.memo[SCREENING_GROUPS])
 
 
 class Screen:
