@@ -16,7 +16,6 @@ import argparse
 import copy
 import logging
 import os
-import subprocess
 import sys
 import time
 from datetime import timedelta
@@ -33,6 +32,9 @@ from planner.grid.state import apply_switching
 from planner.grid.topology import build_graph, energised_buses, islands_of
 from planner.inputs.demand import design_matrix
 from planner.inputs.profiles import hours_of
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from peak_memory import planner_peak
 
 ROOT = Path(__file__).resolve().parent.parent
 NETWORKS = [
@@ -173,17 +175,13 @@ def planning_benchmark() -> list[str]:
         case = planner.load_case(ROOT / case_file)
         hours = sum(len(hours_of(s.start, s.end)) for s in case.stages)
         out = Path("/tmp") / f"bench-{Path(case_file).stem}"
-        cmd = [sys.executable, "-m", "planner", "plan", case_file, "--out", str(out), "--force"]
+        args = ["plan", case_file, "--out", str(out), "--force"]
         start = time.perf_counter()
-        child = subprocess.Popen(
-            cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        _, status, usage = os.wait4(child.pid, 0)
+        code, peak_mb = planner_peak(args, ROOT)  # the child's own peak, not its ru_maxrss
         wall = time.perf_counter() - start
-        code = os.waitstatus_to_exitcode(status)
         rows.append(
-            f"{case_file:<40}{len(case.stages):>7}{hours:>7}{wall:>9.1f}"
-            f"{usage.ru_maxrss / 1024:>9.0f}" + ("" if code == 0 else f"  exit {code}")
+            f"{case_file:<40}{len(case.stages):>7}{hours:>7}{wall:>9.1f}{peak_mb:>9.0f}"
+            + ("" if code == 0 else f"  exit {code}")
         )
         print(rows[-1], flush=True)
     return rows

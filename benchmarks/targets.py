@@ -19,10 +19,10 @@ Rows (each a ratio measured side by side in one run, so that it survives a loade
   (the median of `--starts`, interpreter start included), as multiples of one plain `runpp` of
   the reference network; also `from planner import plan_case` (the facade's first use, which
   imports the library and pandapower), without a target.
-- `memory` (`--memory`, slow): the peak memory (`ru_maxrss` of a child) of planning one stage of
-  `cases/simbench_mvlv_large.toml` given a year-long (8,760-hour) window, or the planner's own
-  refusal with its estimate where it refuses the case up front: once hourly on the residential
-  shape, once on SimBench's quarter hours (35,040 load states; about a quarter of an hour).
+- `memory` (`--memory`, slow): the peak memory (a child's own: `peak_memory.own_peak_mb`) of
+  planning one stage of `cases/simbench_mvlv_large.toml` given a year-long (8,760-hour) window,
+  or the planner's own refusal with its estimate where it refuses the case up front: once hourly
+  on the residential shape, once on SimBench's quarter hours (35,040 load states; minutes).
 
 Run: `.venv/bin/python benchmarks/targets.py [--engine] [--startup] [--plan] [--memory]
 [--large] [--all] [--clock wall|cpu] [--lightsim-python /tmp/bench16/venv/bin/python]`; with no
@@ -58,6 +58,7 @@ import pandapower as pp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import end_to_end  # a sibling script, not a package
+from peak_memory import own_peak_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 STEPS = 336
@@ -398,13 +399,13 @@ def memory_child(path: str) -> dict[str, Any]:
         return {"refused": [p.message for p in exc.problems]}
     start = time.perf_counter()
     plan_stage(StageContext.build(case, case.stages[0]))
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    peak_mb = own_peak_mb()  # not ru_maxrss: a child's counts its parent's memory at the fork
     return {"peak_mb": peak_mb, "seconds": time.perf_counter() - start}
 
 
 def memory_rows(profiles: tuple[str, ...] = ("residential", "simbench")) -> list[Row]:
     """One row per profile of `year_case`: hourly residential, and SimBench quarter hours (the
-    harder: every one of its 35,040 load states is solved and checked; about 15-25 minutes)."""
+    harder: every one of its 35,040 load states is solved and checked; minutes)."""
     rows = []
     for profile in profiles:
         what = (

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandapower as pp
-import pandas as pd
 
+from planner.checks.solve import loads_array
 from planner.core.refs import ElementRef, Namer, ref_for
 from planner.core.switching import Switching
 from planner.grid.context import StageContext, set_design_loads
@@ -28,7 +28,7 @@ from planner.grid.powerflow import solve_grid
 from planner.grid.state import switched
 from planner.grid.switch_topology import Contraction, Sectionalisers, Topology, works_topology
 from planner.grid.topology import build_graph, energised_buses
-from planner.inputs.demand import ROWS_PER_BLOCK, StepGroup, design_rows
+from planner.inputs.demand import ROWS_PER_BLOCK, StepGroup
 
 __all__ = [
     "Screen",
@@ -63,10 +63,9 @@ def candidate_ties(ctx: StageContext) -> list[ElementRef]:
     works = set(ctx.stage.out_of_service)
     if case.ties is not None:
         return [t for t in case.ties if t not in works]
-    ties = []
     sw = net.switch
-    for idx in sw.index[~sw.closed.astype(bool) & sw.et.isin(["l", "b"])]:
-        ties.append(ref_for(net, "switch", int(idx)))
+    open_switches = sw.index[~sw.closed.astype(bool) & sw.et.isin(["l", "b"])]
+    ties = [ref_for(net, "switch", int(idx)) for idx in open_switches]
     in_service_bus = net.bus.in_service.astype(bool)
     for idx in net.line.index[~net.line.in_service.astype(bool)]:
         fb, tb = net.line.at[idx, "from_bus"], net.line.at[idx, "to_bus"]
@@ -87,12 +86,14 @@ def sectionalisers(
 def screening_groups(ctx: StageContext) -> list[StepGroup]:
     """The load states a screen solves (once per stage): the peaks of total and cut-off load."""
     groups = list(ctx.demand.groups)
-    if len(groups) > 4 and SCREENING_GROUPS not in ctx.memo:
+    if len(groups) <= 4:
+        return groups
+    if SCREENING_GROUPS not in ctx.memo:
         pos = ctx._positions(ctx.loads_on(ctx.cut_off))  # as `load_kw` of the cut-off loads
         by_cut = max(groups, key=lambda g: float(g.p_mw[pos].sum() * 1000.0))
         peak = ctx.demand.peak  # the first group of the largest total, as `by_cut` is found
         ctx.memo[SCREENING_GROUPS] = [peak] if peak is by_cut else [peak, by_cut]
-    return groups if len(groups) <= 4 else list(ctx.memo[SCREENING_GROUPS])
+    return list(ctx.memo[SCREENING_GROUPS])
 
 
 class Screen:
@@ -218,8 +219,7 @@ class Screen:
             while len(models) >= KEPT_MODELS:
                 del models[next(iter(models))]
             models[key] = model
-        pos = pd.Index(self.ctx.demand.loads).get_indexer(self.ctx.works_net.load.index)
-        res = model.solve(design_rows(groups, pos), design_rows(groups, pos, q=True), angles=False)
+        res = model.solve(*loads_array(self.ctx.works_net, self.ctx, groups), angles=False)
         bus_ids = np.asarray(model.bus_ids)
         found: list[set[tuple[str, int]] | None] = []
         for k in range(len(groups)):

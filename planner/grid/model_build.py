@@ -23,6 +23,8 @@ from pandapower.pd2ppc import _pd2ppc
 from pandapower.pf.ppci_variables import _get_pf_variables_from_ppci
 from pandapower.pypower.makeYbus import makeYbus
 
+from planner.grid.pp_loops import array_loops
+
 __all__ = [
     "SOLVER_FAILURES",
     "FactsDevices",
@@ -109,7 +111,8 @@ def internal_model(net: pp.pandapowerNet, **start: float) -> dict[str, Any]:
     net["converged"] = False
     _add_auxiliary_elements(net)
     net._pd2ppc_lookups = {key: np.array([], dtype=np.int64) for key in _NO_LOOKUPS}
-    ppc, ppci = _pd2ppc(net)
+    with array_loops():  # pandapower's per-element Python loops as arrays (numba absent)
+        ppc, ppci = _pd2ppc(net)
     net["_ppc"] = ppc
     for facts in ("svc", "tcsc", "ssc", "vsc"):
         if facts in ppci and len(ppci[facts]):

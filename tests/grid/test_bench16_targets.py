@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import statistics
+import subprocess
 import sys
 import tomllib
 from datetime import timedelta
@@ -159,6 +160,29 @@ def test_memory_child_reports_the_planners_refusal(
     assert message.startswith(f"stage {stage['name']!r} needs about ")
     assert "for 8,760 time steps x " in message
     assert message.endswith("the limit is 10.0 MB: split the stage into shorter stages")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="Linux's accounting")
+def test_a_childs_peak_memory_is_its_own_not_its_parents() -> None:
+    """A child of a process holding 400 MB: the kernel's `ru_maxrss` of the child carries the
+    parent's memory over the fork and exec; `own_peak_mb` (the memory row's measure) and
+    `planner_peak` (bench.py's) report the child's own."""
+    import peak_memory
+
+    held = b"\x01" * (400 * 2**20)  # resident in this process (written, not only reserved)
+    code = (
+        f"import resource, sys; sys.path.insert(0, {str(BENCHMARKS)!r}); "
+        "from peak_memory import own_peak_mb; "
+        "print(own_peak_mb(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    own_mb, maxrss_mb = map(float, done.stdout.split())
+    assert maxrss_mb > 400.0  # what the memory row reported before
+    assert 1.0 < own_mb < 100.0
+    exit_code, planner_mb = peak_memory.planner_peak(["--help"], BENCHMARKS.parent)
+    assert exit_code == 0
+    assert 10.0 < planner_mb < 300.0
+    assert len(held) == 400 * 2**20
 
 
 class _Drifting:
