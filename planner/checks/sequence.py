@@ -70,6 +70,7 @@ class StepReplay:
         # whether a step of the last phase replayed had problems with a truck paralleled with
         # the grid before or after it: only those can differ with the trucks' control
         self.dependent = False
+        self.refs: dict[tuple[str, tuple[str, ...]], ElementRef | str] = {}  # `_resolve`'s
 
     # -- load states --------------------------------------------------------------------------
     def group_at(self, when: datetime) -> StepGroup:
@@ -321,8 +322,17 @@ class StepReplay:
         if step.action in ("connect_truck", "disconnect_truck"):
             truck = self.by_id.get(step.element)
             return truck.bus if truck is not None else None
-        ref = resolve_ref(self.ctx.base_net, entry.get("element", ""), TABLES)
+        ref = self._resolve(entry.get("element", ""), TABLES)
         return None if isinstance(ref, str) else reading_bus(self.ctx.base_net, ref)
+
+    def _resolve(self, text: object, tables: tuple[str, ...]) -> ElementRef | str:
+        """`resolve_ref` on the stage's base network, once per text and tables: a sequence
+        names a few elements many times (each step twice, each phase, each day)."""
+        if not isinstance(text, str):
+            return resolve_ref(self.ctx.base_net, text, tables)
+        if (text, tables) not in self.refs:
+            self.refs[text, tables] = resolve_ref(self.ctx.base_net, text, tables)
+        return self.refs[text, tables]
 
     def apply(
         self, step: Step, net, trucks: dict[str, TruckAt], before: SolvedState, entry
@@ -340,7 +350,7 @@ class StepReplay:
             self.standby.update(off)  # breakers open, still at their bays
             entry |= {"trucks": off, "device": "CB"}
             return [] if off else [f"island {island.id} has no truck connected"]
-        ref = resolve_ref(self.ctx.base_net, step.element, TABLES_OF.get(step.action, TABLES))
+        ref = self._resolve(step.element, TABLES_OF.get(step.action, TABLES))
         if isinstance(ref, str):
             return [ref]
         entry["element"] = ref.text
