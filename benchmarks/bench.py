@@ -177,7 +177,7 @@ def planning_benchmark() -> list[str]:
         out = Path("/tmp") / f"bench-{Path(case_file).stem}"
         args = ["plan", case_file, "--out", str(out), "--force"]
         start = time.perf_counter()
-        code, peak_mb = planner_peak(args, ROOT)  # the child's own peak, not its ru_maxrss
+        code, peak_mb, _ = planner_peak(args, ROOT)  # the child's own peak, not its ru_maxrss
         wall = time.perf_counter() - start
         rows.append(
             f"{case_file:<40}{len(case.stages):>7}{hours:>7}{wall:>9.1f}{peak_mb:>9.0f}"

@@ -36,7 +36,7 @@ def own_peak_mb() -> float:
 # standard error, as "PEAK_MB <number>"
 PLANNER_CHILD = f"""
 import atexit, runpy, sys
-sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
+sys.path.append({str(Path(__file__).resolve().parent)!r})
 from peak_memory import own_peak_mb
 atexit.register(lambda: sys.stderr.write(f"\\nPEAK_MB {{own_peak_mb():.1f}}\\n"))
 sys.argv = ["planner", *sys.argv[1:]]
@@ -44,15 +44,20 @@ runpy.run_module("planner", run_name="__main__", alter_sys=True)
 """
 
 
-def planner_peak(args: list[str], cwd: Path) -> tuple[int, float]:
-    """Run `planner ARGS` in a child (output discarded); its exit code and own peak memory (MB;
-    NaN where it died before reporting it)."""
+def planner_peak(
+    args: list[str], cwd: Path, timeout_s: float | None = None
+) -> tuple[int, float, str]:
+    """Run `planner ARGS` in a child: its exit code, its own peak memory (MB; NaN where it died
+    before reporting it) and what it wrote (standard output, then standard error)."""
     child = subprocess.run(
         [sys.executable, "-c", PLANNER_CHILD, *args],
         cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        capture_output=True,
         text=True,
+        timeout=timeout_s,
     )
-    _, found, tail = child.stderr.rpartition("PEAK_MB ")
-    return child.returncode, float(tail.split()[0]) if found else float("nan")
+    written = child.stdout + child.stderr
+    out, found, tail = written.rpartition("PEAK_MB ")
+    if not found:
+        return child.returncode, float("nan"), written
+    return child.returncode, float(tail.split()[0]), out

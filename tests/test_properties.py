@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import pandapower as pp
@@ -16,6 +15,8 @@ from hypothesis import strategies as st
 import planner
 from planner.core.errors import PlannerError
 from tests.conftest import ROOT
+
+BENCHMARKS = ROOT / "benchmarks"
 
 CASE = """[case]
 name = "perturbed"
@@ -104,29 +105,15 @@ def test_perturbed_networks_end_in_a_plan_or_a_planner_error(tmp_path_factory, c
         assert any(s["verification"]["violations"] for s in data["stages"])
 
 
-# The child reports its own high-water mark: the kernel's ru_maxrss of a child also counts the
-# forking pytest process's memory at the fork, which grows with the test suite.
-_PEAK = """
-import atexit, runpy, sys
-def report():
-    status = open("/proc/self/status").read()
-    sys.stderr.write("\\nPEAK_KB " + status.split("VmHWM:")[1].split()[0] + "\\n")
-atexit.register(report)
-sys.argv = ["planner", *sys.argv[1:]]
-runpy.run_module("planner", run_name="__main__", alter_sys=True)
-"""
-
-
 def _peak_mb(args: list[str]) -> tuple[int, float, str]:
-    child = subprocess.run(
-        [sys.executable, "-c", _PEAK, *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=3000,
-    )
-    out, _, peak = (child.stdout + child.stderr).rpartition("PEAK_KB ")
-    return child.returncode, int(peak.split()[0]) / 1024, out
+    """`planner ARGS` in a child, with its own peak memory (benchmarks/peak_memory.py: the
+    kernel's ru_maxrss of a child also counts the forking pytest process's memory)."""
+    spec = importlib.util.spec_from_file_location("peak_memory", BENCHMARKS / "peak_memory.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    code, peak_mb, out = module.planner_peak(args, ROOT, timeout_s=3000)
+    return int(code), float(peak_mb), str(out)
 
 
 def test_dozens_of_stages_plan_with_bounded_memory(tmp_path: Path) -> None:

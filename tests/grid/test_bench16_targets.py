@@ -179,8 +179,9 @@ def test_a_childs_peak_memory_is_its_own_not_its_parents() -> None:
     own_mb, maxrss_mb = map(float, done.stdout.split())
     assert maxrss_mb > 400.0  # what the memory row reported before
     assert 1.0 < own_mb < 100.0
-    exit_code, planner_mb = peak_memory.planner_peak(["--help"], BENCHMARKS.parent)
+    exit_code, planner_mb, written = peak_memory.planner_peak(["--help"], BENCHMARKS.parent)
     assert exit_code == 0
+    assert "plan" in written and "PEAK_MB" not in written  # the help, without the peak's line
     assert 10.0 < planner_mb < 300.0
     assert len(held) == 400 * 2**20
 
